@@ -1,0 +1,16 @@
+"""lessonlib: helpers, reference implementations and the grader of the week-3 workbook.
+
+Modules, one per topic (the notebook that introduces each is in its docstring):
+
+- ``lessonlib.data``      the UCI digits (course shapes, fixed splits) and synthetic 2-D sets
+- ``lessonlib.tuning``    grid versus random search, coarse to fine, parallel trials (01)
+- ``lessonlib.softmax``   softmax, one-hot labels and the cross-entropy cost
+- ``lessonlib.nn``        a small fully connected network trained with mini-batches
+- ``lessonlib.grading``   the check framework behind every check cell
+- ``lessonlib.checks``    the check for each exercise, one module per notebook
+- ``lessonlib.notebooks`` ``release`` (learner notebooks from solved ones) and ``grade``
+
+The command line is ``python -m lessonlib {release,grade,refresh}``.
+"""
+
+__version__ = "0.1.0"

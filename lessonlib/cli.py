@@ -1,0 +1,94 @@
+"""``python -m lessonlib {release,grade,refresh}``: the workbook's command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .notebooks import NotebookError, format_report, grade_notebook, refresh_solved, release
+
+
+def _cmd_release(args) -> int:
+    try:
+        results = release(solutions=args.solutions, out=args.out, force=args.force,
+                          check=args.check)
+    except NotebookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for r in results:
+        print(f"{r.name}: {r.status}" + (f" ({r.detail})" if r.detail else ""))
+    bad = {"differs"} if args.check else {"kept (learner edits)"}
+    return 1 if any(r.status in bad for r in results) else 0
+
+
+def _json_view(report: dict) -> dict:
+    keys = ("notebook", "score", "max_score", "exercises")
+    return {k: report[k] for k in keys}
+
+
+def _cmd_grade(args) -> int:
+    reports, broken = [], False
+    for path in args.notebooks:
+        try:
+            report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout)
+        except NotebookError as err:
+            print(f"error: {err}", file=sys.stderr)
+            broken = True
+            continue
+        reports.append(report)
+        print(format_report(report))
+    if args.json:
+        data = [_json_view(r) for r in reports]
+        out = data[0] if len(args.notebooks) == 1 and data else data
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    if broken:
+        return 2
+    return 0 if all(e["passed"] for r in reports for e in r["exercises"]) else 1
+
+
+def _cmd_refresh(args) -> int:
+    from .notebooks import solutions_dir
+    paths = args.notebooks or sorted(solutions_dir().glob("*.ipynb"))
+    for p in paths:
+        print(f"executing {p}")
+        refresh_solved(p)
+    return _cmd_release(argparse.Namespace(solutions=None, out=None, force=False,
+                                           check=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lessonlib",
+                                     description="Release and grade the week-3 workbook.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="write the learner notebooks from the solved ones")
+    p.add_argument("--solutions", type=Path, help="folder of solved notebooks "
+                   "(default: notebooks/solutions)")
+    p.add_argument("--out", type=Path, help="folder for learner notebooks (default: notebooks)")
+    p.add_argument("--force", action="store_true", help="replace learner notebooks that have "
+                   "edits (each is first copied to NAME.ipynb.bak)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a learner "
+                   "notebook differs from what release would write")
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("grade", help="grade learner notebooks by re-executing them")
+    p.add_argument("notebooks", nargs="+", type=Path)
+    p.add_argument("--json", type=Path, help="also write the scores as JSON (an object for "
+                   "one notebook, a list for several)")
+    p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell "
+                   "(default 60)")
+    p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
+    p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("refresh", help="maintainers: re-execute solved notebooks, store "
+                       "their check lines, then release")
+    p.add_argument("notebooks", nargs="*", type=Path)
+    p.set_defaults(func=_cmd_refresh)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
