@@ -1,0 +1,163 @@
+"""Every check of notebook 01 accepts the reference and unusual correct solutions and rejects
+a catalogue of wrong ones."""
+
+import numpy as np
+import pytest
+
+from lessonlib import tuning
+from lessonlib.checks import tuning as checks
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+# ---------------------------------------------------------------- 1.1
+
+def rsp_uniform_call(n, low, high, *, rng):
+    return rng.uniform(low, high, size=(n, len(low)))
+
+
+def rsp_column_by_column(n, low, high, *, rng):
+    return np.column_stack([lo + (hi - lo) * rng.random(n) for lo, hi in zip(low, high)])
+
+
+RSP_WRONG = {
+    "grid": lambda n, low, high, *, rng: tuning.grid_points(
+        int(np.ceil(n ** (1 / len(low)))), low, high)[:n],
+    "global np.random": lambda n, low, high, *, rng: low + (high - low) * np.random.random(
+        (n, len(low))),
+    "transposed": lambda n, low, high, *, rng: (low + (high - low) * rng.random(
+        (n, len(low)))).T,
+    "scaled by high only": lambda n, low, high, *, rng: low + high * rng.random((n, len(low))),
+    "log-uniform": lambda n, low, high, *, rng: 10 ** rng.uniform(
+        np.log10(np.maximum(low, 1e-3)), np.log10(high), (n, len(low))),
+    "same number on every axis": lambda n, low, high, *, rng: low + (high - low) * rng.random(
+        (n, 1)),
+    "fixed seed inside": lambda n, low, high, *, rng: rsp_uniform_call(
+        n, low, high, rng=np.random.default_rng(0)),
+}
+
+
+@pytest.mark.parametrize("fn", [tuning.random_search_points, rsp_uniform_call,
+                                rsp_column_by_column])
+def test_random_search_points_accepts_correct(fn):
+    assert checks.check_random_search_points.evaluate(fn).passed
+
+
+@pytest.mark.parametrize("name", sorted(RSP_WRONG))
+def test_random_search_points_rejects_wrong(name):
+    r = checks.check_random_search_points.evaluate(RSP_WRONG[name])
+    assert r.status == "failed" and r.points < 2, r.line
+
+
+def test_random_search_points_stub_and_hints():
+    assert checks.check_random_search_points.evaluate(_stub).status == "not attempted"
+    assert "not np.random" in checks.check_random_search_points.evaluate(
+        RSP_WRONG["global np.random"]).line
+    assert "a grid repeats them" in checks.check_random_search_points.evaluate(
+        RSP_WRONG["grid"]).line
+
+
+# ---------------------------------------------------------------- 1.2
+
+def chance_by_complement_product(fraction, n_trials):
+    miss = 1.0
+    for _ in range(n_trials):
+        miss *= 1 - fraction
+    return 1 - miss
+
+
+def chance_via_logs(fraction, n_trials):
+    return float(-np.expm1(n_trials * np.log1p(-fraction))) if fraction < 1 else \
+        float(n_trials > 0)
+
+
+CHANCE_WRONG = {
+    "sum of chances": (lambda f, n: n * f, "counts overlapping hits twice"),
+    "chance of no hit": (lambda f, n: (1 - f) ** n, "take 1 minus it"),
+    "all hit": (lambda f, n: f ** n, "every trial lands"),
+    "capped sum": (lambda f, n: min(1.0, n * f), ""),
+    "off by one": (lambda f, n: 1 - (1 - f) ** (n + 1), ""),
+}
+
+
+@pytest.mark.parametrize("fn", [tuning.chance_at_least_one, chance_by_complement_product,
+                                chance_via_logs])
+def test_chance_accepts_correct(fn):
+    assert checks.check_chance_at_least_one.evaluate(fn).passed
+
+
+@pytest.mark.parametrize("name", sorted(CHANCE_WRONG))
+def test_chance_rejects_wrong_with_hint(name):
+    fn, hint = CHANCE_WRONG[name]
+    r = checks.check_chance_at_least_one.evaluate(fn)
+    assert r.status == "failed" and hint in r.line, r.line
+
+
+# ---------------------------------------------------------------- 1.3
+
+def shrink_box_loop(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
+    """A per-axis loop with natural logs: unusual but correct."""
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])[:n_best]
+    new_low, new_high = [], []
+    for j in range(len(low)):
+        log = log_scale is not None and log_scale[j]
+        t = np.log if log else (lambda v: v)
+        inv = np.exp if log else (lambda v: v)
+        vals = [t(points[i][j]) for i in order]
+        width = t(high[j]) - t(low[j])
+        new_low.append(inv(max(min(vals) - pad * width, t(low[j]))))
+        new_high.append(inv(min(max(vals) + pad * width, t(high[j]))))
+    return np.array(new_low), np.array(new_high)
+
+
+def _shrink_ignoring_log(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
+    return tuning.shrink_box(points, scores, low, high, n_best=n_best, pad=pad)
+
+
+def _shrink_worst(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
+    return tuning.shrink_box(points, -np.asarray(scores), low, high, n_best=n_best,
+                             log_scale=log_scale, pad=pad)
+
+
+def _shrink_no_clip(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
+    lo, hi = tuning.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
+                               pad=0.0)
+    u = lambda x: np.where(log_scale, np.log10(x), x) if log_scale is not None else x  # noqa
+    v = lambda x: np.where(log_scale, 10 ** x, x) if log_scale is not None else x  # noqa
+    w = pad * (u(np.asarray(high)) - u(np.asarray(low)))
+    return v(u(lo) - w), v(u(hi) + w)
+
+
+def _shrink_sorts_in_place(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
+    scores.sort()
+    return tuning.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
+                             pad=pad)
+
+
+SHRINK_WRONG = {
+    "ignores log scale": (_shrink_ignoring_log, "log10"),
+    "keeps the worst": (_shrink_worst, "higher scores are better"),
+    "no clipping": (_shrink_no_clip, ""),
+    "pads by a fixed amount": (lambda p, s, lo, hi, *, n_best, log_scale=None, pad=0.1:
+                               tuning.shrink_box(p, s, lo, hi, n_best=n_best,
+                                                 log_scale=log_scale, pad=0.1), ""),
+    "mutates scores": (_shrink_sorts_in_place, "in place"),
+}
+
+
+@pytest.mark.parametrize("fn", [tuning.shrink_box, shrink_box_loop])
+def test_shrink_box_accepts_correct(fn):
+    assert checks.check_shrink_box.evaluate(fn).passed
+
+
+@pytest.mark.parametrize("name", sorted(SHRINK_WRONG))
+def test_shrink_box_rejects_wrong_with_hint(name):
+    fn, hint = SHRINK_WRONG[name]
+    r = checks.check_shrink_box.evaluate(fn)
+    assert r.status == "failed" and hint in r.line, r.line
+
+
+def test_shrink_box_stub():
+    assert checks.check_shrink_box.evaluate(_stub).status == "not attempted"

@@ -1,0 +1,113 @@
+import json
+
+import numpy as np
+import pytest
+
+from lessonlib import grading
+from lessonlib.grading import CheckFailure, Exercise, make_check, require
+
+EX = Exercise("9.1", "double", 3, "99_test")
+
+
+def _positive(ck):
+    out = ck.call(np.array([1.0, 2.0]))
+    require(np.allclose(out, [2.0, 4.0]), "doubled [1, 2] wrong", "multiply by 2")
+
+
+def _negative(ck):
+    out = ck.call(np.array([-1.0]))
+    require(np.allclose(out, [-2.0]), "doubled [-1] wrong", "signs matter")
+
+
+def _scalar(ck):
+    require(float(ck.call(3.0)) == 6.0, "doubled 3 wrong")
+
+
+check_double = make_check(EX, [_positive, _negative, _scalar])
+
+
+def test_pass_line_is_exact():
+    r = check_double.evaluate(lambda x: 2 * x)
+    assert r.passed and r.points == 3
+    assert r.line == "✓ Exercise 9.1 double: 3/3 checks passed (3/3 points)"
+
+
+def test_partial_credit_and_first_failure_with_hint():
+    r = check_double.evaluate(lambda x: 2 * np.abs(x))
+    assert r.status == "failed" and r.passed_checks == 2 and r.points == 2
+    assert r.line == ("✗ Exercise 9.1 double: doubled [-1] wrong. Hint: signs matter. "
+                      "(2/3 checks passed, 2/3 points)")
+
+
+def test_not_attempted_stub():
+    def stub(x):
+        raise NotImplementedError("Exercise 9.1: double")
+    r = check_double.evaluate(stub)
+    assert r.status == "not attempted" and r.points == 0
+    assert r.line == "○ Exercise 9.1 double: not attempted yet (0/3 points)"
+
+
+def test_learner_exception_is_reported_not_raised():
+    r = check_double.evaluate(lambda x: x.undefined)
+    assert r.status == "failed" and "raised AttributeError" in r.line and r.points == 0
+
+
+def test_mutating_the_input_is_a_failure():
+    def in_place(x):
+        x *= 2
+        return x
+    r = check_double.evaluate(in_place)
+    assert r.status == "failed" and "changed its argument #1 in place" in r.line
+
+
+def test_learner_printing_and_warnings_do_not_reach_the_output(capsys):
+    def chatty(x):
+        print("debugging...")
+        import warnings
+        warnings.warn("careful")
+        return 2 * x
+    check_double(chatty)
+    out = capsys.readouterr()
+    assert out.out == "✓ Exercise 9.1 double: 3/3 checks passed (3/3 points)\n"
+    assert out.err == ""
+
+
+def test_not_a_function():
+    r = check_double.evaluate(None)
+    assert r.status == "failed" and "expected the function double" in r.line
+
+
+def test_keyboard_interrupt_is_not_swallowed():
+    def interrupted(x):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        check_double.evaluate(interrupted)
+
+
+def test_an_odd_return_value_is_a_failure_not_a_crash():
+    r = check_double.evaluate(lambda x: "twice")
+    assert r.status == "failed" and r.points < 3
+
+
+def test_grade_log_records_each_check(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setenv(grading.GRADE_LOG_ENV, str(log))
+    grading.graded_cell("tok")
+    check_double(lambda x: 2 * x)
+    check_double(lambda x: x)
+    recs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert recs[0]["token"] == "tok" and recs[0]["passed"] and recs[0]["points"] == 3
+    assert recs[1]["token"] is None and not recs[1]["passed"]  # the token is used once
+
+
+def test_registering_a_different_exercise_under_the_same_id_fails():
+    with pytest.raises(ValueError, match="registered twice"):
+        make_check(Exercise("9.1", "other", 1, "99_test"), [_scalar])
+
+
+def test_require_and_fmt_array():
+    with pytest.raises(CheckFailure, match="boom"):
+        require(False, "boom")
+    assert grading.fmt_array(np.array([1.23456, 2.0])) == "[1.235, 2]"
+    assert grading.fmt_array(np.float64(0.5)) == "0.5"
+    assert grading.fmt_array(np.zeros((3, 3)))[:24] == "array of shape (3, 3) [0"

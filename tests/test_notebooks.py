@@ -1,0 +1,183 @@
+"""release and grade: learner notebooks generated from solved ones, grading by re-execution."""
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lessonlib import notebooks as nbs
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLVED = ROOT / "notebooks" / "solutions" / "01_tuning_process.ipynb"
+LEARNER = ROOT / "notebooks" / "01_tuning_process.ipynb"
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "lessonlib", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def cells_of(nb, role):
+    return {nbs.cell_info(c)["exercise"]: c for c in nb.cells
+            if nbs.cell_info(c).get("role") == role}
+
+
+# ------------------------------------------------------------------ release
+
+def test_committed_learner_notebooks_equal_what_release_generates():
+    results = nbs.release(check=True)
+    assert results and all(r.status == "unchanged" for r in results), results
+
+
+def test_every_solved_notebook_has_a_learner_notebook_and_checks():
+    solved = sorted(p.name for p in (ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    learner = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert solved == learner
+    for name in solved:
+        nb = nbs.read_notebook(ROOT / "notebooks" / "solutions" / name)
+        assert cells_of(nb, "exercise").keys() == cells_of(nb, "check").keys()
+
+
+def test_release_stubs_solutions_and_keeps_not_attempted_lines():
+    learner = nbs.make_learner(nbs.read_notebook(SOLVED))
+    ex = cells_of(learner, "exercise")["1.2"]
+    assert nbs.BEGIN not in ex.source and "return 1.0 - (1.0 - fraction)" not in ex.source
+    assert 'raise NotImplementedError("Exercise 1.2: chance_at_least_one")' in ex.source
+    assert ex.source.startswith("def chance_at_least_one(fraction, n_trials):")
+    check = cells_of(learner, "check")["1.2"]
+    assert check.outputs[0]["text"] == \
+        "○ Exercise 1.2 chance_at_least_one: not attempted yet (0/1 points)\n"
+    others = [c for c in learner.cells if c.cell_type == "code"
+              and nbs.cell_info(c).get("role") != "check"]
+    assert all(c.outputs == [] and c.execution_count is None for c in others)
+
+
+def test_release_never_silently_overwrites_learner_edits(tmp_path):
+    sol_dir, out_dir = tmp_path / "solutions", tmp_path / "out"
+    sol_dir.mkdir()
+    (sol_dir / SOLVED.name).write_text(SOLVED.read_text())
+    assert [r.status for r in nbs.release(solutions=sol_dir, out=out_dir)] == ["written"]
+    target = out_dir / SOLVED.name
+    assert [r.status for r in nbs.release(solutions=sol_dir, out=out_dir)] == ["unchanged"]
+    nb = nbformat.read(target, as_version=4)
+    cells_of(nb, "exercise")["1.2"].source += "\n# my work"
+    nbformat.write(nb, target)
+    edited = target.read_bytes()
+    # a change in the solved notebook would normally update the learner one ...
+    solved = nbformat.read(sol_dir / SOLVED.name, as_version=4)
+    solved.cells[0].source += "\n\nA new sentence."
+    nbformat.write(solved, sol_dir / SOLVED.name)
+    res = nbs.release(solutions=sol_dir, out=out_dir)
+    # ... but not over the learner's edits
+    assert res[0].status == "kept (learner edits)" and "--force" in res[0].detail
+    assert target.read_bytes() == edited
+    cli = run_cli("release", "--solutions", sol_dir, "--out", out_dir)
+    assert cli.returncode == 1 and "kept (learner edits)" in cli.stdout
+    res = nbs.release(solutions=sol_dir, out=out_dir, force=True)
+    assert res[0].status == "overwritten"
+    assert (out_dir / (SOLVED.name + ".bak")).read_bytes() == edited
+    assert "A new sentence." in target.read_text()
+
+
+def test_release_updates_an_unedited_learner_notebook(tmp_path):
+    sol_dir, out_dir = tmp_path / "solutions", tmp_path / "out"
+    sol_dir.mkdir()
+    (sol_dir / SOLVED.name).write_text(SOLVED.read_text())
+    nbs.release(solutions=sol_dir, out=out_dir)
+    solved = nbformat.read(sol_dir / SOLVED.name, as_version=4)
+    solved.cells[0].source += "\n\nA new sentence."
+    nbformat.write(solved, sol_dir / SOLVED.name)
+    assert nbs.release(solutions=sol_dir, out=out_dir)[0].status == "written"
+    assert nbs.release(solutions=sol_dir, out=out_dir, check=True)[0].status == "unchanged"
+
+
+def test_release_rejects_unbalanced_markers(tmp_path):
+    nb = nbs.read_notebook(SOLVED)
+    ex = cells_of(nb, "exercise")["1.1"]
+    ex.source = ex.source.replace(nbs.END, "")
+    with pytest.raises(nbs.NotebookError, match="without"):
+        nbs.make_learner(nb)
+
+
+# ------------------------------------------------------------------ grade
+
+def test_grade_solved_notebook_full_marks_and_json(tmp_path):
+    out = tmp_path / "grade.json"
+    cli = run_cli("grade", SOLVED, "--json", out)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    report = json.loads(out.read_text())
+    assert set(report) == {"notebook", "score", "max_score", "exercises"}
+    assert report["score"] == report["max_score"] == 5
+    assert [e["function"] for e in report["exercises"]] == [
+        "random_search_points", "chance_at_least_one", "shrink_box"]
+    assert all(set(e) == {"id", "function", "points", "max_points", "passed", "message"}
+               for e in report["exercises"])
+
+
+def test_grade_learner_notebook_scores_zero_and_leaves_file_untouched():
+    before, mtime = LEARNER.read_bytes(), LEARNER.stat().st_mtime_ns
+    cli = run_cli("grade", LEARNER)
+    assert cli.returncode == 1
+    assert "0/5" in cli.stdout and cli.stdout.count("not attempted yet") == 3
+    assert LEARNER.read_bytes() == before and LEARNER.stat().st_mtime_ns == mtime
+
+
+def test_grade_ignores_outputs_copied_from_the_solved_notebook(tmp_path):
+    learner = nbformat.read(LEARNER, as_version=4)
+    solved = nbformat.read(SOLVED, as_version=4)
+    for lc, sc in zip(learner.cells, solved.cells):
+        if lc.cell_type == "code":
+            lc.outputs, lc.execution_count = copy.deepcopy(sc.outputs), sc.execution_count
+    forged = tmp_path / "submission.ipynb"     # no known name: matched by metadata
+    nbformat.write(learner, forged)
+    report = nbs.grade_notebook(forged)
+    assert report["score"] == 0 and not any(e["passed"] for e in report["exercises"])
+
+
+def test_grade_tampered_notebook_scores_only_what_the_code_earns(tmp_path):
+    nb = nbformat.read(LEARNER, as_version=4)
+    solved = nbformat.read(SOLVED, as_version=4)
+    ex = cells_of(nb, "exercise")
+    # 1.1 solved correctly, and its check cell deleted
+    ex["1.1"].source = cells_of(solved, "exercise")["1.1"].source
+    nb.cells = [c for c in nb.cells if not (nbs.cell_info(c).get("role") == "check"
+                                            and nbs.cell_info(c)["exercise"] == "1.1")]
+    # 1.2 loops forever
+    ex["1.2"].source = "def chance_at_least_one(fraction, n_trials):\n    while True:\n" \
+                       "        pass\n"
+    # 1.3 ignores the log scale: partial credit; its check cell edited to claim a pass
+    ex["1.3"].source = ("from lessonlib.tuning import shrink_box as _ref\n"
+                        "def shrink_box(points, scores, low, high, *, n_best, log_scale=None,"
+                        " pad=0.1):\n    return _ref(points, scores, low, high, n_best=n_best,"
+                        " pad=pad)\n")
+    chk = cells_of(nb, "check")["1.3"]
+    chk.source = 'print("✓ Exercise 1.3 shrink_box: 4/4 checks passed (2/2 points)")'
+    nb.cells.insert(3, nbformat.v4.new_code_cell("x = 1  # a cell the learner added"))
+    path = tmp_path / "01_tuning_process-alice.ipynb"  # matched by name and metadata
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    report = nbs.grade_notebook(path, timeout=8)
+    got = {e["id"]: e for e in report["exercises"]}
+    assert got["1.1"]["passed"] and got["1.1"]["points"] == 2
+    assert not got["1.2"]["passed"] and got["1.2"]["points"] == 0
+    assert "did not finish" in got["1.2"]["message"]
+    assert not got["1.3"]["passed"] and got["1.3"]["points"] == 1
+    assert "log10" in got["1.3"]["message"]
+    assert report["score"] == 3
+    assert any("1.1 was missing" in n for n in report["notes"])
+    assert path.read_bytes() == before
+
+
+def test_grade_rejects_a_file_that_is_not_a_notebook(tmp_path):
+    bad = tmp_path / "essay.ipynb"
+    bad.write_text("Dear instructor, please find my answers attached.")
+    cli = run_cli("grade", bad)
+    assert cli.returncode == 2 and "is not a Jupyter notebook" in cli.stderr
+    other = tmp_path / "unrelated.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), other)
+    cli = run_cli("grade", other)
+    assert cli.returncode == 2 and "cannot tell which workbook notebook" in cli.stderr
