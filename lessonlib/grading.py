@@ -21,7 +21,7 @@ import io
 import json
 import os
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -266,9 +266,3 @@ def make_check(exercise: Exercise, subchecks):
                      f"{_fmt_points(exercise.points)} points) and print one line.")
     return check
 
-
-def result_dict(result: CheckResult) -> dict:
-    """A JSON-ready view of a result (without the exercise object)."""
-    d = asdict(result)
-    d["exercise"] = asdict(result.exercise)
-    return d
