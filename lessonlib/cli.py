@@ -1,4 +1,4 @@
-"""``python -m lessonlib {release,grade,refresh}``: the workbook's command line."""
+"""``python -m lessonlib {release,grade,progress,refresh}``: the workbook's command line."""
 
 from __future__ import annotations
 
@@ -48,6 +48,32 @@ def _cmd_grade(args) -> int:
     return 0 if all(e["passed"] for r in reports for e in r["exercises"]) else 1
 
 
+def _cmd_progress(args) -> int:
+    from .notebooks import learner_dir
+    paths = args.notebooks or sorted(learner_dir().glob("*.ipynb"))
+    broken, score, total = False, 0.0, 0.0
+    for path in paths:
+        try:
+            report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout)
+        except NotebookError as err:
+            print(f"error: {err}", file=sys.stderr)
+            broken = True
+            continue
+        score, total = score + report["score"], total + report["max_score"]
+        done = sum(e["passed"] for e in report["exercises"])
+        print(f"{path}: {report['score']:g}/{report['max_score']:g} points, "
+              f"{done}/{len(report['exercises'])} exercises passed")
+        for e in report["exercises"]:
+            state = "passed" if e["passed"] else (
+                "not attempted" if "not attempted" in e["message"] else "failed")
+            mark = {"passed": "✓", "failed": "✗"}.get(state, "○")
+            print(f"  {mark} {e['id']:<5} {e['function']:<24} "
+                  f"{e['points']:g}/{e['max_points']:g}  {state}")
+    if len(paths) > 1:
+        print(f"total: {score:g}/{total:g} points")
+    return 2 if broken else 0
+
+
 def _cmd_refresh(args) -> int:
     from .notebooks import solutions_dir
     paths = args.notebooks or sorted(solutions_dir().glob("*.ipynb"))
@@ -81,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 60)")
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("progress", help="which exercises pass, fail or are not attempted "
+                       "(re-executes the notebooks; writes nothing)")
+    p.add_argument("notebooks", nargs="*", type=Path,
+                   help="learner notebooks (default: every notebook in notebooks/)")
+    p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell")
+    p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
+    p.set_defaults(func=_cmd_progress)
 
     p = sub.add_parser("refresh", help="maintainers: re-execute solved notebooks, store "
                        "their check lines, then release")

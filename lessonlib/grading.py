@@ -187,6 +187,8 @@ def _write_log(result: CheckResult) -> None:
 
 
 _GRADED_CELL: dict = {}
+# The latest result of each exercise's check in this Python process (a notebook's kernel).
+LATEST: dict[str, CheckResult] = {}
 
 
 def graded_cell(token: str) -> None:
@@ -257,6 +259,7 @@ def make_check(exercise: Exercise, subchecks):
         result = evaluate(exercise, subchecks, fn)
         _write_log(result)
         _GRADED_CELL.pop("token", None)
+        LATEST[exercise.id] = result
         print(result.line)
 
     check.evaluate = lambda fn: evaluate(exercise, subchecks, fn)
@@ -266,3 +269,35 @@ def make_check(exercise: Exercise, subchecks):
                      f"{_fmt_points(exercise.points)} points) and print one line.")
     return check
 
+
+
+def progress_lines(notebook: str) -> list[str]:
+    """Where the learner stands in ``notebook``, from the checks run in this kernel.
+
+    One line per exercise (✓, ✗ or ○, id, function, points), then the total. An exercise
+    whose check has not run in this kernel counts as not attempted.
+    """
+    exercises = sorted((e for e in EXERCISES.values() if e.notebook == notebook),
+                       key=lambda e: [int(x) for x in e.id.split(".")])
+    if not exercises:
+        raise ValueError(f"notebook must name a workbook notebook with exercises, "
+                         f"got {notebook!r}")
+    width = max(len(e.function) for e in exercises)
+    rows, score = [], 0.0
+    for e in exercises:
+        r = LATEST.get(e.id)
+        status = r.status if r else "not attempted"
+        pts = r.points if r else 0.0
+        score += pts
+        mark = {"passed": PASS, "failed": FAIL}.get(status, TODO)
+        rows.append(f"  {mark} {e.id:<5} {e.function:<{width}}  "
+                    f"{_fmt_points(pts):>4}/{_fmt_points(e.points):<3} {status}")
+    total = sum(e.points for e in exercises)
+    head = (f"Progress in {notebook}: {_fmt_points(score)}/{_fmt_points(total)} points, "
+            f"{sum(r.startswith('  ' + PASS) for r in rows)}/{len(rows)} exercises passed")
+    return [head, *rows]
+
+
+def show_progress(notebook: str) -> None:
+    """Print ``progress_lines(notebook)``: the closing cell of each notebook calls this."""
+    print("\n".join(progress_lines(notebook)))

@@ -111,3 +111,17 @@ def test_require_and_fmt_array():
     assert grading.fmt_array(np.array([1.23456, 2.0])) == "[1.235, 2]"
     assert grading.fmt_array(np.float64(0.5)) == "0.5"
     assert grading.fmt_array(np.zeros((3, 3)))[:24] == "array of shape (3, 3) [0"
+
+
+def test_progress_lines_follow_the_latest_check_in_this_kernel():
+    grading.LATEST.pop("9.1", None)
+    assert grading.progress_lines("99_test") == [
+        "Progress in 99_test: 0/3 points, 0/1 exercises passed",
+        "  ○ 9.1   double     0/3   not attempted"]
+    check_double(lambda x: 2 * np.abs(x))
+    assert grading.progress_lines("99_test")[1] == "  ✗ 9.1   double     2/3   failed"
+    check_double(lambda x: 2 * x)
+    assert grading.progress_lines("99_test")[0] == \
+        "Progress in 99_test: 3/3 points, 1/1 exercises passed"
+    with pytest.raises(ValueError, match="notebook"):
+        grading.progress_lines("no_such_notebook")

@@ -118,11 +118,16 @@ def test_grade_solved_notebook_full_marks_and_json(tmp_path):
                for e in report["exercises"])
 
 
-def test_grade_learner_notebook_scores_zero_and_leaves_file_untouched():
+def test_grade_and_progress_on_the_learner_notebook_score_zero_and_write_nothing():
     before, mtime = LEARNER.read_bytes(), LEARNER.stat().st_mtime_ns
     cli = run_cli("grade", LEARNER)
     assert cli.returncode == 1
     assert "0/5" in cli.stdout and cli.stdout.count("not attempted yet") == 3
+    cli = run_cli("progress", LEARNER)
+    assert cli.returncode == 0
+    assert cli.stdout.splitlines()[:2] == [
+        f"{LEARNER}: 0/5 points, 0/3 exercises passed",
+        "  ○ 1.1   random_search_points     0/2  not attempted"]
     assert LEARNER.read_bytes() == before and LEARNER.stat().st_mtime_ns == mtime
 
 
