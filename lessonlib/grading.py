@@ -93,8 +93,9 @@ def _same(a, b) -> bool:
 class Checker:
     """Calls the learner's function safely on behalf of the sub-checks."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, context: dict | None = None):
         self.fn = fn
+        self.context = context or {}
 
     def call(self, *args, **kwargs):
         """Call the learner's function on copies of the arguments.
@@ -202,8 +203,12 @@ def not_attempted_line(exercise: Exercise) -> str:
             f"(0/{_fmt_points(exercise.points)} points)")
 
 
-def evaluate(exercise: Exercise, subchecks, fn) -> CheckResult:
-    """Run every sub-check on ``fn``; the first failure is reported, all count for credit."""
+def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> CheckResult:
+    """Run every sub-check on ``fn``; the first failure is reported, all count for credit.
+
+    ``context`` holds the learner's other functions a check may use (e.g. ``forward=``);
+    the sub-checks find it as ``ck.context``.
+    """
     total = len(subchecks)
     max_pts = _fmt_points(exercise.points)
     head = f"Exercise {exercise.id} {exercise.function}"
@@ -211,7 +216,7 @@ def evaluate(exercise: Exercise, subchecks, fn) -> CheckResult:
         msg = f"expected the function {exercise.function}, got {type(fn).__name__}"
         line = f"{FAIL} {head}: {msg} (0/{total} checks, 0/{max_pts} points)"
         return CheckResult(exercise, "failed", 0, total, 0.0, msg, line, [msg])
-    ck = Checker(fn)
+    ck = Checker(fn, context)
     failures: list[tuple[str, str]] = []
     passed = 0
     for sub in subchecks:
@@ -245,24 +250,24 @@ def evaluate(exercise: Exercise, subchecks, fn) -> CheckResult:
 
 
 def make_check(exercise: Exercise, subchecks):
-    """Register ``exercise`` and return its check: ``check(fn)`` prints one line.
+    """Register ``exercise`` and return its check: ``check(fn, **context)`` prints one line.
 
-    The returned function also has ``.evaluate(fn) -> CheckResult`` (used by the tests) and
-    ``.exercise``.
+    The returned function also has ``.evaluate(fn, **context) -> CheckResult`` (used by the
+    tests) and ``.exercise``.
     """
     if exercise.id in EXERCISES and EXERCISES[exercise.id] != exercise:
         raise ValueError(f"exercise {exercise.id} is registered twice")
     EXERCISES[exercise.id] = exercise
     subchecks = list(subchecks)
 
-    def check(fn) -> None:
-        result = evaluate(exercise, subchecks, fn)
+    def check(fn, **context) -> None:
+        result = evaluate(exercise, subchecks, fn, context)
         _write_log(result)
         _GRADED_CELL.pop("token", None)
         LATEST[exercise.id] = result
         print(result.line)
 
-    check.evaluate = lambda fn: evaluate(exercise, subchecks, fn)
+    check.evaluate = lambda fn, **context: evaluate(exercise, subchecks, fn, context)
     check.exercise = exercise
     check.__name__ = f"check_{exercise.function}"
     check.__doc__ = (f"Check exercise {exercise.id} ({exercise.function}, "

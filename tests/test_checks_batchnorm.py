@@ -1,0 +1,388 @@
+"""The checks of notebook 03 accept correct implementations and reject the usual mistakes."""
+
+import numpy as np
+import pytest
+
+from lessonlib import batchnorm as ref
+from lessonlib.checks import (
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+    check_recover_gamma_beta,
+)
+from lessonlib.checks.batchnorm import NOTEBOOK
+from lessonlib.grading import EXERCISES
+
+# ------------------------------------------------------------------ 3.1 batchnorm_forward
+
+
+def _fwd(axis=1, ddof=0, eps_inside=True, fixed_eps=None, swap=False, affine=True):
+    """A forward pass with one of the classic mistakes switched on."""
+    def forward(Z, gamma, beta, eps=1e-5):
+        e = eps if fixed_eps is None else fixed_eps
+        mu = Z.mean(axis=axis, keepdims=True)
+        var = Z.var(axis=axis, keepdims=True, ddof=ddof)
+        std = np.sqrt(var + e) if eps_inside else np.sqrt(var) + e
+        Z_hat = (Z - mu) / std
+        g, b = (beta, gamma) if swap else (gamma, beta)
+        out = g * Z_hat + b if affine else Z_hat
+        return out, (Z, Z_hat, mu, var, gamma, eps)
+    return forward
+
+
+def fwd_step_by_step(Z, gamma, beta, eps=1e-5):
+    """Correct, written as the computational graph with explicit sums."""
+    m = Z.shape[1]
+    mu = np.sum(Z, axis=1, keepdims=True) / m
+    xmu = Z - mu
+    sq = xmu ** 2
+    var = np.sum(sq, axis=1, keepdims=True) / m
+    sqrtvar = np.sqrt(var + eps)
+    ivar = 1.0 / sqrtvar
+    Z_hat = xmu * ivar
+    return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)
+
+
+def fwd_list_cache_einsum(Z, gamma, beta, eps=1e-5):
+    """Correct: einsum for the statistics, a list for the cache, float32 kept."""
+    m = Z.shape[1]
+    mu = np.einsum("nm->n", Z)[:, None] / m
+    d = Z - mu
+    var = np.einsum("nm,nm->n", d, d)[:, None] / m
+    Z_hat = d * (var + eps) ** -0.5
+    return Z_hat * gamma + beta, [Z, Z_hat, mu, var, gamma, eps]
+
+
+def fwd_mutates(Z, gamma, beta, eps=1e-5):
+    Z -= Z.mean(axis=1, keepdims=True)
+    var = Z.var(axis=1, keepdims=True)
+    Z /= np.sqrt(var + eps)
+    return gamma * Z + beta, (Z, Z, 0 * var, var, gamma, eps)
+
+
+def fwd_no_cache(Z, gamma, beta, eps=1e-5):
+    return _fwd()(Z, gamma, beta, eps)[0]
+
+
+def fwd_bad_cache_order(Z, gamma, beta, eps=1e-5):
+    out, (Z, Z_hat, mu, var, gamma, eps) = _fwd()(Z, gamma, beta, eps)
+    return out, (Z_hat, Z, var, mu, gamma, eps)
+
+
+def fwd_unbiased_cache(Z, gamma, beta, eps=1e-5):
+    out, (Z, Z_hat, mu, var, gamma, eps) = _fwd()(Z, gamma, beta, eps)
+    return out, (Z, Z_hat, mu, Z.var(axis=1, keepdims=True, ddof=1), gamma, eps)
+
+
+def fwd_flat_stats_cache(Z, gamma, beta, eps=1e-5):
+    out, (Z, Z_hat, mu, var, gamma, eps) = _fwd()(Z, gamma, beta, eps)
+    return out, (Z, Z_hat, mu.ravel(), var.ravel(), gamma, eps)
+
+
+WRONG_FORWARD = {
+    "wrong axis": _fwd(axis=0),
+    "whole array": _fwd(axis=None),
+    "unbiased variance": _fwd(ddof=1),
+    "eps outside the sqrt": _fwd(eps_inside=False),
+    "eps ignored": _fwd(fixed_eps=0.0),
+    "eps hard-coded": _fwd(fixed_eps=1e-5),
+    "gamma and beta swapped": _fwd(swap=True),
+    "returns Z_hat": _fwd(affine=False),
+    "changes Z in place": fwd_mutates,
+    "no cache": fwd_no_cache,
+    "cache in the wrong order": fwd_bad_cache_order,
+    "unbiased variance in the cache": fwd_unbiased_cache,
+    "flat mu and var in the cache": fwd_flat_stats_cache,
+}
+
+
+def test_forward_reference_passes():
+    result = check_batchnorm_forward.evaluate(ref.batchnorm_forward)
+    assert result.status == "passed", result.line
+    assert result.points == 2
+
+
+@pytest.mark.parametrize("fn", [fwd_step_by_step, fwd_list_cache_einsum, _fwd()],
+                         ids=["step by step", "einsum and list cache", "np.var"])
+def test_forward_other_correct_versions_pass(fn):
+    result = check_batchnorm_forward.evaluate(fn)
+    assert result.status == "passed", result.line
+
+
+@pytest.mark.parametrize("name", list(WRONG_FORWARD))
+def test_forward_mistakes_are_rejected(name):
+    result = check_batchnorm_forward.evaluate(WRONG_FORWARD[name])
+    assert result.status == "failed", result.line
+    assert result.points < 2
+    assert result.line.startswith("✗ Exercise 3.1 batchnorm_forward:")
+    assert "\n" not in result.line
+
+
+@pytest.mark.parametrize("name, words", [
+    ("wrong axis", "axis=1"), ("unbiased variance", "biased variance"),
+    ("eps outside the sqrt", "inside the square root"), ("gamma and beta swapped", "gamma"),
+    ("returns Z_hat", "Z_tilde")])
+def test_forward_hints_name_the_mistake(name, words):
+    assert words in check_batchnorm_forward.evaluate(WRONG_FORWARD[name]).line
+
+
+# ------------------------------------------------------------------ 3.2 recover_gamma_beta
+
+
+def rgb_np_std(Z, eps=1e-5):
+    """Correct: through np.std and the identity std**2 + eps."""
+    return np.sqrt(np.std(Z, axis=1, keepdims=True) ** 2 + eps), \
+        np.mean(Z, axis=1, keepdims=True)
+
+
+def rgb_via_forward_cache(Z, eps=1e-5):
+    """Correct, unusual: read mu and var from lessonlib's forward pass."""
+    n = Z.shape[0]
+    _, cache = ref.batchnorm_forward(Z, np.ones((n, 1)), np.zeros((n, 1)), eps)
+    return np.sqrt(cache.var + eps), cache.mu
+
+
+def _rgb(kind):
+    def recover(Z, eps=1e-5):
+        mu = Z.mean(axis=1, keepdims=True)
+        var = Z.var(axis=1, keepdims=True)
+        return {"std only": (np.sqrt(var), mu),
+                "unbiased": (np.sqrt(Z.var(axis=1, keepdims=True, ddof=1) + eps), mu),
+                "variance": (var + eps, mu),
+                "swapped": (mu, np.sqrt(var + eps)),
+                "eps outside": (np.sqrt(var) + eps, mu),
+                "flat": (np.sqrt(var + eps).ravel(), mu.ravel()),
+                "wrong axis": (np.sqrt(Z.var(axis=0, keepdims=True) + eps),
+                               Z.mean(axis=0, keepdims=True)),
+                "inverse": (1 / np.sqrt(var + eps), -mu / np.sqrt(var + eps))}[kind]
+    return recover
+
+
+WRONG_RECOVER = ["std only", "unbiased", "variance", "swapped", "eps outside", "flat",
+                 "wrong axis", "inverse"]
+
+
+def test_recover_reference_passes():
+    result = check_recover_gamma_beta.evaluate(ref.recover_gamma_beta)
+    assert result.status == "passed", result.line
+
+
+@pytest.mark.parametrize("fn", [rgb_np_std, rgb_via_forward_cache])
+def test_recover_other_correct_versions_pass(fn):
+    assert check_recover_gamma_beta.evaluate(fn).status == "passed"
+
+
+@pytest.mark.parametrize("kind", WRONG_RECOVER)
+def test_recover_mistakes_are_rejected(kind):
+    result = check_recover_gamma_beta.evaluate(_rgb(kind))
+    assert result.status == "failed", result.line
+    assert result.line.startswith("✗ Exercise 3.2 recover_gamma_beta:")
+
+
+def test_recover_hint_for_missing_eps():
+    assert "sqrt(var + eps)" in check_recover_gamma_beta.evaluate(_rgb("std only")).line
+
+
+# ------------------------------------------------------------------ 3.3 batchnorm_backward
+
+
+def bwd_step_by_step(dZ_tilde, cache):
+    """Correct: the computational graph node by node (the long way)."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    m = Z.shape[1]
+    xmu = Z - mu
+    sqrtvar = np.sqrt(var + eps)
+    ivar = 1.0 / sqrtvar
+    dbeta = np.sum(dZ_tilde, axis=1, keepdims=True)
+    dgamma = np.sum(dZ_tilde * Z_hat, axis=1, keepdims=True)
+    dZ_hat = dZ_tilde * gamma
+    divar = np.sum(dZ_hat * xmu, axis=1, keepdims=True)
+    dxmu1 = dZ_hat * ivar
+    dsqrtvar = -divar / sqrtvar ** 2
+    dvar = 0.5 * dsqrtvar / sqrtvar
+    dsq = dvar * np.ones_like(Z) / m
+    dxmu2 = 2 * xmu * dsq
+    dx1 = dxmu1 + dxmu2
+    dmu = -np.sum(dx1, axis=1, keepdims=True)
+    dx2 = dmu * np.ones_like(Z) / m
+    return dx1 + dx2, dgamma, dbeta
+
+
+def bwd_jacobian(dZ_tilde, cache):
+    """Correct, unusual: the full (m, m) Jacobian of each unit, a loop over units."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    n, m = Z.shape
+    dZ = np.empty_like(dZ_tilde)
+    for i in range(n):
+        J = (np.eye(m) - 1.0 / m - np.outer(Z_hat[i], Z_hat[i]) / m) / np.sqrt(var[i] + eps)
+        dZ[i] = gamma[i] * (J.T @ dZ_tilde[i])
+    return (dZ, (dZ_tilde * Z_hat).sum(axis=1, keepdims=True),
+            dZ_tilde.sum(axis=1, keepdims=True))
+
+
+def bwd_from_mu_var(dZ_tilde, cache):
+    """Correct: recomputes Z_hat from Z, mu and var instead of reading it."""
+    Z, _, mu, var, gamma, eps = cache
+    m = Z.shape[1]
+    Z_hat = (Z - mu) / np.sqrt(var + eps)
+    dZ_hat = gamma * dZ_tilde
+    dZ = (m * dZ_hat - dZ_hat.sum(1, keepdims=True)
+          - Z_hat * (dZ_hat * Z_hat).sum(1, keepdims=True)) / (m * np.sqrt(var + eps))
+    return dZ, (dZ_tilde * Z_hat).sum(1, keepdims=True), dZ_tilde.sum(1, keepdims=True)
+
+
+def _bwd(kind):
+    def backward(dZ_tilde, cache):
+        Z, Z_hat, mu, var, gamma, eps = cache
+        m = Z.shape[1]
+        inv = 1.0 / np.sqrt(var + eps)
+        g = dZ_tilde * gamma
+        mean_g = g.mean(axis=1, keepdims=True)
+        mean_gz = (g * Z_hat).mean(axis=1, keepdims=True)
+        dgamma = np.sum(dZ_tilde * Z_hat, axis=1, keepdims=True)
+        dbeta = np.sum(dZ_tilde, axis=1, keepdims=True)
+        dZ = inv * (g - mean_g - Z_hat * mean_gz)
+        if kind == "no mean path":
+            dZ = inv * (g - Z_hat * mean_gz)
+        elif kind == "no variance path":
+            dZ = inv * (g - mean_g)
+        elif kind == "no batch paths":
+            dZ = inv * g
+        elif kind == "no gamma":
+            dZ = inv * (dZ_tilde - dZ_tilde.mean(1, keepdims=True)
+                        - Z_hat * (dZ_tilde * Z_hat).mean(1, keepdims=True))
+        elif kind == "eps outside":
+            dZ = (g - mean_g - Z_hat * mean_gz) / (np.sqrt(var) + eps)
+        elif kind == "unbiased":
+            dZ = inv * (g - mean_g - Z_hat * mean_gz * m / (m - 1))
+        elif kind == "times m":
+            dZ = dZ * m
+        elif kind == "dgamma not summed":
+            dgamma = dZ_tilde * Z_hat
+        elif kind == "dbeta not summed":
+            dbeta = dZ_tilde
+        elif kind == "dgamma summed over units":
+            dgamma = np.sum(dZ_tilde * Z_hat, axis=0, keepdims=True)
+        elif kind == "dbeta averaged":
+            dbeta = dZ_tilde.mean(axis=1, keepdims=True)
+        elif kind == "dgamma without Z_hat":
+            dgamma = dbeta
+        elif kind == "flat dbeta":
+            dbeta = dbeta.ravel()
+        return dZ, dgamma, dbeta
+    return backward
+
+
+WRONG_BACKWARD = ["no mean path", "no variance path", "no batch paths", "no gamma",
+                  "eps outside", "unbiased", "times m", "dgamma not summed",
+                  "dbeta not summed", "dgamma summed over units", "dbeta averaged",
+                  "dgamma without Z_hat", "flat dbeta"]
+
+
+def test_backward_reference_passes():
+    result = check_batchnorm_backward.evaluate(ref.batchnorm_backward)
+    assert result.status == "passed", result.line
+    assert result.points == 2
+
+
+@pytest.mark.parametrize("fn", [bwd_step_by_step, bwd_jacobian, bwd_from_mu_var,
+                                _bwd("correct")],
+                         ids=["step by step", "jacobian", "from mu and var", "compact"])
+def test_backward_other_correct_versions_pass(fn):
+    result = check_batchnorm_backward.evaluate(fn)
+    assert result.status == "passed", result.line
+
+
+@pytest.mark.parametrize("kind", WRONG_BACKWARD)
+def test_backward_mistakes_are_rejected(kind):
+    result = check_batchnorm_backward.evaluate(_bwd(kind))
+    assert result.status == "failed", result.line
+    assert result.line.startswith("✗ Exercise 3.3 batchnorm_backward:")
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("no mean path", "path through the batch mean"),
+    ("no variance path", "path through the batch variance"),
+    ("dgamma not summed", "sum dgamma over them"), ("dbeta not summed", "sum dbeta")])
+def test_backward_hints_name_the_mistake(kind, words):
+    assert words in check_batchnorm_backward.evaluate(_bwd(kind)).line
+
+
+def test_backward_reports_relative_error():
+    line = check_batchnorm_backward.evaluate(_bwd("no variance path")).line
+    assert "relative error" in line and "1e-7" in line
+
+
+# ------------------------------------------------------------------ all three
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError("Exercise 3.x")
+
+
+@pytest.mark.parametrize("check", [check_batchnorm_forward, check_recover_gamma_beta,
+                                   check_batchnorm_backward])
+def test_stub_is_not_attempted(check):
+    result = check.evaluate(_stub)
+    assert result.status == "not attempted"
+    assert result.points == 0
+    assert "not attempted yet" in result.line
+
+
+@pytest.mark.parametrize("check", [check_batchnorm_forward, check_recover_gamma_beta,
+                                   check_batchnorm_backward])
+def test_non_function_and_crash_fail_cleanly(check):
+    assert check.evaluate(None).status == "failed"
+
+    def crashes(*args, **kwargs):
+        raise ZeroDivisionError("oops")
+
+    result = check.evaluate(crashes)
+    assert result.status == "failed" and "ZeroDivisionError" in result.line
+
+
+def test_exercises_registered():
+    assert [EXERCISES[i].function for i in ("3.1", "3.2", "3.3")] == \
+        ["batchnorm_forward", "recover_gamma_beta", "batchnorm_backward"]
+    assert all(EXERCISES[i].notebook == NOTEBOOK == "03_batch_norm"
+               for i in ("3.1", "3.2", "3.3"))
+
+
+def test_check_prints_one_line(capsys):
+    check_batchnorm_forward(ref.batchnorm_forward)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("✓ Exercise 3.1")
+
+
+def test_check_lines_are_deterministic():
+    for check, fn in [(check_batchnorm_forward, _fwd(ddof=1)),
+                      (check_batchnorm_backward, _bwd("no mean path")),
+                      (check_recover_gamma_beta, _rgb("std only"))]:
+        assert check.evaluate(fn).line == check.evaluate(fn).line
+
+
+def _unbiased_forward(Z, gamma, beta, eps=1e-5):
+    mu = Z.mean(axis=1, keepdims=True)
+    var = Z.var(axis=1, keepdims=True, ddof=1)
+    Z_hat = (Z - mu) / np.sqrt(var + eps)
+    return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)
+
+
+def _stub_forward(Z, gamma, beta, eps=1e-5):
+    raise NotImplementedError
+
+
+def test_backward_check_runs_the_learners_own_forward_with_it():
+    from lessonlib.checks.batchnorm import check_batchnorm_backward as check
+    # a correct pair passes; a wrong or unfinished forward never costs backward points
+    for forward in (ref.batchnorm_forward, _unbiased_forward, _stub_forward, None):
+        assert check.evaluate(ref.batchnorm_backward, forward=forward).passed
+
+    # a backward that only agrees with the reference cache's layout fails with the
+    # learner's own forward, which stores the standard deviation in place of the variance
+    def std_forward(Z, gamma, beta, eps=1e-5):
+        Z_tilde, cache = ref.batchnorm_forward(Z, gamma, beta, eps)
+        Z0, Z_hat, mu, var, g, e = cache
+        return Z_tilde, (Z0, Z_hat, mu, np.sqrt(var + e), g, e)
+
+    r = check.evaluate(ref.batchnorm_backward, forward=std_forward)
+    assert r.status == "failed" and "your batchnorm_forward" in r.line, r.line
