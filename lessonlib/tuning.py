@@ -13,9 +13,11 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 import numpy as np
 
+from . import scales
 from ._validate import as_float_array, as_int, as_real, as_rng
 
 # The lecture's ranking of hyperparameters by how much they usually matter.
@@ -214,20 +216,24 @@ def coarse_to_fine(objective, low, high, *, n_rounds: int, n_per_round: int, n_b
 
 # ---------------------------------------------------------- parallel random search
 
+# Each distribution says the scale its hyperparameter is searched on and draws through the
+# samplers of lessonlib.scales (notebook 02), so a search space reads like
+# {"learning_rate": LogUniform(1e-4, 1), "beta": EmaBeta(0.9, 0.999),
+#  "hidden_units": IntUniform(50, 100)}.
+
 @dataclass(frozen=True)
 class LogUniform:
     """A hyperparameter sampled as ``10 ** r``, ``r`` uniform on ``[log10 low, log10 high]``."""
 
     low: float
     high: float
+    scale: ClassVar[str] = "log-uniform"
 
     def __post_init__(self):
-        as_real("low", self.low, low=0, low_inclusive=False)
-        if not as_real("high", self.high) > self.low:
-            raise ValueError(f"high must be > low, got {self.high:g} <= {self.low:g}")
+        scales.check_range(self.low, self.high, "log-uniform")
 
     def sample(self, size: int, *, rng) -> np.ndarray:
-        return 10.0 ** rng.uniform(np.log10(self.low), np.log10(self.high), size)
+        return scales.sample_log_uniform(self.low, self.high, size, rng=rng)
 
 
 @dataclass(frozen=True)
@@ -236,13 +242,29 @@ class Uniform:
 
     low: float
     high: float
+    scale: ClassVar[str] = "uniform"
 
     def __post_init__(self):
-        if not as_real("high", self.high) > as_real("low", self.low):
-            raise ValueError(f"high must be > low, got {self.high:g} <= {self.low:g}")
+        scales.check_range(self.low, self.high, "uniform")
 
     def sample(self, size: int, *, rng) -> np.ndarray:
-        return rng.uniform(self.low, self.high, size)
+        return scales.sample_uniform(self.low, self.high, size, rng=rng)
+
+
+@dataclass(frozen=True)
+class EmaBeta:
+    """An EMA weight such as momentum's ``beta``: ``beta = 1 - 10 ** r``, ``r`` uniform on
+    ``[log10(1 - high), log10(1 - low)]`` (log-uniform on the ``1 - beta`` scale)."""
+
+    low: float
+    high: float
+    scale: ClassVar[str] = "ema"
+
+    def __post_init__(self):
+        scales.check_range(self.low, self.high, "ema")
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        return scales.sample_ema_beta(self.low, self.high, size, rng=rng)
 
 
 @dataclass(frozen=True)
@@ -251,17 +273,34 @@ class IntUniform:
 
     low: int
     high: int
+    scale: ClassVar[str] = "int-uniform"
 
     def __post_init__(self):
-        if not as_int("high", self.high) >= as_int("low", self.low):
-            raise ValueError(f"high must be >= low, got {self.high} < {self.low}")
+        scales.check_int_range(self.low, self.high)
 
     def sample(self, size: int, *, rng) -> np.ndarray:
-        return rng.integers(self.low, self.high, size, endpoint=True)
+        return scales.sample_int_uniform(self.low, self.high, size, rng=rng)
+
+
+@dataclass(frozen=True)
+class IntLogUniform:
+    """An integer hyperparameter in ``low..high`` (``low >= 1``) spread evenly on a log scale
+    (see ``scales.sample_int_log_uniform``)."""
+
+    low: int
+    high: int
+    scale: ClassVar[str] = "int-log-uniform"
+
+    def __post_init__(self):
+        scales.check_int_range(self.low, self.high, positive=True)
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        return scales.sample_int_log_uniform(self.low, self.high, size, rng=rng)
 
 
 def sample_space(space: dict, n_trials: int, *, rng: np.random.Generator) -> list[dict]:
-    """``n_trials`` settings drawn from ``space`` (name -> ``Uniform``/``LogUniform``/...)."""
+    """``n_trials`` settings drawn from ``space`` (name -> ``Uniform``/``LogUniform``/
+    ``EmaBeta``/``IntUniform``/...)."""
     if not isinstance(space, dict) or not space:
         raise TypeError(f"space must be a non-empty dict of name -> distribution, got {space!r}")
     n_trials = as_int("n_trials", n_trials, low=1)
@@ -343,8 +382,9 @@ def babysit(learning_rate: float, budget_epochs: int, *, hidden_units: int = 32,
             up: float = 1.5, down: float = 0.5, rng: np.random.Generator) -> dict:
     """The panda approach: train one model epoch by epoch, nudging its learning rate.
 
-    After each epoch, if the validation accuracy improved the learning rate is multiplied
-    by ``up``, otherwise by ``down``. Returns ``{"learning_rate": [...], "val_acc": [...]}``,
+    After each epoch the validation accuracy is compared with the previous epoch's: if it
+    rose the learning rate is multiplied by ``up``, if it fell by ``down``, and if it stayed
+    the same it is kept. Returns ``{"learning_rate": [...], "val_acc": [...]}``,
     one entry per epoch, and ``"best_val_acc"``.
     """
     from .nn import Network, Optimizer, train_epochs
@@ -361,8 +401,11 @@ def babysit(learning_rate: float, budget_epochs: int, *, hidden_units: int = 32,
                      X_val=d.val.X, y_val=d.val.y, history=hist)
         if hist.get("diverged"):
             break
-        improved = len(hist["val_acc"]) < 2 or hist["val_acc"][-1] > max(hist["val_acc"][:-1])
-        opt.learning_rate *= up if improved else down
+        acc = hist["val_acc"]
+        if len(acc) < 2 or acc[-1] > acc[-2]:
+            opt.learning_rate *= up
+        elif acc[-1] < acc[-2]:
+            opt.learning_rate *= down
     return {"learning_rate": rates, "val_acc": hist["val_acc"],
             "best_val_acc": max(hist["val_acc"]) if hist["val_acc"] else 0.0}
 
@@ -405,7 +448,7 @@ def plot_search_coverage(coverage: dict, objective=one_axis_objective, axes=None
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.05, 1)
         ax.set_xlabel("hyperparameter 1 (matters)")
-        ax.set_title(f"{title}: {len(pts)} trials, "
+        ax.set_title(f"{title}: {len(pts)} trials,\n"
                      f"{coverage[key + '_distinct']} values of hyperparameter 1")
     axes[0].set_ylabel("hyperparameter 2 (hardly matters)")
     return axes

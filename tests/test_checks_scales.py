@@ -1,0 +1,189 @@
+"""The checks of notebook 02 accept the reference and unusual correct samplers and reject a
+catalogue of wrong ones."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lessonlib import scales
+from lessonlib.checks import scales as checks
+
+
+def _stub(low, high, size=None, *, rng):
+    raise NotImplementedError("Exercise: not yet")
+
+
+# ---------------------------------------------------------------- 2.1
+
+def slu_natural_log(low, high, size=None, *, rng):
+    return np.exp(rng.uniform(np.log(low), np.log(high), size))
+
+
+def slu_power_of_ratio(low, high, size=None, *, rng):
+    """high * (low / high) ** u with u uniform on [0, 1): log-uniform, mapped differently."""
+    return high * (low / high) ** rng.random(size)
+
+
+def slu_inverse_cdf_loop(low, high, size=None, *, rng):
+    """One draw at a time from the inverse CDF, float32 on the way."""
+    n = 1 if size is None else int(np.prod(size))
+    u = np.array([rng.random() for _ in range(n)], dtype=np.float32).astype(float)
+    x = low * np.exp(u * math.log(high / low))
+    return float(x[0]) if size is None else x.reshape(size)
+
+
+SLU_WRONG = {
+    "uniform on the linear scale": (lambda low, high, size=None, *, rng:
+                                    rng.uniform(low, high, size), "linear scale"),
+    "10 ** uniform(low, high)": (lambda low, high, size=None, *, rng:
+                                 10 ** rng.uniform(low, high, size), "not over [low, high]"),
+    "exponent with the wrong sign": (lambda low, high, size=None, *, rng:
+                                     10 ** rng.uniform(-np.log10(high), -np.log10(low), size),
+                                     "wrong sign"),
+    "natural log with base 10": (lambda low, high, size=None, *, rng:
+                                 10 ** rng.uniform(np.log(low), np.log(high), size),
+                                 "mixed"),
+    "base 10 log with exp": (lambda low, high, size=None, *, rng:
+                             np.exp(rng.uniform(np.log10(low), np.log10(high), size)),
+                             "mixed"),
+    "fixed exponent range [-4, 0]": (lambda low, high, size=None, *, rng:
+                                     10 ** rng.uniform(-4, 0, size), "not fixed numbers"),
+    "ignores rng": (lambda low, high, size=None, *, rng:
+                    10 ** np.random.uniform(np.log10(low), np.log10(high), size),
+                    "did not draw from the rng"),
+    "own generator": (lambda low, high, size=None, *, rng: slu_natural_log(
+        low, high, size, rng=np.random.default_rng(0)), "did not draw from the rng"),
+    "rounded exponent": (lambda low, high, size=None, *, rng:
+                         10 ** np.round(rng.uniform(np.log10(low), np.log10(high), size), 1),
+                         ""),
+    "ignores size=None": (lambda low, high, size=None, *, rng:
+                          10 ** rng.uniform(np.log10(low), np.log10(high), size or 1),
+                          "single number"),
+}
+
+
+@pytest.mark.parametrize("fn", [scales.sample_log_uniform, slu_natural_log,
+                                slu_power_of_ratio, slu_inverse_cdf_loop])
+def test_log_uniform_accepts_correct(fn):
+    r = checks.check_sample_log_uniform.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
+
+
+@pytest.mark.parametrize("name", sorted(SLU_WRONG))
+def test_log_uniform_rejects_wrong_with_hint(name):
+    fn, hint = SLU_WRONG[name]
+    r = checks.check_sample_log_uniform.evaluate(fn)
+    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+
+
+def test_log_uniform_stub_is_not_attempted():
+    r = checks.check_sample_log_uniform.evaluate(_stub)
+    assert r.status == "not attempted" and r.points == 0
+    assert r.line == "○ Exercise 2.1 sample_log_uniform: not attempted yet (0/2 points)"
+
+
+def test_log_uniform_pass_line():
+    assert checks.check_sample_log_uniform.evaluate(scales.sample_log_uniform).line == \
+        "✓ Exercise 2.1 sample_log_uniform: 5/5 checks passed (2/2 points)"
+
+
+# ---------------------------------------------------------------- 2.2
+
+def seb_log1p(low, high, size=None, *, rng):
+    return -np.expm1(rng.uniform(np.log1p(-high), np.log1p(-low), size))
+
+
+def seb_power_of_ratio(low, high, size=None, *, rng):
+    """1 - beta = (1 - low) * ((1 - high) / (1 - low)) ** u: the same law, mapped otherwise."""
+    return 1 - (1 - low) * ((1 - high) / (1 - low)) ** rng.random(size)
+
+
+def seb_float32(low, high, size=None, *, rng):
+    """Draws stored as float32: rounding may step a hair past the bounds, which is fine."""
+    r = rng.uniform(np.log10(1 - high), np.log10(1 - low), size)
+    return np.float32(1 - 10 ** r) if size is None else (1 - 10 ** r).astype(np.float32)
+
+
+def seb_via_log_uniform(low, high, size=None, *, rng):
+    return 1 - scales.sample_log_uniform(1 - high, 1 - low, size, rng=rng)
+
+
+def _exponent(low, high, size, rng):
+    return rng.uniform(np.log10(1 - high), np.log10(1 - low), size)
+
+
+SEB_WRONG = {
+    "the lecture's slip 10**r + 1": (lambda low, high, size=None, *, rng:
+                                     10 ** _exponent(low, high, size, rng) + 1,
+                                     "beta = 1 - 10**r, not 10**r + 1"),
+    "uniform on the linear scale": (lambda low, high, size=None, *, rng:
+                                    rng.uniform(low, high, size), "spreads beta evenly"),
+    "log-uniform beta": (lambda low, high, size=None, *, rng:
+                         scales.sample_log_uniform(low, high, size, rng=rng),
+                         "spreads beta evenly"),
+    "returns 1 - beta": (lambda low, high, size=None, *, rng:
+                         10 ** _exponent(low, high, size, rng), "1 - beta must lie in"),
+    "exponent from log10(low), log10(high)": (
+        lambda low, high, size=None, *, rng:
+        1 - 10 ** rng.uniform(np.log10(low), np.log10(high), size), "1 - beta must lie in"),
+    "exponent with the wrong sign": (lambda low, high, size=None, *, rng:
+                                     1 - 10 ** (-_exponent(low, high, size, rng)),
+                                     "wrong sign"),
+    "fixed exponent range [-3, -1]": (lambda low, high, size=None, *, rng:
+                                      1 - 10 ** rng.uniform(-3, -1, size),
+                                      "must be uniform on [log10(1 - high)"),
+    "natural log with base 10": (lambda low, high, size=None, *, rng:
+                                 1 - 10 ** rng.uniform(np.log(1 - high), np.log(1 - low), size),
+                                 "mixed"),
+    "ignores rng": (lambda low, high, size=None, *, rng:
+                    1 - 10 ** np.random.uniform(np.log10(1 - high), np.log10(1 - low), size),
+                    "did not draw from the rng"),
+    "own generator": (lambda low, high, size=None, *, rng: seb_log1p(
+        low, high, size, rng=np.random.default_rng(1)), "did not draw from the rng"),
+}
+
+
+@pytest.mark.parametrize("fn", [scales.sample_ema_beta, seb_log1p, seb_power_of_ratio,
+                                seb_via_log_uniform, seb_float32])
+def test_ema_beta_accepts_correct(fn):
+    r = checks.check_sample_ema_beta.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
+
+
+@pytest.mark.parametrize("name", sorted(SEB_WRONG))
+def test_ema_beta_rejects_wrong_with_hint(name):
+    fn, hint = SEB_WRONG[name]
+    r = checks.check_sample_ema_beta.evaluate(fn)
+    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+
+
+def test_ema_beta_names_the_lecture_slip_first():
+    r = checks.check_sample_ema_beta.evaluate(scales.sample_ema_beta_slip)
+    assert r.status == "failed"
+    assert r.line.startswith("✗ Exercise 2.2 sample_ema_beta: for low=0.9, high=0.999 all "
+                             "10000 draws lie above 1 (largest 1.")
+    assert "Hint: beta = 1 - 10**r, not 10**r + 1." in r.line
+
+
+def test_ema_beta_stub_is_not_attempted():
+    r = checks.check_sample_ema_beta.evaluate(_stub)
+    assert r.status == "not attempted" and r.points == 0
+    assert r.line == "○ Exercise 2.2 sample_ema_beta: not attempted yet (0/2 points)"
+
+
+def test_checks_are_registered_for_notebook_02():
+    from lessonlib.grading import EXERCISES
+    assert EXERCISES["2.1"].notebook == EXERCISES["2.2"].notebook == "02_choosing_scales"
+    assert EXERCISES["2.1"].points == EXERCISES["2.2"].points == 2
+
+
+def test_check_prints_one_line(capsys):
+    checks.check_sample_ema_beta(seb_log1p)
+    out = capsys.readouterr().out
+    assert out == "✓ Exercise 2.2 sample_ema_beta: 5/5 checks passed (2/2 points)\n"
+
+
+def test_not_a_function():
+    r = checks.check_sample_log_uniform.evaluate(0.5)
+    assert r.status == "failed"
