@@ -28,9 +28,39 @@ def _json_view(report: dict) -> dict:
     return {k: report[k] for k in keys}
 
 
+def _expand(paths) -> list[Path]:
+    """Notebook files, with each folder replaced by the notebooks under it (sorted)."""
+    out = []
+    for p in paths:
+        if Path(p).is_dir():
+            out.extend(sorted(q for q in Path(p).rglob("*.ipynb")
+                              if ".ipynb_checkpoints" not in q.parts))
+        else:
+            out.append(Path(p))
+    return out
+
+
+def _write_csv(path: Path, reports: list[dict]) -> None:
+    import csv
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["notebook", "exercise", "function", "points", "max_points", "passed",
+                    "message"])
+        for r in reports:
+            for e in r["exercises"]:
+                w.writerow([r["notebook"], e["id"], e["function"], e["points"],
+                            e["max_points"], e["passed"], e["message"]])
+            w.writerow([r["notebook"], "total", "", r["score"], r["max_score"],
+                        all(e["passed"] for e in r["exercises"]), ""])
+
+
 def _cmd_grade(args) -> int:
     reports, broken = [], False
-    for path in args.notebooks:
+    paths = _expand(args.notebooks)
+    if not paths:
+        print("error: no notebooks to grade", file=sys.stderr)
+        return 2
+    for path in paths:
         try:
             report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout)
         except NotebookError as err:
@@ -41,8 +71,11 @@ def _cmd_grade(args) -> int:
         print(format_report(report))
     if args.json:
         data = [_json_view(r) for r in reports]
-        out = data[0] if len(args.notebooks) == 1 and data else data
+        single = len(args.notebooks) == 1 and not Path(args.notebooks[0]).is_dir()
+        out = data[0] if single and data else data
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    if args.csv:
+        _write_csv(args.csv, reports)
     if broken:
         return 2
     return 0 if all(e["passed"] for r in reports for e in r["exercises"]) else 1
@@ -50,7 +83,7 @@ def _cmd_grade(args) -> int:
 
 def _cmd_progress(args) -> int:
     from .notebooks import learner_dir
-    paths = args.notebooks or sorted(learner_dir().glob("*.ipynb"))
+    paths = _expand(args.notebooks) or sorted(learner_dir().glob("*.ipynb"))
     broken, score, total = False, 0.0, 0.0
     for path in paths:
         try:
@@ -100,9 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("grade", help="grade learner notebooks by re-executing them")
-    p.add_argument("notebooks", nargs="+", type=Path)
+    p.add_argument("notebooks", nargs="+", type=Path,
+                   help="notebooks, or folders whose notebooks are all graded")
     p.add_argument("--json", type=Path, help="also write the scores as JSON (an object for "
-                   "one notebook, a list for several)")
+                   "one notebook, a list for several or a folder)")
+    p.add_argument("--csv", type=Path, help="also write one row per exercise and a total row "
+                   "per notebook as CSV")
     p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell "
                    "(default 60)")
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks")

@@ -221,6 +221,7 @@ def refresh_solved(path, *, timeout: int = 300) -> None:
     """Execute a solved notebook and store only its check cells' outputs (maintainers)."""
     from nbclient import NotebookClient
 
+    os.environ.setdefault("LESSONLIB_HEADLESS", "1")
     path = Path(path)
     nb = read_notebook(path)
     run = copy.deepcopy(nb)

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from . import scales
+from ._progress import ProgressBar
 from ._validate import as_float_array, as_int, as_real, as_rng
 
 # The lecture's ranking of hyperparameters by how much they usually matter.
@@ -314,6 +315,14 @@ def sample_space(space: dict, n_trials: int, *, rng: np.random.Generator) -> lis
     return [{name: col[i].item() for name, col in columns.items()} for i in range(n_trials)]
 
 
+def _collect(results, bar) -> list:
+    out = []
+    for r in results:
+        out.append(r)
+        bar.update()
+    return out
+
+
 def _run_trial(job):
     trial_fn, params, seed = job
     return trial_fn(params, rng=np.random.default_rng(seed))
@@ -329,6 +338,7 @@ def random_search(trial_fn, space: dict, n_trials: int, *, rng: np.random.Genera
     the same for any ``n_jobs`` and any ``executor`` (a ``concurrent.futures.Executor``,
     e.g. Dask's ``client.get_executor()``). ``n_jobs=-1`` uses every core. Returns one
     ``{"params": dict, "score": float, "seed": SeedSequence}`` per trial, in draw order.
+    In JupyterLab a progress bar counts the finished trials (not in headless runs).
     """
     rng = as_rng(rng)
     n_jobs = as_int("n_jobs", n_jobs, low=-1)
@@ -340,14 +350,15 @@ def random_search(trial_fn, space: dict, n_trials: int, *, rng: np.random.Genera
     settings = sample_space(space, n_trials, rng=rng)
     seeds = np.random.SeedSequence(int(rng.integers(2**63))).spawn(n_trials)
     jobs = [(trial_fn, params, seed) for params, seed in zip(settings, seeds)]
-    if executor is not None:
-        scores = list(executor.map(_run_trial, jobs))
-    elif n_jobs == 1:
-        scores = [_run_trial(job) for job in jobs]
-    else:
-        workers = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
-        with ProcessPoolExecutor(max_workers=min(workers, n_trials)) as pool:
-            scores = list(pool.map(_run_trial, jobs))
+    with ProgressBar(n_trials, "trials") as bar:
+        if executor is not None:
+            scores = _collect(executor.map(_run_trial, jobs), bar)
+        elif n_jobs == 1:
+            scores = _collect(map(_run_trial, jobs), bar)
+        else:
+            workers = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+            with ProcessPoolExecutor(max_workers=min(workers, n_trials)) as pool:
+                scores = _collect(pool.map(_run_trial, jobs), bar)
     return [{"params": p, "score": float(s), "seed": seed}
             for p, s, seed in zip(settings, scores, seeds)]
 

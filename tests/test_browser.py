@@ -67,6 +67,7 @@ def jupyter_lab(tmp_path):
     log = open(tmp_path / "jupyter.log", "w")
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
     env.pop("MPLBACKEND", None)   # the kernel must draw inline, as it does for a learner
+    env.pop("LESSONLIB_HEADLESS", None)   # and show progress bars
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     try:

@@ -186,3 +186,19 @@ def test_grade_rejects_a_file_that_is_not_a_notebook(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), other)
     cli = run_cli("grade", other)
     assert cli.returncode == 2 and "cannot tell which workbook notebook" in cli.stderr
+
+
+def test_grade_a_folder_into_csv_and_json(tmp_path):
+    sub = tmp_path / "submissions" / "bob"
+    sub.mkdir(parents=True)
+    (sub / "01_tuning_process.ipynb").write_bytes(SOLVED.read_bytes())
+    (sub / "notes.ipynb").write_text("not json")
+    csv_path, json_path = tmp_path / "grades.csv", tmp_path / "grades.json"
+    cli = run_cli("grade", tmp_path / "submissions", "--csv", csv_path, "--json", json_path)
+    assert cli.returncode == 2 and "notes.ipynb is not a Jupyter notebook" in cli.stderr
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "notebook,exercise,function,points,max_points,passed,message"
+    assert rows[-1].endswith(",total,,5.0,5.0,True,")
+    assert len(rows) == 1 + 3 + 1
+    data = json.loads(json_path.read_text())
+    assert isinstance(data, list) and data[0]["score"] == 5
