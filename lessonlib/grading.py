@@ -259,15 +259,17 @@ def make_check(exercise: Exercise, subchecks):
         raise ValueError(f"exercise {exercise.id} is registered twice")
     EXERCISES[exercise.id] = exercise
     subchecks = list(subchecks)
+    # bound here, so rebinding the module's names from a notebook cell changes no check
+    _evaluate, _log = evaluate, _write_log
 
     def check(fn, **context) -> None:
-        result = evaluate(exercise, subchecks, fn, context)
-        _write_log(result)
+        result = _evaluate(exercise, subchecks, fn, context)
+        _log(result)
         _GRADED_CELL.pop("token", None)
         LATEST[exercise.id] = result
         print(result.line)
 
-    check.evaluate = lambda fn, **context: evaluate(exercise, subchecks, fn, context)
+    check.evaluate = lambda fn, **context: _evaluate(exercise, subchecks, fn, context)
     check.exercise = exercise
     check.__name__ = f"check_{exercise.function}"
     check.__doc__ = (f"Check exercise {exercise.id} ({exercise.function}, "

@@ -272,14 +272,18 @@ def _graded_copy(learner, solved, token_of: dict) -> tuple[nbformat.NotebookNode
                      if cell_info(c).get("role") == "check"}
     learner_checks = {cell_info(c).get("exercise") for c in learner.cells
                       if cell_info(c).get("role") == "check"}
-    notes, cells, placed = [], [], set()
+    notes, cells, placed, official_ids = [], [], set(), set()
 
     def official(ex_id):
         cell = copy.deepcopy(solved_checks[ex_id])
-        cell.source = (f"__import__('lessonlib.grading').grading.graded_cell("
+        # the genuine checks, whatever the learner's cells rebound, and a one-time token
+        # that ties the check's result record to this cell
+        cell.source = ("from lessonlib.checks import *  # noqa: F403\n"
+                       f"__import__('lessonlib.grading').grading.graded_cell("
                        f"{token_of[ex_id]!r})\n" + cell.source)
         cell.execution_count = 1
         placed.add(ex_id)
+        official_ids.add(id(cell))
         return cell
 
     for cell in learner.cells:
@@ -310,9 +314,8 @@ def _graded_copy(learner, solved, token_of: dict) -> tuple[nbformat.NotebookNode
     code_index, k = {}, 0
     for cell in cells:
         if cell.cell_type == "code":
-            info = cell_info(cell)
-            if info.get("role") == "check" and cell.source.startswith("__import__"):
-                code_index[k] = info["exercise"]
+            if id(cell) in official_ids:
+                code_index[k] = cell_info(cell)["exercise"]
             k += 1
     return graded, code_index, notes
 
@@ -347,6 +350,9 @@ def _failure_reason(text: str, timeout: float) -> str:
         return f"the check cell raised {name}: {msg.strip()[:150]}"
     if "Unrun reference" in clean or "mismatch" in clean.lower() or "differ" in clean:
         return "the check printed something other than the expected line"
+    if not clean.strip():
+        return ("the check reported no result (was the check function or lessonlib "
+                "replaced in the notebook?)")
     return "the check cell failed: " + " ".join(clean.split())[:150]
 
 

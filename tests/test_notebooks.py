@@ -202,3 +202,22 @@ def test_grade_a_folder_into_csv_and_json(tmp_path):
     assert len(rows) == 1 + 3 + 1
     data = json.loads(json_path.read_text())
     assert isinstance(data, list) and data[0]["score"] == 5
+
+
+def test_grade_is_not_fooled_by_a_replaced_check_or_a_hidden_stub(tmp_path):
+    nb = nbformat.read(LEARNER, as_version=4)
+    ex = cells_of(nb, "exercise")
+    # 1.1 stays a stub, and a cell after it replaces the check with one that prints a pass
+    fake = ('check_random_search_points = lambda f: print("✓ Exercise 1.1 '
+            'random_search_points: 6/6 checks passed (2/2 points)")')
+    nb.cells.insert(nb.cells.index(ex["1.1"]) + 1, nbformat.v4.new_code_cell(fake))
+    # 1.2 catches its own NotImplementedError and returns a constant
+    ex["1.2"].source = ("def chance_at_least_one(fraction, n_trials):\n    try:\n"
+                        "        raise NotImplementedError\n    except NotImplementedError:\n"
+                        "        return 0.5\n")
+    path = tmp_path / "01_tuning_process.ipynb"
+    nbformat.write(nb, path)
+    got = {e["id"]: e for e in nbs.grade_notebook(path)["exercises"]}
+    assert got["1.1"]["points"] == 0 and "not attempted" in got["1.1"]["message"]
+    assert not got["1.2"]["passed"] and got["1.2"]["points"] < 1
+    assert got["1.3"]["points"] == 0
