@@ -1,4 +1,4 @@
-"""``python -m lessonlib {release,grade,progress,refresh}``: the workbook's command line."""
+"""``python -m lessonlib {release,grade,progress,bench,refresh}``: the workbook's command line."""
 
 from __future__ import annotations
 
@@ -107,6 +107,12 @@ def _cmd_progress(args) -> int:
     return 2 if broken else 0
 
 
+def _cmd_bench(args) -> int:
+    from .bench import run
+    print(run(notebooks=not args.no_notebooks))
+    return 0
+
+
 def _cmd_refresh(args) -> int:
     from .notebooks import solutions_dir
     paths = args.notebooks or sorted(solutions_dir().glob("*.ipynb"))
@@ -151,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell")
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
     p.set_defaults(func=_cmd_progress)
+
+    p = sub.add_parser("bench", help="speed against PyTorch (optional) and grade against a "
+                       "plain run, as printed ratios")
+    p.add_argument("--no-notebooks", action="store_true", help="skip the notebook timings")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("refresh", help="maintainers: re-execute solved notebooks, store "
                        "their check lines, then release")

@@ -1,0 +1,210 @@
+"""``python -m lessonlib bench``: speed figures against PyTorch, printed, never asserted.
+
+Every figure is a ratio measured in one run on one machine: lessonlib's time over the
+reference's (PyTorch on the CPU, or a plain notebook execution for ``grade``). Each time is
+the median of several repeats after a warm-up. PyTorch is optional (``pip install torch``):
+without it the PyTorch rows say so and the notebook rows still run. Targets (from issue 8):
+batch norm and softmax cross-entropy at most 1.5, a training epoch at most 1.0, ``grade``
+at most 1.5 times a plain execution.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGETS = {"batchnorm": 1.5, "softmax": 1.5, "epoch": 1.0, "grade": 1.5}
+
+
+def _time(fn, *, repeats: int = 7, min_seconds: float = 0.05) -> float:
+    """Median seconds per call of ``fn`` (each repeat loops until ``min_seconds``)."""
+    fn()                                          # warm-up
+    samples = []
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        samples.append(elapsed / n)
+    return statistics.median(samples)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _row(name: str, ours: float, ref1: float | None, refn: float | None,
+         target: float) -> str:
+    if ref1 is None:
+        return f"{name:<44} {ours * 1e3:>9.3f} ms   (PyTorch absent)"
+    ratio = ours / ref1
+    verdict = "ok" if ratio <= target else f"OVER {target:g}"
+    return (f"{name:<44} {ours * 1e3:>9.3f} ms {ref1 * 1e3:>9.3f} ms {ratio:>6.2f} "
+            f"{refn * 1e3:>9.3f} ms {ours / refn:>6.2f}  {verdict}")
+
+
+def _batchnorm_case(torch, n: int, m: int, dtype):
+    from .batchnorm import batchnorm_backward, batchnorm_forward
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((n, m)).astype(dtype)
+    G = rng.standard_normal((n, m)).astype(dtype)
+    gamma, beta = np.ones((n, 1), dtype), np.zeros((n, 1), dtype)
+
+    def ours():
+        _, cache = batchnorm_forward(Z, gamma, beta)
+        batchnorm_backward(G, cache)
+
+    theirs = None
+    if torch is not None:
+        tdtype = torch.float64 if dtype == np.float64 else torch.float32
+        layer = torch.nn.BatchNorm1d(n, eps=1e-5, dtype=tdtype)
+        x = torch.tensor(Z.T.copy(), requires_grad=True)        # PyTorch is (m, n)
+        g = torch.tensor(G.T.copy())
+
+        def theirs():
+            x.grad = None
+            layer.zero_grad(set_to_none=True)
+            layer(x).backward(g)
+
+    return (f"batch norm fwd+bwd ({n}, {m}) {np.dtype(dtype).name}", ours, theirs,
+            TARGETS["batchnorm"], {})
+
+
+def bench_batchnorm(torch) -> list:
+    return [_batchnorm_case(torch, n, m, dtype) for n, m in ((256, 512), (1024, 256))
+            for dtype in (np.float64, np.float32)]
+
+
+def _softmax_case(torch, C: int, m: int):
+    from .softmax import one_hot, softmax_cross_entropy
+    rng = np.random.default_rng(1)
+    Z = rng.standard_normal((C, m))
+    y = rng.integers(0, C, m)
+    Y = one_hot(y, C)
+
+    def ours():
+        softmax_cross_entropy(Z, Y)
+
+    theirs = None
+    if torch is not None:
+        z = torch.tensor(Z.T.copy(), requires_grad=True)
+        t = torch.tensor(y)
+
+        def theirs():
+            z.grad = None
+            torch.nn.functional.cross_entropy(z, t).backward()
+
+    return (f"softmax cross-entropy fwd+bwd ({C}, {m})", ours, theirs, TARGETS["softmax"], {})
+
+
+def bench_softmax(torch) -> list:
+    return [_softmax_case(torch, C, m) for C, m in ((10, 4096), (1000, 512))]
+
+
+def bench_epoch(torch) -> list[str]:
+    """One epoch of notebook 03's network: 3 sigmoid layers of 100 units with batch norm,
+    mini-batches of 60, plain gradient descent, then the training accuracy."""
+    from .data import load_digits
+    from .nn import Network, Optimizer, train_epochs
+    d = load_digits()
+    X, y = d.train.X, d.train.y
+    dims = [64, 100, 100, 100, 10]
+
+    def ours():
+        rng = np.random.default_rng(0)
+        net = Network(dims, activation="sigmoid", batch_norm=True, rng=rng)
+        train_epochs(net, Optimizer("gd", 0.5), X, y, epochs=1, batch_size=60, rng=rng)
+
+    theirs = None
+    if torch is not None:
+        nn = torch.nn
+        Xt, yt = torch.tensor(X.T.copy()), torch.tensor(y)
+
+        def theirs():
+            torch.manual_seed(0)
+            layers = []
+            for a, b in zip(dims[:-2], dims[1:-1]):
+                layers += [nn.Linear(a, b, bias=False, dtype=torch.float64),
+                           nn.BatchNorm1d(b, dtype=torch.float64), nn.Sigmoid()]
+            net = nn.Sequential(*layers, nn.Linear(dims[-2], dims[-1], dtype=torch.float64))
+            opt = torch.optim.SGD(net.parameters(), lr=0.5)
+            order = torch.randperm(Xt.shape[0])
+            for start in range(0, Xt.shape[0], 60):
+                idx = order[start:start + 60]
+                if idx.numel() < 2:
+                    continue
+                opt.zero_grad(set_to_none=True)
+                nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
+                opt.step()
+            with torch.no_grad():
+                (net(Xt).argmax(1) == yt).double().mean().item()
+
+    return [("one epoch, notebook 03's network (float64)", ours, theirs, TARGETS["epoch"],
+             {"repeats": 5, "min_seconds": 0.2})]
+
+
+def bench_notebooks(paths) -> list[str]:
+    """Headless execution time of each solved notebook, and ``grade`` over it."""
+    import copy
+
+    from nbclient import NotebookClient
+
+    from .notebooks import grade_notebook, read_notebook
+    rows = []
+    for path in paths:
+        nb = read_notebook(path)
+        start = time.perf_counter()
+        NotebookClient(copy.deepcopy(nb), timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+        plain = time.perf_counter() - start
+        start = time.perf_counter()
+        report = grade_notebook(path)
+        graded = time.perf_counter() - start
+        ok = report["score"] == report["max_score"]
+        ratio = graded / plain
+        verdict = "ok" if ratio <= TARGETS["grade"] else f"over {TARGETS['grade']:g}"
+        rows.append(f"{Path(path).stem:<30} run {plain:6.1f} s   grade {graded:6.1f} s  "
+                    f"{ratio:>5.2f}  {verdict}" + ("" if ok else "  (not full marks!)"))
+    return rows
+
+
+def run(*, notebooks: bool = True) -> str:
+    """All benchmarks as printed text.
+
+    PyTorch is timed twice: on one thread, like for like with numpy (whose element-wise
+    work runs on one core; the verdict uses this ratio), and on its default threads.
+    """
+    import os
+    os.environ.setdefault("LESSONLIB_HEADLESS", "1")
+    torch = _torch()
+    default_threads = torch.get_num_threads() if torch is not None else 0
+    lines = [f"PyTorch {torch.__version__ if torch else 'absent'}; numpy {np.__version__}; "
+             f"{os.cpu_count()} cores; median of repeated runs",
+             f"{'':<44} {'lessonlib':>12} {'PyTorch 1 thread':>19} "
+             f"{f'PyTorch {default_threads} threads':>19}"]
+    cases = bench_batchnorm(torch) + bench_softmax(torch) + bench_epoch(torch)
+    for name, ours, theirs, target, kw in cases:
+        t_ours = _time(ours, **kw)
+        t1 = tn = None
+        if theirs is not None:
+            torch.set_num_threads(1)
+            t1 = _time(theirs, **kw)
+            torch.set_num_threads(default_threads)
+            tn = _time(theirs, **kw)
+        lines.append(_row(name, t_ours, t1, tn, target))
+    if notebooks:
+        from .notebooks import solutions_dir
+        lines.append("")
+        lines.append("solved notebooks, headless (grade / plain run):")
+        lines += bench_notebooks(sorted(solutions_dir().glob("*.ipynb")))
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""The benchmark command prints figures; here only that its parts run and compare like
+with like (the figures themselves are never asserted: timings flake)."""
+
+import numpy as np
+import pytest
+
+from lessonlib import bench
+
+
+def test_time_is_a_positive_median():
+    calls = []
+    t = bench._time(lambda: calls.append(1), repeats=3, min_seconds=0.001)
+    assert t > 0 and len(calls) >= 4       # a warm-up and at least one call per repeat
+
+
+def test_row_reports_ratio_and_verdict():
+    row = bench._row("x", 0.003, 0.002, 0.001, 1.5)
+    assert "1.50" in row and row.endswith("ok")
+    assert bench._row("x", 0.004, 0.002, 0.001, 1.5).endswith("OVER 1.5")
+    assert "PyTorch absent" in bench._row("x", 0.004, None, None, 1.5)
+
+
+def test_cases_run_without_pytorch():
+    cases = bench.bench_batchnorm(None) + bench.bench_softmax(None)
+    assert len(cases) == 6
+    for _name, ours, theirs, target, _ in cases:
+        assert theirs is None and target == 1.5
+        ours()
+
+
+def test_pytorch_cases_compute_the_same_thing():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional)")
+    from lessonlib.batchnorm import batchnorm_backward, batchnorm_forward
+    rng = np.random.default_rng(0)
+    Z, G = rng.standard_normal((6, 9)), rng.standard_normal((6, 9))
+    out, cache = batchnorm_forward(Z, np.ones((6, 1)), np.zeros((6, 1)))
+    dZ = batchnorm_backward(G, cache)[0]
+    layer = torch.nn.BatchNorm1d(6, dtype=torch.float64)
+    x = torch.tensor(Z.T.copy(), requires_grad=True)
+    y = layer(x)
+    y.backward(torch.tensor(G.T.copy()))
+    assert np.allclose(y.detach().numpy().T, out) and np.allclose(x.grad.numpy().T, dZ)
