@@ -1,0 +1,319 @@
+"""Every check of notebook 05 accepts the reference and unusual correct solutions and rejects
+a catalogue of wrong ones."""
+
+import numpy as np
+import pytest
+
+from lessonlib import softmax as sm
+from lessonlib.checks import softmax as checks
+from lessonlib.grading import EXERCISES
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError("Exercise 5.x")
+
+
+def _logsumexp(Z, axis=0):
+    top = Z.max(axis=axis, keepdims=True)
+    return top + np.log(np.exp(Z - top).sum(axis=axis, keepdims=True))
+
+
+# ---------------------------------------------------------------- 5.1 softmax
+
+def softmax_logsumexp(Z):
+    return np.exp(Z - _logsumexp(Z))
+
+
+def softmax_float32_loop(Z):
+    """Column by column in the input's dtype, with the max taken out."""
+    Z = np.asarray(Z)
+    out = np.empty_like(Z)
+    for i in range(Z.shape[1]):
+        e = np.exp(Z[:, i] - np.max(Z[:, i]))
+        out[:, i] = e / e.sum()
+    return out
+
+
+def softmax_einsum(Z):
+    """The column sums written with np.einsum, and a keepdims-free broadcast."""
+    E = np.exp(Z - np.max(Z, axis=0))
+    return E / np.einsum("cm->m", E)
+
+
+def softmax_list_return(Z):
+    return (np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=0)).tolist()
+
+
+SOFTMAX_WRONG = {
+    "no max subtraction (overflow)": (
+        lambda Z: np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True), "maximum"),
+    "wrong axis": (
+        lambda Z: np.exp(Z - Z.max(axis=1, keepdims=True))
+        / np.exp(Z - Z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True), "axis 0"),
+    "sum over the whole array": (
+        lambda Z: np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(),
+        "whole array"),
+    "global max underflows": (
+        lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum(axis=0), "maximum"),
+    "subtracts the minimum": (
+        lambda Z: np.exp(Z - Z.min(axis=0)) / np.exp(Z - Z.min(axis=0)).sum(axis=0), ""),
+    "hardmax": (sm.hardmax, ""),
+    "transposed": (lambda Z: sm.softmax(Z).T, "shape"),
+    "sigmoid per entry": (lambda Z: 1 / (1 + np.exp(-Z)), ""),
+    "normalizes the logits, not exp": (lambda Z: Z / Z.sum(axis=0), ""),
+    "without keepdims over axis 1": (
+        lambda Z: np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=1), ""),
+    "returns None": (lambda Z: None, "return"),
+    "subtracts max in place": (
+        lambda Z: (Z.__isub__(Z.max(axis=0)), np.exp(Z) / np.exp(Z).sum(axis=0))[1],
+        "in place"),
+    "float32 cast without stabilizing": (
+        lambda Z: (np.exp(np.float32(Z)) / np.exp(np.float32(Z)).sum(axis=0)), ""),
+}
+
+
+@pytest.mark.parametrize("fn", [sm.softmax, softmax_logsumexp, softmax_float32_loop,
+                                softmax_einsum, softmax_list_return])
+def test_softmax_accepts_correct(fn):
+    r = checks.check_softmax.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
+
+
+def test_softmax_accepts_scipy():
+    special = pytest.importorskip("scipy.special")
+    r = checks.check_softmax.evaluate(lambda Z: special.softmax(Z, axis=0))
+    assert r.passed, r.line
+    r = checks.check_softmax.evaluate(lambda Z: special.softmax(Z))     # over all entries
+    assert r.status == "failed", r.line
+
+
+@pytest.mark.parametrize("name", sorted(SOFTMAX_WRONG))
+def test_softmax_rejects_wrong(name):
+    fn, hint = SOFTMAX_WRONG[name]
+    r = checks.check_softmax.evaluate(fn)
+    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+
+
+# ---------------------------------------------------------------- 5.2 one_hot
+
+def one_hot_eye(y, C):
+    return np.eye(C)[y].T
+
+
+def one_hot_compare(y, C):
+    return (np.arange(C)[:, None] == np.asarray(y)[None, :]).astype(int)
+
+
+def one_hot_loop_list(y, C):
+    return [[1 if label == c else 0 for label in y] for c in range(C)]
+
+
+ONE_HOT_WRONG = {
+    "not transposed": (lambda y, C: np.eye(C)[y], "one column per example"),
+    "max label instead of C": (lambda y, C: np.eye(max(y) + 1)[y].T, "not max(y) + 1"),
+    "transposed square": (lambda y, C: np.eye(C)[:, y].T if len(y) == C else np.eye(C)[y].T,
+                          "transpose"),
+    "labels shifted by one": (lambda y, C: np.eye(C)[(np.asarray(y) + 1) % C].T, ""),
+    "whole rows set": (lambda y, C: _rows_set(y, C), ""),
+    "labels as floats": (lambda y, C: np.asarray(y, float)[None, :].repeat(C, 0), ""),
+    "returns None": (lambda y, C: None, "return"),
+}
+
+
+def _rows_set(y, C):
+    Y = np.zeros((C, len(y)))
+    Y[y, :] = 1
+    return Y
+
+
+@pytest.mark.parametrize("fn", [sm.one_hot, one_hot_eye, one_hot_compare, one_hot_loop_list])
+def test_one_hot_accepts_correct(fn):
+    r = checks.check_one_hot.evaluate(fn)
+    assert r.passed and r.points == 1, r.line
+
+
+@pytest.mark.parametrize("name", sorted(ONE_HOT_WRONG))
+def test_one_hot_rejects_wrong(name):
+    fn, hint = ONE_HOT_WRONG[name]
+    r = checks.check_one_hot.evaluate(fn)
+    assert r.status == "failed" and r.points < 1 and hint in r.line, r.line
+
+
+# ---------------------------------------------------------------- 5.3 cross_entropy_cost
+
+def cost_where_logsum(Y_hat, Y):
+    """Picks each column's true-class probability with np.where, then a sum of logs."""
+    p = np.sum(np.where(Y == 1, Y_hat, 0.0), axis=0)
+    return -np.sum(np.log(np.clip(p, 1e-12, None))) / Y.shape[1]
+
+
+def cost_keras_clip(Y_hat, Y):
+    eps = 1e-7
+    return float(np.mean(-np.sum(Y * np.log(np.clip(Y_hat, eps, 1 - eps)), axis=0)))
+
+
+def cost_argmax_labels(Y_hat, Y):
+    y = Y.argmax(axis=0)
+    p = Y_hat[y, np.arange(Y.shape[1])]
+    return np.array(-np.mean(np.log(np.maximum(p, np.finfo(float).tiny))))
+
+
+def cost_float32_kept(Y_hat, Y):
+    return np.float32(-(Y * np.log(np.maximum(Y_hat, np.float32(1e-30)))).sum()
+                      / np.float32(Y.shape[1]))
+
+
+def cost_nan_to_num(Y_hat, Y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.nan_to_num(Y * np.log(Y_hat), nan=0.0, neginf=-1e3)
+    return -terms.sum() / Y.shape[1]
+
+
+def _cost_log(Y_hat, Y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(Y_hat)
+
+
+COST_WRONG = {
+    "summed, not averaged": (lambda Y_hat, Y: -np.sum(Y * np.log(np.maximum(Y_hat, 1e-12))),
+                             "divide the sum by m"),
+    "log(0) gives infinity": (lambda Y_hat, Y: -np.sum(Y * _cost_log(Y_hat, Y)) / Y.shape[1],
+                              "np.log(0)"),
+    "np.where without clipping": (
+        lambda Y_hat, Y: -np.sum(np.where(Y == 1, _cost_log(Y_hat, Y), 0)) / Y.shape[1],
+        "np.log(0)"),
+    "mean over classes too": (
+        lambda Y_hat, Y: -np.mean(Y * np.log(np.maximum(Y_hat, 1e-12))), "not by C * m"),
+    "missing minus sign": (
+        lambda Y_hat, Y: np.sum(Y * np.log(np.maximum(Y_hat, 1e-12))) / Y.shape[1],
+        "minus sign"),
+    "per-example vector": (
+        lambda Y_hat, Y: -np.sum(Y * np.log(np.maximum(Y_hat, 1e-12)), axis=0), "single"),
+    "binary cross-entropy": (
+        lambda Y_hat, Y: -np.sum(Y * np.log(np.maximum(Y_hat, 1e-12))
+                                 + (1 - Y) * np.log(np.maximum(1 - Y_hat, 1e-12)))
+        / Y.shape[1], ""),
+    "arguments swapped": (
+        lambda Y_hat, Y: -np.sum(Y_hat * np.log(np.maximum(Y, 1e-12))) / Y.shape[1], ""),
+    "clipped at a large epsilon": (
+        lambda Y_hat, Y: -np.sum(Y * np.log(np.clip(Y_hat, 1e-2, 1))) / Y.shape[1], ""),
+    "natural log replaced by log10": (
+        lambda Y_hat, Y: -np.sum(Y * np.log10(np.maximum(Y_hat, 1e-12))) / Y.shape[1], ""),
+}
+
+
+@pytest.mark.parametrize("fn", [sm.cross_entropy_cost, cost_where_logsum, cost_keras_clip,
+                                cost_argmax_labels, cost_float32_kept, cost_nan_to_num])
+def test_cost_accepts_correct(fn):
+    r = checks.check_cross_entropy_cost.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
+
+
+@pytest.mark.parametrize("name", sorted(COST_WRONG))
+def test_cost_rejects_wrong(name):
+    fn, hint = COST_WRONG[name]
+    r = checks.check_cross_entropy_cost.evaluate(fn)
+    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+
+
+# ---------------------------------------------------------------- 5.4 softmax_backward
+
+def backward_divide_by_label_sum(Y_hat, Y):
+    """Y is one-hot, so Y.sum() is m: unusual but correct."""
+    return (Y_hat - Y) / Y.sum()
+
+
+def backward_float32_scaled(Y_hat, Y):
+    return np.subtract(Y_hat, Y) * (Y_hat.dtype.type(1) / Y_hat.shape[1])
+
+
+def backward_loop(Y_hat, Y):
+    m = len(Y[0])
+    return np.array([[(Y_hat[c][i] - Y[c][i]) / m for i in range(m)]
+                     for c in range(len(Y))])
+
+
+BACKWARD_WRONG = {
+    "missing division by m": (lambda Y_hat, Y: Y_hat - Y, "dZ = (Y_hat - Y) / m"),
+    "sign flipped": (lambda Y_hat, Y: (Y - Y_hat) / Y.shape[1], "sign"),
+    "divided by C": (lambda Y_hat, Y: (Y_hat - Y) / Y.shape[0], "not by C"),
+    "averaged over examples (db)": (
+        lambda Y_hat, Y: (Y_hat - Y).mean(axis=1, keepdims=True), "shape"),
+    "sigmoid derivative chained": (
+        lambda Y_hat, Y: (Y_hat - Y) * Y_hat * (1 - Y_hat) / Y.shape[1], ""),
+    "gradient wrt Y_hat": (lambda Y_hat, Y: -Y / Y_hat / Y.shape[1], ""),
+    "divided by m twice": (lambda Y_hat, Y: (Y_hat - Y) / Y.shape[1] ** 2, ""),
+    "transposed": (lambda Y_hat, Y: ((Y_hat - Y) / Y.shape[1]).T, "shape"),
+    "in place": (lambda Y_hat, Y: Y_hat.__isub__(Y) / Y.shape[1], "in place"),
+}
+
+
+@pytest.mark.parametrize("fn", [sm.softmax_backward, backward_divide_by_label_sum,
+                                backward_float32_scaled, backward_loop])
+def test_backward_accepts_correct(fn):
+    r = checks.check_softmax_backward.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD_WRONG))
+def test_backward_rejects_wrong(name):
+    fn, hint = BACKWARD_WRONG[name]
+    r = checks.check_softmax_backward.evaluate(fn)
+    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+
+
+def test_backward_missing_m_fails_the_numerical_gradient():
+    r = checks.check_softmax_backward.evaluate(BACKWARD_WRONG["missing division by m"][0])
+    assert any("numerical gradient" in f for f in r.failures), r.failures
+
+
+# ---------------------------------------------------------------- all exercises
+
+ALL = [checks.check_softmax, checks.check_one_hot, checks.check_cross_entropy_cost,
+       checks.check_softmax_backward]
+
+
+@pytest.mark.parametrize("check", ALL, ids=lambda c: c.exercise.function)
+def test_stub_is_not_attempted(check):
+    r = check.evaluate(_stub)
+    assert r.status == "not attempted" and r.points == 0
+    assert r.line == (f"○ Exercise {check.exercise.id} {check.exercise.function}: "
+                      f"not attempted yet (0/{check.exercise.points:g} points)")
+
+
+@pytest.mark.parametrize("check", ALL, ids=lambda c: c.exercise.function)
+def test_not_a_function_and_crashing_functions_fail_cleanly(check):
+    assert check.evaluate(42).status == "failed"
+
+    def crash(*args):
+        raise ZeroDivisionError("oops")
+
+    r = check.evaluate(crash)
+    assert r.status == "failed" and r.points == 0 and "ZeroDivisionError" in r.line
+
+
+def test_exercises_registered_for_notebook_05():
+    ids = {e.id: e for e in EXERCISES.values() if e.notebook == "05_softmax_regression"}
+    assert sorted(ids) == ["5.1", "5.2", "5.3", "5.4"]
+    assert [ids[i].function for i in sorted(ids)] == [
+        "softmax", "one_hot", "cross_entropy_cost", "softmax_backward"]
+    from lessonlib import checks as package
+    assert package.check_softmax is checks.check_softmax
+
+
+def test_check_prints_one_stable_line(capsys):
+    checks.check_softmax(sm.softmax)
+    checks.check_softmax(sm.softmax)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["✓ Exercise 5.1 softmax: 6/6 checks passed (2/2 points)"] * 2
+
+
+def test_learner_printing_and_warnings_are_captured(capsys):
+    def noisy(Z):
+        print("debugging", Z.shape)
+        return np.exp(Z) / np.exp(Z).sum(axis=0)
+
+    checks.check_softmax(noisy)
+    captured = capsys.readouterr()
+    assert captured.out.count("\n") == 1 and captured.out.startswith("✗ Exercise 5.1")
+    assert captured.err == ""
