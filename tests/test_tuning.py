@@ -171,3 +171,36 @@ def test_plots_and_widget_build():
 def test_bad_input_is_named(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
+
+
+def _results(space, rng, score):
+    return [{"params": p, "score": score(p)} for p in tuning.sample_space(space, 200, rng=rng)]
+
+
+def test_refine_space_shrinks_each_range_on_its_own_scale():
+    space = {"lr": tuning.LogUniform(1e-4, 1.0), "beta": tuning.EmaBeta(0.9, 0.999),
+             "units": tuning.IntUniform(16, 256), "x": tuning.Uniform(-1.0, 1.0)}
+
+    def score(p):   # best near lr = 1e-2, beta = 0.99, 100 units, x = 0.5
+        return -(abs(np.log10(p["lr"]) + 2) + abs(np.log10(1 - p["beta"]) + 2)
+                 + abs(p["units"] - 100) / 50 + abs(p["x"] - 0.5))
+
+    new = tuning.refine_space(space, _results(space, np.random.default_rng(0), score),
+                              n_best=10)
+    assert [type(d) for d in new.values()] == [type(d) for d in space.values()]
+    assert 1e-4 <= new["lr"].low < 1e-2 < new["lr"].high <= 1.0
+    assert np.log10(new["lr"].high / new["lr"].low) < 4            # fewer decades than before
+    assert 0.9 <= new["beta"].low < 0.99 < new["beta"].high <= 0.999
+    assert np.log10((1 - new["beta"].low) / (1 - new["beta"].high)) < 2
+    assert isinstance(new["units"].low, int) and 16 <= new["units"].low < 100 < new["units"].high
+    assert -1 <= new["x"].low < 0.5 < new["x"].high <= 1 and new["x"].high - new["x"].low < 2
+
+
+def test_refine_space_bad_input():
+    space = {"lr": tuning.LogUniform(1e-4, 1.0)}
+    with pytest.raises(ValueError, match="results"):
+        tuning.refine_space(space, [], n_best=3)
+    with pytest.raises(ValueError, match="results"):
+        tuning.refine_space(space, [{"params": {"other": 1}, "score": 0.5}], n_best=1)
+    with pytest.raises(TypeError, match="space"):
+        tuning.refine_space({"lr": object()}, [{"params": {"lr": 1}, "score": 0}], n_best=1)
