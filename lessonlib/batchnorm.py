@@ -9,9 +9,21 @@ mini-batch (axis 1)::
     Z_hat = (Z - mu) / sqrt(var + eps)             (n, m)  eps inside the square root
     Z_tilde = gamma * Z_hat + beta                 (n, m)
 
-Running averages for test time come in notebook 04. Introduced in notebook 03, which also
-runs the experiments below: a small version of Ioffe & Szegedy's (2015) Figure 1, a
-learning-rate sweep, and the noise of batch statistics against the batch size.
+Introduced in notebook 03, which also runs the experiments below: a small version of Ioffe &
+Szegedy's (2015) Figure 1, a learning-rate sweep, and the noise of batch statistics against
+the batch size.
+
+At test time (notebook 04) there may be a single example, so the mean and variance come from
+running averages kept during training instead of the batch::
+
+    running_mean = decay * running_mean + (1 - decay) * mu          (after each training batch)
+    running_var  = decay * running_var  + (1 - decay) * var_unbiased
+    Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta        (test time)
+
+``update_running_stats`` and ``batchnorm_inference`` are the references of exercises 4.1
+and 4.2, ``BatchNorm`` is a layer holding ``gamma``, ``beta`` and the running statistics
+with a training and an evaluation mode, and the last section holds notebook 04's
+experiments (the population statistics and folding live in ``lessonlib.nn``).
 """
 
 from __future__ import annotations
@@ -59,6 +71,34 @@ def _bn_backward(dZ_tilde, cache):
     # dZ = gamma / sqrt(var + eps) * (dZ_tilde - mean(dZ_tilde) - Z_hat * mean(dZ_tilde Z_hat))
     dZ = (gamma / np.sqrt(var + eps)) * (dZ_tilde - dbeta / m - Z_hat * (dgamma / m))
     return dZ, dgamma, dbeta
+
+
+class BatchNormInferenceCache(NamedTuple):
+    """What the evaluation-mode forward keeps for a backward pass (frozen statistics).
+
+    ``Z_hat`` ``(n, m)``, ``gamma`` ``(n, 1)`` and ``inv_std = 1 / sqrt(running_var + eps)``
+    ``(n, 1)``: with fixed statistics batch norm is an affine map of each example alone.
+    """
+
+    Z_hat: np.ndarray
+    gamma: np.ndarray
+    inv_std: np.ndarray
+
+
+def _bn_inference(Z, gamma, beta, mean, var, eps):
+    inv_std = 1.0 / np.sqrt(var + eps)
+    Z_hat = (Z - mean) * inv_std
+    return gamma * Z_hat + beta, BatchNormInferenceCache(Z_hat, gamma, inv_std)
+
+
+def _bn_inference_backward(dZ_tilde, cache):
+    Z_hat, gamma, inv_std = cache
+    return (dZ_tilde * (gamma * inv_std), np.sum(dZ_tilde * Z_hat, axis=1, keepdims=True),
+            np.sum(dZ_tilde, axis=1, keepdims=True))
+
+
+def _ema_step(running, stat, decay):
+    return decay * running + (1 - decay) * stat
 
 
 # ------------------------------------------------------------------ validation
@@ -214,6 +254,180 @@ def gradcheck_report(forward, backward, *, rng: np.random.Generator) -> str:
             f"dbeta {err['dbeta']:.1e} ({verdict})")
 
 
+# ------------------------------------------------------------------ test time (notebook 04)
+
+def _check_column(name: str, value, n: int | None = None) -> np.ndarray:
+    """An ``(n, 1)`` float array (one value per unit), or a clear error naming it."""
+    arr = as_float_array(name, value)
+    if arr.ndim != 2 or arr.shape[1] != 1 or (n is not None and arr.shape[0] != n):
+        want = f"({n}, 1)" if n is not None else "(n, 1)"
+        raise ValueError(f"{name} must have shape {want}, one value per unit, got shape "
+                         f"{arr.shape}")
+    return arr
+
+
+def _check_variance(name: str, value, n: int | None = None) -> np.ndarray:
+    arr = _check_column(name, value, n)
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0 (a variance), got a smallest value of "
+                         f"{float(arr.min()):g}")
+    return arr
+
+
+def _check_decay(decay) -> float:
+    return as_real("decay", decay, low=0, high=1, high_inclusive=False)
+
+
+def update_running_stats(running_mean, running_var, mu, var, decay: float):
+    """One step of the exponentially weighted running averages of batch norm.
+
+    Reference of exercise 4.1 (notebook 04). ``running_mean``, ``running_var`` are the
+    averages so far and ``mu``, ``var`` the statistics of the current training batch, all
+    ``(n, 1)``; ``0 <= decay < 1`` is the weight on the *old* value (the lecture's
+    exponentially weighted average)::
+
+        running_mean = decay * running_mean + (1 - decay) * mu
+        running_var  = decay * running_var  + (1 - decay) * var
+
+    Returns the new ``(running_mean, running_var)`` as new arrays; the inputs are not
+    changed. Which variance is averaged is the caller's choice: ``BatchNorm`` passes the
+    unbiased one, ``var * m / (m - 1)``. ``decay = 0`` keeps only the last batch; PyTorch's
+    ``momentum`` is ``1 - decay``, Keras's ``momentum`` is ``decay``.
+    """
+    running_mean = _check_column("running_mean", running_mean)
+    n = running_mean.shape[0]
+    running_var = _check_variance("running_var", running_var, n)
+    mu = _check_column("mu", mu, n)
+    var = _check_variance("var", var, n)
+    decay = _check_decay(decay)
+    return _ema_step(running_mean, mu, decay), _ema_step(running_var, var, decay)
+
+
+def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps: float = 1e-5):
+    """Batch norm at test time: normalize with the running statistics, not the batch's.
+
+    Reference of exercise 4.2 (notebook 04). ``Z`` is ``(n, m)`` with any ``m >= 1``;
+    ``gamma``, ``beta``, ``running_mean`` and ``running_var`` are ``(n, 1)``; ``eps > 0``::
+
+        Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta
+
+    Each column is transformed on its own, so an example's output does not depend on the
+    other examples of the batch, and a batch of one example works. Nothing is updated.
+    Returns ``Z_tilde`` ``(n, m)`` (float32 when every input is float32).
+    """
+    Z = as_float_array("Z", Z, ndim=2)
+    n = Z.shape[0]
+    gamma = _check_unit_param("gamma", gamma, n)
+    beta = _check_unit_param("beta", beta, n)
+    running_mean = _check_column("running_mean", running_mean, n)
+    running_var = _check_variance("running_var", running_var, n)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    return _bn_inference(Z, gamma, beta, running_mean, running_var, eps)[0]
+
+
+class BatchNorm:
+    """A batch-norm layer for ``Z`` of shape ``(n, m)`` with a training and an evaluation mode.
+
+    It holds the trainable ``gamma`` (ones) and ``beta`` (zeros), each ``(n, 1)``, apart
+    from the running statistics used at test time, ``running_mean`` (starts at 0) and
+    ``running_var`` (starts at 1), also ``(n, 1)``, which gradient descent never touches.
+
+    - **Training mode** (the default; ``layer.train()``): ``forward`` normalizes with the
+      batch's mean and *biased* variance (``m >= 2`` examples), exactly as
+      ``batchnorm_forward``, then updates the running statistics::
+
+          running_mean = decay * running_mean + (1 - decay) * mu
+          running_var  = decay * running_var  + (1 - decay) * var * m / (m - 1)
+
+    - **Evaluation mode** (``layer.eval()``): ``forward`` is ``batchnorm_inference`` with
+      the running statistics; it works for any ``m >= 1`` and changes nothing.
+
+    **Which variance is kept:** ``running_var`` averages the *unbiased* batch variance
+    (times ``m / (m - 1)``), as Ioffe & Szegedy's Algorithm 2 and PyTorch do; the batch
+    itself is normalized with the biased one. **Other libraries:** PyTorch's
+    ``torch.nn.BatchNorm1d(n, eps=eps, momentum=1 - decay)`` is this layer (same start
+    values, unbiased ``running_var``; its default ``momentum=0.1`` is ``decay = 0.9``, and
+    its examples are rows, not columns). Keras's ``BatchNormalization(momentum=decay,
+    epsilon=eps)`` keeps ``moving_mean`` and ``moving_variance`` with the same rule and
+    start values, but averages the *biased* batch variance (smaller by ``(m - 1) / m``);
+    its defaults are ``momentum=0.99``, ``epsilon=1e-3``.
+
+    Besides, ``n_updates`` counts the training batches averaged in so far, and
+    ``batch_mean``, ``batch_var`` hold the last training batch's mean and biased variance
+    (``None`` before the first). ``forward(Z) -> (Z_tilde, cache)`` and
+    ``backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)`` follow lessonlib's convention; in
+    evaluation mode the backward pass treats the statistics as constants. Introduced in
+    notebook 04.
+    """
+
+    def __init__(self, n_units: int, *, decay: float = 0.9, eps: float = 1e-5):
+        self.n_units = as_int("n_units", n_units, low=1)
+        self.decay = _check_decay(decay)
+        self.eps = as_real("eps", eps, low=0, low_inclusive=False)
+        n = self.n_units
+        self.gamma = np.ones((n, 1))
+        self.beta = np.zeros((n, 1))
+        self.running_mean = np.zeros((n, 1))
+        self.running_var = np.ones((n, 1))
+        self.training = True
+        self.n_updates = 0
+        self.batch_mean: np.ndarray | None = None
+        self.batch_var: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        mode = "training" if self.training else "evaluation"
+        return (f"BatchNorm({self.n_units}, decay={self.decay:g}, eps={self.eps:g}; {mode} "
+                f"mode, {self.n_updates} updates)")
+
+    def train(self, mode: bool = True) -> BatchNorm:
+        """Switch to training mode (``mode=False``: evaluation mode); returns the layer."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"mode must be True or False, got {mode!r}")
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> BatchNorm:
+        """Switch to evaluation mode (running statistics, nothing updated)."""
+        return self.train(False)
+
+    def _update(self, mu: np.ndarray, var: np.ndarray, m: int) -> None:
+        """Average one training batch's ``mu`` and biased ``var`` of ``m`` examples in."""
+        self.batch_mean, self.batch_var = mu, var
+        self.running_mean = _ema_step(self.running_mean, mu, self.decay)
+        self.running_var = _ema_step(self.running_var, var * (m / (m - 1)), self.decay)
+        self.n_updates += 1
+
+    def forward(self, Z):
+        """``(Z_tilde, cache)`` for ``Z`` ``(n, m)``: batch statistics and an update of the
+        running ones in training mode, the running statistics alone in evaluation mode."""
+        if self.training:
+            Z = _check_Z(Z)
+        else:
+            Z = as_float_array("Z", Z, ndim=2)
+        if Z.shape[0] != self.n_units:
+            raise ValueError(f"Z must have shape ({self.n_units}, m), one row per unit of the "
+                             f"layer, got {Z.shape}")
+        if not self.training:
+            return _bn_inference(Z, self.gamma, self.beta, self.running_mean,
+                                 self.running_var, self.eps)
+        out, cache = _bn_forward(Z, self.gamma, self.beta, self.eps)
+        self._update(cache.mu, cache.var, Z.shape[1])
+        return out, cache
+
+    def backward(self, dZ_tilde, cache):
+        """``(dZ, dgamma, dbeta)`` from ``dZ_tilde`` ``(n, m)`` and the cache of ``forward``."""
+        if not isinstance(cache, (BatchNormCache, BatchNormInferenceCache)):
+            raise TypeError("cache must be what BatchNorm.forward returned, got "
+                            f"{type(cache).__name__}")
+        dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
+        if dZ_tilde.shape != cache.Z_hat.shape:
+            raise ValueError(f"dZ_tilde must have the shape of Z, {cache.Z_hat.shape}, got "
+                             f"{dZ_tilde.shape}")
+        if isinstance(cache, BatchNormInferenceCache):
+            return _bn_inference_backward(dZ_tilde, cache)
+        return _bn_backward(dZ_tilde, cache)
+
+
 # ------------------------------------------------------------------ one unit, the widget
 
 def unit_batch(gamma: float, beta: float, batch_size: int, *, eps: float = 1e-5,
@@ -306,7 +520,9 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
     in the same state start from the same weights and see the same batches, with or
     without batch norm. Every ``record_every`` steps (and at step 0) it records the
     validation accuracy and the 15th, 50th and 85th percentiles over the validation set of
-    the input to the sigmoid of ``unit`` in the last hidden layer. Returns
+    the input to the sigmoid of ``unit`` in the last hidden layer. With batch norm the
+    validation set is normalized as one batch with its own statistics (``training=True``),
+    as notebook 03 does before running averages are introduced in notebook 04. Returns
     ``{"steps": (k,), "val_acc": (k,), "percentiles": (k, 3), "cost": (steps,),
     "batch_norm": bool}``.
     """
@@ -326,7 +542,7 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
 
     def record(step):
         rec["steps"].append(step)
-        rec["val_acc"].append(net.accuracy(d.val.X, d.val.y))
+        rec["val_acc"].append(net.accuracy(d.val.X, d.val.y, training=True))
         rec["percentiles"].append(np.percentile(net.hidden_input(d.val.X, last)[unit],
                                                 PERCENTILES))
 
@@ -420,7 +636,8 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
 
     The network of ``figure1_run`` trained for ``epochs`` epochs. For each learning rate
     one seed is drawn from ``rng``, and the two runs start from the same weights and see
-    the same mini-batches. A run that diverges scores 0.
+    the same mini-batches. A run that diverges scores 0. As in ``figure1_run``, the
+    validation set is normalized as one batch with its own statistics.
     """
     from .nn import Network, Optimizer, train_epochs
 
@@ -444,7 +661,7 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
                                     d.train.y, epochs=epochs, batch_size=batch_size,
                                     rng=run_rng)
                 acc[name].append(0.0 if hist.get("diverged")
-                                 else net.accuracy(d.val.X, d.val.y))
+                                 else net.accuracy(d.val.X, d.val.y, training=True))
     return {name: np.array(v) for name, v in acc.items()}
 
 
@@ -512,3 +729,293 @@ def plot_batch_stat_noise(noise: dict, ax=None):
     ax.set_ylabel("relative std over batches")
     ax.legend(loc="lower left", fontsize=8)
     return ax
+
+
+# ------------------------------------------------------------------ notebook 04: experiments
+
+def ema(values, decay: float, *, initial=0.0, bias_correction: bool = False) -> np.ndarray:
+    """The exponentially weighted average of a sequence, step by step.
+
+    ``values`` is ``(T, ...)``, one batch statistic per step (``(T,)`` for one unit);
+    ``v_0 = initial`` and ``v_t = decay * v_{t-1} + (1 - decay) * values[t - 1]``. With
+    ``bias_correction`` the start-up bias of the initial value is removed (the week-2
+    correction, generalized to any initial value)::
+
+        v_t_corrected = (v_t - decay**t * initial) / (1 - decay**t)
+
+    which for ``initial = 0`` is ``v_t / (1 - decay**t)``: a weighted average of the values
+    seen so far, with weights summing to 1. Returns ``(v_1, ..., v_T)`` of the shape of
+    ``values``. The logic behind notebook 04's start-up bias plot and its ``decay`` slider.
+    """
+    values = as_float_array("values", values)
+    if values.ndim == 0:
+        raise ValueError("values must be a sequence (T, ...), got a single number")
+    decay = _check_decay(decay)
+    initial = as_float_array("initial", initial)
+    try:
+        v = np.broadcast_to(initial, values.shape[1:]).astype(float)
+    except ValueError:
+        raise ValueError(f"initial must be a number or match one step of values, "
+                         f"{values.shape[1:]}, got shape {initial.shape}") from None
+    initial = v.copy()
+    out = np.empty(values.shape)
+    for t, x in enumerate(values):
+        v = _ema_step(v, x, decay)
+        out[t] = v
+    if bias_correction and decay > 0:
+        w = decay ** np.arange(1, len(values) + 1, dtype=float)
+        w = w.reshape(-1, *([1] * (values.ndim - 1)))
+        out = (out - w * initial) / (1 - w)
+    return out
+
+
+def follow_batch_means(batch_means, decay: float, *, population=None,
+                       bias_correction: bool = False) -> dict:
+    """How a running mean with weight ``decay`` follows one unit's per-batch means.
+
+    ``batch_means`` ``(T,)`` are the unit's mini-batch means at steps ``1..T``;
+    ``population`` ``(T,)``, if given, its mean over the whole training set at each step
+    (what the running mean tries to estimate). Returns ``{"steps": (T,), "batch_means",
+    "population", "running": (T,)`` (from 0, as in the layer; bias-corrected with
+    ``bias_correction``), ``"decay", "lag", "noise", "rms_error"}``:
+
+    - ``lag = decay / (1 - decay)``: the average age, in steps, of what the running mean
+      averages (its weights ``(1 - decay) * decay**k`` on the value ``k`` steps back);
+    - ``noise = sqrt((1 - decay) / (1 + decay))``: how much of the batch-to-batch noise
+      is left (the standard deviation of the average of independent noise, relative);
+    - ``rms_error``: root-mean-square of ``running - population`` over the second half
+      of the steps (after the start-up), or ``None`` without ``population``.
+
+    The logic of notebook 04's ``decay`` widget.
+    """
+    batch_means = as_float_array("batch_means", batch_means, ndim=1)
+    decay = _check_decay(decay)
+    if population is not None:
+        population = as_float_array("population", population, ndim=1)
+        if population.shape != batch_means.shape:
+            raise ValueError(f"population must have the shape of batch_means, "
+                             f"{batch_means.shape}, got {population.shape}")
+    running = ema(batch_means, decay, bias_correction=bias_correction)
+    half = len(batch_means) // 2
+    rms = None if population is None else \
+        float(np.sqrt(np.mean((running[half:] - population[half:]) ** 2)))
+    return {"steps": np.arange(1, len(batch_means) + 1), "batch_means": batch_means,
+            "population": population, "running": running, "decay": decay,
+            "bias_correction": bool(bias_correction), "lag": decay / (1 - decay),
+            "noise": float(np.sqrt((1 - decay) / (1 + decay))), "rms_error": rms}
+
+
+def plot_running_mean(trace: dict, ax=None):
+    """The per-batch means, the population mean and the running mean of
+    ``follow_batch_means`` against the training step. Returns the Axes."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    steps = trace["steps"]
+    ax.plot(steps, trace["batch_means"], ".", ms=3, color="tab:gray", alpha=0.6,
+            label="mean of each mini-batch")
+    if trace["population"] is not None:
+        ax.plot(steps, trace["population"], "-", color="k", lw=1.2,
+                label="mean over the training set")
+    label = "running mean" + (" (bias-corrected)" if trace["bias_correction"] else "")
+    ax.plot(steps, trace["running"], "-", color="tab:blue", lw=2, label=label)
+    title = (f"decay = {trace['decay']:.3f}: lag {trace['lag']:.1f} steps, noise "
+             f"x{trace['noise']:.2f}")
+    if trace["rms_error"] is not None:
+        title += f", rms error {trace['rms_error']:.3f}"
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("mean of the unit's z")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def decay_widget(batch_means, population=None, *, decay: float = 0.9):
+    """A ``decay`` slider (and a bias-correction box) redrawing ``plot_running_mean``."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    batch_means = as_float_array("batch_means", batch_means, ndim=1)
+    follow_batch_means(batch_means, decay, population=population)     # validate once
+    slider = widgets.FloatSlider(value=decay, min=0.0, max=0.995, step=0.005,
+                                 readout_format=".3f", description="decay",
+                                 continuous_update=False)
+    box = widgets.Checkbox(value=False, description="bias correction")
+    out = widgets.Output()
+    ylim = (float(min(batch_means.min(), 0.0)), float(batch_means.max()))
+    pad = 0.05 * (ylim[1] - ylim[0])
+
+    def redraw(change=None):
+        with out:
+            out.clear_output(wait=True)
+            trace = follow_batch_means(batch_means, slider.value, population=population,
+                                       bias_correction=box.value)
+            ax = plot_running_mean(trace)
+            ax.set_ylim(ylim[0] - pad, ylim[1] + pad)
+            plt.show()
+
+    for w in (slider, box):
+        w.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([slider, box]), out])
+
+
+def _accuracy_with(net, stats, X, y) -> float:
+    """``net``'s evaluation-mode accuracy with ``stats`` as its running statistics."""
+    saved = net.running_statistics()
+    net.set_running_statistics(stats)
+    try:
+        return net.accuracy(X, y, training=False)
+    finally:
+        net.set_running_statistics(saved)
+
+
+def statistics_gap(running: dict, population: dict, eps: float = 1e-5) -> tuple[float, float]:
+    """How far running statistics are from population ones, averaged over all units.
+
+    ``running`` and ``population`` map layers to ``(mean, var)`` (as
+    ``Network.running_statistics`` and ``nn.population_statistics`` return them). Returns
+    ``(mean_gap, var_gap)``: the average of ``|running_mean - mean| / sqrt(var + eps)``
+    (the error of the mean in the unit's standard deviations) and of
+    ``|running_var - var| / (var + eps)`` (the relative error of the variance).
+    """
+    if not isinstance(running, dict) or not isinstance(population, dict) or \
+            set(running) != set(population) or not running:
+        raise ValueError("running and population must map the same batch-norm layers to "
+                         "(mean, var)")
+    dm, dv = [], []
+    for layer, (mean, var) in population.items():
+        r_mean, r_var = running[layer]
+        dm.append(np.abs(r_mean - mean).ravel() / np.sqrt(var.ravel() + eps))
+        dv.append(np.abs(r_var - var).ravel() / (var.ravel() + eps))
+    return float(np.mean(np.concatenate(dm))), float(np.mean(np.concatenate(dv)))
+
+
+def track_statistics(*, hidden=(100, 100), activation: str = "relu",
+                     optimizer: str = "adam", learning_rate: float = 0.01,
+                     epochs: int = 20, batch_size: int = 32, decay: float = 0.9,
+                     record_every: int = 10, unit: int | None = None,
+                     rng: np.random.Generator) -> dict:
+    """Train a batch-normalized network on the digits and watch its running statistics.
+
+    The network ``[64, *hidden, 10]`` (``activation`` units, batch norm with weight
+    ``decay``) is trained with ``optimizer`` at ``learning_rate`` for ``epochs`` epochs of
+    mini-batches of ``batch_size``. Every ``record_every`` steps (and at step 0) it computes
+    the population statistics (``nn.population_statistics`` over the training set, batches
+    of ``batch_size``) and records their gap to the running averages
+    (``statistics_gap``) and the test accuracy with each. At every step it records, for
+    ``unit`` of the first hidden layer, the mini-batch mean of its ``z``, its running mean
+    and its mean over the whole training set (``W[1][unit] @ mean(X)``); ``unit=None``
+    watches the unit whose mean over the training set is largest in size at the start.
+
+    Returns ``{"net", "steps": (k,), "mean_gap": (k,), "var_gap": (k,),
+    "acc_running": (k,), "acc_population": (k,), "batch_mean": (T,), "running_mean": (T,),
+    "population_mean": (T,), "decay", "batch_size", "unit"}``; ``net`` is the trained
+    network.
+    """
+    from .nn import Network, Optimizer, population_statistics, train_epochs
+
+    epochs = as_int("epochs", epochs, low=1)
+    batch_size = as_int("batch_size", batch_size, low=2)
+    record_every = as_int("record_every", record_every, low=1)
+    rng = as_rng(rng)
+    d = _digits()
+    net = Network([d.train.X.shape[0], *hidden, d.n_classes], activation=activation,
+                  batch_norm=True, bn_decay=decay, rng=rng)
+    x_mean = d.train.X.mean(axis=1)
+    unit = int(np.argmax(np.abs(net.params["W1"] @ x_mean))) if unit is None else \
+        as_int("unit", unit, low=0, high=net.layer_dims[1] - 1)
+    opt = Optimizer(optimizer, learning_rate)
+    rec = {k: [] for k in ("steps", "mean_gap", "var_gap", "acc_running", "acc_population",
+                           "batch_mean", "running_mean", "population_mean")}
+
+    def record(step):
+        pop = population_statistics(net, d.train.X, batch_size=batch_size)
+        gaps = statistics_gap(net.running_statistics(), pop, net.eps)
+        rec["steps"].append(step)
+        rec["mean_gap"].append(gaps[0])
+        rec["var_gap"].append(gaps[1])
+        rec["acc_running"].append(net.accuracy(d.test.X, d.test.y, training=False))
+        rec["acc_population"].append(_accuracy_with(net, pop, d.test.X, d.test.y))
+
+    def on_step(step, _net, _cost):
+        first = net.bn_layers[1]
+        rec["batch_mean"].append(float(first.batch_mean[unit, 0]))
+        rec["running_mean"].append(float(first.running_mean[unit, 0]))
+        rec["population_mean"].append(float(net.params["W1"][unit] @ x_mean))
+        if step % record_every == 0:
+            record(step)
+
+    with one_blas_thread():
+        record(0)
+        train_epochs(net, opt, d.train.X, d.train.y, epochs=epochs, batch_size=batch_size,
+                     rng=rng, on_step=on_step)
+    out = {k: np.array(v) for k, v in rec.items()}
+    out.update(net=net, decay=decay, batch_size=batch_size, unit=unit)
+    return out
+
+
+def plot_statistics_gap(track: dict, ax=None):
+    """The gap between running and population statistics (log scale) against the training
+    step, from ``track_statistics``. Returns the Axes."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(track["steps"], track["mean_gap"], "-", color="tab:blue",
+                label="mean: |running - population| / std")
+    ax.semilogy(track["steps"], track["var_gap"], "-", color="tab:orange",
+                label="variance: |running - population| / population")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("gap, averaged over all units")
+    ax.set_title(f"running averages (decay {track['decay']:g}) vs population statistics",
+                 fontsize=10)
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def accuracy_by_statistics(net, X_train, X_test, y_test, *, batch_size: int,
+                           test_batch_sizes=(2, 8, 32), rng: np.random.Generator) -> dict:
+    """Test accuracy of a trained batch-normalized ``net`` with each choice of statistics.
+
+    ``"running averages"`` (evaluation mode), ``"population statistics"``
+    (``nn.population_statistics`` of ``X_train`` in batches of ``batch_size``), and, for
+    each ``k`` in ``test_batch_sizes``, ``"test batches of k"``: the test set split at
+    random into batches of ``k`` or more examples, each normalized with its own statistics
+    (training mode). Returns ``{label: accuracy}`` in that order; ``net`` is not changed.
+    """
+    from .nn import population_statistics
+
+    rng = as_rng(rng)
+    y_test = np.asarray(y_test)
+    m = y_test.size
+    sizes = [as_int(f"test_batch_sizes[{i}]", k, low=2, high=m)
+             for i, k in enumerate(test_batch_sizes)]
+    with one_blas_thread():
+        pop = population_statistics(net, X_train, batch_size=batch_size)
+        out = {"running averages": net.accuracy(X_test, y_test, training=False),
+               "population statistics": _accuracy_with(net, pop, X_test, y_test)}
+        for k in sizes:
+            parts = np.array_split(rng.permutation(m), m // k)
+            hits = sum(int(np.sum(net.predict(X_test[:, p], training=True) == y_test[p]))
+                       for p in parts)
+            out[f"test batches of {k}"] = hits / m
+    return out
+
+
+def predictions_in_batches(net, x, companions, *, training: bool) -> np.ndarray:
+    """The class probabilities of one example ``x`` (``(n_x, 1)``) when it shares a batch
+    with each of ``companions`` (a list of ``(n_x, k_i)`` arrays): ``(len(companions), C)``.
+
+    With ``training=True`` batch norm uses each batch's statistics, so the answer depends on
+    the companions; with ``training=False`` (running statistics) it does not.
+    """
+    x = as_float_array("x", x, ndim=2)
+    if x.shape[1] != 1:
+        raise ValueError(f"x must be one example of shape (n_x, 1), got {x.shape}")
+    if not isinstance(companions, (list, tuple)) or not companions:
+        raise TypeError("companions must be a non-empty list of (n_x, k) arrays")
+    rows = []
+    for i, c in enumerate(companions):
+        c = as_float_array(f"companions[{i}]", c, ndim=2)
+        rows.append(net.predict_proba(np.hstack([x, c]), training=training)[:, 0])
+    return np.array(rows)

@@ -119,8 +119,14 @@ def _cmd_refresh(args) -> int:
     for p in paths:
         print(f"executing {p}")
         refresh_solved(p)
-    return _cmd_release(argparse.Namespace(solutions=None, out=None, force=False,
-                                           check=False))
+    try:   # release the refreshed notebooks only
+        results = release(only={Path(p).stem for p in paths})
+    except NotebookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for r in results:
+        print(f"{r.name}: {r.status}" + (f" ({r.detail})" if r.detail else ""))
+    return 1 if any(r.status == "kept (learner edits)" for r in results) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,19 +13,48 @@ right after the linear step and before the activation (notebook 03)::
     A[l] = g(Z_tilde[l])
 
 so those layers have ``W``, ``gamma`` and ``beta`` (each ``(n_l, 1)``); the output layer
-keeps its ``b``. The statistics are those of the batch the network is given (training
-mode), so evaluate a batch-normalized network on batches of many examples.
+keeps its ``b``.
+
+**Training and evaluation mode** (notebook 04). Each batch-normalized layer also keeps
+running averages of its batch statistics (a ``batchnorm.BatchNorm`` in ``net.bn_layers``).
+In training mode (``net.train()``, the default) ``forward`` normalizes with the batch's own
+statistics; in evaluation mode (``net.eval()``) with the running averages, so that each
+example's output depends on that example alone and a batch of one example works. Any
+call also takes ``training=True`` or ``False`` to override the mode for that call only.
+
+- The running averages move only in a training step: ``gradients`` in training mode, and
+  ``train_epochs`` on each mini-batch. ``forward``, ``cost``, ``hidden_input`` and
+  ``predict`` never update them.
+- ``predict``, ``predict_proba`` and ``accuracy`` are inference: they use the running
+  statistics in evaluation mode and, in training mode, as soon as the network has taken a
+  training step; before any (when the running averages are still their start values 0
+  and 1) they fall back on the batch's statistics.
+- ``population_statistics`` computes every layer's mean and variance over the training set
+  (Ioffe & Szegedy's Algorithm 2), ``Network.set_running_statistics`` installs them, and
+  ``fold_batchnorm`` / ``fold_network`` fold inference-mode batch norm into ``W`` and ``b``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._threads import one_blas_thread
 from ._validate import as_float_array, as_int, as_labels, as_real, as_rng
-from .batchnorm import _bn_backward, _bn_forward
+from .batchnorm import (
+    BatchNorm,
+    BatchNormInferenceCache,
+    _bn_backward,
+    _bn_forward,
+    _bn_inference,
+    _bn_inference_backward,
+    _check_column,
+    _check_decay,
+    _check_variance,
+)
 from .softmax import one_hot, softmax, softmax_cross_entropy
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -61,10 +90,16 @@ class Network:
     same draws as without batch norm, so a comparison starts from the same initialization.
     ``bn_bias=True`` keeps a ``b{l}`` in front of batch norm anyway, only to show that it
     does nothing (its gradient is zero; notebook 03).
+
+    ``bn_layers`` maps each batch-normalized layer ``l`` to its ``BatchNorm``, which keeps
+    the running statistics (weight ``bn_decay`` on the old value, unbiased variance); its
+    ``gamma`` and ``beta`` are ``params["gamma{l}"]`` and ``params["beta{l}"]``. ``training``
+    is the mode: ``train()``, ``eval()`` and ``with net.mode(training=False):`` switch it.
     """
 
     def __init__(self, layer_dims, *, activation: str = "relu", batch_norm: bool = False,
-                 bn_bias: bool = False, eps: float = 1e-5, rng: np.random.Generator):
+                 bn_bias: bool = False, eps: float = 1e-5, bn_decay: float = 0.9,
+                 rng: np.random.Generator):
         if isinstance(layer_dims, (str, bytes)) or not hasattr(layer_dims, "__iter__"):
             raise TypeError(f"layer_dims must be a list of layer sizes [n_x, n_1, ..., C], "
                             f"got {type(layer_dims).__name__}")
@@ -79,11 +114,14 @@ class Network:
         if bn_bias and not batch_norm:
             raise ValueError("bn_bias=True only makes sense with batch_norm=True")
         self.eps = as_real("eps", eps, low=0, low_inclusive=False)
+        bn_decay = _check_decay(bn_decay)
         rng = as_rng(rng)
         self.layer_dims = dims
         self.activation = activation
         self.batch_norm = bool(batch_norm)
+        self.training = True
         self.params: dict[str, np.ndarray] = {}
+        self.bn_layers: dict[int, BatchNorm] = {}
         gain = 2.0 if activation == "relu" else 1.0
         for layer in range(1, len(dims)):
             scale = np.sqrt(gain / dims[layer - 1])
@@ -92,8 +130,10 @@ class Network:
             if not self._has_bn(layer) or bn_bias:
                 self.params[f"b{layer}"] = np.zeros((dims[layer], 1))
             if self._has_bn(layer):
-                self.params[f"gamma{layer}"] = np.ones((dims[layer], 1))
-                self.params[f"beta{layer}"] = np.zeros((dims[layer], 1))
+                norm = BatchNorm(dims[layer], decay=bn_decay, eps=self.eps)
+                self.bn_layers[layer] = norm
+                self.params[f"gamma{layer}"] = norm.gamma
+                self.params[f"beta{layer}"] = norm.beta
 
     @property
     def n_layers(self) -> int:
@@ -103,31 +143,106 @@ class Network:
         """Whether layer ``l`` (1-based) is followed by batch norm: hidden layers only."""
         return self.batch_norm and layer < self.n_layers
 
-    def _check_X(self, X) -> np.ndarray:
+    # ------------------------------------------------------------ training / evaluation
+
+    def train(self, mode: bool = True) -> Network:
+        """Switch to training mode (``mode=False``: evaluation mode); returns the network."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"mode must be True or False, got {mode!r}")
+        self.training = bool(mode)
+        for norm in self.bn_layers.values():
+            norm.train(self.training)
+        return self
+
+    def eval(self) -> Network:
+        """Switch to evaluation mode: batch norm uses the running statistics."""
+        return self.train(False)
+
+    @contextlib.contextmanager
+    def mode(self, *, training: bool):
+        """``with net.mode(training=False): ...`` runs the block in that mode, then restores
+        the previous one."""
+        previous = self.training
+        self.train(training)
+        try:
+            yield self
+        finally:
+            self.train(previous)
+
+    @property
+    def has_running_stats(self) -> bool:
+        """Whether a training step has updated the running statistics (batch norm only)."""
+        return any(norm.n_updates > 0 for norm in self.bn_layers.values())
+
+    def running_statistics(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """``{l: (running_mean, running_var)}`` for each batch-normalized layer (copies)."""
+        return {layer: (norm.running_mean.copy(), norm.running_var.copy())
+                for layer, norm in self.bn_layers.items()}
+
+    def set_running_statistics(self, stats: dict) -> None:
+        """Install ``{l: (mean, var)}`` (each ``(n_l, 1)``) as the layers' running statistics,
+        e.g. the population statistics of ``population_statistics``."""
+        if not isinstance(stats, dict) or set(stats) != set(self.bn_layers):
+            got = sorted(stats) if isinstance(stats, dict) else type(stats).__name__
+            raise ValueError(f"stats must map every batch-normalized layer "
+                             f"{sorted(self.bn_layers)} to (mean, var), got {got}")
+        checked = {}
+        for layer, pair in stats.items():
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"stats[{layer}] must be a pair (mean, var), got "
+                                f"{type(pair).__name__}")
+            n = self.layer_dims[layer]
+            checked[layer] = (_check_column(f"stats[{layer}] mean", pair[0], n),
+                              _check_variance(f"stats[{layer}] var", pair[1], n))
+        for layer, (mean, var) in checked.items():
+            self.bn_layers[layer].running_mean = mean.astype(float)
+            self.bn_layers[layer].running_var = var.astype(float)
+
+    def _use_batch_stats(self, training) -> bool:
+        if training is None:
+            return self.training
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"training must be True, False or None, got {training!r}")
+        return bool(training)
+
+    def _inference_batch_stats(self, training) -> bool:
+        """The statistics ``predict`` and ``accuracy`` use: see the module's docstring."""
+        if training is not None:
+            return self._use_batch_stats(training)
+        return self.training and not self.has_running_stats
+
+    # ------------------------------------------------------------ forward and backward
+
+    def _check_X(self, X, *, training: bool = True) -> np.ndarray:
         X = as_float_array("X", X, ndim=2)
         if X.shape[0] != self.layer_dims[0]:
             raise ValueError(f"X must have shape ({self.layer_dims[0]}, m), got {X.shape}")
-        if self.batch_norm and X.shape[1] < 2:
+        if self.batch_norm and training and X.shape[1] < 2:
             raise ValueError(f"X must hold at least 2 examples (columns) for a network with "
-                             f"batch norm, got shape {X.shape}: batch norm normalizes each "
-                             "unit over the examples of the batch")
+                             f"batch norm in training mode, got shape {X.shape}: batch norm "
+                             "normalizes each unit over the examples of the batch (for one "
+                             "example use evaluation mode, net.eval() or training=False)")
         return X
 
-    def _normalize(self, layer: int, Z: np.ndarray):
-        """Batch norm of layer ``l`` with the batch's own mean and variance (training mode).
+    def _normalize(self, layer: int, Z: np.ndarray, *, training: bool, update: bool = False):
+        """Batch norm of layer ``l``: the one place that decides which statistics normalize.
 
-        The one place that decides which statistics normalize ``Z[l]``: test-time running
-        averages (notebook 04) belong here.
+        ``training=True``: the batch's own mean and variance, and with ``update=True`` the
+        running averages take a step towards them. ``training=False``: the running
+        averages, nothing changes. Returns ``(Z_tilde, cache)``.
         """
-        return _bn_forward(Z, self.params[f"gamma{layer}"], self.params[f"beta{layer}"],
-                           self.eps)
+        norm = self.bn_layers[layer]
+        norm.gamma, norm.beta = self.params[f"gamma{layer}"], self.params[f"beta{layer}"]
+        if not training:
+            return _bn_inference(Z, norm.gamma, norm.beta, norm.running_mean,
+                                 norm.running_var, self.eps)
+        out, cache = _bn_forward(Z, norm.gamma, norm.beta, self.eps)
+        if update:
+            norm._update(cache.mu, cache.var, Z.shape[1])
+        return out, cache
 
-    def forward(self, X) -> tuple[np.ndarray, list]:
-        """Logits ``Z[L]`` of shape ``(C, m)`` and the caches the backward pass needs.
-
-        Each layer's cache is ``(A[l-1], Z[l], bn_cache or None, input of the activation)``.
-        """
-        A = self._check_X(X)
+    def _forward(self, X, *, training: bool, update: bool = False):
+        A = self._check_X(X, training=training)
         caches = []
         for layer in range(1, self.n_layers + 1):
             b = self.params.get(f"b{layer}")
@@ -135,23 +250,36 @@ class Network:
             bn_cache = None
             pre = Z
             if self._has_bn(layer):
-                pre, bn_cache = self._normalize(layer, Z)
+                pre, bn_cache = self._normalize(layer, Z, training=training, update=update)
             caches.append((A, Z, bn_cache, pre))
             if layer < self.n_layers:
                 A = _activate(pre, self.activation)
         return Z, caches
 
+    def forward(self, X, *, training: bool | None = None) -> tuple[np.ndarray, list]:
+        """Logits ``Z[L]`` of shape ``(C, m)`` and the caches the backward pass needs.
+
+        ``training`` (default: the network's mode) picks the statistics of batch norm: the
+        batch's (``True``, ``m >= 2``) or the running ones (``False``, any ``m``). Never
+        updates the running statistics. Each layer's cache is
+        ``(A[l-1], Z[l], bn_cache or None, input of the activation)``.
+        """
+        return self._forward(X, training=self._use_batch_stats(training))
+
     def backward(self, dZL: np.ndarray, caches: list) -> dict[str, np.ndarray]:
         """Gradients ``{"dW1": ..., "db1": ...}`` from ``dZL = d cost / d Z[L]`` (``(C, m)``).
 
-        Batch-normalized layers also get ``"dgamma{l}"`` and ``"dbeta{l}"``.
+        Batch-normalized layers also get ``"dgamma{l}"`` and ``"dbeta{l}"``; in evaluation
+        mode their statistics are constants.
         """
         grads = {}
         dZ = dZL
         for layer in range(self.n_layers, 0, -1):
             A_prev, _, bn_cache, _ = caches[layer - 1]
             if bn_cache is not None:                 # dZ holds d cost / d Z_tilde[l]
-                dZ, dgamma, dbeta = _bn_backward(dZ, bn_cache)
+                back = (_bn_inference_backward if isinstance(bn_cache, BatchNormInferenceCache)
+                        else _bn_backward)
+                dZ, dgamma, dbeta = back(dZ, bn_cache)
                 grads[f"dgamma{layer}"], grads[f"dbeta{layer}"] = dgamma, dbeta
             grads[f"dW{layer}"] = dZ @ A_prev.T
             if f"b{layer}" in self.params:
@@ -162,47 +290,64 @@ class Network:
                 dZ = dA * _activate_grad(A_prev, pre_prev, self.activation)
         return grads
 
-    def cost(self, X, y) -> float:
-        """Mean cross-entropy cost over the ``m`` columns of ``X`` with labels ``y``."""
-        ZL, _ = self.forward(X)
+    def cost(self, X, y, *, training: bool | None = None) -> float:
+        """Mean cross-entropy cost over the ``m`` columns of ``X`` with labels ``y``
+        (``training``: as in ``forward``)."""
+        ZL, _ = self.forward(X, training=training)
         y = as_labels("y", y, self.layer_dims[-1])
         if y.size != ZL.shape[1]:
             raise ValueError(f"y must have shape ({ZL.shape[1]},) to match X, got {y.shape}")
         return softmax_cross_entropy(ZL, one_hot(y, self.layer_dims[-1]))[0]
 
-    def gradients(self, X, y) -> tuple[float, dict[str, np.ndarray]]:
-        """``(cost, grads)`` on the batch ``X`` (``(n_x, m)``) with labels ``y`` (``(m,)``)."""
-        ZL, caches = self.forward(X)
+    def gradients(self, X, y, *, training: bool | None = None
+                  ) -> tuple[float, dict[str, np.ndarray]]:
+        """``(cost, grads)`` on the batch ``X`` (``(n_x, m)``) with labels ``y`` (``(m,)``).
+
+        This is a training step's computation: in training mode (``training``, default the
+        network's mode) it also moves the running statistics towards this batch's.
+        """
+        training = self._use_batch_stats(training)
+        ZL, caches = self._forward(X, training=training, update=training)
         y = as_labels("y", y, self.layer_dims[-1])
         if y.size != ZL.shape[1]:
             raise ValueError(f"y must have shape ({ZL.shape[1]},) to match X, got {y.shape}")
         cost, dZL = softmax_cross_entropy(ZL, one_hot(y, self.layer_dims[-1]))
         return cost, self.backward(dZL, caches)
 
-    def hidden_input(self, X, layer: int) -> np.ndarray:
+    def hidden_input(self, X, layer: int, *, training: bool | None = None) -> np.ndarray:
         """The input of hidden layer ``layer``'s activation, ``(n_layer, m)``.
 
         That is ``Z[layer]``, or ``Z_tilde[layer]`` (after batch norm) when the layer has
-        batch norm: what the sigmoid of Ioffe & Szegedy's Figure 1 receives.
+        batch norm: what the sigmoid of Ioffe & Szegedy's Figure 1 receives. ``training``:
+        as in ``forward``.
         """
         if self.n_layers < 2:
             raise ValueError("the network has no hidden layer (layer_dims = "
                              f"{self.layer_dims})")
         layer = as_int("layer", layer, low=1, high=self.n_layers - 1)
-        return self.forward(X)[1][layer - 1][3]
+        return self.forward(X, training=training)[1][layer - 1][3]
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities ``(C, m)``."""
-        return softmax(self.forward(X)[0])
+    def predict_proba(self, X, *, training: bool | None = None) -> np.ndarray:
+        """Class probabilities ``(C, m)``.
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted labels ``(m,)``."""
-        return self.forward(X)[0].argmax(axis=0)
+        With batch norm, ``training=None`` uses the running statistics once a training step
+        has updated them (or in evaluation mode), the batch's before that; ``True`` or
+        ``False`` forces the batch's or the running statistics.
+        """
+        return softmax(self._forward(X, training=self._inference_batch_stats(training))[0])
 
-    def accuracy(self, X, y) -> float:
-        """Fraction of the ``m`` columns of ``X`` whose predicted label equals ``y``."""
+    def predict(self, X, *, training: bool | None = None) -> np.ndarray:
+        """Predicted labels ``(m,)`` (``training``: as in ``predict_proba``)."""
+        return self._forward(X, training=self._inference_batch_stats(training))[0].argmax(axis=0)
+
+    def accuracy(self, X, y, *, training: bool | None = None) -> float:
+        """Fraction of the ``m`` columns of ``X`` whose predicted label equals ``y``
+        (``training``: as in ``predict_proba``)."""
         y = as_labels("y", y, self.layer_dims[-1])
-        return float(np.mean(self.predict(X) == y))
+        pred = self.predict(X, training=training)
+        if y.size != pred.size:
+            raise ValueError(f"y must have shape ({pred.size},) to match X, got {y.shape}")
+        return float(np.mean(pred == y))
 
 
 @dataclass
@@ -267,6 +412,10 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
     anything (notebook 03 records a unit's percentiles every few steps) and returns
     ``True`` to stop training there (``history["stopped"] = True``). With batch norm a
     last mini-batch of a single example is skipped (its variance is 0).
+
+    Training runs in training mode: each mini-batch is normalized with its own statistics
+    and updates the running ones; the network's mode is restored at the end. The accuracies
+    of the history are inference (``net.accuracy``), with the running statistics.
     """
     X = net._check_X(X)
     C = net.layer_dims[-1]
@@ -281,12 +430,12 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
                         f"{type(on_step).__name__}")
     has_val = X_val is not None
     if has_val:
-        X_val = net._check_X(X_val)
+        X_val = net._check_X(X_val, training=False)
         y_val = as_labels("y_val", y_val, C)
     history = history if history is not None else {"cost": [], "train_acc": [], "val_acc": []}
     Y = one_hot(y, C)
     m = X.shape[1]
-    with one_blas_thread():   # small products: one BLAS thread is faster
+    with one_blas_thread(), net.mode(training=True):  # small products: one BLAS thread
         for _ in range(epochs):
             order = rng.permutation(m)
             costs = []
@@ -295,7 +444,7 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
                 idx = order[start:start + batch_size]
                 if net.batch_norm and idx.size < 2:
                     continue
-                ZL, caches = net.forward(X[:, idx])
+                ZL, caches = net._forward(X[:, idx], training=True, update=True)
                 if not np.isfinite(ZL).all():      # the learning rate made training diverge
                     history["diverged"] = True
                     break
@@ -312,3 +461,97 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
             if history.get("diverged") or stop:
                 break
     return history
+
+
+# ------------------------------------------------------------------ test time (notebook 04)
+
+def population_statistics(net: Network, X, *, batch_size: int | None = None
+                          ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The mean and variance of every batch-normalized layer's ``Z[l]`` over the training set.
+
+    Ioffe & Szegedy's (2015) inference procedure (Algorithm 2): with the weights
+    fixed, one pass over ``X`` (``(n_x, m)``, the training set) in consecutive mini-batches
+    of ``batch_size`` examples (``None``: all of ``X`` as one batch), normalized in
+    training mode as during training, averaging each layer's batch statistics::
+
+        mean = average over batches of mu_B
+        var  = m_B / (m_B - 1) * average over batches of var_B      (var_B biased)
+
+    A last batch smaller than ``batch_size`` is left out, so every batch has ``m_B``
+    examples. Returns ``{l: (mean, var)}``, each ``(n_l, 1)``, for the network's
+    batch-normalized layers; ``net.set_running_statistics(...)`` installs them. Nothing
+    in ``net`` changes. Introduced in notebook 04.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lessonlib.nn.Network, got {type(net).__name__}")
+    if not net.bn_layers:
+        raise ValueError("net has no batch-norm layer (build it with batch_norm=True)")
+    X = net._check_X(X)
+    m = X.shape[1]
+    size = m if batch_size is None else as_int("batch_size", batch_size, low=2, high=m)
+    n_batches = m // size
+    sum_mu = {layer: 0.0 for layer in net.bn_layers}
+    sum_var = {layer: 0.0 for layer in net.bn_layers}
+    with one_blas_thread():
+        for k in range(n_batches):
+            _, caches = net._forward(X[:, k * size:(k + 1) * size], training=True)
+            for layer in net.bn_layers:
+                cache = caches[layer - 1][2]
+                sum_mu[layer] = sum_mu[layer] + cache.mu
+                sum_var[layer] = sum_var[layer] + cache.var
+    return {layer: (sum_mu[layer] / n_batches,
+                    sum_var[layer] / n_batches * (size / (size - 1)))
+            for layer in net.bn_layers}
+
+
+def fold_batchnorm(W, b, gamma, beta, mean, var, eps: float = 1e-5):
+    """Fold an inference-mode batch-norm layer into the linear layer before it.
+
+    ``Z = W A + b`` followed by ``gamma * (Z - mean) / sqrt(var + eps) + beta`` (fixed
+    ``mean`` and ``var``, e.g. running or population statistics) is one linear layer::
+
+        scale    = gamma / sqrt(var + eps)                  (n, 1)
+        W_folded = scale * W                                (n, n_prev)  row l scaled
+        b_folded = scale * (b - mean) + beta                (n, 1)
+
+    ``W`` is ``(n, n_prev)``; ``b`` is ``(n, 1)`` or ``None`` (a layer without bias, as in a
+    batch-normalized layer); ``gamma``, ``beta``, ``mean``, ``var`` are ``(n, 1)``.
+    Returns ``(W_folded, b_folded)``; ``W_folded @ A + b_folded`` equals the batch-norm
+    output to round-off. Introduced in notebook 04.
+    """
+    W = as_float_array("W", W, ndim=2)
+    n = W.shape[0]
+    b = np.zeros((n, 1)) if b is None else _check_column("b", b, n)
+    gamma = _check_column("gamma", gamma, n)
+    beta = _check_column("beta", beta, n)
+    mean = _check_column("mean", mean, n)
+    var = _check_variance("var", var, n)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    scale = gamma / np.sqrt(var + eps)
+    return scale * W, scale * (b - mean) + beta
+
+
+def fold_network(net: Network) -> Network:
+    """A copy of ``net`` without batch norm whose layers fold in its running statistics.
+
+    Every batch-normalized layer ``l`` becomes a plain linear layer with
+    ``fold_batchnorm(W[l], b[l], gamma[l], beta[l], running_mean, running_var, eps)``, so
+    the copy computes what ``net`` computes in evaluation mode, with one matrix product and
+    one addition per layer. ``net`` is not changed. Introduced in notebook 04.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lessonlib.nn.Network, got {type(net).__name__}")
+    folded = copy.deepcopy(net)
+    params = {}
+    for layer in range(1, net.n_layers + 1):
+        W, b = net.params[f"W{layer}"], net.params.get(f"b{layer}")
+        if layer in net.bn_layers:
+            norm = net.bn_layers[layer]
+            W, b = fold_batchnorm(W, b, net.params[f"gamma{layer}"], net.params[f"beta{layer}"],
+                                  norm.running_mean, norm.running_var, net.eps)
+        params[f"W{layer}"], params[f"b{layer}"] = W.copy(), b.copy()
+    folded.params = params
+    folded.batch_norm = False
+    folded.bn_layers = {}
+    folded.training = False
+    return folded

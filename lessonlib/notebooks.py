@@ -164,19 +164,20 @@ class ReleaseResult:
     detail: str = ""
 
 
-def release(*, solutions=None, out=None, force: bool = False,
-            check: bool = False) -> list[ReleaseResult]:
+def release(*, solutions=None, out=None, force: bool = False, check: bool = False,
+            only=None) -> list[ReleaseResult]:
     """Write ``out/NAME.ipynb`` for every ``solutions/NAME.ipynb``.
 
     A learner notebook whose sources differ from what was released into it (the learner has
     edited it) is never overwritten silently: it is kept and reported, unless ``force``, in
     which case it is first copied to ``NAME.ipynb.bak``. With ``check``, nothing is written
     and the result says which learner notebooks differ from what would be generated.
+    ``only`` limits the release to solved notebooks with these names (stems).
     """
     solutions = Path(solutions) if solutions else solutions_dir()
     out = Path(out) if out else learner_dir()
     results = []
-    sources = sorted(solutions.glob("*.ipynb"))
+    sources = sorted(p for p in solutions.glob("*.ipynb") if only is None or p.stem in only)
     if not sources:
         raise NotebookError(f"no solved notebooks in {solutions}")
     for src in sources:

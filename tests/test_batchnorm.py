@@ -267,3 +267,284 @@ def test_learning_rate_sweep_shapes_and_divergence():
     assert all(np.all((0 <= a) & (a <= 1)) for a in acc.values())
     with pytest.raises(ValueError, match="learning_rates"):
         bn.learning_rate_sweep([0.0], epochs=1, rng=np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------ test time (notebook 04)
+
+def _stats(seed=0, n=4):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, 1)), rng.uniform(0.5, 2, (n, 1)),
+            rng.normal(3, 1, (n, 1)), rng.uniform(1, 4, (n, 1)))
+
+
+def test_update_running_stats_is_the_ema_step_and_returns_new_arrays():
+    rm, rv, mu, var = _stats()
+    copies = [a.copy() for a in (rm, rv, mu, var)]
+    new_m, new_v = bn.update_running_stats(rm, rv, mu, var, 0.9)
+    assert np.allclose(new_m, 0.9 * rm + 0.1 * mu, rtol=1e-15)
+    assert np.allclose(new_v, 0.9 * rv + 0.1 * var, rtol=1e-15)
+    assert all(np.array_equal(a, c) for a, c in zip((rm, rv, mu, var), copies))
+    assert new_m is not rm and new_v is not rv
+    m0, v0 = bn.update_running_stats(rm, rv, mu, var, 0.0)       # decay 0: the batch only
+    assert np.array_equal(m0, mu) and np.array_equal(v0, var)
+
+
+def test_update_running_stats_follows_the_closed_form_over_many_steps():
+    rng = np.random.default_rng(1)
+    T, d = 400, 0.97
+    mus = rng.normal(2.0, 1.0, (T, 3, 1))
+    rm, rv = np.zeros((3, 1)), np.ones((3, 1))
+    for t in range(T):
+        rm, rv = bn.update_running_stats(rm, rv, mus[t], mus[t] ** 2, d)
+    weights = (1 - d) * d ** np.arange(T - 1, -1, -1)
+    assert np.allclose(rm, np.einsum("t,tnk->nk", weights, mus), rtol=1e-12)
+    assert np.allclose(rv, d ** T + np.einsum("t,tnk->nk", weights, mus ** 2), rtol=1e-12)
+    assert np.allclose(rm[:, 0], bn.ema(mus[:, :, 0], d)[-1], rtol=1e-12)
+
+
+def test_update_running_stats_keeps_float32():
+    out = bn.update_running_stats(*(a.astype(np.float32) for a in _stats(2)), 0.9)
+    assert all(a.dtype == np.float32 for a in out)
+
+
+RM, RV, MU, VAR = _stats(3, n=2)
+
+
+@pytest.mark.parametrize("args, exc, words", [
+    ((RM.ravel(), RV, MU, VAR, 0.9), ValueError, r"running_mean must have shape \(n, 1\)"),
+    ((RM, RV[:1], MU, VAR, 0.9), ValueError, r"running_var must have shape \(2, 1\)"),
+    ((RM, RV, np.zeros((3, 1)), VAR, 0.9), ValueError, r"mu must have shape \(2, 1\)"),
+    ((RM, RV, MU, VAR.T, 0.9), ValueError, r"var must have shape \(2, 1\)"),
+    ((RM, RV, np.array([[np.nan], [0.0]]), VAR, 0.9), ValueError, "mu must be finite"),
+    ((RM, -RV, MU, VAR, 0.9), ValueError, "running_var must be >= 0"),
+    ((RM, RV, MU, -VAR, 0.9), ValueError, "var must be >= 0"),
+    ((RM, RV, MU, VAR, 1.0), ValueError, "decay must be < 1"),
+    ((RM, RV, MU, VAR, -0.1), ValueError, "decay must be >= 0"),
+    ((RM, RV, MU, VAR, "0.9"), TypeError, "decay must be a real number"),
+    ((None, RV, MU, VAR, 0.9), TypeError, "running_mean must be an array"),
+])
+def test_update_running_stats_bad_input(args, exc, words):
+    with pytest.raises(exc, match=words):
+        bn.update_running_stats(*args)
+
+
+def test_batchnorm_inference_uses_running_statistics_column_by_column():
+    Z, gamma, beta, _ = _case(7, 3, 12)
+    rm, rv = np.array([[1.0], [-2.0], [0.5]]), np.array([[4.0], [0.25], [1.0]])
+    out = bn.batchnorm_inference(Z, gamma, beta, rm, rv, eps=1e-3)
+    assert np.allclose(out, gamma * (Z - rm) / np.sqrt(rv + 1e-3) + beta, rtol=1e-14)
+    one = bn.batchnorm_inference(Z[:, [4]], gamma, beta, rm, rv, eps=1e-3)   # a batch of one
+    assert one.shape == (3, 1) and np.allclose(one, out[:, [4]], rtol=1e-14)
+    parts = np.hstack([bn.batchnorm_inference(Z[:, s], gamma, beta, rm, rv, eps=1e-3)
+                       for s in (slice(0, 5), slice(5, 12))])
+    assert np.allclose(parts, out, rtol=1e-14)
+    assert not np.allclose(out, bn.batchnorm_forward(Z, gamma, beta, 1e-3)[0])
+
+
+def test_batchnorm_inference_leaves_inputs_and_keeps_float32():
+    Z, gamma, beta, _ = _case(8, 3, 5)
+    args = [a.astype(np.float32) for a in (Z, gamma, beta, np.ones((3, 1)), np.ones((3, 1)))]
+    copies = [a.copy() for a in args]
+    out = bn.batchnorm_inference(*args)
+    assert out.dtype == np.float32
+    assert all(np.array_equal(a, c) for a, c in zip(args, copies))
+    zero_var = bn.batchnorm_inference(Z, gamma, beta, np.zeros((3, 1)), np.zeros((3, 1)))
+    assert np.all(np.isfinite(zero_var))
+
+
+@pytest.mark.parametrize("change, exc, words", [
+    (dict(Z=np.arange(3.0)), ValueError, "Z must have 2 dimension"),
+    (dict(Z=np.full((2, 3), np.inf)), ValueError, "Z must be finite"),
+    (dict(gamma=np.ones((3, 1))), ValueError, r"gamma must have shape \(2, 1\)"),
+    (dict(beta=np.ones(2)), ValueError, r"beta must have shape \(2, 1\)"),
+    (dict(running_mean=np.zeros((1, 2))), ValueError, r"running_mean must have shape \(2, 1\)"),
+    (dict(running_var=-np.ones((2, 1))), ValueError, "running_var must be >= 0"),
+    (dict(running_var=np.array([[np.nan], [1.0]])), ValueError, "running_var must be finite"),
+    (dict(eps=0.0), ValueError, "eps must be > 0"),
+    (dict(running_mean="0"), TypeError, "running_mean must be an array"),
+])
+def test_batchnorm_inference_bad_input(change, exc, words):
+    args = dict(Z=Z_OK, gamma=ONES, beta=ZEROS, running_mean=np.zeros((2, 1)),
+                running_var=np.ones((2, 1)), eps=1e-5)
+    args.update(change)
+    with pytest.raises(exc, match=words):
+        bn.batchnorm_inference(**args)
+
+
+def test_batchnorm_layer_training_mode_normalizes_and_updates_unbiased():
+    Z, _, _, _ = _case(9, 3, 8)
+    layer = bn.BatchNorm(3, decay=0.8)
+    assert np.all(layer.running_mean == 0) and np.all(layer.running_var == 1)
+    assert layer.training and layer.n_updates == 0 and layer.batch_mean is None
+    out, cache = layer.forward(Z)
+    assert np.allclose(out, bn.batchnorm_forward(Z, layer.gamma, layer.beta)[0], rtol=1e-14)
+    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
+    assert np.allclose(layer.running_mean, 0.2 * mu, rtol=1e-14)
+    assert np.allclose(layer.running_var, 0.8 + 0.2 * var * 8 / 7, rtol=1e-14)  # unbiased
+    assert np.allclose(layer.running_var, 0.8 + 0.2 * Z.var(axis=1, ddof=1, keepdims=True))
+    assert layer.n_updates == 1 and np.allclose(layer.batch_var, var)
+    layer.forward(Z)
+    assert np.allclose(layer.running_mean, (0.8 * 0.2 + 0.2) * mu, rtol=1e-14)
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        layer.forward(Z[:, :1])
+
+
+def test_batchnorm_layer_evaluation_mode_changes_nothing():
+    Z, _, _, _ = _case(10, 3, 8)
+    layer = bn.BatchNorm(3)
+    for _ in range(5):
+        layer.forward(Z + 1.0)
+    state = (layer.running_mean.copy(), layer.running_var.copy(), layer.n_updates)
+    assert layer.eval() is layer and not layer.training
+    out, _ = layer.forward(Z)
+    want = bn.batchnorm_inference(Z, layer.gamma, layer.beta, layer.running_mean,
+                                  layer.running_var, layer.eps)
+    assert np.allclose(out, want, rtol=1e-14)
+    one, _ = layer.forward(Z[:, [2]])                        # a batch of one works
+    assert np.allclose(one, out[:, [2]], rtol=1e-14)
+    assert np.array_equal(layer.running_mean, state[0])
+    assert np.array_equal(layer.running_var, state[1]) and layer.n_updates == state[2]
+    assert layer.train() is layer and layer.training
+    assert "training mode, 5 updates" in repr(layer)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_layer_backward_matches_numerical_gradient(training):
+    Z, _, _, rng = _case(11, 3, 6)
+    layer = bn.BatchNorm(3)
+    layer.gamma, layer.beta = rng.uniform(0.5, 2, (3, 1)), rng.standard_normal((3, 1))
+    layer.running_mean, layer.running_var = rng.standard_normal((3, 1)), rng.uniform(1, 2, (3, 1))
+    layer.train(training)
+    G = rng.standard_normal(Z.shape)
+    _, cache = layer.forward(Z)
+    dZ, dgamma, dbeta = layer.backward(G, cache)
+
+    def cost(Zx):
+        saved = (layer.running_mean.copy(), layer.running_var.copy())
+        out = float(np.sum(G * layer.forward(Zx)[0]))
+        layer.running_mean, layer.running_var = saved
+        return out
+
+    assert relative_error(dZ, numerical_gradient(cost, Z.copy())) < 1e-7
+    assert dgamma.shape == dbeta.shape == (3, 1)
+    assert np.allclose(dbeta, G.sum(axis=1, keepdims=True))
+
+
+def test_batchnorm_layer_bad_input():
+    with pytest.raises(ValueError, match="decay must be < 1"):
+        bn.BatchNorm(3, decay=1.0)
+    with pytest.raises(ValueError, match="n_units must be >= 1"):
+        bn.BatchNorm(0)
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        bn.BatchNorm(2, eps=0)
+    layer = bn.BatchNorm(2)
+    with pytest.raises(TypeError, match="mode must be True or False"):
+        layer.train("eval")
+    with pytest.raises(ValueError, match=r"Z must have shape \(2, m\)"):
+        layer.forward(np.ones((3, 4)))
+    _, cache = layer.forward(Z_OK)
+    with pytest.raises(ValueError, match="dZ_tilde must have the shape of Z"):
+        layer.backward(np.ones((2, 2)), cache)
+    with pytest.raises(TypeError, match="cache must be what BatchNorm.forward returned"):
+        layer.backward(np.ones((2, 3)), (1, 2))
+
+
+def test_ema_and_its_bias_correction():
+    values = np.array([4.0, 4.0, 4.0, 4.0])
+    raw = bn.ema(values, 0.5)
+    assert np.allclose(raw, [2.0, 3.0, 3.5, 3.75])
+    assert np.allclose(bn.ema(values, 0.5, bias_correction=True), 4.0)   # no start-up bias
+    assert np.allclose(bn.ema(values, 0.5, initial=1.0, bias_correction=True), 4.0)
+    assert np.allclose(bn.ema(values, 0.0), values)
+    rng = np.random.default_rng(12)
+    seq = rng.standard_normal((50, 3))
+    t = np.arange(1, 51)[:, None]
+    assert np.allclose(bn.ema(seq, 0.9, bias_correction=True), bn.ema(seq, 0.9) / (1 - 0.9 ** t))
+    with pytest.raises(ValueError, match="decay must be < 1"):
+        bn.ema(values, 1.0)
+    with pytest.raises(ValueError, match="values must be a sequence"):
+        bn.ema(3.0, 0.5)
+    with pytest.raises(ValueError, match="initial must be a number or match"):
+        bn.ema(seq, 0.5, initial=np.zeros(4))
+
+
+def test_follow_batch_means_lag_noise_and_error():
+    rng = np.random.default_rng(13)
+    noise = rng.standard_normal(20000)
+    trace = bn.follow_batch_means(noise, 0.9, population=np.zeros(20000))
+    assert trace["lag"] == pytest.approx(9.0)
+    assert trace["noise"] == pytest.approx(np.sqrt(0.1 / 1.9))
+    assert trace["rms_error"] == pytest.approx(trace["noise"], rel=0.05)  # iid noise: matches
+    assert np.array_equal(trace["running"], bn.ema(noise, 0.9))
+    assert bn.follow_batch_means(noise[:10], 0.5)["rms_error"] is None
+    ramp = np.linspace(0, 10, 200)                               # a moving target, no noise
+    lagging = bn.follow_batch_means(ramp, 0.9, population=ramp)
+    assert lagging["rms_error"] == pytest.approx(9 * (ramp[1] - ramp[0]), rel=0.01)
+    with pytest.raises(ValueError, match="population must have the shape of batch_means"):
+        bn.follow_batch_means(noise[:10], 0.5, population=np.zeros(9))
+
+
+def test_statistics_gap():
+    a = {1: (np.zeros((2, 1)), np.ones((2, 1))), 2: (np.ones((1, 1)), 4 * np.ones((1, 1)))}
+    assert bn.statistics_gap(a, a) == (0.0, 0.0)
+    b = {1: (np.ones((2, 1)), np.full((2, 1), 2.0)), 2: a[2]}
+    mean_gap, var_gap = bn.statistics_gap(b, a, eps=0.0)
+    assert mean_gap == pytest.approx(2 / 3) and var_gap == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="same batch-norm layers"):
+        bn.statistics_gap(a, {1: a[1]})
+
+
+def test_track_statistics_records_and_is_deterministic():
+    runs = [bn.track_statistics(hidden=(8,), epochs=2, batch_size=64, record_every=4,
+                                rng=np.random.default_rng(3)) for _ in range(2)]
+    tr = runs[0]
+    T = len(tr["batch_mean"])
+    assert T == 2 * -(-1079 // 64) and len(tr["running_mean"]) == len(tr["population_mean"]) == T
+    assert tr["steps"][0] == 0 and np.all(np.diff(tr["steps"]) == 4)
+    assert np.allclose(tr["running_mean"], bn.ema(tr["batch_mean"], 0.9), rtol=1e-12)
+    assert tr["mean_gap"][-1] < tr["mean_gap"][0]
+    assert np.all((0 <= tr["acc_running"]) & (tr["acc_running"] <= 1))
+    for key in ("batch_mean", "mean_gap", "acc_population"):
+        assert np.array_equal(tr[key], runs[1][key])
+    assert tr["net"].has_running_stats and 0 <= tr["unit"] < 8
+
+
+def test_accuracy_by_statistics_and_predictions_in_batches():
+    from lessonlib.data import load_digits
+    d = load_digits()
+    net = bn.track_statistics(hidden=(16,), epochs=3, batch_size=32, record_every=1000,
+                              rng=np.random.default_rng(0))["net"]
+    before = net.running_statistics()
+    acc = bn.accuracy_by_statistics(net, d.train.X, d.test.X, d.test.y, batch_size=32,
+                                    test_batch_sizes=(2, 64), rng=np.random.default_rng(1))
+    assert list(acc) == ["running averages", "population statistics", "test batches of 2",
+                         "test batches of 64"]
+    assert acc["running averages"] > 0.8 and acc["test batches of 2"] < acc["running averages"]
+    after = net.running_statistics()
+    assert all(np.array_equal(before[k][i], after[k][i]) for k in before for i in (0, 1))
+    x = d.test.X[:, [0]]
+    comps = [d.test.X[:, 1:4], d.test.X[:, 10:20]]
+    p_eval = bn.predictions_in_batches(net, x, comps, training=False)
+    p_train = bn.predictions_in_batches(net, x, comps, training=True)
+    assert p_eval.shape == (2, 10) and np.allclose(p_eval[0], p_eval[1], atol=1e-12)
+    assert not np.allclose(p_train[0], p_train[1])
+    with pytest.raises(ValueError, match=r"x must be one example of shape \(n_x, 1\)"):
+        bn.predictions_in_batches(net, d.test.X[:, :2], comps, training=False)
+    with pytest.raises(TypeError, match="companions must be a non-empty list"):
+        bn.predictions_in_batches(net, x, [], training=False)
+
+
+def test_notebook04_plots_and_widget():
+    rng = np.random.default_rng(14)
+    trace = bn.follow_batch_means(rng.standard_normal(60), 0.8, population=np.zeros(60))
+    assert isinstance(bn.plot_running_mean(trace), plt.Axes)
+    track = {"steps": np.arange(0, 50, 10), "mean_gap": np.linspace(1, 0.1, 5),
+             "var_gap": np.linspace(2, 0.1, 5), "decay": 0.9}
+    fig, ax = plt.subplots()
+    assert bn.plot_statistics_gap(track, ax=ax) is ax
+    widget = bn.decay_widget(rng.standard_normal(60), np.zeros(60))
+    slider, box = widget.children[0].children
+    assert slider.description == "decay" and slider.value == 0.9
+    slider.value = 0.5                                       # redraws without error
+    box.value = True
+    plt.close("all")

@@ -5,7 +5,14 @@ import pytest
 
 from lessonlib.data import load_digits, make_blobs
 from lessonlib.gradcheck import numerical_gradient, relative_error
-from lessonlib.nn import Network, Optimizer, train_epochs
+from lessonlib.nn import (
+    Network,
+    Optimizer,
+    fold_batchnorm,
+    fold_network,
+    population_statistics,
+    train_epochs,
+)
 
 
 def _batch(seed=0, n_x=5, m=9, C=3):
@@ -190,3 +197,268 @@ def test_bad_data_is_named():
     with pytest.raises(ValueError, match="batch_size"):
         train_epochs(net, opt, X, np.zeros(6, int), epochs=1, batch_size=0,
                      rng=np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------ test time (notebook 04)
+
+def _trained_bn_net(seed=0, dims=(2, 8, 6, 3), epochs=4, **kw):
+    X, y = make_blobs(40, 3, rng=np.random.default_rng(seed))
+    net = Network(list(dims), activation="tanh", batch_norm=True,
+                  rng=np.random.default_rng(seed + 1), **kw)
+    train_epochs(net, Optimizer("adam", 0.02), X, y, epochs=epochs, batch_size=16,
+                 rng=np.random.default_rng(seed + 2))
+    return net, X, y
+
+
+def _state(net):
+    return {k: (m.copy(), v.copy(), net.bn_layers[k].n_updates)
+            for k, (m, v) in net.running_statistics().items()}
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(
+        np.array_equal(a[k][0], b[k][0]) and np.array_equal(a[k][1], b[k][1])
+        and a[k][2] == b[k][2] for k in a)
+
+
+def test_bn_layers_share_gamma_beta_and_start_at_0_and_1():
+    net = Network([5, 4, 6, 3], batch_norm=True, bn_decay=0.8, rng=np.random.default_rng(0))
+    assert sorted(net.bn_layers) == [1, 2] and net.training
+    assert net.bn_layers[1].gamma is net.params["gamma1"]
+    assert net.bn_layers[2].decay == 0.8 and net.bn_layers[2].eps == net.eps
+    mean, var = net.running_statistics()[2]
+    assert np.all(mean == 0) and np.all(var == 1) and mean.shape == (6, 1)
+    assert not net.has_running_stats
+    assert Network([5, 3], rng=np.random.default_rng(0)).bn_layers == {}
+
+
+def test_train_eval_switch_and_mode_context():
+    net = Network([5, 4, 3], batch_norm=True, rng=np.random.default_rng(0))
+    assert net.eval() is net and not net.training and not net.bn_layers[1].training
+    assert net.train() is net and net.training and net.bn_layers[1].training
+    with net.mode(training=False):
+        assert not net.training
+    assert net.training
+    with pytest.raises(RuntimeError), net.mode(training=False):
+        raise RuntimeError("restored even so")
+    assert net.training
+    with pytest.raises(TypeError, match="mode must be True or False"):
+        net.train("eval")
+    with pytest.raises(TypeError, match="training must be True, False or None"):
+        net.forward(np.ones((5, 3)), training="no")
+
+
+def test_only_a_training_step_updates_the_running_statistics():
+    X, y = _batch(4, m=10)
+    net = Network([5, 4, 6, 3], batch_norm=True, rng=np.random.default_rng(0))
+    start = _state(net)
+    net.forward(X)
+    net.cost(X, y)
+    net.predict(X)
+    net.hidden_input(X, 2)
+    net.gradients(X, y, training=False)
+    assert _same_state(_state(net), start)
+    net.gradients(X, y)                                   # training mode: one update
+    Z1 = net.params["W1"] @ X
+    assert net.bn_layers[1].n_updates == 1
+    assert np.allclose(net.bn_layers[1].running_mean, 0.1 * Z1.mean(axis=1, keepdims=True))
+    assert np.allclose(net.bn_layers[1].running_var,
+                       0.9 + 0.1 * Z1.var(axis=1, ddof=1, keepdims=True))
+
+
+def test_evaluation_mode_changes_nothing_and_takes_a_batch_of_one():
+    net, X, y = _trained_bn_net()
+    before = _state(net)
+    params = {k: v.copy() for k, v in net.params.items()}
+    net.eval()
+    logits = net.forward(X)[0]
+    alone = np.column_stack([net.forward(X[:, [i]])[0] for i in range(X.shape[1])])
+    assert np.allclose(alone, logits, rtol=1e-12, atol=1e-12)
+    assert net.predict(X[:, [0]]).shape == (1,)
+    net.gradients(X, y)                                   # eval mode: no update either
+    assert _same_state(_state(net), before)
+    assert all(np.array_equal(params[k], net.params[k]) for k in params)
+    net.train()
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        net.forward(X[:, [0]])
+
+
+def test_training_mode_output_depends_on_the_batch_evaluation_mode_does_not():
+    net, X, _ = _trained_bn_net()
+    a = net.forward(X[:, :10], training=True)[0][:, 0]
+    b = net.forward(X[:, [0, *range(50, 59)]], training=True)[0][:, 0]
+    assert not np.allclose(a, b)
+    a = net.forward(X[:, :10], training=False)[0][:, 0]
+    b = net.forward(X[:, [0, *range(50, 59)]], training=False)[0][:, 0]
+    assert np.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_predict_uses_running_statistics_once_they_exist():
+    X, y = make_blobs(30, 3, rng=np.random.default_rng(0))
+    net = Network([2, 6, 3], activation="tanh", batch_norm=True, rng=np.random.default_rng(1))
+    for p in net.params.values():
+        p += 0.3 * np.random.default_rng(2).standard_normal(p.shape)
+    batch = net.forward(X, training=True)[0].argmax(axis=0)
+    assert np.array_equal(net.predict(X), batch)          # untrained: the batch's statistics
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        net.predict(X[:, :1])
+    train_epochs(net, Optimizer("adam", 0.01), X, y, epochs=2, batch_size=30,
+                 rng=np.random.default_rng(3))
+    assert net.training and net.has_running_stats
+    running = net.forward(X, training=False)[0]
+    assert np.allclose(net.predict_proba(X), np.exp(running) / np.exp(running).sum(axis=0))
+    assert np.array_equal(net.predict(X), running.argmax(axis=0))
+    assert np.array_equal(net.predict(X, training=True),
+                          net.forward(X, training=True)[0].argmax(axis=0))
+    assert net.accuracy(X, y) == np.mean(running.argmax(axis=0) == y)
+    assert net.predict(X[:, :1]).shape == (1,)
+
+
+def test_train_epochs_trains_in_training_mode_and_restores_the_mode():
+    X, y = make_blobs(21, 3, rng=np.random.default_rng(0))     # m = 63: 4 batches of 16
+    net = Network([2, 5, 3], batch_norm=True, rng=np.random.default_rng(0)).eval()
+    means, modes = [], []
+
+    def on_step(step, n, cost):
+        means.append(n.bn_layers[1].batch_mean[:, 0].copy())
+        modes.append(n.training)
+
+    train_epochs(net, Optimizer("gd", 0.1), X, y, epochs=3, batch_size=16,
+                 rng=np.random.default_rng(1), on_step=on_step)
+    assert all(modes) and not net.training and net.bn_layers[1].n_updates == 12
+    from lessonlib.batchnorm import ema
+    assert np.allclose(net.bn_layers[1].running_mean[:, 0], ema(np.array(means), 0.9)[-1],
+                       rtol=1e-12)
+
+
+def test_train_epochs_validation_set_may_hold_one_example():
+    X, y = make_blobs(10, 3, rng=np.random.default_rng(0))
+    net = Network([2, 5, 3], batch_norm=True, rng=np.random.default_rng(0))
+    hist = train_epochs(net, Optimizer("gd", 0.1), X, y, epochs=1, batch_size=10,
+                        rng=np.random.default_rng(0), X_val=X[:, :1], y_val=y[:1])
+    assert len(hist["val_acc"]) == 1
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_gradient_check_in_evaluation_mode(activation):
+    X, y = _batch(5, m=7)
+    net = _jiggled(Network([5, 4, 6, 3], activation=activation, batch_norm=True,
+                           rng=np.random.default_rng(0)))
+    for k, norm in net.bn_layers.items():
+        rng = np.random.default_rng(k)
+        norm.running_mean = rng.standard_normal(norm.running_mean.shape)
+        norm.running_var = rng.uniform(0.5, 2.0, norm.running_var.shape)
+    net.eval()
+    cost, grads = net.gradients(X, y)
+    for name, p in net.params.items():
+        num = numerical_gradient(lambda _: net.cost(X, y), p)
+        assert relative_error(grads["d" + name], num) < 1e-7, name
+
+
+def test_population_statistics_one_batch_is_the_training_set():
+    net, X, _ = _trained_bn_net(dims=(2, 8, 3))
+    stats = population_statistics(net, X)
+    Z1 = net.params["W1"] @ X
+    mean, var = stats[1]
+    assert np.allclose(mean, Z1.mean(axis=1, keepdims=True), rtol=1e-12)
+    assert np.allclose(var, Z1.var(axis=1, ddof=1, keepdims=True), rtol=1e-12)   # m/(m-1)
+
+
+def test_population_statistics_averages_the_batches_with_the_correction():
+    net, X, _ = _trained_bn_net(dims=(2, 8, 6, 3))        # m = 120
+    before = _state(net)
+    stats = population_statistics(net, X, batch_size=25)  # 4 batches of 25, 20 left out
+    mus, variances = {1: [], 2: []}, {1: [], 2: []}
+    for k in range(4):
+        Xb = X[:, 25 * k:25 * (k + 1)]
+        Z1 = net.params["W1"] @ Xb
+        mus[1].append(Z1.mean(axis=1, keepdims=True))
+        variances[1].append(Z1.var(axis=1, keepdims=True))
+        Z2 = net.params["W2"] @ np.tanh(net.hidden_input(Xb, 1, training=True))
+        mus[2].append(Z2.mean(axis=1, keepdims=True))
+        variances[2].append(Z2.var(axis=1, keepdims=True))
+    for layer in (1, 2):
+        assert np.allclose(stats[layer][0], np.mean(mus[layer], axis=0), rtol=1e-12)
+        assert np.allclose(stats[layer][1], 25 / 24 * np.mean(variances[layer], axis=0),
+                           rtol=1e-12)
+    assert _same_state(_state(net), before)
+
+
+def test_population_statistics_installed_as_running_statistics():
+    net, X, y = _trained_bn_net(epochs=8)
+    stats = population_statistics(net, X, batch_size=16)
+    net.set_running_statistics(stats)
+    got = net.running_statistics()
+    assert all(np.array_equal(got[k][i], stats[k][i]) for k in stats for i in (0, 1))
+    assert net.accuracy(X, y) > 0.9
+
+
+def test_population_statistics_and_set_bad_input():
+    net, X, _ = _trained_bn_net()
+    with pytest.raises(ValueError, match="net has no batch-norm layer"):
+        population_statistics(Network([2, 3], rng=np.random.default_rng(0)), X)
+    with pytest.raises(TypeError, match="net must be a lessonlib.nn.Network"):
+        population_statistics("net", X)
+    with pytest.raises(ValueError, match="batch_size must be >= 2"):
+        population_statistics(net, X, batch_size=1)
+    with pytest.raises(ValueError, match=r"X must have shape \(2, m\)"):
+        population_statistics(net, X.T)
+    stats = population_statistics(net, X)
+    with pytest.raises(ValueError, match="stats must map every batch-normalized layer"):
+        net.set_running_statistics({1: stats[1]})
+    with pytest.raises(ValueError, match=r"stats\[2\] mean must have shape \(6, 1\)"):
+        net.set_running_statistics({1: stats[1], 2: (np.zeros(6), stats[2][1])})
+    with pytest.raises(ValueError, match=r"stats\[1\] var must be >= 0"):
+        net.set_running_statistics({1: (stats[1][0], -stats[1][1]), 2: stats[2]})
+    with pytest.raises(TypeError, match=r"stats\[1\] must be a pair"):
+        net.set_running_statistics({1: stats[1][0], 2: stats[2]})
+    with pytest.raises(ValueError, match="decay must be < 1"):
+        Network([2, 3, 2], batch_norm=True, bn_decay=1.0, rng=np.random.default_rng(0))
+
+
+def test_fold_batchnorm_equals_inference_batch_norm():
+    rng = np.random.default_rng(6)
+    W, b, A = rng.standard_normal((4, 3)), rng.standard_normal((4, 1)), rng.standard_normal((3, 9))
+    gamma, beta = rng.uniform(0.5, 2, (4, 1)), rng.standard_normal((4, 1))
+    mean, var = rng.standard_normal((4, 1)), rng.uniform(0.1, 3, (4, 1))
+    from lessonlib.batchnorm import batchnorm_inference
+    want = batchnorm_inference(W @ A + b, gamma, beta, mean, var, 1e-3)
+    Wf, bf = fold_batchnorm(W, b, gamma, beta, mean, var, 1e-3)
+    assert Wf.shape == W.shape and bf.shape == (4, 1)
+    assert np.allclose(Wf @ A + bf, want, rtol=1e-12, atol=1e-12)
+    Wf0, bf0 = fold_batchnorm(W, None, gamma, beta, mean, var, 1e-3)
+    assert np.allclose(Wf0 @ A + bf0,
+                       batchnorm_inference(W @ A, gamma, beta, mean, var, 1e-3), atol=1e-12)
+
+
+@pytest.mark.parametrize("change, exc, words", [
+    (dict(W=np.ones(4)), ValueError, "W must have 2 dimension"),
+    (dict(b=np.ones((3, 1))), ValueError, r"b must have shape \(4, 1\)"),
+    (dict(gamma=np.ones((4,))), ValueError, r"gamma must have shape \(4, 1\)"),
+    (dict(mean=np.full((4, 1), np.nan)), ValueError, "mean must be finite"),
+    (dict(var=-np.ones((4, 1))), ValueError, "var must be >= 0"),
+    (dict(eps=0), ValueError, "eps must be > 0"),
+    (dict(beta="0"), TypeError, "beta must be an array"),
+])
+def test_fold_batchnorm_bad_input(change, exc, words):
+    args = dict(W=np.ones((4, 3)), b=None, gamma=np.ones((4, 1)), beta=np.zeros((4, 1)),
+                mean=np.zeros((4, 1)), var=np.ones((4, 1)), eps=1e-5)
+    args.update(change)
+    with pytest.raises(exc, match=words):
+        fold_batchnorm(**args)
+
+
+@pytest.mark.parametrize("bn_bias", [False, True])
+def test_fold_network_gives_identical_outputs(bn_bias):
+    net, X, y = _trained_bn_net(bn_bias=bn_bias)
+    params = {k: v.copy() for k, v in net.params.items()}
+    folded = fold_network(net)
+    assert not folded.batch_norm and folded.bn_layers == {}
+    assert sorted(folded.params) == ["W1", "W2", "W3", "b1", "b2", "b3"]
+    assert np.allclose(folded.forward(X)[0], net.forward(X, training=False)[0],
+                       rtol=1e-12, atol=1e-12)
+    assert np.array_equal(folded.predict(X[:, :1]), net.predict(X[:, :1], training=False))
+    assert folded.accuracy(X, y) == net.accuracy(X, y, training=False)
+    assert net.batch_norm and all(np.array_equal(params[k], net.params[k]) for k in params)
+    with pytest.raises(TypeError, match="net must be a lessonlib.nn.Network"):
+        fold_network(None)

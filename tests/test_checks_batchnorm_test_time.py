@@ -1,0 +1,285 @@
+"""The checks of notebook 04 accept correct implementations and reject the usual mistakes."""
+
+import numpy as np
+import pytest
+
+from lessonlib import batchnorm as ref
+from lessonlib.checks import check_batchnorm_inference, check_update_running_stats
+from lessonlib.checks.batchnorm_test_time import NOTEBOOK
+from lessonlib.grading import EXERCISES
+
+
+def test_exercises_are_registered_for_notebook_04():
+    assert NOTEBOOK == "04_batch_norm_test_time"
+    assert EXERCISES["4.1"].function == "update_running_stats"
+    assert EXERCISES["4.2"].function == "batchnorm_inference"
+    assert {EXERCISES[k].notebook for k in ("4.1", "4.2")} == {NOTEBOOK}
+
+
+# ------------------------------------------------------------------ 4.1 update_running_stats
+
+
+def urs_alternative_form(running_mean, running_var, mu, var, decay):
+    """Correct: the same average written as a step towards the batch statistic."""
+    return (running_mean + (1 - decay) * (mu - running_mean),
+            running_var + (1 - decay) * (var - running_var))
+
+
+def urs_np_average(running_mean, running_var, mu, var, decay):
+    """Correct: np.average with weights, returned as nested lists."""
+    new_mean = np.average(np.stack([running_mean, mu]), axis=0, weights=[decay, 1 - decay])
+    new_var = np.average(np.stack([running_var, var]), axis=0, weights=[decay, 1 - decay])
+    return [new_mean.tolist(), new_var.tolist()]
+
+
+def urs_copy_then_in_place(running_mean, running_var, mu, var, decay):
+    """Correct: in-place arithmetic, but on copies."""
+    rm, rv = running_mean.copy(), running_var.copy()
+    rm *= decay
+    rm += (1 - decay) * mu
+    rv *= decay
+    rv += (1 - decay) * var
+    return rm, rv
+
+
+def urs_wrong_term(running_mean, running_var, mu, var, decay):
+    return (1 - decay) * running_mean + decay * mu, (1 - decay) * running_var + decay * var
+
+
+def urs_in_place(running_mean, running_var, mu, var, decay):
+    running_mean *= decay
+    running_mean += (1 - decay) * mu
+    running_var *= decay
+    running_var += (1 - decay) * var
+    return running_mean, running_var
+
+
+def urs_batch_stats(running_mean, running_var, mu, var, decay):
+    return mu.copy(), var.copy()
+
+
+def urs_no_one_minus(running_mean, running_var, mu, var, decay):
+    return decay * running_mean + mu, decay * running_var + var
+
+
+def urs_swapped(running_mean, running_var, mu, var, decay):
+    return decay * running_mean + (1 - decay) * var, decay * running_var + (1 - decay) * mu
+
+
+def urs_var_not_averaged(running_mean, running_var, mu, var, decay):
+    return decay * running_mean + (1 - decay) * mu, running_var.copy()
+
+
+def urs_fixed_decay(running_mean, running_var, mu, var, decay):
+    return 0.9 * running_mean + 0.1 * mu, 0.9 * running_var + 0.1 * var
+
+
+def urs_halfway(running_mean, running_var, mu, var, decay):
+    return (running_mean + mu) / 2, (running_var + var) / 2
+
+
+def _make_bias_corrected():
+    state = {"t": 0}
+
+    def urs_bias_corrected(running_mean, running_var, mu, var, decay):
+        """Wrong here: the layer's running averages are not bias-corrected."""
+        state["t"] += 1
+        c = 1 - decay ** state["t"]
+        return ((decay * running_mean + (1 - decay) * mu) / c,
+                (decay * running_var + (1 - decay) * var) / c)
+    return urs_bias_corrected
+
+
+def urs_only_mean(running_mean, running_var, mu, var, decay):
+    return decay * running_mean + (1 - decay) * mu
+
+
+def urs_stacked(running_mean, running_var, mu, var, decay):
+    return np.hstack([decay * running_mean + (1 - decay) * mu,
+                      decay * running_var + (1 - decay) * var])
+
+
+@pytest.mark.parametrize("fn", [ref.update_running_stats, urs_alternative_form, urs_np_average,
+                                urs_copy_then_in_place])
+def test_update_running_stats_accepts_correct(fn):
+    result = check_update_running_stats.evaluate(fn)
+    assert result.status == "passed", result.line
+    assert result.points == 2 and result.line.startswith("✓ Exercise 4.1")
+
+
+@pytest.mark.parametrize("fn, words", [
+    (urs_wrong_term, "decay is the weight on the old running value"),
+    (urs_in_place, "changed running_mean (argument #1) in place"),
+    (urs_batch_stats, "do not just return the batch's"),
+    (urs_no_one_minus, "weighted by (1 - decay)"),
+    (urs_swapped, "the running mean averages the batch means"),
+    (urs_var_not_averaged, "update running_var too"),
+    (urs_fixed_decay, "use the decay you are given"),
+    (urs_halfway, "decay = 0"),
+    (_make_bias_corrected(), "expected running_mean"),
+    (urs_only_mean, "expected a pair"),
+    (urs_stacked, "expected a pair"),
+])
+def test_update_running_stats_rejects_mistakes(fn, words):
+    result = check_update_running_stats.evaluate(fn)
+    assert result.status == "failed" and not result.passed, result.line
+    assert result.points < 2
+    assert words in result.line, result.line
+    assert "\n" not in result.line
+
+
+def test_update_running_stats_mutation_is_named_for_every_argument():
+    def mutates_var(running_mean, running_var, mu, var, decay):
+        var *= 1.0 + 1e-9
+        return ref.update_running_stats(running_mean, running_var, mu, var, decay)
+    line = check_update_running_stats.evaluate(mutates_var).line
+    assert "changed var (argument #4) in place" in line
+
+
+def test_update_running_stats_stub_is_not_attempted():
+    def stub(running_mean, running_var, mu, var, decay):
+        raise NotImplementedError("Exercise 4.1: update_running_stats")
+    result = check_update_running_stats.evaluate(stub)
+    assert result.status == "not attempted" and result.points == 0
+    assert result.line == ("○ Exercise 4.1 update_running_stats: not attempted yet "
+                           "(0/2 points)")
+
+
+def test_update_running_stats_check_prints_one_line(capsys):
+    check_update_running_stats(ref.update_running_stats)
+    assert capsys.readouterr().out == ("✓ Exercise 4.1 update_running_stats: 6/6 checks "
+                                       "passed (2/2 points)\n")
+
+
+# ------------------------------------------------------------------ 4.2 batchnorm_inference
+
+
+def inf_folded(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Correct: one scale and one shift per unit (what folding does)."""
+    scale = gamma * (running_var + eps) ** -0.5
+    return scale * Z + (beta - scale * running_mean)
+
+
+def inf_column_loop(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Correct, slowly: one example at a time."""
+    out = np.empty_like(Z)
+    for j in range(Z.shape[1]):
+        z = Z[:, j:j + 1]
+        out[:, j:j + 1] = gamma * (z - running_mean) / np.sqrt(running_var + eps) + beta
+    return out
+
+
+def inf_einsum_float(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Correct: reciprocal square root, einsum for the scaling."""
+    inv = np.reciprocal(np.sqrt(running_var + eps))[:, 0]
+    return np.einsum("n,nm->nm", gamma[:, 0] * inv, Z - running_mean) + beta
+
+
+def inf_batch_stats(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    mu = Z.mean(axis=1, keepdims=True)
+    var = Z.var(axis=1, keepdims=True)
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta
+
+
+def inf_eps_outside(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return gamma * (Z - running_mean) / (np.sqrt(running_var) + eps) + beta
+
+
+def inf_no_sqrt(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return gamma * (Z - running_mean) / (running_var + eps) + beta
+
+
+def inf_updates_in_place(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    running_mean *= 0.9
+    running_mean += 0.1 * Z.mean(axis=1, keepdims=True)
+    return gamma * (Z - running_mean) / np.sqrt(running_var + eps) + beta
+
+
+def inf_updates_a_copy(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Updates the running statistics with the test batch (without writing them back)."""
+    rm = 0.9 * running_mean + 0.1 * Z.mean(axis=1, keepdims=True)
+    rv = 0.9 * running_var + 0.1 * Z.var(axis=1, keepdims=True)
+    return gamma * (Z - rm) / np.sqrt(rv + eps) + beta
+
+
+def _make_stateful():
+    state = {}
+
+    def inf_stateful(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+        """Keeps its own running statistics and updates them in evaluation mode."""
+        key = running_mean.shape
+        rm = 0.9 * state.get(key, running_mean) + 0.1 * Z.mean(axis=1, keepdims=True)
+        state[key] = rm
+        return gamma * (Z - rm) / np.sqrt(running_var + eps) + beta
+    return inf_stateful
+
+
+def inf_fixed_eps(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return gamma * (Z - running_mean) / np.sqrt(running_var + 1e-5) + beta
+
+
+def inf_swapped(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return beta * (Z - running_mean) / np.sqrt(running_var + eps) + gamma
+
+
+def inf_returns_pair(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    out = ref.batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps)
+    return out, (Z, running_mean, running_var)
+
+
+def inf_no_centring(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return gamma * Z / np.sqrt(running_var + eps) + beta
+
+
+@pytest.mark.parametrize("fn", [ref.batchnorm_inference, inf_folded, inf_column_loop,
+                                inf_einsum_float])
+def test_batchnorm_inference_accepts_correct(fn):
+    result = check_batchnorm_inference.evaluate(fn)
+    assert result.status == "passed", result.line
+    assert result.points == 2 and result.line.startswith("✓ Exercise 4.2")
+
+
+@pytest.mark.parametrize("fn, words", [
+    (inf_batch_stats, "batch's own mean and variance"),
+    (inf_eps_outside, "eps goes inside the square root"),
+    (inf_no_sqrt, "not by the variance"),
+    (inf_updates_in_place, "updated the running statistics at test time"),
+    (inf_updates_a_copy, "must not update the running statistics"),
+    (_make_stateful(), "failed"),
+    (inf_fixed_eps, "not a fixed 1e-5"),
+    (inf_swapped, "gamma scales and beta shifts"),
+    (inf_returns_pair, "returned a pair"),
+    (inf_no_centring, "subtract running_mean"),
+])
+def test_batchnorm_inference_rejects_mistakes(fn, words):
+    result = check_batchnorm_inference.evaluate(fn)
+    assert result.status == "failed" and not result.passed, result.line
+    assert result.points < 2
+    if words != "failed":
+        assert words in result.line, result.line
+    assert "\n" not in result.line
+
+
+def test_batchnorm_inference_reports_hidden_state():
+    result = check_batchnorm_inference.evaluate(_make_stateful())
+    assert any("keeps state between calls" in m for m in result.failures), result.failures
+
+
+def test_batch_statistics_are_named_on_a_batch_of_one():
+    result = check_batchnorm_inference.evaluate(inf_batch_stats)
+    assert any("batch of one example" in m for m in result.failures), result.failures
+    assert any("depends on the other examples" in m for m in result.failures)
+
+
+def test_batchnorm_inference_stub_is_not_attempted():
+    def stub(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+        raise NotImplementedError("Exercise 4.2: batchnorm_inference")
+    result = check_batchnorm_inference.evaluate(stub)
+    assert result.status == "not attempted" and result.points == 0
+    assert result.line == ("○ Exercise 4.2 batchnorm_inference: not attempted yet "
+                           "(0/2 points)")
+
+
+def test_not_a_function_fails_cleanly():
+    result = check_batchnorm_inference.evaluate(None)
+    assert result.status == "failed" and "expected the function" in result.line
