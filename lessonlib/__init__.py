@@ -17,4 +17,10 @@ Modules, one per topic (the notebook that introduces each is in its docstring):
 The command line is ``python -m lessonlib {release,grade,progress,bench,refresh}``.
 """
 
+from ._memory import tune_allocator
+
 __version__ = "0.1.0"
+
+# glibc: keep freed memory for reuse instead of page-faulting every large temporary array
+# (see lessonlib._memory; LESSONLIB_KEEP_MALLOC=1 turns this off)
+ALLOCATOR_TUNED = tune_allocator()

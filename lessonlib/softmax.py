@@ -29,19 +29,27 @@ def _logits(Z, name: str = "Z") -> np.ndarray:
     return as_float_array(name, Z, ndim=2)
 
 
-def _probabilities(name: str, P, *, what: str) -> np.ndarray:
-    """A ``(C, m)`` array of probabilities in [0, 1] whose columns sum to 1."""
-    P = as_float_array(name, P, ndim=2)
-    low, high = float(P.min()), float(P.max())
-    if low < -_RANGE_TOL or high > 1 + _RANGE_TOL:
-        bad = low if low < 0 else high
+def _probabilities(name: str, P, *, what: str, sums_out: list | None = None) -> np.ndarray:
+    """A ``(C, m)`` array of probabilities in [0, 1] whose columns sum to 1.
+
+    Two passes: the smallest value, and the column sums in float64 (a NaN or an infinity
+    anywhere makes its column's sum non-finite; values at least 0 summing to 1 are at most
+    1). The sums are appended to ``sums_out`` when given.
+    """
+    P = as_float_array(name, P, ndim=2, finite=False)
+    sums = P.sum(axis=0, dtype=np.float64)
+    if not np.all(np.isfinite(sums)):
+        raise ValueError(f"{name} must be finite, got NaN or infinity")
+    low = float(P.min())
+    if low < -_RANGE_TOL:
         raise ValueError(f"{name} must hold probabilities in [0, 1] ({what}), got a value "
-                         f"of {bad:.6g}")
-    sums = P.astype(np.float64).sum(axis=0)
+                         f"of {low:.6g}")
     worst = int(np.argmax(np.abs(sums - 1)))
     if abs(sums[worst] - 1) > _SUM_TOL:
         raise ValueError(f"each column of {name} must sum to 1 ({what}), got column {worst} "
                          f"summing to {sums[worst]:.6g}")
+    if sums_out is not None:
+        sums_out.append(sums)
     return P
 
 
@@ -135,17 +143,28 @@ def softmax_cross_entropy(Z, Y) -> tuple[float, np.ndarray]:
     ``Z`` and one-hot ``Y`` are ``(C, m)``. Computed through ``log_softmax`` so the cost
     stays finite for logits of any size.
     """
-    Z = _logits(Z)
-    Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
+    Z = as_float_array("Z", Z, ndim=2, finite=False)   # checked below, without a pass
+    sums = []
+    Y = _probabilities("Y", Y, what="one-hot labels, one column per example", sums_out=sums)
     if Z.shape != Y.shape:
         raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
                          f"and Y of shape {Y.shape}")
     m = Z.shape[1]
-    shifted = Z - Z.max(axis=0, keepdims=True)
-    E = np.exp(shifted)
-    total = E.sum(axis=0, keepdims=True)
-    cost = float(-np.sum(Y * (shifted - np.log(total))) / m)
-    dZ = (E / total - Y) / m
+    # Few passes and one new array: dZ is built in place from the shifted logits.
+    # cost = (1/m) sum_i [log(total_i) * sum_c Y_ci - sum_c Y_ci * shifted_ci]
+    z_max = Z.max(axis=0, keepdims=True)
+    if not np.all(np.isfinite(z_max)):
+        _logits(Z)              # a NaN or +infinite logit: raise the error that names it
+    dZ = np.subtract(Z, z_max)
+    dot = np.einsum("ij,ij->", Y, dZ)
+    np.exp(dZ, out=dZ)
+    total = dZ.sum(axis=0, keepdims=True)
+    cost = float((np.log(total[0]) @ sums[0] - dot) / m)
+    if not np.isfinite(cost):
+        _logits(Z)              # a -infinite logit: raise the error that names it
+    dZ /= total
+    dZ -= Y
+    dZ /= m
     return cost, dZ
 
 
