@@ -383,7 +383,10 @@ def grade_notebook(path, *, solutions=None, timeout: float = 60) -> dict:
         log, junit = tmp / "checks.jsonl", tmp / "junit.xml"
         env = dict(os.environ, MPLBACKEND="Agg", LESSONLIB_HEADLESS="1")
         env[GRADE_LOG_ENV] = str(log)
-        cmd = [sys.executable, "-m", "pytest", str(nb_file), "--nbval-lax",
+        # only nbval: other installed pytest plugins would cost start-up time and could
+        # change how the learner's cells run
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        cmd = [sys.executable, "-m", "pytest", "-p", "nbval.plugin", str(nb_file), "--nbval-lax",
                "--nbval-current-env", f"--nbval-cell-timeout={timeout:g}", "-q",
                "-p", "no:cacheprovider", "-c", str(tmp / "pytest.ini"),
                "--rootdir", str(tmp), f"--junitxml={junit}", "-W", "ignore"]
