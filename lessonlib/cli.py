@@ -10,17 +10,23 @@ from pathlib import Path
 from .notebooks import NotebookError, format_report, grade_notebook, refresh_solved, release
 
 
-def _cmd_release(args) -> int:
+def _release_and_report(*, check: bool = False, **kwargs) -> int:
+    """Run ``release``, print a line per notebook; 1 when one differs (``check``) or was
+    kept for its learner edits, 2 on an error."""
     try:
-        results = release(solutions=args.solutions, out=args.out, force=args.force,
-                          check=args.check)
+        results = release(check=check, **kwargs)
     except NotebookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for r in results:
         print(f"{r.name}: {r.status}" + (f" ({r.detail})" if r.detail else ""))
-    bad = {"differs"} if args.check else {"kept (learner edits)"}
+    bad = {"differs"} if check else {"kept (learner edits)"}
     return 1 if any(r.status in bad for r in results) else 0
+
+
+def _cmd_release(args) -> int:
+    return _release_and_report(solutions=args.solutions, out=args.out, force=args.force,
+                               check=args.check)
 
 
 def _json_view(report: dict) -> dict:
@@ -54,12 +60,10 @@ def _write_csv(path: Path, reports: list[dict]) -> None:
                         all(e["passed"] for e in r["exercises"]), ""])
 
 
-def _cmd_grade(args) -> int:
+def _grade_each(paths, args, show) -> tuple[list[dict], bool]:
+    """Grade each notebook, ``show(path, report)`` as it is done; a notebook that cannot be
+    graded is reported on stderr and skipped. Returns the reports and whether one was."""
     reports, broken = [], False
-    paths = _expand(args.notebooks)
-    if not paths:
-        print("error: no notebooks to grade", file=sys.stderr)
-        return 2
     for path in paths:
         try:
             report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout)
@@ -68,7 +72,16 @@ def _cmd_grade(args) -> int:
             broken = True
             continue
         reports.append(report)
-        print(format_report(report))
+        show(path, report)
+    return reports, broken
+
+
+def _cmd_grade(args) -> int:
+    paths = _expand(args.notebooks)
+    if not paths:
+        print("error: no notebooks to grade", file=sys.stderr)
+        return 2
+    reports, broken = _grade_each(paths, args, lambda _, r: print(format_report(r)))
     if args.json:
         data = [_json_view(r) for r in reports]
         single = len(args.notebooks) == 1 and not Path(args.notebooks[0]).is_dir()
@@ -84,15 +97,8 @@ def _cmd_grade(args) -> int:
 def _cmd_progress(args) -> int:
     from .notebooks import learner_dir
     paths = _expand(args.notebooks) or sorted(learner_dir().glob("*.ipynb"))
-    broken, score, total = False, 0.0, 0.0
-    for path in paths:
-        try:
-            report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout)
-        except NotebookError as err:
-            print(f"error: {err}", file=sys.stderr)
-            broken = True
-            continue
-        score, total = score + report["score"], total + report["max_score"]
+
+    def show(path, report):
         done = sum(e["passed"] for e in report["exercises"])
         print(f"{path}: {report['score']:g}/{report['max_score']:g} points, "
               f"{done}/{len(report['exercises'])} exercises passed")
@@ -102,6 +108,10 @@ def _cmd_progress(args) -> int:
             mark = {"passed": "✓", "failed": "✗"}.get(state, "○")
             print(f"  {mark} {e['id']:<5} {e['function']:<24} "
                   f"{e['points']:g}/{e['max_points']:g}  {state}")
+
+    reports, broken = _grade_each(paths, args, show)
+    score = sum(r["score"] for r in reports)
+    total = sum(r["max_score"] for r in reports)
     if len(paths) > 1:
         print(f"total: {score:g}/{total:g} points")
     return 2 if broken else 0
@@ -119,14 +129,7 @@ def _cmd_refresh(args) -> int:
     for p in paths:
         print(f"executing {p}")
         refresh_solved(p)
-    try:   # release the refreshed notebooks only
-        results = release(only={Path(p).stem for p in paths})
-    except NotebookError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for r in results:
-        print(f"{r.name}: {r.status}" + (f" ({r.detail})" if r.detail else ""))
-    return 1 if any(r.status == "kept (learner edits)" for r in results) else 0
+    return _release_and_report(only={Path(p).stem for p in paths})   # what was refreshed
 
 
 def build_parser() -> argparse.ArgumentParser:
