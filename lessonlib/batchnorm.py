@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._threads import one_blas_thread
-from ._validate import as_float_array, as_int, as_real, as_rng
+from ._validate import as_float_array, as_int, as_labels, as_real, as_rng
 
 
 class BatchNormCache(NamedTuple):
@@ -216,6 +216,9 @@ def batchnorm_gradcheck(forward, backward, *, n: int = 4, m: int = 8, eps: float
     """
     from .gradcheck import numerical_gradient, relative_error
 
+    for name, fn in (("forward", forward), ("backward", backward)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
     n = as_int("n", n, low=1)
     m = as_int("m", m, low=2)
     eps = as_real("eps", eps, low=0, low_inclusive=False)
@@ -287,8 +290,8 @@ def _check_variance(name: str, value, n: int | None = None) -> np.ndarray:
     return arr
 
 
-def _check_decay(decay) -> float:
-    return as_real("decay", decay, low=0, high=1, high_inclusive=False)
+def _check_decay(decay, name: str = "decay") -> float:
+    return as_real(name, decay, low=0, high=1, high_inclusive=False)
 
 
 def update_running_stats(running_mean, running_var, mu, var, decay: float):
@@ -456,6 +459,7 @@ def unit_batch(gamma: float, beta: float, batch_size: int, *, eps: float = 1e-5,
     gamma = as_real("gamma", gamma)
     beta = as_real("beta", beta)
     batch_size = as_int("batch_size", batch_size, low=2)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
     rng = as_rng(rng)
     shape = 2.0
     z = 3.0 + 2.0 * (rng.gamma(shape, 1.0, batch_size) - shape) / np.sqrt(shape)
@@ -493,6 +497,7 @@ def normalization_widget(*, seed: int = 0):
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    seed = as_int("seed", seed, low=0)
     g = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.1, description="gamma")
     b = widgets.FloatSlider(value=0.0, min=-3.0, max=6.0, step=0.1, description="beta")
     m = widgets.IntSlider(value=64, min=2, max=1024, description="batch size")
@@ -522,6 +527,17 @@ def _digits():
 PERCENTILES = (15, 50, 85)
 
 
+def _check_hidden(hidden) -> tuple:
+    """The hidden-layer sizes of an experiment's network: at least one, each >= 1."""
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"hidden must be a sequence of hidden-layer sizes, got "
+                        f"{type(hidden).__name__} {hidden!r}")
+    sizes = tuple(as_int(f"hidden[{i}]", h, low=1) for i, h in enumerate(hidden))
+    if not sizes:
+        raise ValueError("hidden must list at least one hidden-layer size, got none")
+    return sizes
+
+
 def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
                 hidden=(100, 100, 100), batch_size: int = 60, record_every: int = 20,
                 unit: int = 0, optimizer: str = "gd", rng: np.random.Generator) -> dict:
@@ -544,6 +560,7 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
     steps = as_int("steps", steps, low=1)
     record_every = as_int("record_every", record_every, low=1)
     batch_size = as_int("batch_size", batch_size, low=2)
+    hidden = _check_hidden(hidden)
     rng = as_rng(rng)
     d = _digits()
     dims = [d.train.X.shape[0], *hidden, d.n_classes]
@@ -658,6 +675,8 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
     if np.any(rates <= 0):
         raise ValueError("learning_rates must all be > 0")
     epochs = as_int("epochs", epochs, low=1)
+    batch_size = as_int("batch_size", batch_size, low=2)
+    hidden = _check_hidden(hidden)
     rng = as_rng(rng)
     d = _digits()
     dims = [d.train.X.shape[0], *hidden, d.n_classes]
@@ -708,6 +727,9 @@ def batch_stat_noise(values, batch_sizes, *, n_batches: int = 400,
     ``sqrt(kurtosis - 1)`` for the variance).
     """
     values = as_float_array("values", values, ndim=1)
+    if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__iter__"):
+        raise TypeError(f"batch_sizes must be a sequence of batch sizes, got "
+                        f"{type(batch_sizes).__name__} {batch_sizes!r}")
     sizes = np.array([as_int(f"batch_sizes[{i}]", s, low=2, high=values.size)
                       for i, s in enumerate(batch_sizes)])
     n_batches = as_int("n_batches", n_batches, low=2)
@@ -896,9 +918,22 @@ def statistics_gap(running: dict, population: dict, eps: float = 1e-5) -> tuple[
             set(running) != set(population) or not running:
         raise ValueError("running and population must map the same batch-norm layers to "
                          "(mean, var)")
+    eps = as_real("eps", eps, low=0)
     dm, dv = [], []
-    for layer, (mean, var) in population.items():
-        r_mean, r_var = running[layer]
+    for layer in population:
+        pairs = []
+        for name, stats in (("running", running), ("population", population)):
+            pair = stats[layer]
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"{name}[{layer}] must be a pair (mean, var), got "
+                                f"{type(pair).__name__}")
+            n = pairs[0][0].shape[0] if pairs else None
+            pairs.append((_check_column(f"{name}[{layer}] mean", pair[0], n),
+                          _check_variance(f"{name}[{layer}] var", pair[1], n)))
+        (r_mean, r_var), (mean, var) = pairs
+        if eps == 0 and np.any(var == 0):
+            raise ValueError(f"eps must be > 0 when a population variance is 0 (layer {layer}): "
+                             "the gaps divide by var + eps")
         dm.append(np.abs(r_mean - mean).ravel() / np.sqrt(var.ravel() + eps))
         dv.append(np.abs(r_var - var).ravel() / (var.ravel() + eps))
     return float(np.mean(np.concatenate(dm))), float(np.mean(np.concatenate(dv)))
@@ -931,6 +966,8 @@ def track_statistics(*, hidden=(100, 100), activation: str = "relu",
     epochs = as_int("epochs", epochs, low=1)
     batch_size = as_int("batch_size", batch_size, low=2)
     record_every = as_int("record_every", record_every, low=1)
+    hidden = _check_hidden(hidden)
+    decay = _check_decay(decay)
     rng = as_rng(rng)
     d = _digits()
     net = Network([d.train.X.shape[0], *hidden, d.n_classes], activation=activation,
@@ -996,11 +1033,17 @@ def accuracy_by_statistics(net, X_train, X_test, y_test, *, batch_size: int,
     random into batches of ``k`` or more examples, each normalized with its own statistics
     (training mode). Returns ``{label: accuracy}`` in that order; ``net`` is not changed.
     """
-    from .nn import population_statistics
+    from .nn import Network, population_statistics
 
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lessonlib.nn.Network, got {type(net).__name__}")
     rng = as_rng(rng)
-    y_test = np.asarray(y_test)
+    X_test = as_float_array("X_test", X_test, ndim=2)
+    y_test = as_labels("y_test", y_test, net.layer_dims[-1])
     m = y_test.size
+    if X_test.shape[1] != m:
+        raise ValueError(f"y_test must have shape ({X_test.shape[1]},) to match X_test, got "
+                         f"{y_test.shape}")
     sizes = [as_int(f"test_batch_sizes[{i}]", k, low=2, high=m)
              for i, k in enumerate(test_batch_sizes)]
     with one_blas_thread():
@@ -1022,6 +1065,10 @@ def predictions_in_batches(net, x, companions, *, training: bool) -> np.ndarray:
     With ``training=True`` batch norm uses each batch's statistics, so the answer depends on
     the companions; with ``training=False`` (running statistics) it does not.
     """
+    from .nn import Network
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lessonlib.nn.Network, got {type(net).__name__}")
     x = as_float_array("x", x, ndim=2)
     if x.shape[1] != 1:
         raise ValueError(f"x must be one example of shape (n_x, 1), got {x.shape}")
@@ -1030,5 +1077,8 @@ def predictions_in_batches(net, x, companions, *, training: bool) -> np.ndarray:
     rows = []
     for i, c in enumerate(companions):
         c = as_float_array(f"companions[{i}]", c, ndim=2)
+        if c.shape[0] != x.shape[0]:
+            raise ValueError(f"companions[{i}] must have shape ({x.shape[0]}, k) like x, got "
+                             f"{c.shape}")
         rows.append(net.predict_proba(np.hstack([x, c]), training=training)[:, 0])
     return np.array(rows)

@@ -84,8 +84,12 @@ def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2,
     if val_fraction + test_fraction >= 1:
         raise ValueError("val_fraction + test_fraction must be < 1, got "
                          f"{val_fraction + test_fraction:g}")
-    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+    try:
+        np_dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if np_dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be float32 or float64, got {np_dtype}")
     pixels, labels = _read_digits(data_dir() / DIGITS_FILE)
     rng = np.random.default_rng(DIGITS_SPLIT_SEED)
     parts = {"train": [], "val": [], "test": []}

@@ -114,7 +114,7 @@ class Network:
         if bn_bias and not batch_norm:
             raise ValueError("bn_bias=True only makes sense with batch_norm=True")
         self.eps = as_real("eps", eps, low=0, low_inclusive=False)
-        bn_decay = _check_decay(bn_decay)
+        bn_decay = _check_decay(bn_decay, "bn_decay")
         rng = as_rng(rng)
         self.layer_dims = dims
         self.activation = activation
@@ -162,6 +162,8 @@ class Network:
     def mode(self, *, training: bool):
         """``with net.mode(training=False): ...`` runs the block in that mode, then restores
         the previous one."""
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"training must be True or False, got {training!r}")
         previous = self.training
         self.train(training)
         try:
@@ -213,12 +215,13 @@ class Network:
 
     # ------------------------------------------------------------ forward and backward
 
-    def _check_X(self, X, *, training: bool = True) -> np.ndarray:
-        X = as_float_array("X", X, ndim=2)
+    def _check_X(self, X, *, training: bool = True, name: str = "X") -> np.ndarray:
+        X = as_float_array(name, X, ndim=2)
         if X.shape[0] != self.layer_dims[0]:
-            raise ValueError(f"X must have shape ({self.layer_dims[0]}, m), got {X.shape}")
+            raise ValueError(f"{name} must have shape ({self.layer_dims[0]}, m), got "
+                             f"{X.shape}")
         if self.batch_norm and training and X.shape[1] < 2:
-            raise ValueError(f"X must hold at least 2 examples (columns) for a network with "
+            raise ValueError(f"{name} must hold at least 2 examples (columns) for a network with "
                              f"batch norm in training mode, got shape {X.shape}: batch norm "
                              "normalizes each unit over the examples of the batch (for one "
                              "example use evaluation mode, net.eval() or training=False)")
@@ -272,6 +275,13 @@ class Network:
         Batch-normalized layers also get ``"dgamma{l}"`` and ``"dbeta{l}"``; in evaluation
         mode their statistics are constants.
         """
+        if not isinstance(caches, list) or len(caches) != self.n_layers:
+            raise TypeError(f"caches must be the list of {self.n_layers} layer caches that "
+                            f"forward returned, got {type(caches).__name__}")
+        ZL = caches[-1][1]
+        if getattr(dZL, "shape", None) != ZL.shape:
+            raise ValueError(f"dZL must be an array of the shape of the logits, {ZL.shape}, "
+                             f"got {getattr(dZL, 'shape', type(dZL).__name__)}")
         grads = {}
         dZ = dZL
         for layer in range(self.n_layers, 0, -1):
@@ -367,7 +377,8 @@ class Optimizer:
 
     def __post_init__(self):
         if self.kind not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.kind!r}")
+            raise ValueError(f"kind (the optimizer) must be one of {OPTIMIZERS}, got "
+                             f"{self.kind!r}")
         self.learning_rate = as_real("learning_rate", self.learning_rate, low=0,
                                      low_inclusive=False)
         self.beta1 = as_real("beta1", self.beta1, low=0, high=1, high_inclusive=False)
@@ -376,6 +387,13 @@ class Optimizer:
 
     def step(self, params: dict, grads: dict) -> None:
         """Update ``params`` in place from ``grads`` (keys ``"d" + name``)."""
+        if not isinstance(params, dict) or not isinstance(grads, dict):
+            raise TypeError(f"params and grads must be dicts of arrays, got "
+                            f"{type(params).__name__} and {type(grads).__name__}")
+        missing = [name for name in params if "d" + name not in grads]
+        if missing:
+            raise ValueError(f"grads must hold a gradient for every parameter, missing "
+                             f"{['d' + name for name in missing]}")
         self.t += 1
         lr = self.learning_rate
         for name, p in params.items():
@@ -410,29 +428,47 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
     ``on_step(step, net, cost)``, if given, is called after every update with
     ``step = optimizer.t`` (updates made so far) and that mini-batch's cost; it may record
     anything (notebook 03 records a unit's percentiles every few steps) and returns
-    ``True`` to stop training there (``history["stopped"] = True``). With batch norm a
-    last mini-batch of a single example is skipped (its variance is 0).
+    ``True`` to stop training there (``history["stopped"] = True``). With batch norm
+    ``batch_size`` must be at least 2, and a last mini-batch of a single example is skipped
+    (its variance is 0).
 
     Training runs in training mode: each mini-batch is normalized with its own statistics
     and updates the running ones; the network's mode is restored at the end. The accuracies
     of the history are inference (``net.accuracy``), with the running statistics.
     """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lessonlib.nn.Network, got {type(net).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a lessonlib.nn.Optimizer, got "
+                        f"{type(optimizer).__name__}")
     X = net._check_X(X)
     C = net.layer_dims[-1]
     y = as_labels("y", y, C)
     if y.size != X.shape[1]:
         raise ValueError(f"y must have shape ({X.shape[1]},) to match X, got {y.shape}")
     epochs = as_int("epochs", epochs, low=0)
-    batch_size = as_int("batch_size", batch_size, low=1)
+    batch_size = as_int("batch_size", batch_size, low=2 if net.batch_norm else 1)
     rng = as_rng(rng)
     if on_step is not None and not callable(on_step):
         raise TypeError(f"on_step must be a function (step, net, cost) or None, got "
                         f"{type(on_step).__name__}")
     has_val = X_val is not None
     if has_val:
-        X_val = net._check_X(X_val, training=False)
+        X_val = net._check_X(X_val, training=False, name="X_val")
         y_val = as_labels("y_val", y_val, C)
-    history = history if history is not None else {"cost": [], "train_acc": [], "val_acc": []}
+        if y_val.size != X_val.shape[1]:
+            raise ValueError(f"y_val must have shape ({X_val.shape[1]},) to match X_val, got "
+                             f"{y_val.shape}")
+    elif y_val is not None:
+        raise ValueError("y_val was given without X_val")
+    if history is None:
+        history = {"cost": [], "train_acc": [], "val_acc": []}
+    elif not isinstance(history, dict):
+        raise TypeError(f"history must be a dict (what train_epochs returns) or None, got "
+                        f"{type(history).__name__}")
+    elif not all(isinstance(history.get(k), list) for k in ("cost", "train_acc", "val_acc")):
+        raise ValueError("history must hold the lists 'cost', 'train_acc' and 'val_acc' (what "
+                         f"train_epochs returns), got keys {sorted(history)}")
     Y = one_hot(y, C)
     m = X.shape[1]
     with one_blas_thread(), net.mode(training=True):  # small products: one BLAS thread

@@ -45,6 +45,8 @@ def _as_size(size):
 
 def check_range(low, high, scale: str = "uniform") -> tuple[float, float]:
     """Validate the bounds of a continuous sampler on ``scale``; return them as floats."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     low, high = as_real("low", low), as_real("high", high)
     if scale == "log-uniform" and low <= 0:
         raise ValueError(f"low must be > 0 on a log scale (log10(low) must exist), "
@@ -231,6 +233,11 @@ def scale_summary(low, high, scale: str, n_samples: int = 10_000, *,
 
 def format_decades(edges, fractions) -> list[str]:
     """One line per decade, ``"[0.0001, 0.001)   25.1 %"``, for printing."""
+    edges = as_float_array("edges", edges, ndim=1)
+    fractions = as_float_array("fractions", fractions, ndim=1, allow_empty=True)
+    if fractions.size != edges.size - 1:
+        raise ValueError(f"fractions must have one entry per decade, {edges.size - 1} for "
+                         f"{edges.size} edges, got {fractions.size}")
     return [f"[{a:.4g}, {b:.4g}){'':3}{100 * f:5.1f} %"
             for a, b, f in zip(edges[:-1], edges[1:], fractions, strict=True)]
 
@@ -245,12 +252,13 @@ def plot_samples(samples, *, log: bool = False, bins: int = 40, label: str | Non
     Returns the Axes.
     """
     import matplotlib.pyplot as plt
+    x = as_float_array("samples", samples).ravel()
+    bins = as_int("bins", bins, low=1)
+    if log and np.any(x <= 0):
+        raise ValueError("samples must be > 0 for a log axis")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))
-    x = as_float_array("samples", samples).ravel()
     if log:
-        if np.any(x <= 0):
-            raise ValueError("samples must be > 0 for a log axis")
         edges = np.geomspace(x.min(), x.max(), bins + 1)
         ax.set_xscale("log")
     else:
@@ -295,9 +303,15 @@ def plot_learning_rate_curve(learning_rates, scores, ax=None):
     """Validation accuracy ``scores`` (``(k,)``) against ``learning_rates`` (``(k,)``) on a
     log axis, the best marked. Returns the Axes."""
     import matplotlib.pyplot as plt
+    lr = as_float_array("learning_rates", learning_rates, ndim=1)
+    s = as_float_array("scores", scores, ndim=1)
+    if s.shape != lr.shape:
+        raise ValueError(f"scores must have shape {lr.shape} like learning_rates, got "
+                         f"{s.shape}")
+    if np.any(lr <= 0):
+        raise ValueError("learning_rates must all be > 0 (a log axis)")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    lr, s = np.asarray(learning_rates, float), np.asarray(scores, float)
     ax.semilogx(lr, s, marker=".", color="tab:blue")
     i = int(np.argmax(s))
     ax.semilogx(lr[i], s[i], "*", ms=14, color="crimson",
@@ -336,6 +350,9 @@ def scale_widget(*, seed: int = 0, n_samples: int = 1000, max_samples: int = 20_
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    seed = as_int("seed", seed, low=0)
+    n_samples = as_int("n_samples", n_samples, low=1)
+    max_samples = as_int("max_samples", max_samples, low=max(n_samples, 10))
     scale = widgets.Dropdown(options=[("uniform", "uniform"), ("log-uniform", "log-uniform"),
                                       ("EMA weight (1 - beta scale)", "ema")],
                              value="log-uniform", description="scale")
@@ -383,7 +400,7 @@ def learning_rate_curve(learning_rates, *, epochs: int = 5, hidden_units: int = 
     grid of these lets notebook 02 run thousands of simulated searches in a second.
     """
     from .data import load_digits
-    from .nn import Network, Optimizer, train_epochs
+    from .nn import OPTIMIZERS, Network, Optimizer, train_epochs
 
     lrs = as_float_array("learning_rates", learning_rates, ndim=1)
     if np.any(lrs <= 0):
@@ -391,6 +408,9 @@ def learning_rate_curve(learning_rates, *, epochs: int = 5, hidden_units: int = 
     epochs = as_int("epochs", epochs, low=1)
     hidden_units = as_int("hidden_units", hidden_units, low=1)
     n_repeats = as_int("n_repeats", n_repeats, low=1)
+    batch_size = as_int("batch_size", batch_size, low=1)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     rng = as_rng(rng)
     seeds = rng.integers(2**63, size=n_repeats)
     d = load_digits()
@@ -449,6 +469,9 @@ def compare_search_scales(learning_rates, scores, low, high, *, budgets,
     budgets = np.array([as_int("budgets", b, low=1) for b in np.atleast_1d(budgets)])
     n_searches = as_int("n_searches", n_searches, low=1)
     factor = as_real("factor", factor, low=1)
+    smooth = as_int("smooth", smooth, low=1)
+    if smooth % 2 == 0:
+        raise ValueError(f"smooth must be odd (a window of neighbours), got {smooth}")
     rng = as_rng(rng)
     log_lrs = np.log10(lrs)
     curve = smooth_scores(scores, smooth)

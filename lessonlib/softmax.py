@@ -53,6 +53,17 @@ def _probabilities(name: str, P, *, what: str, sums_out: list | None = None) -> 
     return P
 
 
+def _image_shape(image_shape) -> tuple[int, int]:
+    """``(h, w)``, each an int >= 1, or a clear error naming ``image_shape``."""
+    if isinstance(image_shape, (str, bytes)) or not hasattr(image_shape, "__len__"):
+        raise TypeError(f"image_shape must be a pair (h, w), got "
+                        f"{type(image_shape).__name__} {image_shape!r}")
+    if len(image_shape) != 2:
+        raise ValueError(f"image_shape must be a pair (h, w), got {tuple(image_shape)}")
+    return (as_int("image_shape[0]", image_shape[0], low=1),
+            as_int("image_shape[1]", image_shape[1], low=1))
+
+
 def _check_pair(Y_hat, Y) -> tuple[np.ndarray, np.ndarray]:
     Y_hat = _probabilities("Y_hat", Y_hat, what="a softmax output")
     Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
@@ -330,8 +341,7 @@ def tile_images(X, image_shape=(8, 8), *, ncols: int = 10, pad: int = 1) -> np.n
     ``(rows * (h + pad) - pad, ncols * (w + pad) - pad)``.
     """
     X = as_float_array("X", X, ndim=2)
-    h, w = (as_int("image_shape[0]", image_shape[0], low=1),
-            as_int("image_shape[1]", image_shape[1], low=1))
+    h, w = _image_shape(image_shape)
     if X.shape[0] != h * w:
         raise ValueError(f"X must have {h * w} rows for images of shape {(h, w)}, got shape "
                          f"{X.shape}")
@@ -418,6 +428,7 @@ def plot_misclassified(X, y_true, y_pred, ax=None, *, n: int = 10, image_shape=(
     ``X`` is ``(h * w, m)``, ``y_true`` and ``y_pred`` are ``(m,)``. Returns the Axes.
     """
     X = as_float_array("X", X, ndim=2)
+    image_shape = _image_shape(image_shape)
     idx = misclassified(y_true, y_pred, as_int("n", n, low=1))
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.size != X.shape[1]:

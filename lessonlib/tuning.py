@@ -33,6 +33,32 @@ ADAM_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
 
 # ---------------------------------------------------------------------------- boxes
 
+def _check_callable(name: str, fn, what: str):
+    if not callable(fn):
+        raise TypeError(f"{name} must be {what}, got {type(fn).__name__} {fn!r}")
+    return fn
+
+
+def _check_log_scale(log_scale, d: int) -> np.ndarray:
+    """``log_scale`` as ``(d,)`` booleans (None: all False), or a clear error naming it."""
+    if log_scale is None:
+        return np.zeros(d, bool)
+    arr = np.asarray(log_scale)
+    if arr.dtype.kind not in "bi":
+        raise TypeError(f"log_scale must hold True or False per axis, got dtype {arr.dtype}")
+    if arr.shape != (d,):
+        raise ValueError(f"log_scale must have shape ({d},), got {arr.shape}")
+    return arr.astype(bool)
+
+
+def _objective_scores(objective, pts) -> np.ndarray:
+    """``objective(pts)`` checked: one finite score per point, ``(n,)``."""
+    scores = np.asarray(objective(pts))
+    if scores.shape != (len(pts),):
+        raise ValueError(f"objective must return one score per point, shape ({len(pts)},), "
+                         f"got shape {scores.shape}")
+    return as_float_array("objective's scores", scores)
+
 def as_box(low, high) -> tuple[np.ndarray, np.ndarray]:
     """Validate a search box: ``low`` and ``high`` of shape ``(d,)`` with ``low < high``."""
     low = np.atleast_1d(as_float_array("low", low)).astype(np.float64)
@@ -112,9 +138,7 @@ def shrink_box(points, scores, low, high, *, n_best: int, log_scale=None,
         raise ValueError(f"scores must have shape ({points.shape[0]},), got {scores.shape}")
     n_best = as_int("n_best", n_best, low=1, high=points.shape[0])
     pad = as_real("pad", pad, low=0)
-    log_scale = np.zeros(d, bool) if log_scale is None else np.asarray(log_scale, bool)
-    if log_scale.shape != (d,):
-        raise ValueError(f"log_scale must have shape ({d},), got {log_scale.shape}")
+    log_scale = _check_log_scale(log_scale, d)
     if np.any(log_scale & (low <= 0)):
         raise ValueError("low must be > 0 on every log-scaled axis")
 
@@ -163,9 +187,11 @@ def bowl_objective(points) -> np.ndarray:
 def top_fraction_threshold(objective, fraction: float, low, high, *,
                            n_reference: int = 200_000, rng: np.random.Generator) -> float:
     """Score above which lies the best ``fraction`` of the box (a Monte-Carlo quantile)."""
+    _check_callable("objective", objective, "a function of points (n, d) returning (n,)")
     fraction = as_real("fraction", fraction, low=0, high=1, low_inclusive=False,
                        high_inclusive=False)
-    ref = objective(random_search_points(n_reference, low, high, rng=rng))
+    n_reference = as_int("n_reference", n_reference, low=1)
+    ref = _objective_scores(objective, random_search_points(n_reference, low, high, rng=rng))
     return float(np.quantile(ref, 1 - fraction))
 
 
@@ -173,10 +199,12 @@ def hit_rate(objective, threshold: float, n_trials: int, n_repeats: int, low, hi
              rng: np.random.Generator) -> tuple[float, float]:
     """Monte-Carlo chance that a random search of ``n_trials`` finds a score above
     ``threshold``: ``(estimate, standard_error)`` over ``n_repeats`` searches."""
+    _check_callable("objective", objective, "a function of points (n, d) returning (n,)")
+    threshold = as_real("threshold", threshold)
     n_trials = as_int("n_trials", n_trials, low=1)
     n_repeats = as_int("n_repeats", n_repeats, low=2)
     pts = random_search_points(n_trials * n_repeats, low, high, rng=rng)
-    hits = (objective(pts) > threshold).reshape(n_repeats, n_trials).any(axis=1)
+    hits = (_objective_scores(objective, pts) > threshold).reshape(n_repeats, n_trials).any(axis=1)
     p = float(hits.mean())
     return p, math.sqrt(max(p * (1 - p), 1e-12) / n_repeats)
 
@@ -189,10 +217,14 @@ def coarse_to_fine(objective, low, high, *, n_rounds: int, n_per_round: int, n_b
     "scores": (N,), "boxes": [(low, high), ...], "best_point": (d,), "best_score": float}``
     with ``N = n_rounds * n_per_round``. ``n_rounds = 1`` is plain random search.
     """
+    _check_callable("objective", objective, "a function of points (n, d) returning (n,)")
     n_rounds = as_int("n_rounds", n_rounds, low=1)
     n_per_round = as_int("n_per_round", n_per_round, low=1)
+    n_best = as_int("n_best", n_best, low=1)
+    pad = as_real("pad", pad, low=0)
     low, high = as_box(low, high)
-    log_scale = np.zeros(low.size, bool) if log_scale is None else np.asarray(log_scale, bool)
+    log_scale = _check_log_scale(log_scale, low.size)
+    rng = as_rng(rng)
     boxes, all_pts, all_scores = [], [], []
     for _ in range(n_rounds):
         boxes.append((low, high))
@@ -201,7 +233,7 @@ def coarse_to_fine(objective, low, high, *, n_rounds: int, n_per_round: int, n_b
         u = random_search_points(n_per_round, u_low, u_high, rng=rng)
         pts = np.where(log_scale, 10.0 ** u, u)
         all_pts.append(pts)
-        all_scores.append(np.asarray(objective(pts), dtype=float))
+        all_scores.append(_objective_scores(objective, pts).astype(float))
         seen_pts, seen_scores = np.concatenate(all_pts), np.concatenate(all_scores)
         k = min(n_best, seen_pts.shape[0])
         low, high = shrink_box(seen_pts, seen_scores, low, high, n_best=k,
@@ -332,6 +364,9 @@ def refine_space(space: dict, results: list[dict], *, n_best: int, pad: float = 
         scores = np.array([r["score"] for r in results], dtype=float)
     except (KeyError, TypeError) as err:
         raise ValueError(f"results must hold params for {names} and a score ({err})") from err
+    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(scores))):
+        raise ValueError("results must hold finite params and scores, got NaN or infinity")
+    n_best = as_int("n_best", n_best, low=1)
     to_u = [_AXES[type(space[k])][0] for k in names]
     u_pts = np.column_stack([f(values[:, j]) for j, f in enumerate(to_u)])
     u_ends = np.array([sorted((f(space[k].low), f(space[k].high)))
@@ -392,6 +427,7 @@ def random_search(trial_fn, space: dict, n_trials: int, *, rng: np.random.Genera
     ``{"params": dict, "score": float, "seed": SeedSequence}`` per trial, in draw order.
     In JupyterLab a progress bar counts the finished trials (not in headless runs).
     """
+    _check_callable("trial_fn", trial_fn, "a function (params, *, rng) -> score")
     rng = as_rng(rng)
     n_jobs = as_int("n_jobs", n_jobs, low=-1)
     if n_jobs == 0:
@@ -430,14 +466,25 @@ def digits_trial(params: dict, *, rng: np.random.Generator) -> float:
     ``epochs`` (default 10), ``batch_size`` (default 64) and ``beta`` (momentum, 0.9).
     """
     from .nn import Network, Optimizer, train_epochs
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict with a 'learning_rate', got "
+                        f"{type(params).__name__}")
+    if "learning_rate" not in params:
+        raise ValueError(f"params must hold a learning_rate, got keys {sorted(params)}")
+
+    def number(key, default, **bounds):
+        return as_real(f"params['{key}']", params.get(key, default), **bounds)
+
+    learning_rate = number("learning_rate", None, low=0, low_inclusive=False)
+    beta = number("beta", 0.9, low=0, high=1, high_inclusive=False)
+    units, epochs, batch_size = (int(number(key, default, low=1)) for key, default in
+                                 (("hidden_units", 32), ("epochs", 10), ("batch_size", 64)))
+    rng = as_rng(rng)
     d = _digits()
-    units = int(params.get("hidden_units", 32))
     net = Network([64, units, 10], rng=rng)
-    opt = Optimizer("momentum", float(params["learning_rate"]),
-                    beta1=float(params.get("beta", 0.9)))
-    hist = train_epochs(net, opt, d.train.X, d.train.y, epochs=int(params.get("epochs", 10)),
-                        batch_size=int(params.get("batch_size", 64)), rng=rng,
-                        X_val=d.val.X, y_val=d.val.y)
+    opt = Optimizer("momentum", learning_rate, beta1=beta)
+    hist = train_epochs(net, opt, d.train.X, d.train.y, epochs=epochs,
+                        batch_size=batch_size, rng=rng, X_val=d.val.X, y_val=d.val.y)
     return hist["val_acc"][-1] if hist["val_acc"] else 0.0
 
 
@@ -451,7 +498,11 @@ def babysit(learning_rate: float, budget_epochs: int, *, hidden_units: int = 32,
     one entry per epoch, and ``"best_val_acc"``.
     """
     from .nn import Network, Optimizer, train_epochs
+    learning_rate = as_real("learning_rate", learning_rate, low=0, low_inclusive=False)
     budget_epochs = as_int("budget_epochs", budget_epochs, low=1)
+    hidden_units = as_int("hidden_units", hidden_units, low=1)
+    up = as_real("up", up, low=0, low_inclusive=False)
+    down = as_real("down", down, low=0, low_inclusive=False)
     rng = as_rng(rng)
     d = _digits()
     net = Network([64, hidden_units, 10], rng=rng)
@@ -522,7 +573,10 @@ def coverage_widget(*, seed: int = 0, max_trials: int = 100):
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    slider = widgets.IntSlider(value=9, min=1, max=max_trials, description="trials")
+    seed = as_int("seed", seed, low=0)
+    max_trials = as_int("max_trials", max_trials, low=1)
+    slider = widgets.IntSlider(value=min(9, max_trials), min=1, max=max_trials,
+                               description="trials")
     out = widgets.Output()
 
     def redraw(change=None):
