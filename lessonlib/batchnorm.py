@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._progress import ProgressBar
 from ._threads import one_blas_thread
 from ._validate import as_float_array, as_int, as_labels, as_real, as_rng
 
@@ -684,6 +685,7 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
     with contextlib.ExitStack() as stack:
         stack.enter_context(one_blas_thread())
         stack.enter_context(np.errstate(all="ignore"))
+        bar = stack.enter_context(ProgressBar(len(rates), "rates"))
         for lr in rates:
             seed = int(rng.integers(2**63))
             for name, flag in (("without", False), ("with", True)):
@@ -694,6 +696,7 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
                                     rng=run_rng)
                 acc[name].append(0.0 if hist.get("diverged")
                                  else net.accuracy(d.val.X, d.val.y, training=True))
+            bar.update()
     return {name: np.array(v) for name, v in acc.items()}
 
 

@@ -24,6 +24,7 @@ import numbers
 
 import numpy as np
 
+from ._progress import ProgressBar
 from ._validate import as_float_array, as_int, as_real, as_rng
 
 SCALES = ("uniform", "log-uniform", "ema")
@@ -415,14 +416,16 @@ def learning_rate_curve(learning_rates, *, epochs: int = 5, hidden_units: int = 
     seeds = rng.integers(2**63, size=n_repeats)
     d = load_digits()
     scores = np.zeros(lrs.size)
-    for i, lr in enumerate(lrs):
-        for seed in seeds:
-            trial_rng = np.random.default_rng(seed)
-            net = Network([64, hidden_units, 10], rng=trial_rng)
-            hist = train_epochs(net, Optimizer(optimizer, float(lr)), d.train.X, d.train.y,
-                                epochs=epochs, batch_size=batch_size, rng=trial_rng,
-                                X_val=d.val.X, y_val=d.val.y)
-            scores[i] += (hist["val_acc"][-1] if hist["val_acc"] else 0.0) / n_repeats
+    with ProgressBar(lrs.size, "rates") as bar:
+        for i, lr in enumerate(lrs):
+            for seed in seeds:
+                trial_rng = np.random.default_rng(seed)
+                net = Network([64, hidden_units, 10], rng=trial_rng)
+                hist = train_epochs(net, Optimizer(optimizer, float(lr)), d.train.X,
+                                    d.train.y, epochs=epochs, batch_size=batch_size,
+                                    rng=trial_rng, X_val=d.val.X, y_val=d.val.y)
+                scores[i] += (hist["val_acc"][-1] if hist["val_acc"] else 0.0) / n_repeats
+            bar.update()
     return scores
 
 
