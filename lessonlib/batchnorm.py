@@ -29,7 +29,6 @@ experiments (the population statistics and folding live in ``lessonlib.nn``).
 from __future__ import annotations
 
 import contextlib
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -37,6 +36,7 @@ import numpy as np
 from ._progress import ProgressBar
 from ._threads import one_blas_thread
 from ._validate import as_float_array, as_int, as_labels, as_real, as_rng
+from .data import _shared_digits as _digits
 
 
 class BatchNormCache(NamedTuple):
@@ -518,12 +518,6 @@ def normalization_widget(*, seed: int = 0):
 
 
 # ------------------------------------------------------------------ why it works
-
-@lru_cache(maxsize=1)
-def _digits():
-    from .data import load_digits
-    return load_digits()
-
 
 PERCENTILES = (15, 50, 85)
 

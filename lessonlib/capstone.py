@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import numbers
 from concurrent.futures import Executor
-from functools import lru_cache
 
 import numpy as np
 
 from . import tuning
 from ._validate import as_float_array, as_int, as_labels, as_real, as_rng
+from .data import _shared_digits as _digits
 from .nn import Network, Optimizer, train_epochs
 
 # The hyperparameters the search tunes, in the order they are printed.
@@ -41,12 +41,6 @@ N_FEATURES = 64
 
 _LABELS = {"learning_rate": "learning rate", "beta1": "Adam beta1",
            "hidden_units": "hidden units", "bn_decay": "batch-norm decay"}
-
-
-@lru_cache(maxsize=1)
-def _digits():
-    from .data import load_digits
-    return load_digits()
 
 
 # ------------------------------------------------------------------ the exercises

@@ -10,6 +10,7 @@ import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,17 @@ def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2,
         X = (pixels[idx].T / 16.0).astype(dtype)
         splits[name] = Split(X=np.ascontiguousarray(X), y=labels[idx].astype(np.int64))
     return Digits(**splits)
+
+
+@lru_cache(maxsize=1)
+def _shared_digits() -> Digits:
+    """``load_digits()`` loaded once per process for lessonlib's own experiments, with its
+    arrays read-only so that no caller can change what the next one gets."""
+    digits = load_digits()
+    for part in (digits.train, digits.val, digits.test):
+        part.X.flags.writeable = False
+        part.y.flags.writeable = False
+    return digits
 
 
 def make_blobs(n_per_class: int, n_classes: int = 3, *, spread: float = 0.6,

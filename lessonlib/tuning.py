@@ -12,7 +12,6 @@ import math
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -20,6 +19,7 @@ import numpy as np
 from . import scales
 from ._progress import ProgressBar
 from ._validate import as_float_array, as_int, as_real, as_rng
+from .data import _shared_digits as _digits
 
 # The lecture's ranking of hyperparameters by how much they usually matter.
 HYPERPARAMETER_TIERS = {
@@ -452,12 +452,6 @@ def random_search(trial_fn, space: dict, n_trials: int, *, rng: np.random.Genera
 
 
 # ------------------------------------------------------ real trials on the digits
-
-@lru_cache(maxsize=1)
-def _digits():
-    from .data import load_digits
-    return load_digits()
-
 
 def digits_trial(params: dict, *, rng: np.random.Generator) -> float:
     """Train a one-hidden-layer ReLU network on the digits; return validation accuracy.
