@@ -341,6 +341,13 @@ def _junit_outcomes(path: Path) -> dict[int, tuple[str, str]]:
 
 
 def _failure_reason(text: str, timeout: float) -> str:
+    if "Failed to interrupt kernel" in text:
+        return (f"the kernel stopped responding during the check and could not be "
+                f"interrupted within the {timeout:g} s cell timeout (did the function crash "
+                "the kernel, or loop forever in code that ignores interrupts?)")
+    if "Kernel dead" in text or "Previous cell timed out" in text:
+        return ("not graded: the kernel had stopped responding in an earlier cell (see the "
+                "first exercise above that failed)")
     if "Timeout" in text or "KeyboardInterrupt" in text:
         return (f"the check did not finish within the {timeout:g} s cell timeout (does the "
                 "function loop forever?)")

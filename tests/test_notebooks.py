@@ -221,3 +221,14 @@ def test_grade_is_not_fooled_by_a_replaced_check_or_a_hidden_stub(tmp_path):
     assert got["1.1"]["points"] == 0 and "not attempted" in got["1.1"]["message"]
     assert not got["1.2"]["passed"] and got["1.2"]["points"] < 1
     assert got["1.3"]["points"] == 0
+
+
+def test_grade_reports_a_crashed_kernel_honestly(tmp_path):
+    nb = nbformat.read(LEARNER, as_version=4)
+    cells_of(nb, "exercise")["1.2"].source = (
+        "import os\ndef chance_at_least_one(fraction, n_trials):\n    os._exit(3)\n")
+    path = tmp_path / "01_tuning_process.ipynb"
+    nbformat.write(nb, path)
+    got = {e["id"]: e for e in nbs.grade_notebook(path, timeout=5)["exercises"]}
+    assert got["1.2"]["points"] == 0 and "kernel stopped responding" in got["1.2"]["message"]
+    assert got["1.3"]["points"] == 0 and "earlier cell" in got["1.3"]["message"]
