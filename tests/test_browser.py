@@ -50,9 +50,11 @@ def jupyter_lab(tmp_path):
     """A JupyterLab server on a free port serving a copy of ``notebooks/``."""
     root = tmp_path / "workbook"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns("solutions"))
-    # render every cell (no windowing) and keep JupyterLab from asking about news
+    # render every cell (no windowing), start the kernel without asking, and keep
+    # JupyterLab from asking about news
     settings = tmp_path / "settings" / "@jupyterlab"
-    for ext, name, value in [("notebook-extension", "tracker", {"windowingMode": "none"}),
+    for ext, name, value in [("notebook-extension", "tracker",
+                              {"windowingMode": "none", "autoStartDefaultKernel": True}),
                              ("apputils-extension", "notification",
                               {"fetchNews": "false", "checkForUpdates": False})]:
         (settings / ext).mkdir(parents=True, exist_ok=True)
