@@ -1,26 +1,24 @@
 """lessonlib: helpers, reference implementations and the grader of the week-3 workbook.
 
-Modules, one per topic (the notebook that introduces each is in its docstring):
+The package is built in floors; each imports only the floors below it (``import-linter``
+enforces it, see ``pyproject.toml``):
 
-- ``lessonlib.data``      the UCI digits (course shapes, fixed splits) and synthetic 2-D sets
-- ``lessonlib.tuning``    grid versus random search, coarse to fine, parallel trials (01)
-- ``lessonlib.scales``    sampling on the right scale: log-uniform, the 1 - beta scale (02)
-- ``lessonlib.batchnorm`` batch norm forward and backward, and why it helps (03, 04)
-- ``lessonlib.gradcheck`` centred-difference numerical gradients (03)
-- ``lessonlib.softmax``   softmax, one-hot labels and the cross-entropy cost (05)
-- ``lessonlib.nn``        a small fully connected network trained with mini-batches
-- ``lessonlib.grading``   the check framework behind every check cell
-- ``lessonlib.checks``    the check for each exercise, one module per notebook
-- ``lessonlib.notebooks`` ``release`` (learner notebooks from solved ones) and ``grade``
-- ``lessonlib.bench``     speed figures against PyTorch
+- ``core``      validation, the data sets, gradient checking, BLAS threads, progress bars
+- ``layers``    batch norm, softmax and cross-entropy, activations (numpy only)
+- ``network``, ``optim``  the fully connected network and its optimizers
+- ``search``    samplers on each scale, search spaces, random and coarse-to-fine search,
+  parallel trials
+- ``lessons``   one module per notebook: its experiments, ``plot_*`` and widgets; a lesson
+  never imports another lesson
+- ``grader``    the check framework, the exercise table, one checks module per notebook,
+  ``release`` and ``grade``
+- ``cli``, ``bench``  ``python -m lessonlib {release,grade,progress,bench,refresh}``
 
-The command line is ``python -m lessonlib {release,grade,progress,bench,refresh}``.
+A lecture has one name everywhere: ``notebooks/03_batch_norm.ipynb``,
+``lessonlib/lessons/batch_norm.py``, ``lessonlib/grader/checks/batch_norm.py`` and
+``tests/lessons/test_batch_norm.py``, ``tests/grader/checks/test_batch_norm.py``. A change
+to one lecture goes into those files; the floors below are shared by every lecture.
+Importing ``lessonlib`` has no side effects.
 """
 
-from ._memory import tune_allocator
-
 __version__ = "0.1.0"
-
-# glibc: keep freed memory for reuse instead of page-faulting every large temporary array
-# (see lessonlib._memory; LESSONLIB_KEEP_MALLOC=1 turns this off)
-ALLOCATOR_TUNED = tune_allocator()

@@ -7,7 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from .notebooks import NotebookError, format_report, grade_notebook, refresh_solved, release
+from .grader.exercises import progress_lines
+from .grader.grade import NotebookGrade, format_report, grade_notebook
+from .grader.notebook_files import NotebookError, learner_dir, solutions_dir
+from .grader.release import refresh_solved, release
 
 
 def _release_and_report(*, check: bool = False, **kwargs) -> int:
@@ -29,11 +32,6 @@ def _cmd_release(args) -> int:
                                check=args.check)
 
 
-def _json_view(report: dict) -> dict:
-    keys = ("notebook", "score", "max_score", "exercises")
-    return {k: report[k] for k in keys}
-
-
 def _expand(paths) -> list[Path]:
     """Notebook files, with each folder replaced by the notebooks under it (sorted)."""
     out = []
@@ -46,21 +44,21 @@ def _expand(paths) -> list[Path]:
     return out
 
 
-def _write_csv(path: Path, reports: list[dict]) -> None:
+def _write_csv(path: Path, reports: list[NotebookGrade]) -> None:
     import csv
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["notebook", "exercise", "function", "points", "max_points", "passed",
                     "message"])
         for r in reports:
-            for e in r["exercises"]:
-                w.writerow([r["notebook"], e["id"], e["function"], e["points"],
-                            e["max_points"], e["passed"], e["message"]])
-            w.writerow([r["notebook"], "total", "", r["score"], r["max_score"],
-                        all(e["passed"] for e in r["exercises"]), ""])
+            for e in r.exercises:
+                row = e.as_dict()
+                w.writerow([r.notebook] + [row[k] for k in ("id", "function", "points",
+                                                            "max_points", "passed", "message")])
+            w.writerow([r.notebook, "total", "", r.score, r.max_score, r.passed, ""])
 
 
-def _grade_each(paths, args, show) -> tuple[list[dict], bool]:
+def _grade_each(paths, args, show) -> tuple[list[NotebookGrade], bool]:
     """Grade each notebook, ``show(path, report)`` as it is done; a notebook that cannot be
     graded is reported on stderr and skipped. Returns the reports and whether one was."""
     reports, broken = [], False
@@ -83,7 +81,7 @@ def _cmd_grade(args) -> int:
         return 2
     reports, broken = _grade_each(paths, args, lambda _, r: print(format_report(r)))
     if args.json:
-        data = [_json_view(r) for r in reports]
+        data = [r.as_dict() for r in reports]
         single = len(args.notebooks) == 1 and not Path(args.notebooks[0]).is_dir()
         out = data[0] if single and data else data
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
@@ -91,27 +89,21 @@ def _cmd_grade(args) -> int:
         _write_csv(args.csv, reports)
     if broken:
         return 2
-    return 0 if all(e["passed"] for r in reports for e in r["exercises"]) else 1
+    return 0 if all(r.passed for r in reports) else 1
 
 
 def _cmd_progress(args) -> int:
-    from .notebooks import learner_dir
     paths = _expand(args.notebooks) or sorted(learner_dir().glob("*.ipynb"))
 
     def show(path, report):
-        done = sum(e["passed"] for e in report["exercises"])
-        print(f"{path}: {report['score']:g}/{report['max_score']:g} points, "
-              f"{done}/{len(report['exercises'])} exercises passed")
-        for e in report["exercises"]:
-            state = "passed" if e["passed"] else (
-                "not attempted" if "not attempted" in e["message"] else "failed")
-            mark = {"passed": "✓", "failed": "✗"}.get(state, "○")
-            print(f"  {mark} {e['id']:<5} {e['function']:<24} "
-                  f"{e['points']:g}/{e['max_points']:g}  {state}")
+        results = {g.exercise.id: (g.status, g.points) for g in report.exercises}
+        print("\n".join(progress_lines(report.exercises[0].exercise.notebook, results,
+                                        [g.exercise for g in report.exercises],
+                                        title=str(path))))
 
     reports, broken = _grade_each(paths, args, show)
-    score = sum(r["score"] for r in reports)
-    total = sum(r["max_score"] for r in reports)
+    score = sum(r.score for r in reports)
+    total = sum(r.max_score for r in reports)
     if len(paths) > 1:
         print(f"total: {score:g}/{total:g} points")
     return 2 if broken else 0
@@ -124,7 +116,6 @@ def _cmd_bench(args) -> int:
 
 
 def _cmd_refresh(args) -> int:
-    from .notebooks import solutions_dir
     paths = args.notebooks or sorted(solutions_dir().glob("*.ipynb"))
     for p in paths:
         print(f"executing {p}")

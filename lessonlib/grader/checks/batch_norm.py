@@ -1,0 +1,471 @@
+"""Checks for notebook 03, batch normalization (exercises 3.1 to 3.3).
+
+The cache is part of the exercises' contract: ``batchnorm_forward`` returns
+``cache = (Z, Z_hat, mu, var, gamma, eps)`` (``mu`` and ``var`` of shape ``(n, 1)``, ``var``
+the biased variance) and ``batchnorm_backward(dZ_tilde, cache)`` receives exactly that
+tuple. The backward check builds its caches with lessonlib's reference forward, so it
+grades one function; it compares the learner's ``dZ`` with the centred-difference
+numerical gradient (relative error below 1e-7, float64), and ``dgamma``, ``dbeta`` with
+their sums. The notebook also runs the learner's own forward and backward together
+(``lessons.batch_norm.gradcheck_report``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.gradcheck import numerical_gradient, relative_error
+from ...layers import batchnorm as ref
+from ...lessons.batch_norm import batchnorm_gradcheck
+from ..exercises import EXERCISES
+from ..framework import (
+    Checker,
+    CheckFailure,
+    NotAttempted,
+    fmt_array,
+    make_check,
+    require,
+    require_array,
+)
+
+_AXIS_HINT = ("normalize each unit (row) over the m examples of the batch: mean and "
+              "variance along axis=1 with keepdims=True")
+
+
+def _batch(seed, n, m, *, spread=True):
+    """A batch ``Z`` ``(n, m)`` whose units have different means and scales."""
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.5, 3.0, (n, 1)) if spread else np.ones((n, 1))
+    return scale * rng.standard_normal((n, m)) + rng.normal(0, 4, (n, 1))
+
+
+def _unit_params(seed, n):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.5, 2.5, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1)), \
+        rng.normal(0, 2, (n, 1))
+
+
+# ------------------------------------------------------------------ the usual mistakes
+
+def _forward_variants(Z, gamma, beta, eps):
+    """What the classic mistakes of the forward pass return, with a hint for each."""
+    def bn(axis=1, ddof=0, eps_inside=True, eps_used=eps, g=gamma, b=beta):
+        mu = Z.mean(axis=axis, keepdims=True)
+        var = Z.var(axis=axis, keepdims=True, ddof=ddof)
+        std = np.sqrt(var + eps_used) if eps_inside else np.sqrt(var) + eps_used
+        with np.errstate(all="ignore"):
+            return g * (Z - mu) / std + b
+
+    return [
+        (bn(axis=0), _AXIS_HINT),
+        (bn(ddof=1), "use the biased variance, the mean of (Z - mu)**2 over the m examples "
+                     "(divide by m, not m - 1)"),
+        (bn(eps_inside=False), "eps goes inside the square root: sqrt(var + eps), not "
+                               "sqrt(var) + eps"),
+        (bn(eps_used=1e-5), "use the eps you are given, not a fixed 1e-5"),
+        (bn(eps_used=0.0), "add eps to the variance before the square root"),
+        (bn(g=beta, b=gamma), "gamma scales and beta shifts: gamma * Z_hat + beta"),
+        (bn(g=1.0, b=0.0), "return Z_tilde = gamma * Z_hat + beta, not Z_hat"),
+        (bn(axis=None), "normalize each unit on its own, not the whole array at once"),
+    ]
+
+
+def _forward_hint(got, Z, gamma, beta, eps, default):
+    for variant, hint in _forward_variants(Z, gamma, beta, eps):
+        if variant.shape == got.shape and np.allclose(got, variant, rtol=1e-7, atol=1e-9):
+            return hint
+    return default
+
+
+def _backward_variants(dZt, cache):
+    _, Z_hat, _, var, gamma, eps = cache
+    m = Z_hat.shape[1]
+    inv = 1.0 / np.sqrt(var + eps)
+    mean_g = dZt.mean(axis=1, keepdims=True)
+    mean_gz = (dZt * Z_hat).mean(axis=1, keepdims=True)
+    return [
+        (gamma * inv * (dZt - Z_hat * mean_gz),
+         "dZ is missing the path through the batch mean: subtract mean(dZ_hat) over the "
+         "examples"),
+        (gamma * inv * (dZt - mean_g),
+         "dZ is missing the path through the batch variance: subtract "
+         "Z_hat * mean(dZ_hat * Z_hat) over the examples"),
+        (gamma * inv * dZt,
+         "every Z_hat depends on the whole batch through mu and var: dZ needs the paths "
+         "through the mean and the variance"),
+        (inv * (dZt - mean_g - Z_hat * mean_gz),
+         "multiply by gamma: dZ_hat = dZ_tilde * gamma"),
+        (gamma / (np.sqrt(var) + eps) * (dZt - mean_g - Z_hat * mean_gz),
+         "the forward pass divides by sqrt(var + eps), with eps inside the square root"),
+        (gamma * inv * (dZt - mean_g - Z_hat * mean_gz) * m,
+         "the means over the examples divide by m; the result is m times too large"),
+        (gamma * inv * (dZt - mean_g - Z_hat * mean_gz * m / (m - 1)),
+         "the forward pass uses the biased variance (divide by m), so must the backward"),
+    ]
+
+
+def _backward_hint(got, dZt, cache, default):
+    for variant, hint in _backward_variants(dZt, cache):
+        if variant.shape == got.shape and np.allclose(got, variant, rtol=1e-6, atol=1e-9):
+            return hint
+    return default
+
+
+# ------------------------------------------------------- 3.1 batchnorm_forward
+
+
+def _fwd_call(ck, Z, gamma, beta, eps=None):
+    args = (Z, gamma, beta) if eps is None else (Z, gamma, beta, eps)
+    out = ck.call(*args)
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            f"returned {type(out).__name__}, expected a pair (Z_tilde, cache)",
+            "return Z_tilde, cache")
+    return require_array(out[0], "Z_tilde", Z.shape), out[1]
+
+
+def _fwd_shape(ck):
+    Z = _batch(0, 3, 5)
+    got, cache = _fwd_call(ck, Z, np.ones((3, 1)), np.zeros((3, 1)))
+    require(isinstance(cache, (tuple, list)) and len(cache) == 6,
+            f"returned a cache of type {type(cache).__name__}"
+            + (f" and length {len(cache)}" if isinstance(cache, (tuple, list)) else "")
+            + ", expected the tuple (Z, Z_hat, mu, var, gamma, eps)",
+            "return Z_tilde, (Z, Z_hat, mu, var, gamma, eps)")
+
+
+def _fwd_mean_var(ck):
+    n, m, eps = 3, 50, 1e-5
+    Z = _batch(1, n, m)
+    got, _ = _fwd_call(ck, Z, np.ones((n, 1)), np.zeros((n, 1)), eps)
+    means, variances = got.mean(axis=1), got.var(axis=1)
+    want_var = Z.var(axis=1) / (Z.var(axis=1) + eps)
+    default = ("subtract each unit's mean over the examples and divide by "
+               "sqrt(var + eps)")
+    require(np.allclose(means, 0, atol=1e-9),
+            f"with gamma = 1, beta = 0 the per-unit means over the examples are "
+            f"{fmt_array(means, 3)}, expected 0",
+            _forward_hint(got, Z, np.ones((n, 1)), np.zeros((n, 1)), eps, default))
+    require(np.allclose(variances, want_var, rtol=1e-7),
+            f"with gamma = 1, beta = 0 and eps = 1e-5 the per-unit variances are "
+            f"[{', '.join(f'{v:.7f}' for v in variances)}], expected var / (var + eps) = "
+            f"[{', '.join(f'{v:.7f}' for v in want_var)}]",
+            _forward_hint(got, Z, np.ones((n, 1)), np.zeros((n, 1)), eps, default))
+
+
+def _fwd_gamma_beta(ck):
+    n, m, eps = 4, 30, 1e-5
+    Z = _batch(2, n, m)
+    gamma, beta = _unit_params(3, n)
+    got, _ = _fwd_call(ck, Z, gamma, beta, eps)
+    want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
+    hint = _forward_hint(got, Z, gamma, beta, eps,
+                         "each unit's output should have mean beta and standard deviation "
+                         "|gamma|: Z_tilde = gamma * Z_hat + beta")
+    require(np.allclose(got.mean(axis=1), beta[:, 0], atol=1e-8),
+            f"with beta = {fmt_array(beta[:, 0], 3)} the per-unit means are "
+            f"{fmt_array(got.mean(axis=1), 3)}", hint)
+    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+            f"with gamma = {fmt_array(gamma[:, 0], 3)} the per-unit standard deviations are "
+            f"{fmt_array(got.std(axis=1), 3)}, expected {fmt_array(want.std(axis=1), 3)}",
+            hint)
+
+
+def _fwd_eps(ck):
+    n, m, eps = 3, 12, 0.5
+    Z = 0.4 * _batch(4, n, m, spread=False)
+    gamma, beta = _unit_params(5, n)
+    got, _ = _fwd_call(ck, Z, gamma, beta, eps)
+    want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
+    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+            f"with eps = 0.5 and per-unit variances near 0.16 expected Z_tilde "
+            f"{fmt_array(want)}, got {fmt_array(got)}",
+            _forward_hint(got, Z, gamma, beta, eps,
+                          "Z_hat = (Z - mu) / sqrt(var + eps) with the eps argument"))
+
+
+def _fwd_random(ck):
+    rng = np.random.default_rng(6)
+    shapes = [(1, 2), (2, 2), (5, 3), (1, 40), (6, 17), (10, 64), (3, 200)]
+    for k, (n, m) in enumerate(shapes):
+        Z = _batch(10 + k, n, m)
+        gamma, beta = _unit_params(20 + k, n)
+        eps = float(10 ** rng.uniform(-8, -1))
+        got, _ = _fwd_call(ck, Z, gamma, beta, eps)
+        want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
+        require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+                f"on a random batch of shape ({n}, {m}) with eps = {eps:.3g} expected "
+                f"{fmt_array(want)}, got {fmt_array(got)}",
+                _forward_hint(got, Z, gamma, beta, eps,
+                              "follow the four equations step by step on this case"))
+
+
+def _fwd_constant_unit(ck):
+    Z = _batch(7, 3, 6)
+    Z[1] = 2.5                                       # a unit that is the same for every example
+    gamma, beta = _unit_params(8, 3)
+    got, _ = _fwd_call(ck, Z, gamma, beta, 1e-5)
+    want, _ = ref.batchnorm_forward(Z, gamma, beta, 1e-5)
+    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+            f"with a unit whose value is the same for every example expected its output "
+            f"{fmt_array(want[1])} (beta), got {fmt_array(got[1])}",
+            "eps inside the square root keeps the division finite when var = 0")
+
+
+def _fwd_float32(ck):
+    n, m = 4, 32
+    Z = _batch(9, n, m).astype(np.float32)
+    gamma, beta = (p.astype(np.float32) for p in _unit_params(10, n))
+    got, _ = _fwd_call(ck, Z, gamma, beta, 1e-5)
+    want, _ = ref.batchnorm_forward(Z.astype(float), gamma.astype(float),
+                                    beta.astype(float), 1e-5)
+    require(np.allclose(got, want, rtol=1e-4, atol=1e-4),
+            f"with float32 input expected {fmt_array(want)}, got {fmt_array(got)}",
+            "the same formula works for float32 arrays; do not round or cast to int")
+
+
+def _fwd_cache(ck):
+    n, m, eps = 3, 10, 1e-3
+    Z = _batch(11, n, m)
+    gamma, beta = _unit_params(12, n)
+    _, cache = _fwd_call(ck, Z, gamma, beta, eps)
+    require(isinstance(cache, (tuple, list)) and len(cache) == 6,
+            "the cache is not the 6-tuple (Z, Z_hat, mu, var, gamma, eps)",
+            "return Z_tilde, (Z, Z_hat, mu, var, gamma, eps)")
+    _, want = ref.batchnorm_forward(Z, gamma, beta, eps)
+    names = ("Z", "Z_hat", "mu", "var", "gamma")
+    for name, got_v, want_v in zip(names, cache, want):
+        arr = require_array(got_v, f"cache's {name}")
+        require(arr.shape == want_v.shape,
+                f"the cache's {name} has shape {arr.shape}, expected {want_v.shape}",
+                "keep mu and var as (n, 1) columns (keepdims=True)")
+        require(np.allclose(arr, want_v, rtol=1e-9, atol=1e-12),
+                f"the cache's {name} is {fmt_array(arr)}, expected {fmt_array(want_v)}",
+                "the cache holds (Z, Z_hat, mu, var, gamma, eps) in this order, var the "
+                "biased variance")
+    try:
+        eps_ok = float(cache[5]) == eps
+    except (TypeError, ValueError):
+        eps_ok = False
+    require(eps_ok, f"the cache's last entry is {fmt_array(cache[5])}, expected eps = "
+            f"{eps:g}", "put the eps you were given last in the cache")
+
+
+check_batchnorm_forward = make_check(
+    EXERCISES["3.1"],
+    [_fwd_shape, _fwd_mean_var, _fwd_gamma_beta, _fwd_eps, _fwd_random, _fwd_constant_unit,
+     _fwd_float32, _fwd_cache])
+
+# ------------------------------------------------------- 3.2 recover_gamma_beta
+
+
+def _rgb_call(ck, Z, eps):
+    out = ck.call(Z, eps)
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            f"returned {type(out).__name__}, expected a pair (gamma, beta)",
+            "return gamma, beta")
+    n = Z.shape[0]
+    for name, value in zip(("gamma", "beta"), out):
+        shape = np.shape(value)
+        require(shape != (n,), f"returned {name} of shape ({n},), expected ({n}, 1)",
+                "keep one column per unit: keepdims=True")
+        require(shape != (1, Z.shape[1]),
+                f"returned {name} of shape {shape}, expected ({n}, 1)", _AXIS_HINT)
+    return require_array(out[0], "gamma", (n, 1)), require_array(out[1], "beta", (n, 1))
+
+
+def _rgb_hint(gamma, beta, Z, eps):
+    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
+    cases = [
+        (np.sqrt(var), mu, "batch norm divides by sqrt(var + eps), so gamma must be "
+                           "sqrt(var + eps), not the standard deviation"),
+        (np.sqrt(Z.var(axis=1, keepdims=True, ddof=1) + eps), mu,
+         "use the biased variance (divide by m), as batch norm does"),
+        (var + eps, mu, "gamma multiplies Z_hat, so it is a standard deviation: "
+                        "sqrt(var + eps)"),
+        (mu, np.sqrt(var + eps), "gamma scales and beta shifts: gamma = sqrt(var + eps), "
+                                 "beta = mu"),
+        (np.sqrt(var) + eps, mu, "eps goes inside the square root: sqrt(var + eps)"),
+    ]
+    for g, b, hint in cases:
+        if np.allclose(gamma, g, rtol=1e-7, atol=1e-12) and \
+                np.allclose(beta, b, rtol=1e-7, atol=1e-12):
+            return hint
+    return "undo the normalization: gamma * Z_hat + beta = Z needs gamma = sqrt(var + eps)"
+
+
+def _rgb_roundtrip(ck, Z, eps, what, tol=1e-9):
+    gamma, beta = _rgb_call(ck, Z, eps)
+    back, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
+    err = float(np.max(np.abs(back - Z)))
+    require(np.allclose(back, Z, rtol=tol, atol=tol),
+            f"{what}: batch norm with your gamma and beta changes Z by up to {err:.2g}, "
+            "expected Z back exactly", _rgb_hint(gamma, beta, Z, eps))
+
+
+def _rgb_shape(ck):
+    _rgb_call(ck, _batch(30, 3, 7), 1e-5)
+
+
+def _rgb_basic(ck):
+    _rgb_roundtrip(ck, _batch(31, 4, 25), 1e-5, "a batch of shape (4, 25), eps = 1e-5")
+
+
+def _rgb_eps(ck):
+    _rgb_roundtrip(ck, 0.3 * _batch(32, 3, 9, spread=False), 0.5,
+                   "a batch with small variances and eps = 0.5")
+
+
+def _rgb_random(ck):
+    rng = np.random.default_rng(33)
+    for k, (n, m) in enumerate([(1, 2), (2, 3), (6, 40), (3, 128)]):
+        eps = float(10 ** rng.uniform(-8, -1))
+        _rgb_roundtrip(ck, _batch(34 + k, n, m), eps,
+                       f"a random batch of shape ({n}, {m}), eps = {eps:.3g}")
+
+
+def _rgb_float32(ck):
+    Z = _batch(40, 3, 20).astype(np.float32)
+    gamma, beta = _rgb_call(ck, Z, 1e-5)
+    back, _ = ref.batchnorm_forward(Z.astype(float), gamma, beta, 1e-5)
+    require(np.allclose(back, Z, rtol=1e-4, atol=1e-4),
+            "with float32 input batch norm does not give Z back",
+            _rgb_hint(gamma, beta, Z.astype(float), 1e-5))
+
+
+check_recover_gamma_beta = make_check(
+    EXERCISES["3.2"],
+    [_rgb_shape, _rgb_basic, _rgb_eps, _rgb_random, _rgb_float32])
+
+# ------------------------------------------------------- 3.3 batchnorm_backward
+
+_GRAD_TOL = 1e-7
+
+
+def _bwd_case(seed, n, m, eps=1e-5, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    Z = _batch(seed, n, m).astype(dtype)
+    gamma, beta = (p.astype(dtype) for p in _unit_params(seed + 1, n))
+    # an upstream gradient with a per-unit offset, so every path of the graph matters
+    G = (rng.standard_normal((n, m)) + rng.normal(0, 2, (n, 1))).astype(dtype)
+    _, cache = ref.batchnorm_forward(Z, gamma, beta, eps)
+    return Z, gamma, beta, G, tuple(cache)
+
+
+def _bwd_call(ck, G, cache):
+    out = ck.call(G, cache)
+    require(isinstance(out, (tuple, list)) and len(out) == 3,
+            f"returned {type(out).__name__}, expected a triple (dZ, dgamma, dbeta)",
+            "return dZ, dgamma, dbeta")
+    n, m = G.shape
+    for name, value in zip(("dgamma", "dbeta"), out[1:]):
+        shape = np.shape(value)
+        require(shape != (n, m), f"returned {name} of shape ({n}, {m}), expected ({n}, 1)",
+                f"gamma and beta are shared by the m examples: sum {name} over them "
+                "(axis=1, keepdims=True)")
+        require(shape != (n,), f"returned {name} of shape ({n},), expected ({n}, 1)",
+                "keep one column per unit: keepdims=True")
+        require(shape != (1, m), f"returned {name} of shape {shape}, expected ({n}, 1)",
+                "sum over the examples (axis=1), not over the units")
+    return (require_array(out[0], "dZ", (n, m)), require_array(out[1], "dgamma", (n, 1)),
+            require_array(out[2], "dbeta", (n, 1)))
+
+
+def _bwd_shape(ck):
+    _, _, _, G, cache = _bwd_case(50, 3, 7)
+    _bwd_call(ck, G, cache)
+
+
+def _bwd_dbeta(ck):
+    _, _, _, G, cache = _bwd_case(51, 4, 9)
+    _, _, dbeta = _bwd_call(ck, G, cache)
+    want = G.sum(axis=1, keepdims=True)
+    require(np.allclose(dbeta, want, rtol=1e-9, atol=1e-12),
+            f"dbeta is {fmt_array(dbeta)}, expected {fmt_array(want)}",
+            "beta is added to every example: dbeta = sum of dZ_tilde over the examples"
+            if not np.allclose(dbeta, G.mean(axis=1, keepdims=True)) else
+            "sum over the examples, do not average: the cost already divides by m")
+
+
+def _bwd_dgamma(ck):
+    _, _, _, G, cache = _bwd_case(52, 4, 9)
+    _, dgamma, _ = _bwd_call(ck, G, cache)
+    want = np.sum(G * cache[1], axis=1, keepdims=True)
+    require(np.allclose(dgamma, want, rtol=1e-9, atol=1e-12),
+            f"dgamma is {fmt_array(dgamma)}, expected {fmt_array(want)}",
+            "dgamma = sum over the examples of dZ_tilde * Z_hat")
+
+
+def _bwd_numerical(ck):
+    cases = [(53, 4, 8, 1e-5), (54, 3, 3, 1e-5), (55, 2, 30, 0.5), (56, 1, 5, 1e-3)]
+    for seed, n, m, eps in cases:
+        Z, gamma, beta, G, cache = _bwd_case(seed, n, m, eps)
+        dZ, _, _ = _bwd_call(ck, G, cache)
+
+        def cost(x, gamma=gamma, beta=beta, G=G, eps=eps):
+            return float(np.sum(G * ref.batchnorm_forward(x, gamma, beta, eps)[0]))
+
+        num = numerical_gradient(cost, Z.copy())
+        err = relative_error(dZ, num)
+        require(err < _GRAD_TOL,
+                f"on a ({n}, {m}) batch with eps = {eps:g} dZ differs from the numerical "
+                f"gradient by a relative error of {err:.1e}, expected below 1e-7",
+                _backward_hint(dZ, G, cache,
+                               "compare each step with the chain rule: dZ_hat = dZ_tilde * "
+                               "gamma, then the paths through Z_hat, var and mu"))
+
+
+def _bwd_sums_to_zero(ck):
+    _, _, _, G, cache = _bwd_case(57, 5, 16)
+    dZ, _, _ = _bwd_call(ck, G, cache)
+    sums = dZ.sum(axis=1)
+    require(np.allclose(sums, 0, atol=1e-9 * max(1.0, float(np.abs(dZ).max()))),
+            f"dZ summed over the examples is {fmt_array(sums, 3)} per unit, expected 0 "
+            "(adding a constant to a unit's Z changes nothing after batch norm)",
+            _backward_hint(dZ, G, cache, "include the path through the batch mean"))
+
+
+def _bwd_float32(ck):
+    _, _, _, G, cache = _bwd_case(58, 4, 24, dtype=np.float32)
+    dZ, dgamma, dbeta = _bwd_call(ck, G, cache)
+    c64 = tuple(np.asarray(c, dtype=float) if isinstance(c, np.ndarray) else c
+                for c in cache)
+    want = ref.batchnorm_backward(G.astype(float), c64)
+    ok = all(np.allclose(g, w, rtol=1e-3, atol=1e-4) for g, w in
+             zip((dZ, dgamma, dbeta), want))
+    require(ok, f"with float32 input expected dZ {fmt_array(want[0])}, got {fmt_array(dZ)}",
+            "the same formula works for float32 arrays")
+
+
+def _bwd_with_own_forward(ck):
+    """The learner's forward and backward together against the numerical gradient.
+
+    The learner's ``forward=`` is used when it agrees with the reference on a test batch;
+    otherwise (not given, not attempted yet, or wrong, which check 3.1 reports) lessonlib's
+    forward stands in, so a forward bug never costs backward points.
+    """
+    own = ck.context.get("forward")
+    forward = ref.batchnorm_forward
+    if own is not None:
+        try:
+            Z, gamma, beta, _, _ = _bwd_case(59, 3, 6)
+            out = Checker(own).call(Z, gamma, beta, 1e-5)
+            if np.allclose(np.asarray(out[0], float),
+                           ref.batchnorm_forward(Z, gamma, beta, 1e-5)[0], atol=1e-9):
+                forward = own
+        except (NotAttempted, CheckFailure, TypeError, ValueError, IndexError):
+            pass
+    quiet_forward = Checker(forward).call
+    errors = batchnorm_gradcheck(quiet_forward, lambda G, cache: _bwd_call(ck, G, cache),
+                                     n=4, m=10, rng=np.random.default_rng(60))
+    who = "your batchnorm_forward" if forward is own else "lessonlib's batchnorm_forward"
+    require(errors["max"] < 1e-7,
+            f"with {who}, the relative errors against the numerical gradient are dZ "
+            f"{errors['dZ']:.1e}, dgamma {errors['dgamma']:.1e}, dbeta {errors['dbeta']:.1e}, "
+            "expected below 1e-7",
+            "read the cache your forward returns in the same order in the backward pass")
+
+
+check_batchnorm_backward = make_check(
+    EXERCISES["3.3"],
+    [_bwd_shape, _bwd_dbeta, _bwd_dgamma, _bwd_numerical, _bwd_sums_to_zero, _bwd_float32,
+     _bwd_with_own_forward])

@@ -1,0 +1,379 @@
+"""Checks for notebook 04, batch norm at test time (exercises 4.1 and 4.2).
+
+``update_running_stats`` is run for hundreds of steps, its output fed back in as the next
+running statistics, and compared with the closed form of the exponentially weighted average
+``decay**t * start + (1 - decay) * sum_k decay**(t - k) * stat_k``; ``batchnorm_inference`` is
+compared with lessonlib's reference, on a batch of one example, and on the same examples
+split into batches of different sizes. Both must leave their inputs alone: a changed running
+statistic is reported as "updated in place", and ``batchnorm_inference`` must also give the
+same output for the same batch whatever it was called on before (no hidden state).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...layers import batchnorm as ref
+from ..exercises import EXERCISES
+from ..framework import CheckFailure, fmt_array, make_check, require, require_array
+
+
+def _col(rng, n, loc=0.0, scale=1.0):
+    return loc + scale * rng.standard_normal((n, 1))
+
+
+def _var(rng, n, low=0.2, high=4.0):
+    return rng.uniform(low, high, (n, 1))
+
+
+def _fmt(a) -> str:
+    """A column ``(n, 1)`` prints as its n values; anything else as ``fmt_array`` does."""
+    a = np.asarray(a)
+    return fmt_array(a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a)
+
+
+def _diff(got, want) -> str:
+    return f"largest difference {float(np.max(np.abs(got - want))):.2g}"
+
+
+def _close(a, b, rtol=1e-9, atol=1e-12):
+    return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol)
+
+
+# ------------------------------------------------------- 4.1 update_running_stats
+
+_URS_NAMES = ("running_mean", "running_var", "mu", "var")
+
+
+def _urs_call(ck, rm, rv, mu, var, decay):
+    try:
+        out = ck.call(rm, rv, mu, var, decay)
+    except CheckFailure as f:
+        for i, name in enumerate(_URS_NAMES):
+            if f.message.startswith(f"changed its argument #{i + 1} in place"):
+                raise CheckFailure(
+                    f"changed {name} (argument #{i + 1}) in place",
+                    "return new arrays, e.g. new_mean = decay * running_mean + (1 - decay) "
+                    "* mu, instead of running_mean *= decay: the caller decides what to "
+                    "store") from None
+        raise
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            f"returned {type(out).__name__}, expected a pair (running_mean, running_var)",
+            "return running_mean, running_var")
+    return (require_array(out[0], "running_mean", rm.shape),
+            require_array(out[1], "running_var", rv.shape))
+
+
+def _urs_hint(got, rm, rv, mu, var, d):
+    """The classic mistake that explains ``got`` (the new running_mean, running_var)."""
+    variants = [
+        ((1 - d) * rm + d * mu, (1 - d) * rv + d * var,
+         "decay is the weight on the old running value: decay * running + (1 - decay) * "
+         "batch statistic, not the other way round"),
+        (d * rm + mu, d * rv + var,
+         "the batch statistic is weighted by (1 - decay), so the weights add up to 1"),
+        (mu, var, "average the batch statistics into the running ones; do not just return "
+                  "the batch's"),
+        (rm, rv, "the running statistics must move towards the batch's: "
+                 "decay * running + (1 - decay) * batch statistic"),
+        (d * rm + (1 - d) * var, d * rv + (1 - d) * mu,
+         "the running mean averages the batch means mu, the running variance the batch "
+         "variances var"),
+        (d * rm + (1 - d) * mu, rv, "update running_var too, with var"),
+        (d * rm + (1 - d) * mu, var, "running_var averages var in the same way as the mean: "
+                                     "decay * running_var + (1 - decay) * var"),
+        (d * rm + (1 - d) * mu, d * rv + (1 - d) * mu ** 2,
+         "running_var averages the batch variances var"),
+        (0.9 * rm + 0.1 * mu, 0.9 * rv + 0.1 * var, "use the decay you are given, not 0.9"),
+        ((d * rm + (1 - d) * mu) / (1 - d), (d * rv + (1 - d) * var) / (1 - d),
+         "return the plain average: batch norm's running statistics are not bias-corrected "
+         "(no division by 1 - decay**t)"),
+    ]
+    for want_m, want_v, hint in variants:
+        if _close(got[0], want_m, 1e-7, 1e-10) and _close(got[1], want_v, 1e-7, 1e-10):
+            return hint
+    if _close(got[0], (1 - d) * rm + d * mu, 1e-7, 1e-10) or \
+            _close(got[1], (1 - d) * rv + d * var, 1e-7, 1e-10):
+        return ("decay is the weight on the old running value: decay * running + (1 - decay) "
+                "* batch statistic")
+    return "new = decay * old + (1 - decay) * batch statistic, for the mean and the variance"
+
+
+def _urs_compare(got, case, rm, rv, mu, var, d, rtol=1e-9):
+    want = (d * rm + (1 - d) * mu, d * rv + (1 - d) * var)
+    for name, g, w in zip(("running_mean", "running_var"), got, want):
+        require(_close(g, w, rtol, 1e-12),
+                f"{case}: expected {name} {_fmt(w)}, got {_fmt(g)} ({_diff(g, w)})",
+                _urs_hint(got, rm, rv, mu, var, d))
+
+
+def _urs_shape(ck):
+    rng = np.random.default_rng(40)
+    _urs_call(ck, _col(rng, 3), _var(rng, 3), _col(rng, 3), _var(rng, 3), 0.9)
+
+
+_URS_FIXED = dict(rm=np.array([[0.0], [2.0], [-1.0]]), rv=np.array([[1.0], [4.0], [0.5]]),
+                  mu=np.array([[1.0], [0.0], [3.0]]), var=np.array([[2.0], [1.0], [0.25]]))
+
+
+def _urs_one_step(ck):
+    c = _URS_FIXED
+    got = _urs_call(ck, c["rm"], c["rv"], c["mu"], c["var"], 0.9)
+    _urs_compare(got, "one step with decay = 0.9 from running_mean [0, 2, -1], running_var "
+                 "[1, 4, 0.5] and a batch with mu [1, 0, 3], var [2, 1, 0.25]",
+                 c["rm"], c["rv"], c["mu"], c["var"], 0.9)
+
+
+def _urs_decays(ck):
+    c = _URS_FIXED
+    for d in (0.0, 0.5, 0.99):
+        got = _urs_call(ck, c["rm"], c["rv"], c["mu"], c["var"], d)
+        what = {0.0: "decay = 0 (keep only the new batch)", 0.5: "decay = 0.5",
+                0.99: "decay = 0.99 (barely move)"}[d]
+        _urs_compare(got, f"one step with {what}", c["rm"], c["rv"], c["mu"], c["var"], d)
+
+
+def _urs_closed_form(start, stats, d):
+    """All of ``v_1..v_T`` of the average from ``start`` ``(n, 1)`` over ``stats`` ``(T, n, 1)``."""
+    T = stats.shape[0]
+    t = np.arange(1, T + 1)
+    weights = np.tril(d ** np.subtract.outer(t, t).clip(min=0)) * (1 - d)    # (T, T)
+    return (d ** t)[:, None, None] * start + np.einsum("ts,snk->tnk", weights, stats)
+
+
+def _urs_recurrence(ck):
+    """300 steps with the output fed back in: must follow the closed form at every step."""
+    rng = np.random.default_rng(41)
+    n, T, d = 4, 300, 0.95
+    drift = np.linspace(0, 1, T)[:, None, None]
+    mus = 3.0 * drift + rng.normal(2.0, 0.5, (T, n, 1))
+    variances = rng.uniform(0.5, 3.0, (T, n, 1)) + drift
+    want_m = _urs_closed_form(np.zeros((n, 1)), mus, d)
+    want_v = _urs_closed_form(np.ones((n, 1)), variances, d)
+    rm, rv = np.zeros((n, 1)), np.ones((n, 1))
+    for t in range(T):
+        prev = (rm, rv)
+        rm, rv = _urs_call(ck, rm, rv, mus[t], variances[t], d)
+        for name, g, w in (("running_mean", rm, want_m[t]), ("running_var", rv, want_v[t])):
+            require(_close(g, w, 1e-9, 1e-12),
+                    f"starting from running_mean = 0 and running_var = 1, decay = {d:g}, after "
+                    f"{t + 1} step{'s' if t else ''} expected {name} {_fmt(w)}, got "
+                    f"{_fmt(g)} ({_diff(g, w)})",
+                    _urs_hint((rm, rv), *prev, mus[t], variances[t], d))
+
+
+def _urs_constant_stats(ck):
+    """A constant batch statistic c: after t steps the average is c + decay**t (start - c)."""
+    n, d, T = 2, 0.8, 60
+    c_mu, c_var = np.array([[5.0], [-2.0]]), np.array([[0.3], [9.0]])
+    rm, rv = np.zeros((n, 1)), np.ones((n, 1))
+    for _ in range(T):
+        rm, rv = _urs_call(ck, rm, rv, c_mu, c_var, d)
+    want_m, want_v = c_mu + d ** T * (0 - c_mu), c_var + d ** T * (1 - c_var)
+    require(_close(rm, want_m) and _close(rv, want_v),
+            f"after {T} batches with the same mu {fmt_array(c_mu[:, 0])} and var "
+            f"{fmt_array(c_var[:, 0])} (decay {d:g}) expected running_mean "
+            f"{fmt_array(want_m[:, 0])} and running_var {fmt_array(want_v[:, 0])}, got "
+            f"{fmt_array(rm[:, 0])} and {fmt_array(rv[:, 0])}",
+            "the average must converge to a constant batch statistic")
+
+
+def _urs_float32(ck):
+    rng = np.random.default_rng(42)
+    args = [_col(rng, 5), _var(rng, 5), _col(rng, 5, 1.0), _var(rng, 5)]
+    got = _urs_call(ck, *(a.astype(np.float32) for a in args), 0.9)
+    want = ref.update_running_stats(*args, 0.9)
+    ok = all(np.allclose(g, w, rtol=1e-5, atol=1e-6) for g, w in zip(got, want))
+    require(ok, f"with float32 input expected running_mean {_fmt(want[0])}, got "
+            f"{_fmt(got[0])}", "the same formula works for float32 arrays")
+
+
+check_update_running_stats = make_check(
+    EXERCISES["4.1"],
+    [_urs_shape, _urs_one_step, _urs_decays, _urs_recurrence, _urs_constant_stats,
+     _urs_float32])
+
+# ------------------------------------------------------- 4.2 batchnorm_inference
+
+_INF_NAMES = ("Z", "gamma", "beta", "running_mean", "running_var")
+
+
+def _inf_case(seed, n, m, *, eps=1e-5):
+    """A batch whose own statistics are far from the running ones."""
+    rng = np.random.default_rng(seed)
+    Z = rng.uniform(0.5, 3.0, (n, 1)) * rng.standard_normal((n, m)) + rng.normal(0, 4, (n, 1))
+    gamma = rng.uniform(0.5, 2.5, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
+    beta = rng.normal(0, 2, (n, 1))
+    running_mean = rng.normal(0, 3, (n, 1))
+    running_var = rng.uniform(0.3, 5.0, (n, 1))
+    return Z, gamma, beta, running_mean, running_var, eps
+
+
+def _inf_call(ck, Z, gamma, beta, rm, rv, eps=None):
+    args = (Z, gamma, beta, rm, rv) if eps is None else (Z, gamma, beta, rm, rv, eps)
+    try:
+        out = ck.call(*args)
+    except CheckFailure as f:
+        for i, name in enumerate(_INF_NAMES):
+            if f.message.startswith(f"changed its argument #{i + 1} in place"):
+                stat = name.startswith("running")
+                raise CheckFailure(
+                    f"changed {name} (argument #{i + 1}) in place"
+                    + (": it updated the running statistics at test time" if stat else ""),
+                    "in evaluation mode the running statistics are only read, never updated"
+                    if stat else "build a new array instead of writing into the inputs"
+                ) from None
+        raise
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        require(False, "returned a pair, expected the array Z_tilde alone",
+                "return Z_tilde only: at test time there is no cache to keep")
+    return require_array(out, "Z_tilde", Z.shape)
+
+
+def _inf_hint(got, Z, gamma, beta, rm, rv, eps):
+    def norm(mean, var, e=eps, inside=True, sqrt=True):
+        with np.errstate(all="ignore"):
+            den = (np.sqrt(var + e) if inside else np.sqrt(var) + e) if sqrt else var + e
+            return (Z - mean) / den
+
+    mu_b = Z.mean(axis=1, keepdims=True)
+    var_b = Z.var(axis=1, keepdims=True)
+    m = Z.shape[1]
+    variants = [
+        (gamma * norm(mu_b, var_b) + beta,
+         "that is batch norm with the batch's own mean and variance; at test time "
+         "normalize with running_mean and running_var"),
+        (gamma * norm(mu_b, Z.var(axis=1, keepdims=True, ddof=1) if m > 1 else var_b) + beta,
+         "that uses the batch's own statistics; at test time use running_mean and "
+         "running_var"),
+        (gamma * norm(0.9 * rm + 0.1 * mu_b, 0.9 * rv + 0.1 * var_b) + beta,
+         "the test batch must not update the running statistics: normalize with "
+         "running_mean and running_var as they are"),
+        (gamma * norm(rm, rv, inside=False) + beta,
+         "eps goes inside the square root: sqrt(running_var + eps), not "
+         "sqrt(running_var) + eps"),
+        (gamma * norm(rm, rv, sqrt=False) + beta,
+         "divide by the standard deviation sqrt(running_var + eps), not by the variance"),
+        (gamma * norm(rm, rv, e=0.0) + beta, "add eps to running_var before the square root"),
+        (gamma * norm(rm, rv, e=1e-5) + beta, "use the eps you are given, not a fixed 1e-5"),
+        (beta * norm(rm, rv) + gamma, "gamma scales and beta shifts: gamma * Z_hat + beta"),
+        (norm(rm, rv), "finish with gamma * Z_hat + beta"),
+        (gamma * norm(0.0, rv) + beta, "subtract running_mean before dividing"),
+        (gamma * norm(rm, rv ** 2) + beta, "running_var is a variance: divide by "
+                                           "sqrt(running_var + eps)"),
+    ]
+    for variant, hint in variants:
+        if variant.shape == got.shape and np.all(np.isfinite(variant)) and \
+                np.allclose(got, variant, rtol=1e-7, atol=1e-9):
+            return hint
+    return ("Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta, "
+            "column by column")
+
+
+def _inf_compare(ck, case, Z, gamma, beta, rm, rv, eps, *, pass_eps=True, rtol=1e-9,
+                 atol=1e-10):
+    got = _inf_call(ck, Z, gamma, beta, rm, rv, eps if pass_eps else None)
+    want = ref.batchnorm_inference(Z, gamma, beta, rm, rv, eps)
+    require(np.allclose(got, want, rtol=rtol, atol=atol),
+            f"{case}: expected Z_tilde {fmt_array(want)}, got {fmt_array(got)} "
+            f"({_diff(got, want)})", _inf_hint(got, Z, gamma, beta, rm, rv, eps))
+    return got
+
+
+def _inf_shape(ck):
+    Z, gamma, beta, rm, rv, _ = _inf_case(50, 3, 5)
+    _inf_call(ck, Z, gamma, beta, rm, rv)
+
+
+def _inf_reference(ck):
+    Z, gamma, beta, rm, rv, eps = _inf_case(51, 4, 6)
+    _inf_compare(ck, "a batch of shape (4, 6) whose own statistics differ from the running "
+                 "ones", Z, gamma, beta, rm, rv, eps, pass_eps=False)
+
+
+def _inf_one_example(ck):
+    Z, gamma, beta, rm, rv, eps = _inf_case(52, 5, 1)
+    got = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
+    want = ref.batchnorm_inference(Z, gamma, beta, rm, rv, eps)
+    hint = ("a batch of one example has variance 0 and its own mean is the example, so the "
+            "batch's statistics give beta for every unit: use the running statistics"
+            if np.allclose(got, beta) else _inf_hint(got, Z, gamma, beta, rm, rv, eps))
+    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+            f"on a batch of one example expected Z_tilde {_fmt(want)}, got {_fmt(got)} "
+            f"({_diff(got, want)})", hint)
+
+
+def _inf_batch_independence(ck):
+    """The same 24 examples in one batch, in batches of 1, 3, 8 and 12, and one by one."""
+    Z, gamma, beta, rm, rv, eps = _inf_case(53, 3, 24)
+    whole = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
+    pieces = [slice(0, 1), slice(1, 4), slice(4, 12), slice(12, 24)]
+    split = np.hstack([_inf_call(ck, Z[:, s], gamma, beta, rm, rv, eps) for s in pieces])
+    single = np.hstack([_inf_call(ck, Z[:, [j]], gamma, beta, rm, rv, eps)
+                        for j in range(0, 24, 5)])
+    diff = max(float(np.max(np.abs(split - whole))),
+               float(np.max(np.abs(single - whole[:, ::5]))))
+    scale = 1e-12 * max(1.0, float(np.max(np.abs(whole))))
+    require(diff <= scale,
+            f"an example's output depends on the other examples of its batch: the same 24 "
+            f"examples in batches of 1, 3, 8 and 12 differ from one batch of 24 by up to "
+            f"{diff:.2g}", _inf_hint(whole, Z, gamma, beta, rm, rv, eps))
+    want = ref.batchnorm_inference(Z, gamma, beta, rm, rv, eps)
+    require(np.allclose(whole, want, rtol=1e-9, atol=1e-10),
+            f"on a batch of 24 examples expected Z_tilde {fmt_array(want)}, got "
+            f"{fmt_array(whole)} ({_diff(whole, want)})",
+            _inf_hint(whole, Z, gamma, beta, rm, rv, eps))
+
+
+def _inf_eps(ck):
+    Z, gamma, beta, rm, _, _ = _inf_case(54, 3, 7)
+    rv = np.array([[0.04], [0.3], [0.01]])
+    _inf_compare(ck, "eps = 0.5 with running variances [0.04, 0.3, 0.01]",
+                 Z, gamma, beta, rm, rv, 0.5)
+
+
+def _inf_zero_variance(ck):
+    Z, gamma, beta, rm, rv, _ = _inf_case(55, 3, 4)
+    rv[1] = 0.0
+    _inf_compare(ck, "a unit whose running variance is 0, eps = 1e-3", Z, gamma, beta, rm, rv,
+                 1e-3)
+
+
+def _inf_random(ck):
+    rng = np.random.default_rng(56)
+    for k, (n, m) in enumerate([(1, 1), (2, 2), (6, 3), (1, 50), (10, 64), (5, 200)]):
+        Z, gamma, beta, rm, rv, _ = _inf_case(60 + k, n, m)
+        eps = float(10 ** rng.uniform(-8, -1))
+        _inf_compare(ck, f"a random batch of shape ({n}, {m}) with eps = {eps:.3g}",
+                     Z, gamma, beta, rm, rv, eps)
+
+
+def _inf_float32(ck):
+    case = _inf_case(57, 4, 16)
+    args32 = [a.astype(np.float32) for a in case[:5]]
+    got = _inf_call(ck, *args32, 1e-5)
+    want = ref.batchnorm_inference(*case[:5], 1e-5)
+    require(np.allclose(got, want, rtol=1e-4, atol=1e-4),
+            f"with float32 input expected {fmt_array(want)}, got {fmt_array(got)} "
+            f"({_diff(got, want)})", "the same formula works for float32 arrays")
+
+
+def _inf_no_state(ck):
+    """The same batch gives the same output before and after other batches."""
+    Z, gamma, beta, rm, rv, eps = _inf_case(58, 4, 10)
+    first = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
+    for seed in (70, 71, 72):
+        other = _inf_case(seed, 4, 10)[0] * 5.0 + 20.0
+        _inf_call(ck, other, gamma, beta, rm, rv, eps)
+    again = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
+    diff = float(np.max(np.abs(again - first)))
+    require(diff <= 1e-12 * max(1.0, float(np.max(np.abs(first)))),
+            f"the same batch gave a different output (by up to {diff:.2g}) after three other "
+            "batches went through: the function keeps state between calls",
+            "at test time nothing is updated: compute Z_tilde from the arguments alone")
+
+
+check_batchnorm_inference = make_check(
+    EXERCISES["4.2"],
+    [_inf_shape, _inf_reference, _inf_one_example, _inf_batch_independence, _inf_eps,
+     _inf_zero_variance, _inf_random, _inf_float32, _inf_no_state])

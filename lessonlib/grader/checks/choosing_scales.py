@@ -1,0 +1,215 @@
+"""Checks for notebook 02, choosing the right scale (exercises 2.1 and 2.2).
+
+Both samplers are random, so the checks test distributions, not exact draws: the bounds,
+the fraction of draws per decade (of ``x``, or of ``1 - beta``), the shapes ``size`` asks
+for, and that the draws come from the ``rng`` argument (same seed, same draws; its state
+advances). Any correct implementation passes: natural or base-10 logs, or another map of a
+uniform draw such as ``high * (low / high) ** u``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...lessons.choosing_scales import decade_fractions
+from ..exercises import EXERCISES
+from ..framework import fmt_array, make_check, require, require_array
+
+_N = 10_000          # draws for the bounds
+_N_DIST = 20_000     # draws for a distribution (a fraction's sampling error is <= 0.0035)
+_TOL = 0.02          # allowed gap between a fraction and its expected value
+
+
+def _draws(ck, low, high, n, seed):
+    out = ck.call(low, high, n, rng=np.random.default_rng(seed))
+    return require_array(out, "samples", (n,))
+
+
+def _shapes(ck, low, high, name):
+    one = ck.call(low, high, rng=np.random.default_rng(0))
+    require(one is not None, f"returned None for {name}({low:g}, {high:g}, rng=rng)",
+            "end the function with a return statement")
+    require(np.ndim(one) == 0, f"with size=None returned an array of shape "
+            f"{np.shape(one)}, expected a single number",
+            "pass size straight on to rng.uniform (or rng.random): size=None gives one number")
+    require_array(one, "a number")
+    require_array(ck.call(low, high, 7, rng=np.random.default_rng(0)), "samples", (7,))
+    require_array(ck.call(low, high, size=(2, 3), rng=np.random.default_rng(0)), "samples",
+                  (2, 3))
+
+
+def _uses_rng(ck, low, high):
+    rng = np.random.default_rng(42)
+    before = rng.bit_generator.state
+    a = require_array(ck.call(low, high, 200, rng=rng), "samples")
+    require(rng.bit_generator.state != before, "did not draw from the rng it was given",
+            "draw with rng.uniform or rng.random, never np.random")
+    b = require_array(ck.call(low, high, 200, rng=np.random.default_rng(42)), "samples")
+    c = require_array(ck.call(low, high, 200, rng=np.random.default_rng(43)), "samples")
+    require(np.array_equal(a, b), "the same seed gave different draws",
+            "draw only from the rng argument")
+    require(not np.array_equal(a, c), "different seeds gave the same draws",
+            "draw from the rng argument, not from a generator of your own")
+
+
+def _quarters(u):
+    return np.histogram(u, bins=4, range=(0, 1))[0] / u.size
+
+
+def _inside(x, lo, hi, rel=1e-6):
+    return bool(np.all(x >= lo - rel * abs(lo) - 1e-15) and np.all(x <= hi + rel * abs(hi)))
+
+
+# ------------------------------------------------------- 2.1 sample_log_uniform
+
+
+def _log_hint(x, low, high):
+    """What probably went wrong when log-uniform draws on [low, high] leave the range."""
+    a, b = math.log10(low), math.log10(high)
+    if high < 300 and _inside(x, 10.0 ** low, 10.0 ** high, 1e-6):
+        return "the exponent r runs over [log10(low), log10(high)], not over [low, high]"
+    if _inside(x, 1 / high, 1 / low, 1e-6):
+        return ("the exponent has the wrong sign: r runs from log10(low) to log10(high), "
+                f"here from {a:g} to {b:g}")
+    if _inside(x, 10.0 ** math.log(low), 10.0 ** math.log(high), 1e-6):
+        return ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
+                "with 10 ** r")
+    return "draw r uniformly on [log10(low), log10(high)] and return 10 ** r"
+
+
+def _slu_shapes(ck):
+    _shapes(ck, 1e-4, 1.0, "sample_log_uniform")
+
+
+def _slu_bounds(ck):
+    low, high = 1e-4, 1.0
+    x = _draws(ck, low, high, _N, 1)
+    require(_inside(x, low, high), f"for low=0.0001, high=1 the {_N} draws span "
+            f"[{x.min():.4g}, {x.max():.4g}], outside the range", _log_hint(x, low, high))
+
+
+def _slu_decades(ck):
+    low, high = 1e-4, 1.0
+    x = _draws(ck, low, high, _N_DIST, 2)
+    _, frac = decade_fractions(x, low, high)
+    if frac[-1] > 0.8:
+        hint = ("that is uniform sampling on the linear scale, which puts about 90% of the "
+                "draws in the top decade; draw the exponent r uniformly instead")
+    elif x.min() >= math.e ** math.log10(low) * (1 - 1e-6):
+        hint = ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
+                "with 10 ** r")
+    else:
+        hint = "draw r uniformly on [log10(low), log10(high)] and return 10 ** r"
+    require(np.all(np.abs(frac - 0.25) < _TOL),
+            f"for low=0.0001, high=1 the four decades [1e-4, 1e-3), ..., [0.1, 1] hold "
+            f"fractions {fmt_array(frac, 3)} of {_N_DIST} draws, expected about 0.25 each",
+            hint)
+    n_distinct = np.unique(x).size
+    require(n_distinct > 0.9 * x.size, f"{_N_DIST} draws took only {n_distinct} distinct "
+            "values", "do not round the exponent: r is any real number in its range")
+
+
+def _slu_other_ranges(ck):
+    for k, (low, high) in enumerate([(0.003, 40.0), (2.0, 5000.0), (1e-7, 1e-6)]):
+        x = _draws(ck, low, high, _N_DIST, 10 + k)
+        case = f"for low={low:g}, high={high:g}"
+        require(_inside(x, low, high), f"{case} the draws span [{x.min():.4g}, "
+                f"{x.max():.4g}], outside the range",
+                "take the exponent's bounds from low and high (r from log10(low) to "
+                "log10(high)), not fixed numbers")
+        u = (np.log10(x) - math.log10(low)) / (math.log10(high) - math.log10(low))
+        q = _quarters(u)
+        require(np.all(np.abs(q - 0.25) < _TOL),
+                f"{case} the four equal parts of [log10(low), log10(high)] hold fractions "
+                f"{fmt_array(q, 3)} of the draws' log10, expected about 0.25 each",
+                "log10 of the draws must be uniform on [log10(low), log10(high)]")
+
+
+def _slu_rng(ck):
+    _uses_rng(ck, 1e-4, 1.0)
+
+
+check_sample_log_uniform = make_check(
+    EXERCISES["2.1"],
+    [_slu_shapes, _slu_bounds, _slu_decades, _slu_other_ranges, _slu_rng])
+
+# ---------------------------------------------------------- 2.2 sample_ema_beta
+
+SLIP_HINT = "beta = 1 - 10**r, not 10**r + 1"
+
+
+def _ema_hint(beta, low, high):
+    """What probably went wrong when EMA-weight draws on [low, high] leave the range."""
+    if beta.min() > 1:
+        return SLIP_HINT
+    if beta.max() < 0:
+        return ("the exponent has the wrong sign: 1 - beta is below 1, so r = log10(1 - beta) "
+                "is negative, in [log10(1 - high), log10(1 - low)]")
+    if _inside(beta, 1 - high, 1 - low, 1e-6):
+        return ("1 - beta must lie in [1 - high, 1 - low]: draw r on "
+                "[log10(1 - high), log10(1 - low)] and return beta = 1 - 10**r")
+    if _inside(1 - beta, 10.0 ** math.log(1 - high), 10.0 ** math.log(1 - low), 1e-6):
+        return ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
+                "with 10 ** r")
+    return "beta = 1 - 10**r with r uniform on [log10(1 - high), log10(1 - low)]"
+
+
+def _seb_shapes(ck):
+    _shapes(ck, 0.9, 0.999, "sample_ema_beta")
+
+
+def _seb_bounds(ck):
+    low, high = 0.9, 0.999
+    beta = _draws(ck, low, high, _N, 1)
+    if beta.min() > 1:
+        require(False, f"for low=0.9, high=0.999 all {_N} draws lie above 1 "
+                f"(largest {beta.max():.5g})", SLIP_HINT)
+    require(_inside(beta, low, high), f"for low=0.9, high=0.999 the {_N} draws span "
+            f"[{beta.min():.6g}, {beta.max():.6g}], outside the range",
+            _ema_hint(beta, low, high))
+
+
+def _seb_decades(ck):
+    low, high = 0.9, 0.999
+    beta = _draws(ck, low, high, _N_DIST, 2)
+    above = float(np.mean(beta > 0.99))
+    hint = ("that spreads beta evenly; spread 1 - beta evenly on a log scale instead"
+            if above < 0.2 else
+            "1 - beta = 10**r with r uniform on [log10(1 - high), log10(1 - low)]")
+    require(abs(above - 0.5) < _TOL, f"for low=0.9, high=0.999 a fraction {above:.3f} of "
+            f"{_N_DIST} draws lie above 0.99, expected about 0.5", hint)
+    _, frac = decade_fractions(1 - beta, 1 - high, 1 - low)
+    require(np.all(np.abs(frac - 0.5) < _TOL),
+            f"for low=0.9, high=0.999 the two decades of 1 - beta, [0.001, 0.01) and "
+            f"[0.01, 0.1], hold fractions {fmt_array(frac, 3)}, expected about 0.5 each", hint)
+    n_distinct = np.unique(beta).size
+    require(n_distinct > 0.9 * beta.size, f"{_N_DIST} draws took only {n_distinct} "
+            "distinct values", "do not round the exponent: r is any real number in its range")
+
+
+def _seb_other_ranges(ck):
+    for k, (low, high) in enumerate([(0.5, 0.9999), (0.0, 0.99), (0.95, 0.98)]):
+        beta = _draws(ck, low, high, _N_DIST, 10 + k)
+        case = f"for low={low:g}, high={high:g}"
+        require(_inside(beta, low, high), f"{case} the draws span [{beta.min():.6g}, "
+                f"{beta.max():.6g}], outside the range",
+                "take the exponent's bounds from low and high (r from log10(1 - high) to "
+                "log10(1 - low)), not fixed numbers")
+        a, b = math.log10(1 - high), math.log10(1 - low)
+        u = (np.log10(np.maximum(1 - beta, 1e-300)) - a) / (b - a)
+        q = _quarters(u)
+        require(np.all(np.abs(q - 0.25) < _TOL),
+                f"{case} the four equal parts of [log10(1 - high), log10(1 - low)] hold "
+                f"fractions {fmt_array(q, 3)} of log10(1 - beta), expected about 0.25 each",
+                "log10(1 - beta) must be uniform on [log10(1 - high), log10(1 - low)]")
+
+
+def _seb_rng(ck):
+    _uses_rng(ck, 0.9, 0.999)
+
+
+check_sample_ema_beta = make_check(
+    EXERCISES["2.2"],
+    [_seb_shapes, _seb_bounds, _seb_decades, _seb_other_ranges, _seb_rng])

@@ -1,0 +1,419 @@
+"""Checks for notebook 06, putting it together (exercises 6.1 and 6.2).
+
+``make_search_space`` is read, not run: each hyperparameter must use the distribution of its
+scale (notebook 02) with a range that is valid and sensible for the capstone's network, and
+the space must draw settings that ``lessons.putting_it_together.capstone_trial`` accepts.
+``evaluate`` runs on small batch-norm networks trained on the digits, in training and in
+evaluation mode, on batches whose own statistics are far from the running ones (images of
+two digits only), on single images, and on the same images in another order and other batch
+sizes. It is called on a copy of the network, and that copy is inspected afterwards: its
+mode must be the one it had, and its running statistics and parameters must not have moved.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from functools import lru_cache
+
+import numpy as np
+
+from ...core.data import shared_digits
+from ...lessons import putting_it_together as ref
+from ...network import Network, train_epochs
+from ...optim import Optimizer
+from ...search import spaces
+from ..exercises import EXERCISES
+from ..framework import Checker, CheckFailure, fmt_array, make_check, require
+
+# ------------------------------------------------------------ 6.1 make_search_space
+
+_NAMES = ref.SEARCHED
+_RANGE_HINT = ("lessonlib's distributions check their range when they are built: low < high, "
+               "an EMA weight below 1, whole numbers for hidden units")
+
+
+def _space(ck) -> dict:
+    try:
+        out = ck.call()
+    except CheckFailure as f:
+        if f.message.startswith(("raised ValueError", "raised TypeError")):
+            raise CheckFailure(f.message, _RANGE_HINT) from None
+        raise
+    require(out is not None, "returned None instead of the search space",
+            "end the function with return {name: distribution, ...}")
+    require(isinstance(out, dict), f"returned {type(out).__name__}, expected a dict "
+            "name -> distribution", "return {'learning_rate': LogUniform(...), ...}")
+    return out
+
+
+def _get(ck, name: str):
+    space = _space(ck)
+    require(name in space, f"the space has no {name!r} (it has {sorted(map(str, space))})",
+            f"name the hyperparameters exactly {', '.join(_NAMES)}: the trial reads "
+            "these names")
+    return space[name]
+
+
+def _sp_names(ck):
+    space = _space(ck)
+    missing = [k for k in _NAMES if k not in space]
+    extra = [k for k in space if k not in _NAMES]
+    require(not missing and not extra,
+            f"the space must hold exactly {', '.join(_NAMES)}; missing {missing}, "
+            f"unexpected {extra}",
+            "capstone_trial reads these four names; the number of epochs, the batch size and "
+            "the number of layers stay fixed")
+
+
+def _kind(dist) -> str:
+    return type(dist).__name__
+
+
+def _sp_lr_scale(ck):
+    d = _get(ck, "learning_rate")
+    hint = {"Uniform": "on a uniform scale from 1e-4 to 1e-1, 90 % of the trials land in the "
+                       "top decade: a learning rate is searched log-uniformly, "
+                       "LogUniform(low, high)",
+            "EmaBeta": "EmaBeta is for weights of an average close to 1; a learning rate is "
+                       "LogUniform(low, high)"}.get(_kind(d), "use spaces.LogUniform(low, high)")
+    require(isinstance(d, spaces.LogUniform),
+            f"the learning rate is {_kind(d)}, expected LogUniform", hint)
+
+
+def _bounds(d, name):
+    try:
+        low, high = float(d.low), float(d.high)
+    except (AttributeError, TypeError, ValueError):
+        raise CheckFailure(f"{name} has no numeric low and high",
+                           "build it with one of lessonlib.search.spaces' distributions") from None
+    require(math.isfinite(low) and math.isfinite(high) and low < high,
+            f"{name} has the range [{low:g}, {high:g}], expected low < high", _RANGE_HINT)
+    return low, high
+
+
+def _sp_lr_range(ck):
+    d = _get(ck, "learning_rate")
+    low, high = _bounds(d, "learning_rate")
+    require(low > 0, f"the learning rate's range starts at {low:g}",
+            "a log scale needs low > 0")
+    decades = math.log10(high / low)
+    require(decades >= 2 - 1e-9,
+            f"the learning rate's range [{low:.3g}, {high:.3g}] spans {decades:.2f} decades, "
+            "expected at least 2",
+            "a first, coarse search should not assume where the good rates are: try e.g. "
+            "1e-4 to 1e-1")
+    require(low <= 1e-2 <= high,
+            f"the learning rate's range [{low:.3g}, {high:.3g}] misses 0.01, where Adam "
+            "trains this network well", "cover the usual rates of Adam, around 1e-3 to 1e-2")
+    require(low >= 1e-6 and high <= 10,
+            f"the learning rate's range [{low:.3g}, {high:.3g}] goes beyond 1e-6 to 10",
+            "rates below 1e-6 do not learn in 12 epochs and above 10 Adam diverges: those "
+            "trials are wasted")
+
+
+def _ema_scale(ck, name, what):
+    d = _get(ck, name)
+    hints = {
+        "Uniform": f"{what} matters most close to 1, where the average spans 1 / (1 - beta) "
+                   "steps: sample 1 - beta log-uniformly with EmaBeta(low, high)",
+        "LogUniform": f"LogUniform spreads {name} itself over decades, which puts the draws "
+                      "far from 1; sample 1 - beta log-uniformly with EmaBeta(low, high)",
+    }
+    require(isinstance(d, spaces.EmaBeta), f"{name} is {_kind(d)}, expected EmaBeta",
+            hints.get(_kind(d), f"{what} is the weight of an exponentially weighted average: "
+                                "use spaces.EmaBeta(low, high)"))
+
+
+def _ema_range(ck, name, *, contains=None):
+    low, high = _bounds(_get(ck, name), name)
+    require(high < 1, f"{name}'s range [{low:g}, {high:g}] reaches 1",
+            "an EMA weight of 1 never averages anything in; stay below 1 (e.g. 0.999)")
+    require(low >= 0.8 - 1e-12 and high <= 0.9999 + 1e-12,
+            f"{name}'s range [{low:.4g}, {high:.4g}] goes beyond 0.8 to 0.9999",
+            "weights below 0.8 average fewer than 5 steps and above 0.9999 more than 10000: "
+            "neither suits 12 epochs of 17 mini-batches")
+    spread = (1 - low) / (1 - high)
+    require(spread >= 10 * (1 - 1e-9),
+            f"{name}'s range [{low:.4g}, {high:.4g}] spans only {math.log10(spread):.2f} "
+            "decades of 1 - beta", "let 1 - beta cover at least a factor of 10, e.g. 0.9 to "
+            "0.99 or 0.8 to 0.999")
+    if contains is not None:
+        require(low <= contains <= high,
+                f"{name}'s range [{low:.4g}, {high:.4g}] misses {contains:g}",
+                f"include the usual value {contains:g}")
+
+
+def _sp_beta1_scale(ck):
+    _ema_scale(ck, "beta1", "Adam's beta1")
+
+
+def _sp_beta1_range(ck):
+    _ema_range(ck, "beta1", contains=0.9)
+
+
+def _sp_decay_scale(ck):
+    _ema_scale(ck, "bn_decay", "batch norm's decay")
+
+
+def _sp_decay_range(ck):
+    _ema_range(ck, "bn_decay")
+
+
+def _sp_hidden(ck):
+    d = _get(ck, "hidden_units")
+    require(isinstance(d, (spaces.IntUniform, spaces.IntLogUniform)),
+            f"hidden_units is {_kind(d)}, expected IntUniform or IntLogUniform",
+            "a number of units is a whole number: IntUniform(low, high) or "
+            "IntLogUniform(low, high)")
+    low, high = d.low, d.high
+    require(isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral),
+            f"hidden_units has the range [{low}, {high}], expected whole numbers", _RANGE_HINT)
+    require(8 <= low and high <= 512,
+            f"hidden_units' range [{low}, {high}] goes beyond 8 to 512",
+            "fewer than 8 units cannot tell 10 digits apart well, more than 512 only "
+            "slow the trials down")
+    require(high >= 2 * low, f"hidden_units' range [{low}, {high}] is narrower than a factor "
+            "of 2", "a coarse search should try small and large layers, e.g. 16 to 128")
+
+
+def _sp_draws(ck):
+    space = _space(ck)
+    try:
+        settings = spaces.sample_space(space, 400, rng=np.random.default_rng(61))
+    except (TypeError, ValueError) as err:
+        raise CheckFailure(f"drawing from the space failed: {err}",
+                           "use lessonlib.search.spaces' distributions") from None
+    try:
+        for s in settings:
+            ref.check_params(s)
+    except (TypeError, ValueError) as err:
+        raise CheckFailure(f"a drawn setting is not one capstone_trial accepts: {err}",
+                           f"name the hyperparameters {', '.join(_NAMES)} and keep their "
+                           "ranges valid") from None
+
+
+check_make_search_space = make_check(
+    EXERCISES["6.1"],
+    [_sp_names, _sp_lr_scale, _sp_lr_range, _sp_beta1_scale, _sp_beta1_range,
+     _sp_decay_scale, _sp_decay_range, _sp_hidden, _sp_draws])
+
+# ------------------------------------------------------------------- 6.2 evaluate
+
+
+@lru_cache(maxsize=1)
+def _trained_net():
+    """A small batch-norm network trained for 3 epochs on the digits (about 0.1 s)."""
+    d = shared_digits()
+    rng = np.random.default_rng(6002)
+    net = Network([64, 24, 24, 10], batch_norm=True, bn_decay=0.9, rng=rng)
+    train_epochs(net, Optimizer("adam", 0.01), d.train.X, d.train.y, epochs=3,
+                 batch_size=64, rng=rng)
+    return net
+
+
+def _net(training: bool):
+    net = copy.deepcopy(_trained_net())
+    return net.train(training)
+
+
+def _loaded_net():
+    """The trained weights and running statistics loaded into a new network: it has not
+    taken a training step, so ``net.accuracy`` in training mode uses batch statistics."""
+    trained = _trained_net()
+    net = Network(trained.layer_dims, batch_norm=True, rng=np.random.default_rng(0))
+    for k, v in trained.params.items():
+        net.params[k][...] = v
+    net.set_running_statistics(trained.running_statistics())
+    return net
+
+
+def _images(split, digits=None, n=None, seed=0):
+    d = shared_digits()
+    part = getattr(d, split)
+    idx = np.arange(part.m) if digits is None else np.flatnonzero(np.isin(part.y, digits))
+    if n is not None:
+        idx = np.random.default_rng(seed).permutation(idx)[:n]
+    return part.X[:, idx], part.y[idx]
+
+
+_AXIS_HINT = ("the logits and probabilities have shape (C, m): the predicted class is the "
+              "argmax over axis 0, one per column")
+_UPDATE_HINT = ("evaluation only reads the running statistics: no training step "
+                "(net.gradients, train_epochs) on the data you evaluate")
+
+
+def _call(ck, net, X, y):
+    """The learner's ``evaluate`` on a copy of ``net``; returns ``(accuracy, the copy)``."""
+    def run(net, X, y):
+        return ck.fn(net, X, y), net
+
+    try:
+        out, after = Checker(run, ck.context).call(net, X, y)
+    except CheckFailure as f:
+        if "could not be broadcast" in f.message:
+            raise CheckFailure(f.message, _AXIS_HINT) from None
+        raise
+    if isinstance(out, (bool, np.bool_)):
+        raise CheckFailure("returned a bool instead of the accuracy",
+                           "return the fraction of correct predictions")
+    if out is None:
+        raise CheckFailure("returned None instead of the accuracy",
+                           "end the function with return accuracy")
+    arr = np.asarray(out)
+    if arr.dtype == object or arr.dtype.kind not in "iuf" or arr.size != 1:
+        shape = f" of shape {arr.shape}" if arr.ndim else ""
+        raise CheckFailure(f"returned {type(out).__name__}{shape} instead of one number",
+                           "return float(np.mean(predictions == y))")
+    return float(arr.ravel()[0]), after
+
+
+def _variants(net, X, y):
+    """The classic wrong answers for ``net`` on ``X``, ``y``, with their hints."""
+    net = copy.deepcopy(net)
+    m, C = X.shape[1], net.layer_dims[-1]
+    want = ref.evaluate(net, X, y)
+    out = [(want * m, "that is the number of correct predictions: divide by m to return a "
+                      "fraction"),
+           (100 * want, "return a fraction between 0 and 1, not a percentage"),
+           (1 - want, "that is the error rate: return the fraction of correct predictions")]
+    if m >= 2:
+        batch = float(np.mean(net.predict(X, training=True) == y))
+        out.append((batch, "that is the accuracy with the batch's own statistics (training "
+                           "mode): evaluate in evaluation mode, with net.eval() or "
+                           "net.mode(training=False)"))
+    if m == C:
+        for training in ((False, True) if m >= 2 else (False,)):
+            logits = net.forward(X, training=training)[0]
+            out.append((float(np.mean(logits.argmax(axis=1) == y)),
+                        _AXIS_HINT))
+    return want, [(v, h) for v, h in out if not math.isclose(v, want, abs_tol=1e-12)]
+
+
+def _compare(ck, net, X, y, case):
+    got, after = _call(ck, net, X, y)
+    want, variants = _variants(net, X, y)
+    if not math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12):
+        moved = any(a.n_updates != b.n_updates
+                    for a, b in zip(after.bn_layers.values(), net.bn_layers.values()))
+        close = [h for v, h in variants if math.isclose(got, v, rel_tol=1e-9, abs_tol=1e-12)]
+        hint = _UPDATE_HINT if moved else (close[0] if close else (
+            "predict in evaluation mode and return the fraction of columns whose argmax "
+            "over axis 0 equals y"))
+        require(False, f"{case}: expected accuracy {want:.4f}, got {fmt_array(got)}", hint)
+    return got, after
+
+
+def _ev_validation(ck):
+    X, y = _images("val")
+    _compare(ck, _net(True), X, y, "a trained batch-norm network (in training mode) on the "
+             f"{y.size} validation images")
+
+
+def _ev_two_digits(ck):
+    X, y = _images("test", digits=[0, 1], n=40, seed=1)
+    _compare(ck, _net(True), X, y, "40 test images of 0s and 1s only, whose batch statistics "
+             "are far from the running ones")
+
+
+def _ev_ten_images(ck):
+    X, y = _images("test", digits=[3, 8, 9], n=10, seed=2)
+    _compare(ck, _net(False), X, y, "10 test images of 3s, 8s and 9s (a network in "
+             "evaluation mode)")
+
+
+def _ev_single_images(ck):
+    X, y = _images("test", n=12, seed=3)
+    for j in range(12):
+        try:
+            _compare(ck, _net(True), X[:, [j]], y[[j]], f"a batch of a single image "
+                     f"(image {j + 1} of 12, a {y[j]})")
+        except CheckFailure as f:
+            if "at least 2 examples" in f.message:
+                raise CheckFailure(
+                    "on a batch of a single image it raised: the network ran in training "
+                    "mode, which needs at least 2 examples",
+                    "in evaluation mode each image is normalized with the running "
+                    "statistics, so a single image works") from None
+            raise
+
+
+def _ev_order_and_batches(ck):
+    X, y = _images("test", n=150, seed=4)
+    perm = np.random.default_rng(5).permutation(150)
+    whole, _ = _call(ck, _net(True), X, y)
+    shuffled, _ = _call(ck, _net(True), X[:, perm], y[perm])
+    sizes = [1, 7, 42, 100]
+    correct, start = 0.0, 0
+    for size in sizes:
+        part, _ = _call(ck, _net(True), X[:, start:start + size], y[start:start + size])
+        correct += part * size
+        start += size
+    split = correct / 150
+    want, variants = _variants(_net(True), X, y)
+    hint = ("each image's prediction must depend on that image alone: evaluate in "
+            "evaluation mode, with the running statistics")
+    require(abs(shuffled - whole) <= 1e-12 and abs(split - whole) <= 1e-12,
+            f"the same 150 test images gave accuracy {whole:.4f} in one batch, "
+            f"{shuffled:.4f} shuffled and {split:.4f} in batches of 1, 7, 42 and 100",
+            hint)
+    require(math.isclose(whole, want, abs_tol=1e-12),
+            f"on 150 test images expected accuracy {want:.4f}, got {fmt_array(whole)}",
+            next((h for v, h in variants if math.isclose(whole, v, abs_tol=1e-12)), hint))
+
+
+def _mode_of(net) -> str:
+    modes = {bool(net.training)} | {bool(n.training) for n in net.bn_layers.values()}
+    if len(modes) > 1:
+        return "a mix of training and evaluation modes"
+    return "training mode" if modes.pop() else "evaluation mode"
+
+
+def _ev_mode(ck, training: bool):
+    X, y = _images("val", n=60, seed=6)
+    before = "training mode" if training else "evaluation mode"
+    _, after = _compare(ck, _net(training), X, y, f"a network in {before}")
+    now = _mode_of(after)
+    require(now == before, f"the network was in {before} before the call and in {now} "
+            "after it",
+            "restore the mode the network had: with net.mode(training=False): ..., or "
+            "remember net.training and call net.train(previous) at the end")
+
+
+def _ev_mode_training(ck):
+    _ev_mode(ck, True)
+
+
+def _ev_mode_eval(ck):
+    _ev_mode(ck, False)
+
+
+def _ev_unchanged(ck):
+    X, y = _images("test", digits=[0, 1], n=40, seed=7)
+    net = _net(True)
+    stats = net.running_statistics()
+    updates = {k: n.n_updates for k, n in net.bn_layers.items()}
+    params = {k: v.copy() for k, v in net.params.items()}
+    _, after = _call(ck, net, X, y)
+    moved = [f"layer {k}" for k, (mu, var) in after.running_statistics().items()
+             if not (np.array_equal(mu, stats[k][0]) and np.array_equal(var, stats[k][1]))]
+    require(not moved and all(n.n_updates == updates[k] for k, n in after.bn_layers.items()),
+            f"evaluating changed the running statistics of {', '.join(moved) or 'a layer'}",
+            _UPDATE_HINT)
+    changed = [k for k, v in after.params.items() if not np.array_equal(v, params.get(k))]
+    require(not changed and set(after.params) == set(params),
+            f"evaluating changed the parameters {', '.join(changed) or '(their names)'}",
+            "evaluation must not train the network")
+
+
+def _ev_loaded(ck):
+    X, y = _images("test", digits=[4, 7], n=30, seed=8)
+    _compare(ck, _loaded_net(), X, y, "a network whose weights and running statistics were "
+             "loaded (no training step yet, in training mode) on 30 images of 4s and 7s")
+
+
+check_evaluate = make_check(
+    EXERCISES["6.2"],
+    [_ev_validation, _ev_two_digits, _ev_ten_images, _ev_single_images,
+     _ev_order_and_batches, _ev_mode_training, _ev_mode_eval, _ev_unchanged, _ev_loaded])

@@ -1,0 +1,348 @@
+"""Checks for notebook 05, softmax regression (exercises 5.1 to 5.4).
+
+Every check compares the learner's function with the reference in
+``lessonlib.layers.softmax`` on fixed and random cases, and adds the properties that catch
+the classic mistakes of the topic: columns that sum to 1 and invariance to a constant added
+to the logits (softmax over the wrong axis), logits of +-1000 (no max subtraction: overflow,
+NaN), a probability of 0 (``log(0)`` giving infinity or ``0 * log 0`` giving NaN), a summed
+instead of averaged cost, and the gradient against a numerical one (``dZ`` missing the
+``1 / m``). Any correct implementation passes: ``exp(Z - logsumexp(Z))``, float32 input,
+``np.eye(C)[y].T``, a cost that picks the true class's probability with ``np.where``, and
+so on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...layers import softmax as ref
+from ..exercises import EXERCISES
+from ..framework import fmt_array, make_check, require, require_array
+
+
+def _random_logits(seed: int, C: int, m: int, scale: float = 3.0) -> np.ndarray:
+    return scale * np.random.default_rng(seed).standard_normal((C, m))
+
+
+def _random_labels(seed: int, C: int, m: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, C, m)
+
+
+# ------------------------------------------------------------------ 5.1 softmax
+
+_STABLE_HINT = ("subtract each column's maximum before np.exp "
+                "(Z - Z.max(axis=0, keepdims=True)): the result is the same and exp never "
+                "overflows")
+
+
+def _softmax_out(ck, Z, case):
+    out = ck.call(Z)
+    require(out is not None, f"returned None for {case}", "end the function with a return "
+            "statement")
+    arr = np.asarray(out)
+    require(arr.shape == Z.shape, f"for {case} returned shape {arr.shape}, expected "
+            f"{Z.shape}", "softmax keeps the shape (C, m) of Z: one probability per class "
+            "and example")
+    try:
+        arr = np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        require(False, f"for {case} returned {type(out).__name__}, expected an array of "
+                "numbers")
+    require(np.all(np.isfinite(arr)), f"for {case} returned NaN or infinity "
+            f"({fmt_array(arr)})", _STABLE_HINT)
+    return arr
+
+
+def _axis_hint(P):
+    if np.allclose(P.sum(axis=1), 1):
+        return ("each column is one example: normalize over axis 0 (the classes), not "
+                "axis 1")
+    if np.isclose(P.sum(), 1):
+        return ("divide by the sum over each column (axis=0, keepdims=True), not by the "
+                "sum of the whole array")
+    return "divide exp(Z) by its sum over axis 0 (the classes), keepdims=True"
+
+
+def _softmax_columns(ck):
+    Z = _random_logits(1, 4, 7)
+    P = _softmax_out(ck, Z, "logits of shape (4, 7)")
+    sums = P.sum(axis=0)
+    require(np.all(P >= 0) and np.allclose(sums, 1, atol=1e-6),
+            f"for logits of shape (4, 7) the columns sum to {fmt_array(sums, 3)}, expected "
+            "1 each", _axis_hint(P))
+
+
+def _softmax_fixed(ck):
+    z = np.array([[5.0], [2.0], [-1.0], [3.0]])
+    got = _softmax_out(ck, z, "the column z = [5, 2, -1, 3]")
+    want = ref.softmax(z)
+    require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
+            f"for z = [5, 2, -1, 3] expected {fmt_array(want[:, 0], 3)}, got "
+            f"{fmt_array(got.ravel(), 3)}", "a = exp(z) / sum(exp(z))")
+
+
+def _softmax_random(ck):
+    for seed, (C, m) in enumerate([(3, 5), (10, 20), (2, 1), (6, 6), (1, 4)], start=10):
+        Z = _random_logits(seed, C, m)
+        got = _softmax_out(ck, Z, f"random logits of shape {(C, m)}")
+        want = ref.softmax(Z)
+        require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
+                f"for random logits of shape {(C, m)} expected {fmt_array(want)}, got "
+                f"{fmt_array(got)}", _axis_hint(got))
+
+
+def _softmax_shift(ck):
+    Z = _random_logits(2, 5, 6)
+    shift = np.array([[30.0, -40.0, 0.0, 200.0, -500.0, 700.0]])
+    a = _softmax_out(ck, Z, "logits of shape (5, 6)")
+    b = _softmax_out(ck, Z + shift, "the same logits plus a constant in each column "
+                     "(up to 700)")
+    require(np.allclose(a, b, rtol=1e-6, atol=1e-9),
+            "adding a constant to each column of the logits changed the probabilities "
+            f"(from {fmt_array(a)} to {fmt_array(b)})",
+            "softmax(Z + c) = softmax(Z); " + _STABLE_HINT)
+
+
+def _softmax_extreme(ck):
+    Z = np.array([[1000.0, -1000.0, -1000.0, 0.0],
+                  [1001.0, -1001.0, 0.0, 0.0],
+                  [1002.0, -1002.0, 1000.0, 0.0]])
+    got = _softmax_out(ck, Z, "logits of +-1000 such as [1000, 1001, 1002]")
+    want = ref.softmax(Z)
+    require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
+            f"for logits of +-1000 expected {fmt_array(want)}, got {fmt_array(got)}",
+            _STABLE_HINT)
+
+
+def _softmax_float32(ck):
+    Z = _random_logits(3, 5, 8).astype(np.float32)
+    Z[:, 0] += np.float32(500)
+    got = _softmax_out(ck, Z, "float32 logits of shape (5, 8)")
+    want = ref.softmax(Z.astype(np.float64))
+    require(np.allclose(got, want, rtol=1e-4, atol=1e-6),
+            f"for float32 logits expected {fmt_array(want)}, got {fmt_array(got)}",
+            "float32 overflows at exp(89): " + _STABLE_HINT)
+
+
+check_softmax = make_check(
+    EXERCISES["5.1"],
+    [_softmax_columns, _softmax_fixed, _softmax_random, _softmax_shift, _softmax_extreme,
+     _softmax_float32])
+
+# ------------------------------------------------------------------ 5.2 one_hot
+
+
+def _one_hot_out(ck, y, C):
+    case = f"y = {fmt_array(y)}, C = {C}"
+    out = ck.call(np.asarray(y, dtype=np.int64), C)
+    arr = require_array(out, "Y")
+    m = len(y)
+    require(not (arr.shape == (m, C) and m != C), f"for {case} returned shape {arr.shape}, "
+            f"expected {(C, m)}", "one column per example: transpose np.eye(C)[y], or fill "
+            "Y[y, np.arange(m)]")
+    require(arr.shape == (C, m), f"for {case} returned shape {arr.shape}, expected {(C, m)}",
+            "use C, not max(y) + 1, for the number of rows: Y has a row for every class, "
+            "even ones absent from y" if arr.shape == (max(y) + 1, m) else
+            "Y has C rows (one per class) and m columns (one per example)")
+    return arr, case
+
+
+def _one_hot_fixed(ck):
+    y = [2, 0, 1, 2]
+    got, case = _one_hot_out(ck, y, 3)
+    want = ref.one_hot(y, 3)
+    require(np.array_equal(got, want), f"for {case} expected {fmt_array(want)} (row by row), "
+            f"got {fmt_array(got)}", "column i has a single 1, in row y[i]")
+
+
+def _one_hot_square(ck):
+    y = [1, 2, 0]
+    got, case = _one_hot_out(ck, y, 3)
+    want = ref.one_hot(y, 3)
+    require(not np.array_equal(got, want.T), f"for {case} returned the transpose of the "
+            "expected array", "rows are classes and columns are examples")
+    require(np.array_equal(got, want), f"for {case} expected {fmt_array(want)}, got "
+            f"{fmt_array(got)}", "column i has a single 1, in row y[i]")
+
+
+def _one_hot_unused_classes(ck):
+    y = [0, 1, 1]
+    got, case = _one_hot_out(ck, y, 5)
+    require(np.array_equal(got, ref.one_hot(y, 5)), f"for {case} expected a 1 in rows 0, 1, "
+            f"1 of the columns, got {fmt_array(got)}", "use C, not max(y) + 1, for the "
+            "number of rows")
+
+
+def _one_hot_random(ck):
+    for seed, (C, m) in enumerate([(10, 50), (4, 1), (2, 9)], start=20):
+        y = _random_labels(seed, C, m)
+        got, case = _one_hot_out(ck, y, C)
+        want = ref.one_hot(y, C)
+        require(np.allclose(got.sum(axis=0), 1), f"for {case} the columns sum to "
+                f"{fmt_array(got.sum(axis=0))}, expected 1 each",
+                "each example (column) has exactly one 1")
+        require(np.array_equal(got, want), f"for {case} the 1s are in the wrong rows",
+                "column i has its 1 in row y[i]; labels start at 0")
+
+
+check_one_hot = make_check(
+    EXERCISES["5.2"],
+    [_one_hot_fixed, _one_hot_square, _one_hot_unused_classes, _one_hot_random])
+
+# ------------------------------------------------------------------ 5.3 cross_entropy_cost
+
+_LOG0_HINT = ("np.log(0) is -inf and 0 * -inf is NaN: take the log of "
+              "np.maximum(Y_hat, 1e-12) (or use only the true class's probability) so the "
+              "cost stays finite")
+
+
+def _cost_value(ck, Y_hat, Y, case, *, finite=True):
+    out = ck.call(Y_hat, Y)
+    require(out is not None, f"returned None for {case}", "end the function with a return "
+            "statement")
+    try:
+        arr = np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        require(False, f"for {case} returned {type(out).__name__}, expected a number")
+    require(arr.size == 1, f"for {case} returned an array of shape {arr.shape}, expected a "
+            "single number", "sum over the classes and average over the m examples: "
+            "np.sum(...) / m, not a sum along one axis only")
+    val = float(arr.reshape(-1)[0])
+    if finite:
+        require(np.isfinite(val), f"for {case} returned {val}", _LOG0_HINT)
+    return val
+
+
+def _cost_hint(got, want, m, C):
+    if np.isclose(got, m * want, rtol=1e-6):
+        return "the cost is the average over the m examples: divide the sum by m"
+    if np.isclose(got, want / C, rtol=1e-6):
+        return ("divide by m (examples), not by C * m: np.mean over the whole array "
+                "averages over the classes too")
+    if np.isclose(got, -want, rtol=1e-6):
+        return "the cost has a minus sign: -sum(Y * log(Y_hat)) / m"
+    return "J = -(1/m) sum over examples and classes of Y * log(Y_hat)"
+
+
+def _cost_compare(ck, Y_hat, Y, case):
+    got = _cost_value(ck, Y_hat, Y, case)
+    want = ref.cross_entropy_cost(Y_hat, Y)
+    C, m = Y.shape
+    require(np.isclose(got, want, rtol=1e-5, atol=1e-6),
+            f"for {case} expected {want:.6f}, got {got:.6g}", _cost_hint(got, want, m, C))
+
+
+def _cost_fixed(ck):
+    Y_hat = np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]])
+    Y = ref.one_hot([0, 2, 1], 3)
+    _cost_compare(ck, Y_hat, Y, "3 examples, true-class probabilities 0.7, 0.3, 0.25")
+
+
+def _cost_random(ck):
+    for seed, (C, m) in enumerate([(4, 5), (10, 30), (3, 1), (2, 8)], start=30):
+        Y_hat = ref.softmax(_random_logits(seed, C, m, scale=2.0))
+        Y = ref.one_hot(_random_labels(seed + 100, C, m), C)
+        _cost_compare(ck, Y_hat, Y, f"random probabilities of shape {(C, m)}")
+
+
+def _cost_float32(ck):
+    Y_hat = ref.softmax(_random_logits(40, 5, 6)).astype(np.float32)
+    Y = ref.one_hot(_random_labels(41, 5, 6), 5).astype(np.float32)
+    got = _cost_value(ck, Y_hat, Y, "float32 probabilities of shape (5, 6)")
+    want = ref.cross_entropy_cost(Y_hat.astype(np.float64), Y.astype(np.float64))
+    require(np.isclose(got, want, rtol=1e-4), f"for float32 probabilities expected "
+            f"{want:.5f}, got {got:.6g}", _cost_hint(got, want, 6, 5))
+
+
+def _cost_zero_wrong_class(ck):
+    Y_hat = np.array([[1.0, 0.0, 0.5], [0.0, 0.8, 0.5], [0.0, 0.2, 0.0]])
+    Y = ref.one_hot([0, 1, 1], 3)
+    _cost_compare(ck, Y_hat, Y, "probabilities of exactly 0 on wrong classes")
+
+
+def _cost_zero_true_class(ck):
+    Y_hat = np.array([[0.0, 0.5], [1.0, 0.5]])
+    Y = ref.one_hot([0, 0], 2)
+    got = _cost_value(ck, Y_hat, Y, "a probability of 0 on the true class")
+    confident = _cost_value(ck, np.array([[1e-6, 0.5], [1 - 1e-6, 0.5]]), Y,
+                            "a probability of 1e-6 on the true class")
+    require(got >= confident - 1e-6 and got > 5,
+            f"a probability of 0 on the true class cost {got:.4g}, less than a probability "
+            f"of 1e-6 ({confident:.4g})", "a wrong, confident prediction must cost a lot; "
+            "clip Y_hat at a tiny number such as 1e-12, not at a large one")
+
+
+check_cross_entropy_cost = make_check(
+    EXERCISES["5.3"],
+    [_cost_fixed, _cost_random, _cost_float32, _cost_zero_wrong_class, _cost_zero_true_class])
+
+# ------------------------------------------------------------------ 5.4 softmax_backward
+
+
+def _dZ(ck, Y_hat, Y, case):
+    out = ck.call(Y_hat, Y)
+    arr = require_array(out, "dZ")
+    require(arr.shape == Y.shape, f"for {case} returned dZ of shape {arr.shape}, expected "
+            f"{Y.shape}", "dZ has the shape (C, m) of Z: do not sum over the examples")
+    return arr
+
+
+def _backward_hint(got, Y_hat, Y):
+    C, m = Y.shape
+    want = (Y_hat - Y) / m
+    if m > 1 and np.allclose(got, want * m):
+        return "the cost is a mean over the m examples, so dZ = (Y_hat - Y) / m"
+    if np.allclose(got, -want):
+        return "the sign is flipped: dZ = (Y_hat - Y) / m, not (Y - Y_hat) / m"
+    if C != m and np.allclose(got, want * m / C):
+        return "divide by m (examples, Y.shape[1]), not by C (classes, Y.shape[0])"
+    return "dZ = (Y_hat - Y) / m: softmax and cross-entropy together have this derivative"
+
+
+def _backward_fixed(ck):
+    Y_hat = np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]])
+    Y = ref.one_hot([0, 2, 1], 3)
+    got = _dZ(ck, Y_hat, Y, "3 examples of 3 classes")
+    want = ref.softmax_backward(Y_hat, Y)
+    require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
+            f"for 3 examples of 3 classes expected {fmt_array(want)}, got {fmt_array(got)}",
+            _backward_hint(got, Y_hat, Y))
+
+
+def _backward_numerical(ck):
+    C, m = 4, 5
+    Z = _random_logits(50, C, m, scale=1.5)
+    Y = ref.one_hot(_random_labels(51, C, m), C)
+    got = _dZ(ck, ref.softmax(Z), Y, "random logits of shape (4, 5)")
+    num = ref.numerical_dZ(Z, Y)
+    err = np.linalg.norm(got - num) / (np.linalg.norm(got) + np.linalg.norm(num) + 1e-300)
+    require(err < 1e-6, f"dZ differs from the numerical gradient of the cost with respect "
+            f"to Z by a relative error of {err:.2g} (expected < 1e-6): numerical "
+            f"{fmt_array(num)}, yours {fmt_array(got)}",
+            _backward_hint(got, ref.softmax(Z), Y))
+
+
+def _backward_random(ck):
+    for seed, (C, m) in enumerate([(10, 32), (2, 7), (5, 1), (3, 64)], start=60):
+        Y_hat = ref.softmax(_random_logits(seed, C, m))
+        Y = ref.one_hot(_random_labels(seed + 100, C, m), C)
+        got = _dZ(ck, Y_hat, Y, f"random probabilities of shape {(C, m)}")
+        want = ref.softmax_backward(Y_hat, Y)
+        require(np.allclose(got, want, rtol=1e-6, atol=1e-12),
+                f"for random probabilities of shape {(C, m)} expected {fmt_array(want)}, "
+                f"got {fmt_array(got)}", _backward_hint(got, Y_hat, Y))
+
+
+def _backward_float32(ck):
+    Y_hat = ref.softmax(_random_logits(70, 6, 9)).astype(np.float32)
+    Y = ref.one_hot(_random_labels(71, 6, 9), 6).astype(np.float32)
+    got = _dZ(ck, Y_hat, Y, "float32 probabilities of shape (6, 9)")
+    want = ref.softmax_backward(Y_hat.astype(np.float64), Y.astype(np.float64))
+    require(np.allclose(got, want, rtol=1e-4, atol=1e-7),
+            f"for float32 probabilities expected {fmt_array(want)}, got {fmt_array(got)}",
+            _backward_hint(got, Y_hat.astype(np.float64), Y.astype(np.float64)))
+
+
+check_softmax_backward = make_check(
+    EXERCISES["5.4"],
+    [_backward_fixed, _backward_numerical, _backward_random, _backward_float32])

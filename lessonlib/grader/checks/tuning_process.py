@@ -1,0 +1,220 @@
+"""Checks for notebook 01, the tuning process (exercises 1.1 to 1.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...search import boxes as ref
+from ..exercises import EXERCISES
+from ..framework import fmt_array, make_check, require, require_array
+
+# ------------------------------------------------------- 1.1 random_search_points
+
+
+def _points(ck, n, low, high, seed=0):
+    out = ck.call(n, np.array(low, float), np.array(high, float),
+                  rng=np.random.default_rng(seed))
+    return require_array(out, "points", (n, len(low)))
+
+
+def _rsp_shape(ck):
+    out = ck.call(5, np.array([0.0, 10.0, -3.0]), np.array([1.0, 100.0, 3.0]),
+                  rng=np.random.default_rng(0))
+    arr = require_array(out, "points")
+    require(arr.shape != (3, 5), "returned shape (3, 5) for 5 trials of 3 hyperparameters, "
+            "expected (5, 3)", "one trial per row: shape (n_trials, d)")
+    require(arr.shape == (5, 3), f"returned shape {arr.shape} for 5 trials of 3 "
+            "hyperparameters, expected (5, 3)", "one trial per row: shape (n_trials, d)")
+
+
+def _rsp_bounds(ck):
+    low, high = [0.5, 10.0], [0.75, 100.0]
+    pts = _points(ck, 2000, low, high)
+    for j in range(2):
+        lo, hi = pts[:, j].min(), pts[:, j].max()
+        require(lo >= low[j] and hi <= high[j],
+                f"on axis {j} with box [{low[j]:g}, {high[j]:g}] the draws span "
+                f"[{lo:.4g}, {hi:.4g}]",
+                "scale and shift the uniform draw: low + (high - low) * u")
+
+
+def _rsp_uniform(ck):
+    low, high = np.array([-1.0, 10.0]), np.array([1.0, 20.0])
+    pts = _points(ck, 20000, low, high, seed=1)
+    for j in range(2):
+        u = (pts[:, j] - low[j]) / (high[j] - low[j])
+        quarters = np.histogram(u, bins=4, range=(0, 1))[0] / len(u)
+        require(np.all(np.abs(quarters - 0.25) < 0.02),
+                f"on axis {j} the four quarters of the range hold fractions "
+                f"{fmt_array(quarters, 3)} of 20000 draws, expected about 0.25 each",
+                "draw uniformly on the linear scale of the box")
+
+
+def _rsp_distinct(ck):
+    pts = _points(ck, 16, [0.0, 0.0], [1.0, 1.0], seed=2)
+    counts = [np.unique(pts[:, j]).size for j in range(2)]
+    require(min(counts) == 16, f"16 trials tried only {counts[0]} and {counts[1]} distinct "
+            "values on the two axes",
+            "random search draws a new value of every hyperparameter for every trial; a grid "
+            "repeats them")
+
+
+def _rsp_independent(ck):
+    pts = _points(ck, 20000, [0.0, 0.0], [1.0, 1.0], seed=3)
+    corr = float(np.corrcoef(pts[:, 0], pts[:, 1])[0, 1])
+    require(abs(corr) < 0.05, f"the two axes are correlated (correlation {corr:.3f})",
+            "draw an independent number for each hyperparameter: shape (n_trials, d)")
+
+
+def _rsp_rng(ck):
+    args = (200, np.array([0.0]), np.array([1.0]))
+    rng = np.random.default_rng(42)
+    before = rng.bit_generator.state
+    a = require_array(ck.call(*args, rng=rng), "points")
+    require(rng.bit_generator.state != before, "did not draw from the rng it was given",
+            "use rng.random or rng.uniform, not np.random")
+    b = require_array(ck.call(*args, rng=np.random.default_rng(42)), "points")
+    c = require_array(ck.call(*args, rng=np.random.default_rng(43)), "points")
+    require(np.array_equal(a, b), "the same seed gave different draws",
+            "draw only from the rng argument")
+    require(not np.array_equal(a, c), "different seeds gave the same draws",
+            "draw from the rng argument")
+
+
+check_random_search_points = make_check(
+    EXERCISES["1.1"],
+    [_rsp_shape, _rsp_bounds, _rsp_uniform, _rsp_distinct, _rsp_independent, _rsp_rng])
+
+# -------------------------------------------------------- 1.2 chance_at_least_one
+
+_CHANCE_CASES = [(0.05, 1), (0.05, 9), (0.05, 20), (0.05, 60), (0.0, 5), (1.0, 3),
+                 (0.5, 0), (0.2, 2)]
+
+
+def _chance_hint(f, n, got):
+    if np.isclose(got, n * f):
+        return "adding the chances counts overlapping hits twice; use the chance of no hit"
+    if np.isclose(got, (1 - f) ** n):
+        return "that is the chance that no trial lands in the region; take 1 minus it"
+    if np.isclose(got, f ** n):
+        return "that is the chance that every trial lands in the region"
+    return "1 minus the chance that all n trials miss, and each misses with 1 - fraction"
+
+
+def _chance_value(ck, f, n):
+    got = ck.call(f, n)
+    try:
+        return float(got)
+    except (TypeError, ValueError):
+        require(False, f"returned {type(got).__name__} for fraction={f:g}, n_trials={n}, "
+                "expected a number")
+
+
+def _chance_fixed(ck):
+    for f, n in _CHANCE_CASES:
+        got = _chance_value(ck, f, n)
+        want = ref.chance_at_least_one(f, n)
+        require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
+                f"for fraction={f:g}, n_trials={n} expected {want:.6f}, got {got:.6g}",
+                _chance_hint(f, n, got))
+
+
+def _chance_random(ck):
+    rng = np.random.default_rng(11)
+    for f, n in zip(rng.uniform(0, 1, 30), rng.integers(1, 200, 30)):
+        got, want = _chance_value(ck, float(f), int(n)), ref.chance_at_least_one(f, int(n))
+        require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
+                f"for fraction={f:.4f}, n_trials={n} expected {want:.6f}, got {got:.6g}",
+                _chance_hint(f, n, got))
+
+
+def _chance_is_probability(ck):
+    got = _chance_value(ck, 0.05, 100)
+    require(0.0 <= got <= 1.0, f"for fraction=0.05, n_trials=100 returned {got:.4g}, "
+            "which is not a probability", _chance_hint(0.05, 100, got))
+
+
+check_chance_at_least_one = make_check(
+    EXERCISES["1.2"],
+    [_chance_fixed, _chance_random, _chance_is_probability])
+
+# ------------------------------------------------------------------ 1.3 shrink_box
+
+
+def _box(ck, points, scores, low, high, n_best, log_scale, pad=0.1):
+    out = ck.call(np.asarray(points, float), np.asarray(scores, float),
+                  np.asarray(low, float), np.asarray(high, float), n_best=n_best,
+                  log_scale=None if log_scale is None else np.asarray(log_scale, bool),
+                  pad=pad)
+    require(isinstance(out, tuple) and len(out) == 2,
+            f"returned {type(out).__name__}, expected a pair (new_low, new_high)",
+            "return new_low, new_high")
+    d = len(low)
+    return (require_array(out[0], "new_low", (d,)), require_array(out[1], "new_high", (d,)))
+
+
+def _compare_box(got, want, case, hint):
+    ok = all(np.allclose(g, w, rtol=1e-9, atol=1e-12) for g, w in zip(got, want))
+    require(ok, f"{case}: expected low {fmt_array(want[0])} high {fmt_array(want[1])}, got "
+            f"low {fmt_array(got[0])} high {fmt_array(got[1])}", hint)
+
+
+_LINEAR_CASE = dict(points=[[0.1, 0.5], [0.4, 0.6], [0.9, 0.1], [0.35, 0.55]],
+                    scores=[1.0, 3.0, 0.0, 2.0], low=[0.0, 0.0], high=[1.0, 1.0],
+                    n_best=2, log_scale=None)
+
+
+def _shrink_linear(ck):
+    c = _LINEAR_CASE
+    got = _box(ck, **c)
+    want = ref.shrink_box(**c)
+    worst = ref.shrink_box(c["points"], -np.asarray(c["scores"]), c["low"], c["high"],
+                           n_best=2)
+    hint = ("higher scores are better: keep the n_best largest" if all(
+        np.allclose(g, w) for g, w in zip(got, worst)) else
+        "span the best trials' coordinates, widen by pad * (high - low), clip to the box")
+    _compare_box(got, want, "4 trials in the unit square, n_best=2", hint)
+
+
+_LOG_CASE = dict(points=[[1e-3, 10.0], [1e-2, 20.0], [1e-1, 30.0], [1.0, 40.0]],
+                 scores=[0.2, 0.9, 0.8, 0.1], low=[1e-4, 1.0], high=[1.0, 100.0],
+                 n_best=2, log_scale=[True, False])
+
+
+def _shrink_log(ck):
+    c = _LOG_CASE
+    got = _box(ck, **c)
+    want = ref.shrink_box(**c)
+    _compare_box(got, want, "learning rate on a log axis [1e-4, 1], hidden units linear",
+                 "on a log-scaled axis take log10 of the coordinates and of the box, pad and "
+                 "clip there, and return 10 ** the result")
+
+
+def _shrink_clip(ck):
+    c = dict(points=[[0.02, 0.97], [0.5, 0.5]], scores=[1.0, 0.0], low=[0.0, 0.0],
+             high=[1.0, 1.0], n_best=1, log_scale=None)
+    got = _box(ck, **c)
+    want = ref.shrink_box(**c)
+    _compare_box(got, want, "best trial near a corner", "clip the padded box to the old box")
+
+
+def _shrink_random(ck):
+    rng = np.random.default_rng(5)
+    low, high = np.array([1e-5, 0.0, 0.8]), np.array([1.0, 5.0, 0.999])
+    log_scale = np.array([True, False, False])
+    for _ in range(10):
+        pts = np.column_stack([10 ** rng.uniform(-5, 0, 30), rng.uniform(0, 5, 30),
+                               rng.uniform(0.8, 0.999, 30)])
+        scores = rng.standard_normal(30)
+        n_best = int(rng.integers(1, 10))
+        pad = float(rng.uniform(0, 0.3))
+        got = _box(ck, pts, scores, low, high, n_best, log_scale, pad)
+        want = ref.shrink_box(pts, scores, low, high, n_best=n_best, log_scale=log_scale,
+                              pad=pad)
+        _compare_box(got, want, f"30 random trials in 3-D, n_best={n_best}, pad={pad:.3f}",
+                     "follow the docstring step by step on this case")
+
+
+check_shrink_box = make_check(
+    EXERCISES["1.3"],
+    [_shrink_linear, _shrink_log, _shrink_clip, _shrink_random])

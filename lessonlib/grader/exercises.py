@@ -1,0 +1,120 @@
+"""The exercise table: every graded exercise of the workbook, its points and its notebook.
+
+A plain table, read without importing numpy or any check, so that ``release`` and the
+grader's bookkeeping stay light. Each notebook's checks live in the checks module of the
+same name (``checks_module("03_batch_norm")`` is ``lessonlib.grader.checks.batch_norm``);
+a test keeps the table and the checks modules in step.
+
+Also the three states of an exercise and the one mark of each, used by the check lines,
+``progress`` and ``grade``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Status(enum.Enum):
+    """Where an exercise stands; ``mark`` is the character the check line starts with."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not attempted"
+
+    @property
+    def mark(self) -> str:
+        return {"passed": "✓", "failed": "✗", "not attempted": "○"}[self.value]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: ``id`` like ``"1.1"``, the ``function`` the learner writes."""
+
+    id: str
+    function: str
+    points: float
+    notebook: str
+
+    @property
+    def sort_key(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in self.id.split("."))
+
+
+NOTEBOOKS = ("01_tuning_process", "02_choosing_scales", "03_batch_norm",
+             "04_batch_norm_test_time", "05_softmax_regression", "06_putting_it_together")
+
+EXERCISES: dict[str, Exercise] = {e.id: e for e in (
+    Exercise("1.1", "random_search_points", 2, "01_tuning_process"),
+    Exercise("1.2", "chance_at_least_one", 1, "01_tuning_process"),
+    Exercise("1.3", "shrink_box", 2, "01_tuning_process"),
+    Exercise("2.1", "sample_log_uniform", 2, "02_choosing_scales"),
+    Exercise("2.2", "sample_ema_beta", 2, "02_choosing_scales"),
+    Exercise("3.1", "batchnorm_forward", 2, "03_batch_norm"),
+    Exercise("3.2", "recover_gamma_beta", 1, "03_batch_norm"),
+    Exercise("3.3", "batchnorm_backward", 2, "03_batch_norm"),
+    Exercise("4.1", "update_running_stats", 2, "04_batch_norm_test_time"),
+    Exercise("4.2", "batchnorm_inference", 2, "04_batch_norm_test_time"),
+    Exercise("5.1", "softmax", 2, "05_softmax_regression"),
+    Exercise("5.2", "one_hot", 1, "05_softmax_regression"),
+    Exercise("5.3", "cross_entropy_cost", 2, "05_softmax_regression"),
+    Exercise("5.4", "softmax_backward", 2, "05_softmax_regression"),
+    Exercise("6.1", "make_search_space", 2, "06_putting_it_together"),
+    Exercise("6.2", "evaluate", 2, "06_putting_it_together"),
+)}
+
+
+def lecture(notebook: str) -> str:
+    """The name a notebook's modules share: ``"03_batch_norm"`` -> ``"batch_norm"``."""
+    if notebook not in NOTEBOOKS:
+        raise ValueError(f"notebook must be one of {NOTEBOOKS}, got {notebook!r}")
+    return notebook.split("_", 1)[1]
+
+
+def checks_module(notebook: str) -> str:
+    """The module holding a notebook's checks: ``lessonlib.grader.checks.<lecture>``."""
+    return f"lessonlib.grader.checks.{lecture(notebook)}"
+
+
+def exercises_of(notebook: str) -> list[Exercise]:
+    """The notebook's exercises in order (1.1 before 1.2 before 1.10)."""
+    return sorted((e for e in EXERCISES.values() if e.notebook == notebook),
+                  key=lambda e: e.sort_key)
+
+
+def fmt_points(x: float) -> str:
+    """Points as the check lines print them: ``2``, ``1.33``."""
+    return f"{round(x, 2):g}"
+
+
+def not_attempted_line(exercise: Exercise) -> str:
+    """The line a check prints for a function that still raises ``NotImplementedError``."""
+    return (f"{Status.NOT_ATTEMPTED.mark} Exercise {exercise.id} {exercise.function}: not "
+            f"attempted yet (0/{fmt_points(exercise.points)} points)")
+
+
+def progress_lines(notebook: str, results: dict, exercises: list[Exercise] | None = None,
+                   *, title: str | None = None) -> list[str]:
+    """Where a learner stands in ``notebook``: a head line, then one line per exercise.
+
+    ``results`` maps exercise ids to ``(Status, points)``; an exercise without a result
+    counts as not attempted. ``exercises`` defaults to the notebook's rows of the table;
+    ``title`` (default: the notebook's name) is what the head line is about. Used by each
+    notebook's closing cell and by ``python -m lessonlib progress``.
+    """
+    exercises = exercises_of(notebook) if exercises is None else list(exercises)
+    if not exercises:
+        raise ValueError(f"notebook must name a workbook notebook with exercises, "
+                         f"got {notebook!r}")
+    width = max(len(e.function) for e in exercises)
+    rows, score, passed = [], 0.0, 0
+    for e in exercises:
+        status, pts = results.get(e.id, (Status.NOT_ATTEMPTED, 0.0))
+        score += pts
+        passed += status is Status.PASSED
+        rows.append(f"  {status.mark} {e.id:<5} {e.function:<{width}}  "
+                    f"{fmt_points(pts):>4}/{fmt_points(e.points):<3} {status.value}")
+    total = sum(e.points for e in exercises)
+    head = (f"Progress in {title or notebook}: {fmt_points(score)}/{fmt_points(total)} points, "
+            f"{passed}/{len(rows)} exercises passed")
+    return [head, *rows]

@@ -1,0 +1,272 @@
+"""The check framework behind every check cell.
+
+A check runs the learner's function on fixed and random cases and on the classic mistakes
+of its topic, always on copies of the inputs, with the function's own printing captured so
+the check's output is exactly one stable line:
+
+    ✓ Exercise 1.1 random_search_points: 6/6 checks passed (2/2 points)
+    ✗ Exercise 1.1 random_search_points: <what failed>. Hint: <hint> (4/6 checks, 1.33/2 points)
+    ○ Exercise 1.1 random_search_points: not attempted yet (0/2 points)
+
+Partial credit is the exercise's points times the fraction of sub-checks passed. When the
+environment variable ``LESSONLIB_GRADE_LOG`` names a file (``python -m lessonlib grade``
+sets it), each check also appends its result there as one JSON line. The exercises
+themselves (ids, functions, points) are the table of ``grader.exercises``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .exercises import Exercise, Status, fmt_points, not_attempted_line
+from .exercises import progress_lines as _progress_lines
+
+GRADE_LOG_ENV = "LESSONLIB_GRADE_LOG"
+
+
+class CheckFailure(Exception):
+    """A sub-check found the learner's function wrong: ``message`` and a ``hint``."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class NotAttempted(Exception):
+    """The learner's function still raises ``NotImplementedError``."""
+
+
+@dataclass
+class CheckResult:
+    """What one check found; ``line`` is what the check cell prints."""
+
+    exercise: Exercise
+    status: Status
+    passed_checks: int
+    total_checks: int
+    points: float
+    message: str
+    line: str
+    failures: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b,
+                                                                           equal_nan=True)
+    if isinstance(a, (list, tuple, dict)):
+        try:
+            return a == b
+        except ValueError:           # a container of arrays
+            return all(_same(x, y) for x, y in zip(a, b)) and len(a) == len(b)
+    return True                      # scalars and generators cannot be changed in place
+
+
+class Checker:
+    """Calls the learner's function safely on behalf of the sub-checks."""
+
+    def __init__(self, fn, context: dict | None = None):
+        self.fn = fn
+        self.context = context or {}
+
+    def call(self, *args, **kwargs):
+        """Call the learner's function on copies of the arguments.
+
+        Its printing and warnings are captured, ``NotImplementedError`` means "not attempted
+        yet", any other exception and any change to an argument in place is a failure.
+        """
+        args_copy = copy.deepcopy(args)
+        kwargs_copy = {k: (v if isinstance(v, np.random.Generator) else copy.deepcopy(v))
+                       for k, v in kwargs.items()}
+        sink = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+                    warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out = self.fn(*args_copy, **kwargs_copy)
+        except NotImplementedError as err:
+            raise NotAttempted() from err
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # noqa: BLE001 - any learner error becomes a failure
+            raise CheckFailure(f"raised {type(err).__name__}: {_short(str(err))}",
+                               "run the function on the failing case yourself and read "
+                               "the traceback") from err
+        for i, (orig, passed) in enumerate(zip(args, args_copy)):
+            if not _same(orig, passed):
+                raise CheckFailure(f"changed its argument #{i + 1} in place",
+                                   "work on a copy (or build a new array) instead of "
+                                   "writing into the inputs")
+        for k, v in kwargs.items():
+            if not isinstance(v, np.random.Generator) and not _same(v, kwargs_copy[k]):
+                raise CheckFailure(f"changed its argument {k}= in place",
+                                   "work on a copy instead of writing into the inputs")
+        return out
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def fmt_array(a, digits: int = 4) -> str:
+    """A short, stable text for an array or a number (no raw numpy repr in check lines)."""
+    if a is None:
+        return "None"
+    arr = np.asarray(a)
+    if arr.dtype == object:
+        return _short(repr(a), 60)
+    if arr.ndim == 0:
+        return f"{arr.item():.{digits}g}" if arr.dtype.kind in "fc" else str(arr.item())
+    flat = arr.ravel()
+    body = ", ".join(f"{x:.{digits}g}" for x in flat[:6]) + (", ..." if flat.size > 6 else "")
+    return f"[{body}]" if arr.ndim == 1 else f"array of shape {arr.shape} [{body}]"
+
+
+def require(condition: bool, message: str, hint: str = "") -> None:
+    """Fail the current sub-check with ``message`` and ``hint`` unless ``condition``."""
+    if not condition:
+        raise CheckFailure(message, hint)
+
+
+def require_array(value, name: str, shape: tuple | None = None) -> np.ndarray:
+    """The learner's output as a finite float array of ``shape``, or a clear failure."""
+    if value is None:
+        raise CheckFailure(f"returned None instead of {name}",
+                           "end the function with a return statement")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailure(f"returned {type(value).__name__} instead of {name} "
+                           "(an array of numbers)") from None
+    if shape is not None and arr.shape != tuple(shape):
+        raise CheckFailure(f"returned {name} of shape {arr.shape}, expected {tuple(shape)}",
+                           "check the order of the axes")
+    if not np.all(np.isfinite(arr)):
+        raise CheckFailure(f"returned {name} containing NaN or infinity")
+    return arr
+
+
+def _write_log(result: CheckResult) -> None:
+    path = os.environ.get(GRADE_LOG_ENV)
+    if not path:
+        return
+    record = {"id": result.exercise.id, "function": result.exercise.function,
+              "points": result.points, "max_points": result.exercise.points,
+              "passed": result.passed, "status": result.status.value, "message": result.message,
+              "token": _GRADED_CELL.get("token")}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+_GRADED_CELL: dict = {}
+# The latest result of each exercise's check in this Python process (a notebook's kernel).
+LATEST: dict[str, CheckResult] = {}
+
+
+def graded_cell(token: str) -> None:
+    """Mark the next check as the one the grader put in (called by graded notebooks only)."""
+    _GRADED_CELL["token"] = token
+
+
+def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> CheckResult:
+    """Run every sub-check on ``fn``; the first failure is reported, all count for credit.
+
+    ``context`` holds the learner's other functions a check may use (e.g. ``forward=``);
+    the sub-checks find it as ``ck.context``.
+    """
+    total = len(subchecks)
+    max_pts = fmt_points(exercise.points)
+    head = f"Exercise {exercise.id} {exercise.function}"
+    if not callable(fn):
+        msg = f"expected the function {exercise.function}, got {type(fn).__name__}"
+        line = f"{Status.FAILED.mark} {head}: {msg} (0/{total} checks, 0/{max_pts} points)"
+        return CheckResult(exercise, Status.FAILED, 0, total, 0.0, msg, line, [msg])
+    ck = Checker(fn, context)
+    failures: list[tuple[str, str]] = []
+    passed = 0
+    for sub in subchecks:
+        try:
+            sub(ck)
+        except NotAttempted:
+            line = not_attempted_line(exercise)
+            return CheckResult(exercise, Status.NOT_ATTEMPTED, 0, total, 0.0,
+                               "not attempted yet", line)
+        except CheckFailure as f:
+            failures.append((f.message, f.hint))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # noqa: BLE001 - an odd return value broke a comparison
+            failures.append((f"returned something the check could not use "
+                             f"({type(err).__name__}: {_short(str(err), 80)})",
+                             "compare what you return with the docstring"))
+        else:
+            passed += 1
+    points = round(exercise.points * passed / total, 2)
+    if not failures:
+        line = (f"{Status.PASSED.mark} {head}: {passed}/{total} checks passed "
+                f"({max_pts}/{max_pts} points)")
+        return CheckResult(exercise, Status.PASSED, passed, total, exercise.points,
+                           f"{passed}/{total} checks passed", line)
+    message, hint = failures[0]
+    text = message.rstrip(".") + "." + (f" Hint: {hint.rstrip('.')}." if hint else "")
+    line = (f"{Status.FAILED.mark} {head}: {text} ({passed}/{total} checks passed, "
+            f"{fmt_points(points)}/{max_pts} points)")
+    return CheckResult(exercise, Status.FAILED, passed, total, points, text, line,
+                       [m for m, _ in failures])
+
+
+def make_check(exercise: Exercise, subchecks):
+    """The check of ``exercise``: ``check(fn, **context)`` runs ``subchecks`` on ``fn`` and
+    prints one line.
+
+    The returned function also has ``.evaluate(fn, **context) -> CheckResult`` (used by the
+    tests) and ``.exercise``.
+    """
+    subchecks = list(subchecks)
+    # bound here, so rebinding the module's names from a notebook cell changes no check
+    _evaluate, _log = evaluate, _write_log
+
+    def check(fn, **context) -> None:
+        result = _evaluate(exercise, subchecks, fn, context)
+        _log(result)
+        _GRADED_CELL.pop("token", None)
+        LATEST[exercise.id] = result
+        print(result.line)
+
+    check.evaluate = lambda fn, **context: _evaluate(exercise, subchecks, fn, context)
+    check.exercise = exercise
+    check.__name__ = f"check_{exercise.function}"
+    check.__doc__ = (f"Check exercise {exercise.id} ({exercise.function}, "
+                     f"{fmt_points(exercise.points)} points) and print one line.")
+    return check
+
+
+def progress_lines(notebook: str, exercises: list[Exercise] | None = None) -> list[str]:
+    """Where the learner stands in ``notebook``, from the checks run in this kernel.
+
+    One line per exercise (✓, ✗ or ○, id, function, points), then the total. An exercise
+    whose check has not run in this kernel counts as not attempted. ``exercises``
+    defaults to the notebook's exercises in ``grader.exercises``.
+    """
+    return _progress_lines(notebook, {i: (r.status, r.points) for i, r in LATEST.items()},
+                           exercises)
+
+
+def show_progress(notebook: str) -> None:
+    """Print ``progress_lines(notebook)``: the closing cell of each notebook calls this."""
+    print("\n".join(progress_lines(notebook)))

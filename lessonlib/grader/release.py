@@ -1,0 +1,164 @@
+"""Learner notebooks from solved ones (``release``), and storing a solved notebook's check
+lines (``refresh_solved``, for maintainers)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .exercises import EXERCISES, not_attempted_line
+from .notebook_files import (
+    BEGIN,
+    END,
+    NotebookError,
+    cell_info,
+    dumps,
+    learner_dir,
+    notebook_name,
+    read_notebook,
+    solutions_dir,
+    source_hash,
+)
+
+BACKUP_SUFFIX = ".bak"
+
+
+def _stub(source: str, exercise) -> str:
+    lines, out, inside = source.split("\n"), [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise NotebookError(f"exercise {exercise.id}: nested {BEGIN}")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(f'{indent}raise NotImplementedError("Exercise {exercise.id}: '
+                       f'{exercise.function}")')
+        elif stripped == END:
+            if not inside:
+                raise NotebookError(f"exercise {exercise.id}: {END} without {BEGIN}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise NotebookError(f"exercise {exercise.id}: {BEGIN} without {END}")
+    return "\n".join(out)
+
+
+def make_learner(solved) -> nbformat.NotebookNode:
+    """The learner version of a solved notebook: solutions become stubs, outputs go, and each
+    check cell keeps one output, the "not attempted yet" line its check prints for a stub."""
+    nb = copy.deepcopy(solved)
+    name = notebook_name(nb)
+    if not name:
+        raise NotebookError("the solved notebook has no metadata lessonlib.notebook")
+    for cell in nb.cells:
+        info = cell_info(cell)
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None
+        ex_id = info.get("exercise")
+        if (BEGIN in cell.source) != (info.get("role") == "exercise"):
+            raise NotebookError(f"{name}: a cell with {BEGIN} must have role 'exercise' "
+                                f"and the reverse (cell {cell.get('id')})")
+        if ex_id is None:
+            continue
+        if ex_id not in EXERCISES:
+            raise NotebookError(f"{name}: exercise {ex_id} is not in the exercise table "
+                                "(lessonlib.grader.exercises)")
+        if info.get("role") == "exercise":
+            cell.source = _stub(cell.source, EXERCISES[ex_id])
+        elif info.get("role") == "check":
+            cell.execution_count = 1
+            cell.outputs = [nbformat.v4.new_output(
+                "stream", name="stdout", text=not_attempted_line(EXERCISES[ex_id]) + "\n")]
+    nb.metadata["lessonlib"] = {"notebook": name, "kind": "learner",
+                                "release_hash": source_hash(nb)}
+    return nb
+
+
+@dataclass
+class ReleaseResult:
+    name: str
+    status: str   # "written", "unchanged", "kept (learner edits)", "differs", "overwritten"
+    detail: str = ""
+
+
+def release(*, solutions=None, out=None, force: bool = False, check: bool = False,
+            only=None) -> list[ReleaseResult]:
+    """Write ``out/NAME.ipynb`` for every ``solutions/NAME.ipynb``.
+
+    A learner notebook whose sources differ from what was released into it (the learner has
+    edited it) is never overwritten silently: it is kept and reported, unless ``force``, in
+    which case it is first copied to ``NAME.ipynb.bak``. With ``check``, nothing is written
+    and the result says which learner notebooks differ from what would be generated.
+    ``only`` limits the release to solved notebooks with these names (stems).
+    """
+    solutions = Path(solutions) if solutions else solutions_dir()
+    out = Path(out) if out else learner_dir()
+    results = []
+    sources = sorted(p for p in solutions.glob("*.ipynb") if only is None or p.stem in only)
+    if not sources:
+        raise NotebookError(f"no solved notebooks in {solutions}")
+    for src in sources:
+        text = dumps(make_learner(read_notebook(src)))
+        target = out / src.name
+        old = target.read_text(encoding="utf-8") if target.exists() else None
+        if old == text:
+            results.append(ReleaseResult(src.stem, "unchanged"))
+            continue
+        if check:
+            results.append(ReleaseResult(src.stem, "differs",
+                                         "missing" if old is None else "content differs"))
+            continue
+        if old is not None:
+            try:
+                existing = read_notebook(target)
+                edited = (source_hash(existing) !=
+                          existing.metadata.get("lessonlib", {}).get("release_hash"))
+            except NotebookError:
+                edited = True
+            if edited and not force:
+                results.append(ReleaseResult(
+                    src.stem, "kept (learner edits)",
+                    f"{target} has edits; rerun with --force to replace it (a copy is kept "
+                    f"as {target.name}{BACKUP_SUFFIX})"))
+                continue
+            if edited:
+                shutil.copy2(target, target.with_name(target.name + BACKUP_SUFFIX))
+                target.write_text(text, encoding="utf-8")
+                results.append(ReleaseResult(src.stem, "overwritten",
+                                             f"old copy in {target.name}{BACKUP_SUFFIX}"))
+                continue
+        out.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        results.append(ReleaseResult(src.stem, "written"))
+    return results
+
+
+
+def refresh_solved(path, *, timeout: int = 300) -> None:
+    """Execute a solved notebook and store only its check cells' outputs (maintainers)."""
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("LESSONLIB_HEADLESS", "1")
+    path = Path(path)
+    nb = read_notebook(path)
+    run = copy.deepcopy(nb)
+    NotebookClient(run, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell, done in zip(nb.cells, run.cells):
+        if cell.cell_type != "code":
+            continue
+        if cell_info(cell).get("role") == "check":
+            cell.outputs = [o for o in done.outputs if o.get("output_type") == "stream"]
+            cell.execution_count = 1
+        else:
+            cell.outputs, cell.execution_count = [], None
+    path.write_text(dumps(nb), encoding="utf-8")

@@ -1,0 +1,48 @@
+"""Activations of the hidden layers and their derivatives. numpy only.
+
+``activate(Z, kind)`` is ``g(Z)`` elementwise for ``kind`` in ``ACTIVATIONS``;
+``activate_grad(A, Z, kind)`` is ``g'(Z)``, computed from ``A = g(Z)`` where that is cheaper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.validate import as_float_array
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+
+def sigmoid(z) -> np.ndarray:
+    """Logistic function ``1 / (1 + exp(-z))`` elementwise, without overflow.
+
+    With two classes softmax is logistic regression: ``softmax(Z)[1] = sigmoid(Z[1] - Z[0])``
+    (notebook 05).
+    """
+    return _sigmoid(as_float_array("z", z))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def activate(Z: np.ndarray, kind: str) -> np.ndarray:
+    """``g(Z)`` for ``Z`` of any shape; ``kind`` is ``"relu"``, ``"tanh"`` or ``"sigmoid"``."""
+    if kind == "relu":
+        return np.maximum(Z, 0)
+    if kind == "tanh":
+        return np.tanh(Z)
+    if kind == "sigmoid":
+        return _sigmoid(Z)
+    raise ValueError(f"kind must be one of {ACTIVATIONS}, got {kind!r}")
+
+
+def activate_grad(A: np.ndarray, Z: np.ndarray, kind: str) -> np.ndarray:
+    """``g'(Z)`` elementwise, from ``Z`` and ``A = activate(Z, kind)`` (same shape)."""
+    if kind == "relu":
+        return (Z > 0).astype(A.dtype)
+    if kind == "tanh":
+        return 1 - A * A
+    if kind == "sigmoid":
+        return A * (1 - A)
+    raise ValueError(f"kind must be one of {ACTIVATIONS}, got {kind!r}")

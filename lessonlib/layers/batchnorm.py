@@ -1,0 +1,400 @@
+"""Batch normalization: the kernels, the checked reference functions, the layer, folding.
+
+Course shapes: ``Z`` is ``(n, m)``, one unit per row and one example per column; ``gamma``
+and ``beta`` are ``(n, 1)``. Each unit is normalized over the ``m`` examples of the
+mini-batch (axis 1)::
+
+    mu    = mean(Z, axis=1)                        (n, 1)
+    var   = mean((Z - mu)**2, axis=1)              (n, 1)  biased: divided by m, not m - 1
+    Z_hat = (Z - mu) / sqrt(var + eps)             (n, m)  eps inside the square root
+    Z_tilde = gamma * Z_hat + beta                 (n, m)
+
+At test time there may be a single example, so the mean and variance come from running
+averages kept during training instead of the batch::
+
+    running_mean = decay * running_mean + (1 - decay) * mu          (after each training batch)
+    running_var  = decay * running_var  + (1 - decay) * var_unbiased
+    Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta        (test time)
+
+``batchnorm_forward``, ``recover_gamma_beta`` and ``batchnorm_backward`` are the references
+of exercises 3.1 to 3.3 (notebook 03); ``update_running_stats`` and ``batchnorm_inference``
+those of exercises 4.1 and 4.2 (notebook 04). ``BatchNorm`` is the layer the network uses,
+holding ``gamma``, ``beta`` and the running statistics, with a training and an evaluation
+mode; ``fold_batchnorm`` folds it into the linear layer before it. numpy only.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.validate import (
+    as_column,
+    as_decay,
+    as_float_array,
+    as_int,
+    as_real,
+    as_variance,
+)
+
+
+class BatchNormCache(NamedTuple):
+    """What ``batchnorm_forward`` keeps for the backward pass (a tuple, in this order).
+
+    ``Z`` ``(n, m)`` the input; ``Z_hat`` ``(n, m)`` the normalized input; ``mu`` and
+    ``var`` ``(n, 1)`` the batch mean and biased variance; ``gamma`` ``(n, 1)``; ``eps``.
+    """
+
+    Z: np.ndarray
+    Z_hat: np.ndarray
+    mu: np.ndarray
+    var: np.ndarray
+    gamma: np.ndarray
+    eps: float
+
+
+# ------------------------------------------------------------------ the core (unchecked)
+
+def _bn_forward(Z, gamma, beta, eps):
+    # Few passes and few new arrays (the benchmark against PyTorch is in lessonlib.bench):
+    # Z_hat is built in place from the centred copy, var comes from one einsum.
+    m = Z.shape[1]
+    mu = Z.mean(axis=1, keepdims=True)
+    Z_hat = np.subtract(Z, mu)
+    var = np.einsum("ij,ij->i", Z_hat, Z_hat)[:, None] / m
+    Z_hat *= 1.0 / np.sqrt(var + eps)
+    out = np.multiply(Z_hat, gamma, dtype=np.result_type(Z_hat, gamma, beta))
+    out += beta
+    return out, BatchNormCache(Z, Z_hat, mu, var, gamma, eps)
+
+
+def _bn_backward(dZ_tilde, cache):
+    _, Z_hat, _, var, gamma, eps = cache
+    m = Z_hat.shape[1]
+    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
+    dgamma = np.einsum("ij,ij->i", dZ_tilde, Z_hat)[:, None]
+    # dZ = gamma / sqrt(var + eps) * (dZ_tilde - mean(dZ_tilde) - Z_hat * mean(dZ_tilde Z_hat)),
+    # one new array, the rest in place
+    dZ = np.multiply(Z_hat, dgamma * (-1.0 / m),
+                     dtype=np.result_type(Z_hat, dZ_tilde, gamma, var))
+    dZ += dZ_tilde
+    dZ -= dbeta / m
+    dZ *= gamma / np.sqrt(var + eps)
+    return dZ, dgamma, dbeta
+
+
+class BatchNormInferenceCache(NamedTuple):
+    """What the evaluation-mode forward keeps for a backward pass (frozen statistics).
+
+    ``Z_hat`` ``(n, m)``, ``gamma`` ``(n, 1)`` and ``inv_std = 1 / sqrt(running_var + eps)``
+    ``(n, 1)``: with fixed statistics batch norm is an affine map of each example alone.
+    """
+
+    Z_hat: np.ndarray
+    gamma: np.ndarray
+    inv_std: np.ndarray
+
+
+def _bn_inference(Z, gamma, beta, mean, var, eps):
+    inv_std = 1.0 / np.sqrt(var + eps)
+    Z_hat = np.subtract(Z, mean, dtype=np.result_type(Z, mean, inv_std))
+    Z_hat *= inv_std
+    out = np.multiply(Z_hat, gamma, dtype=np.result_type(Z_hat, gamma, beta))
+    out += beta
+    return out, BatchNormInferenceCache(Z_hat, gamma, inv_std)
+
+
+def _bn_inference_backward(dZ_tilde, cache):
+    Z_hat, gamma, inv_std = cache
+    return (dZ_tilde * (gamma * inv_std), np.sum(dZ_tilde * Z_hat, axis=1, keepdims=True),
+            np.sum(dZ_tilde, axis=1, keepdims=True))
+
+
+def _ema_step(running, stat, decay):
+    return decay * running + (1 - decay) * stat
+
+
+# ------------------------------------------------------------------ validation
+
+def _check_Z(Z, name: str = "Z") -> np.ndarray:
+    Z = as_float_array(name, Z, ndim=2)
+    if Z.shape[1] < 2:
+        raise ValueError(f"{name} must hold at least 2 examples (columns) in training mode, got "
+                         f"shape {Z.shape}: the variance of a batch of one example is 0, so "
+                         "there is nothing to normalize (at test time use running averages, "
+                         "notebook 04)")
+    return Z
+
+
+def _check_unit_param(name: str, value, n: int) -> np.ndarray:
+    arr = as_float_array(name, value)
+    if arr.shape != (n, 1):
+        raise ValueError(f"{name} must have shape ({n}, 1), one value per unit of Z, got "
+                         f"shape {arr.shape}")
+    return arr
+
+
+# ------------------------------------------------------------------ forward and backward
+
+def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
+    """Batch norm in training mode: ``(Z_tilde, cache)``. Reference of exercise 3.1.
+
+    ``Z`` is ``(n, m)`` with ``m >= 2`` examples; ``gamma`` and ``beta`` are ``(n, 1)``;
+    ``eps > 0``. Each unit (row) is normalized over the ``m`` examples of the batch with
+    its mean and its *biased* variance (divided by ``m``), ``eps`` inside the square root::
+
+        Z_hat = (Z - mu) / sqrt(var + eps),   Z_tilde = gamma * Z_hat + beta
+
+    Returns ``Z_tilde`` ``(n, m)`` and ``cache = (Z, Z_hat, mu, var, gamma, eps)`` (a
+    ``BatchNormCache``, which unpacks like that tuple). float32 input stays float32 when
+    ``gamma`` and ``beta`` are float32 too. Introduced in notebook 03.
+    """
+    Z = _check_Z(Z)
+    n = Z.shape[0]
+    gamma = _check_unit_param("gamma", gamma, n)
+    beta = _check_unit_param("beta", beta, n)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    return _bn_forward(Z, gamma, beta, eps)
+
+
+def batchnorm_backward(dZ_tilde, cache):
+    """Gradients of batch norm: ``(dZ, dgamma, dbeta)``. Reference of exercise 3.3.
+
+    ``dZ_tilde`` ``(n, m)`` is ``d cost / d Z_tilde``; ``cache`` is the
+    ``(Z, Z_hat, mu, var, gamma, eps)`` that ``batchnorm_forward`` returned. With
+    ``inv_std = 1 / sqrt(var + eps)`` (``(n, 1)``) and means over the ``m`` examples::
+
+        dbeta  = sum(dZ_tilde, axis=1)                  (n, 1)
+        dgamma = sum(dZ_tilde * Z_hat, axis=1)          (n, 1)
+        dZ     = gamma * inv_std * (dZ_tilde - mean(dZ_tilde) - Z_hat * mean(dZ_tilde * Z_hat))
+
+    The two subtracted terms are the paths through the batch mean and the batch variance,
+    since every example's ``Z_hat`` depends on every example's ``Z``. Three passes over
+    the ``(n, m)`` arrays, no loop over examples. Introduced in notebook 03.
+    """
+    if not isinstance(cache, tuple) or len(cache) != 6:
+        raise TypeError("cache must be the 6-tuple (Z, Z_hat, mu, var, gamma, eps) returned "
+                        f"by batchnorm_forward, got {type(cache).__name__}"
+                        + (f" of length {len(cache)}" if isinstance(cache, tuple) else ""))
+    Z, Z_hat, mu, var, gamma, eps = cache
+    Z_hat = _check_Z(Z_hat, "cache's Z_hat")
+    n, m = Z_hat.shape
+    dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
+    if dZ_tilde.shape != (n, m):
+        raise ValueError(f"dZ_tilde must have the shape of Z, ({n}, {m}), got "
+                         f"{dZ_tilde.shape}")
+    var = _check_unit_param("cache's var", var, n)
+    if np.any(var < 0):
+        raise ValueError("cache's var must be >= 0 (a variance)")
+    gamma = _check_unit_param("cache's gamma", gamma, n)
+    eps = as_real("cache's eps", eps, low=0, low_inclusive=False)
+    return _bn_backward(dZ_tilde, BatchNormCache(Z, Z_hat, mu, var, gamma, eps))
+
+
+def recover_gamma_beta(Z, eps: float = 1e-5):
+    """The ``gamma`` and ``beta`` for which batch norm gives back ``Z`` exactly.
+
+    ``Z`` is ``(n, m)`` with ``m >= 2``. ``gamma = sqrt(var + eps)`` (biased variance, the
+    same ``eps``) and ``beta = mu`` undo the normalization: ``gamma * Z_hat + beta = Z``.
+    Returns ``(gamma, beta)``, each ``(n, 1)``. Reference of exercise 3.2 (notebook 03).
+    """
+    Z = _check_Z(Z)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    mu = Z.mean(axis=1, keepdims=True)
+    var = np.mean((Z - mu) ** 2, axis=1, keepdims=True)
+    return np.sqrt(var + eps), mu
+
+
+# ------------------------------------------------------------------ test time (notebook 04)
+
+def update_running_stats(running_mean, running_var, mu, var, decay: float):
+    """One step of the exponentially weighted running averages of batch norm.
+
+    Reference of exercise 4.1 (notebook 04). ``running_mean``, ``running_var`` are the
+    averages so far and ``mu``, ``var`` the statistics of the current training batch, all
+    ``(n, 1)``; ``0 <= decay < 1`` is the weight on the *old* value (the lecture's
+    exponentially weighted average)::
+
+        running_mean = decay * running_mean + (1 - decay) * mu
+        running_var  = decay * running_var  + (1 - decay) * var
+
+    Returns the new ``(running_mean, running_var)`` as new arrays; the inputs are not
+    changed. Which variance is averaged is the caller's choice: ``BatchNorm`` passes the
+    unbiased one, ``var * m / (m - 1)``. ``decay = 0`` keeps only the last batch; PyTorch's
+    ``momentum`` is ``1 - decay``, Keras's ``momentum`` is ``decay``.
+    """
+    running_mean = as_column("running_mean", running_mean)
+    n = running_mean.shape[0]
+    running_var = as_variance("running_var", running_var, n)
+    mu = as_column("mu", mu, n)
+    var = as_variance("var", var, n)
+    decay = as_decay(decay)
+    return _ema_step(running_mean, mu, decay), _ema_step(running_var, var, decay)
+
+
+def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps: float = 1e-5):
+    """Batch norm at test time: normalize with the running statistics, not the batch's.
+
+    Reference of exercise 4.2 (notebook 04). ``Z`` is ``(n, m)`` with any ``m >= 1``;
+    ``gamma``, ``beta``, ``running_mean`` and ``running_var`` are ``(n, 1)``; ``eps > 0``::
+
+        Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta
+
+    Each column is transformed on its own, so an example's output does not depend on the
+    other examples of the batch, and a batch of one example works. Nothing is updated.
+    Returns ``Z_tilde`` ``(n, m)`` (float32 when every input is float32).
+    """
+    Z = as_float_array("Z", Z, ndim=2)
+    n = Z.shape[0]
+    gamma = _check_unit_param("gamma", gamma, n)
+    beta = _check_unit_param("beta", beta, n)
+    running_mean = as_column("running_mean", running_mean, n)
+    running_var = as_variance("running_var", running_var, n)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    return _bn_inference(Z, gamma, beta, running_mean, running_var, eps)[0]
+
+
+class BatchNorm:
+    """A batch-norm layer for ``Z`` of shape ``(n, m)`` with a training and an evaluation mode.
+
+    It holds the trainable ``gamma`` (ones) and ``beta`` (zeros), each ``(n, 1)``, apart
+    from the running statistics used at test time, ``running_mean`` (starts at 0) and
+    ``running_var`` (starts at 1), also ``(n, 1)``, which gradient descent never touches.
+
+    - **Training mode** (the default; ``layer.train()``): ``forward`` normalizes with the
+      batch's mean and *biased* variance (``m >= 2`` examples), exactly as
+      ``batchnorm_forward``, then updates the running statistics::
+
+          running_mean = decay * running_mean + (1 - decay) * mu
+          running_var  = decay * running_var  + (1 - decay) * var * m / (m - 1)
+
+    - **Evaluation mode** (``layer.eval()``): ``forward`` is ``batchnorm_inference`` with
+      the running statistics; it works for any ``m >= 1`` and changes nothing.
+
+    **Which variance is kept:** ``running_var`` averages the *unbiased* batch variance
+    (times ``m / (m - 1)``), as Ioffe & Szegedy's Algorithm 2 and PyTorch do; the batch
+    itself is normalized with the biased one. **Other libraries:** PyTorch's
+    ``torch.nn.BatchNorm1d(n, eps=eps, momentum=1 - decay)`` is this layer (same start
+    values, unbiased ``running_var``; its default ``momentum=0.1`` is ``decay = 0.9``, and
+    its examples are rows, not columns). Keras's ``BatchNormalization(momentum=decay,
+    epsilon=eps)`` keeps ``moving_mean`` and ``moving_variance`` with the same rule and
+    start values, but averages the *biased* batch variance (smaller by ``(m - 1) / m``);
+    its defaults are ``momentum=0.99``, ``epsilon=1e-3``.
+
+    Besides, ``n_updates`` counts the training batches averaged in so far, and
+    ``batch_mean``, ``batch_var`` hold the last training batch's mean and biased variance
+    (``None`` before the first). ``forward(Z) -> (Z_tilde, cache)`` and
+    ``backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)`` follow lessonlib's convention; in
+    evaluation mode the backward pass treats the statistics as constants. Introduced in
+    notebook 04.
+    """
+
+    def __init__(self, n_units: int, *, decay: float = 0.9, eps: float = 1e-5):
+        self.n_units = as_int("n_units", n_units, low=1)
+        self.decay = as_decay(decay)
+        self.eps = as_real("eps", eps, low=0, low_inclusive=False)
+        n = self.n_units
+        self.gamma = np.ones((n, 1))
+        self.beta = np.zeros((n, 1))
+        self.running_mean = np.zeros((n, 1))
+        self.running_var = np.ones((n, 1))
+        self.training = True
+        self.n_updates = 0
+        self.batch_mean: np.ndarray | None = None
+        self.batch_var: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        mode = "training" if self.training else "evaluation"
+        return (f"BatchNorm({self.n_units}, decay={self.decay:g}, eps={self.eps:g}; {mode} "
+                f"mode, {self.n_updates} updates)")
+
+    def train(self, mode: bool = True) -> BatchNorm:
+        """Switch to training mode (``mode=False``: evaluation mode); returns the layer."""
+        self.training = _as_flag("mode", mode)
+        return self
+
+    def eval(self) -> BatchNorm:
+        """Switch to evaluation mode (running statistics, nothing updated)."""
+        return self.train(False)
+
+    def _update(self, mu: np.ndarray, var: np.ndarray, m: int) -> None:
+        """Average one training batch's ``mu`` and biased ``var`` of ``m`` examples in."""
+        self.batch_mean, self.batch_var = mu, var
+        self.running_mean = _ema_step(self.running_mean, mu, self.decay)
+        self.running_var = _ema_step(self.running_var, var * (m / (m - 1)), self.decay)
+        self.n_updates += 1
+
+    def forward(self, Z, *, training: bool | None = None, update: bool = True,
+                validate: bool = True):
+        """``(Z_tilde, cache)`` for ``Z`` ``(n, m)``.
+
+        ``training`` (default: the layer's mode) picks the statistics: the batch's own
+        (``m >= 2``), then, with ``update``, a step of the running ones towards them; or the
+        running statistics alone (any ``m``, nothing changes). ``validate=False`` skips the
+        argument checks, for a caller that passes arrays it built itself (the network: a NaN
+        from a diverging run must flow through to be detected there).
+        """
+        training = self.training if training is None else _as_flag("training", training)
+        if validate:
+            Z = _check_Z(Z) if training else as_float_array("Z", Z, ndim=2)
+            if Z.shape[0] != self.n_units:
+                raise ValueError(f"Z must have shape ({self.n_units}, m), one row per unit of "
+                                 f"the layer, got {Z.shape}")
+        if not training:
+            return _bn_inference(Z, self.gamma, self.beta, self.running_mean,
+                                 self.running_var, self.eps)
+        out, cache = _bn_forward(Z, self.gamma, self.beta, self.eps)
+        if update:
+            self._update(cache.mu, cache.var, Z.shape[1])
+        return out, cache
+
+    def backward(self, dZ_tilde, cache, *, validate: bool = True):
+        """``(dZ, dgamma, dbeta)`` from ``dZ_tilde`` ``(n, m)`` and the cache of ``forward``
+        (``validate``: as in ``forward``)."""
+        if not isinstance(cache, (BatchNormCache, BatchNormInferenceCache)):
+            raise TypeError("cache must be what BatchNorm.forward returned, got "
+                            f"{type(cache).__name__}")
+        if validate:
+            dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
+            if dZ_tilde.shape != cache.Z_hat.shape:
+                raise ValueError(f"dZ_tilde must have the shape of Z, {cache.Z_hat.shape}, "
+                                 f"got {dZ_tilde.shape}")
+        if isinstance(cache, BatchNormInferenceCache):
+            return _bn_inference_backward(dZ_tilde, cache)
+        return _bn_backward(dZ_tilde, cache)
+
+
+def _as_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+# ------------------------------------------------------------------ folding (notebook 04)
+
+def fold_batchnorm(W, b, gamma, beta, mean, var, eps: float = 1e-5):
+    """Fold an inference-mode batch-norm layer into the linear layer before it.
+
+    ``Z = W A + b`` followed by ``gamma * (Z - mean) / sqrt(var + eps) + beta`` (fixed
+    ``mean`` and ``var``, e.g. running or population statistics) is one linear layer::
+
+        scale    = gamma / sqrt(var + eps)                  (n, 1)
+        W_folded = scale * W                                (n, n_prev)  row l scaled
+        b_folded = scale * (b - mean) + beta                (n, 1)
+
+    ``W`` is ``(n, n_prev)``; ``b`` is ``(n, 1)`` or ``None`` (a layer without bias, as in a
+    batch-normalized layer); ``gamma``, ``beta``, ``mean``, ``var`` are ``(n, 1)``.
+    Returns ``(W_folded, b_folded)``; ``W_folded @ A + b_folded`` equals the batch-norm
+    output to round-off. Introduced in notebook 04.
+    """
+    W = as_float_array("W", W, ndim=2)
+    n = W.shape[0]
+    b = np.zeros((n, 1)) if b is None else as_column("b", b, n)
+    gamma = as_column("gamma", gamma, n)
+    beta = as_column("beta", beta, n)
+    mean = as_column("mean", mean, n)
+    var = as_variance("var", var, n)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    scale = gamma / np.sqrt(var + eps)
+    return scale * W, scale * (b - mean) + beta

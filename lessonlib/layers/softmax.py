@@ -1,0 +1,171 @@
+"""Softmax and the cross-entropy cost, in course shapes. numpy only.
+
+Logits ``Z`` and probabilities ``Y_hat`` are ``(C, m)``, one example per column; one-hot
+labels ``Y`` are ``(C, m)``; integer labels ``y`` are ``(m,)``. ``softmax``, ``one_hot``,
+``cross_entropy_cost`` and ``softmax_backward`` are the references of notebook 05's
+exercises; ``softmax_cross_entropy`` is the fused cost and gradient the network's output
+layer uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.gradcheck import numerical_gradient
+from ..core.validate import as_float_array, as_int, as_labels
+
+_SUM_TOL = 1e-4          # how far a column of probabilities may sum from 1
+_RANGE_TOL = 1e-6        # rounding slack allowed outside [0, 1] for a probability
+
+
+# ------------------------------------------------------------------ validation
+
+def _logits(Z, name: str = "Z") -> np.ndarray:
+    """Finite logits of shape ``(C, m)`` (float32 kept, anything else float64)."""
+    return as_float_array(name, Z, ndim=2)
+
+
+def _probabilities(name: str, P, *, what: str, sums_out: list | None = None) -> np.ndarray:
+    """A ``(C, m)`` array of probabilities in [0, 1] whose columns sum to 1.
+
+    Two passes: the smallest value, and the column sums in float64 (a NaN or an infinity
+    anywhere makes its column's sum non-finite; values at least 0 summing to 1 are at most
+    1). The sums are appended to ``sums_out`` when given.
+    """
+    P = as_float_array(name, P, ndim=2, finite=False)
+    sums = P.sum(axis=0, dtype=np.float64)
+    if not np.all(np.isfinite(sums)):
+        raise ValueError(f"{name} must be finite, got NaN or infinity")
+    low = float(P.min())
+    if low < -_RANGE_TOL:
+        raise ValueError(f"{name} must hold probabilities in [0, 1] ({what}), got a value "
+                         f"of {low:.6g}")
+    worst = int(np.argmax(np.abs(sums - 1)))
+    if abs(sums[worst] - 1) > _SUM_TOL:
+        raise ValueError(f"each column of {name} must sum to 1 ({what}), got column {worst} "
+                         f"summing to {sums[worst]:.6g}")
+    if sums_out is not None:
+        sums_out.append(sums)
+    return P
+
+
+def _check_pair(Y_hat, Y) -> tuple[np.ndarray, np.ndarray]:
+    Y_hat = _probabilities("Y_hat", Y_hat, what="a softmax output")
+    Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
+    if Y_hat.shape != Y.shape:
+        raise ValueError(f"Y_hat and Y must have the same shape (C, m), got Y_hat of shape "
+                         f"{Y_hat.shape} and Y of shape {Y.shape}")
+    return Y_hat, Y
+
+
+# ------------------------------------------------------------------ the exercises
+
+def softmax(Z) -> np.ndarray:
+    """``exp(Z) / sum(exp(Z))`` over the classes axis (0), stable for large logits.
+
+    ``Z`` is ``(C, m)``; returns ``(C, m)`` whose columns sum to 1 (float32 in, float32
+    out). Subtracting each column's maximum first leaves the result unchanged (softmax
+    does not change when a constant is added to a column) and keeps ``exp`` from
+    overflowing: the largest exponent is 0. Exercise 5.1.
+    """
+    Z = _logits(Z)
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    E /= E.sum(axis=0, keepdims=True)
+    return E
+
+
+def hardmax(Z) -> np.ndarray:
+    """One-hot ``(C, m)`` array with a 1 at each column's largest logit (first on ties).
+
+    What the prediction ``argmax`` picks; softmax is its smooth ("soft") version.
+    """
+    Z = _logits(Z)
+    out = np.zeros_like(Z)
+    out[Z.argmax(axis=0), np.arange(Z.shape[1])] = 1
+    return out
+
+
+def one_hot(y, C: int) -> np.ndarray:
+    """Labels ``y`` of shape ``(m,)`` with values in ``[0, C)`` as a ``(C, m)`` one-hot array.
+
+    Column ``i`` is all zeros except a 1 in row ``y[i]``. Exercise 5.2.
+    """
+    C = as_int("C", C, low=1)
+    y = as_labels("y", y, C)
+    Y = np.zeros((C, y.size))
+    Y[y, np.arange(y.size)] = 1.0
+    return Y
+
+
+def cross_entropy_cost(Y_hat, Y) -> float:
+    """Mean over the ``m`` examples of ``-sum_c Y[c] * log(Y_hat[c])``.
+
+    ``Y_hat`` holds probabilities ``(C, m)`` whose columns sum to 1; ``Y`` is one-hot
+    ``(C, m)``. Terms with ``Y = 0`` contribute 0, so a probability of exactly 0 on a wrong
+    class is fine; a probability of 0 on the true class gives a large but finite cost
+    (``log`` is taken of ``max(Y_hat, tiny)``, about 708 per such example in float64).
+    Exercise 5.3.
+    """
+    Y_hat, Y = _check_pair(Y_hat, Y)
+    tiny = np.finfo(Y_hat.dtype).tiny
+    logs = np.log(np.maximum(Y_hat, tiny))
+    return float(-np.sum(np.where(Y > 0, Y * logs, 0.0)) / Y.shape[1])
+
+
+def softmax_backward(Y_hat, Y) -> np.ndarray:
+    """Gradient of the mean cross-entropy cost with respect to the logits: ``(Y_hat - Y) / m``.
+
+    ``Y_hat = softmax(Z)`` and one-hot ``Y`` are ``(C, m)``; returns ``dZ`` of shape
+    ``(C, m)``. Softmax and the cross-entropy cost together have this simple derivative;
+    the ``1 / m`` comes from averaging the cost over the examples. Exercise 5.4.
+    """
+    Y_hat, Y = _check_pair(Y_hat, Y)
+    return (Y_hat - Y) / Y.shape[1]
+
+
+def softmax_cross_entropy(Z, Y) -> tuple[float, np.ndarray]:
+    """Cost and gradient straight from the logits: ``(cost, dZ)`` with ``dZ = (Y_hat - Y) / m``.
+
+    ``Z`` and one-hot ``Y`` are ``(C, m)``. The column maximum is taken out before ``exp``
+    and the cost is taken from the log of the column sums, so it stays finite for logits
+    of any size.
+    """
+    Z = as_float_array("Z", Z, ndim=2, finite=False)   # checked below, without a pass
+    sums = []
+    Y = _probabilities("Y", Y, what="one-hot labels, one column per example", sums_out=sums)
+    if Z.shape != Y.shape:
+        raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
+                         f"and Y of shape {Y.shape}")
+    m = Z.shape[1]
+    # Few passes and one new array: dZ is built in place from the shifted logits.
+    # cost = (1/m) sum_i [log(total_i) * sum_c Y_ci - sum_c Y_ci * shifted_ci]
+    z_max = Z.max(axis=0, keepdims=True)
+    if not np.all(np.isfinite(z_max)):
+        _logits(Z)              # a NaN or +infinite logit: raise the error that names it
+    dZ = np.subtract(Z, z_max)
+    dot = np.einsum("ij,ij->", Y, dZ)
+    np.exp(dZ, out=dZ)
+    total = dZ.sum(axis=0, keepdims=True)
+    cost = float((np.log(total[0]) @ sums[0] - dot) / m)
+    if not np.isfinite(cost):
+        _logits(Z)              # a -infinite logit: raise the error that names it
+    dZ /= total
+    dZ -= Y
+    dZ /= m
+    return cost, dZ
+
+
+def numerical_dZ(Z, Y, h: float = 1e-6) -> np.ndarray:
+    """Centred-difference gradient of the mean cross-entropy cost with respect to ``Z``.
+
+    Entry ``(c, i)`` is ``(J(Z + h e_ci) - J(Z - h e_ci)) / (2 h)`` with
+    ``J(Z) = cross_entropy_cost(softmax(Z), Y)``, in float64; ``Z`` and ``Y`` are
+    ``(C, m)``. What exercise 5.4's ``dZ`` is checked against (2 C m cost evaluations, so
+    keep ``Z`` small).
+    """
+    Z = np.array(_logits(Z), dtype=np.float64)
+    Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
+    if Z.shape != Y.shape:
+        raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
+                         f"and Y of shape {Y.shape}")
+    return numerical_gradient(lambda z: softmax_cross_entropy(z, Y)[0], Z, h=h)

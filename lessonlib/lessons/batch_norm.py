@@ -1,0 +1,382 @@
+"""Notebook 03, batch normalization: normalizing activations, fitting it into a network,
+why it works.
+
+The gradient check of a learner's forward/backward pair (``gradcheck_report``), one unit
+before and after batch norm (``unit_batch`` and its widget), a small version of Ioffe &
+Szegedy's (2015) Figure 1 (``figure1_run``, ``compare_batch_norm``), a learning-rate sweep,
+and the noise of batch statistics against the batch size. Batch norm itself is in
+``lessonlib.layers.batchnorm``.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..core.data import shared_digits
+from ..core.gradcheck import numerical_gradient, relative_error
+from ..core.progress import progress
+from ..core.threads import one_blas_thread
+from ..core.validate import as_float_array, as_int, as_real, as_rng, as_sizes
+from ..layers.batchnorm import batchnorm_backward, batchnorm_forward
+from ..network import Network, train_epochs
+from ..optim import Optimizer
+
+# ------------------------------------------------------------------ the gradient check
+
+def batchnorm_gradcheck(forward, backward, *, n: int = 4, m: int = 8, eps: float = 1e-5,
+                        rng: np.random.Generator) -> dict:
+    """Check a forward/backward pair against the numerical gradient, in float64.
+
+    Draws a random batch ``Z`` ``(n, m)``, ``gamma``, ``beta`` and upstream gradient ``G``;
+    the cost is ``sum(G * forward(Z, gamma, beta, eps)[0])``. Returns
+    ``{"dZ": err, "dgamma": err, "dbeta": err, "max": err}``, relative errors of
+    ``backward(G, cache)`` against ``gradcheck.numerical_gradient``.
+    """
+    for name, fn in (("forward", forward), ("backward", backward)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+    n = as_int("n", n, low=1)
+    m = as_int("m", m, low=2)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    rng = as_rng(rng)
+    Z = 2.0 * rng.standard_normal((n, m)) + rng.normal(0, 3, (n, 1))
+    gamma = rng.uniform(0.5, 2.0, (n, 1))
+    beta = rng.standard_normal((n, 1))
+    G = rng.standard_normal((n, m)) + rng.standard_normal((n, 1))
+    _, cache = forward(Z.copy(), gamma.copy(), beta.copy(), eps)
+    dZ, dgamma, dbeta = backward(G.copy(), cache)
+
+    def cost(Zx, gx, bx):
+        return float(np.sum(G * forward(Zx, gx, bx, eps)[0]))
+
+    num = {"dZ": numerical_gradient(lambda x: cost(x, gamma, beta), Z.copy()),
+           "dgamma": numerical_gradient(lambda x: cost(Z, x, beta), gamma.copy()),
+           "dbeta": numerical_gradient(lambda x: cost(Z, gamma, x), beta.copy())}
+    got = {"dZ": dZ, "dgamma": dgamma, "dbeta": dbeta}
+    errors = {}
+    for k in num:
+        g = np.asarray(got[k], dtype=float)
+        if g.shape != num[k].shape:
+            raise ValueError(f"backward returned {k} of shape {g.shape}, expected "
+                             f"{num[k].shape}")
+        errors[k] = relative_error(g, num[k])
+    errors["max"] = max(errors.values())
+    return errors
+
+
+def gradcheck_report(forward, backward, *, rng: np.random.Generator) -> str:
+    """One line for the notebook: the relative errors of a forward/backward pair.
+
+    Falls back to lessonlib's reference (and says so) while either function still raises
+    ``NotImplementedError``; any other error is reported in the line, never raised.
+    """
+    rng = as_rng(rng)
+    state = rng.bit_generator.state
+    label = "your batchnorm_forward and batchnorm_backward"
+    try:
+        err = batchnorm_gradcheck(forward, backward, rng=rng)
+    except NotImplementedError:
+        rng.bit_generator.state = state
+        label = "lessonlib's reference (yours are not written yet)"
+        err = batchnorm_gradcheck(batchnorm_forward, batchnorm_backward, rng=rng)
+    except Exception as e:  # noqa: BLE001 - a learner's bug is reported, not raised
+        return f"the gradient check could not run: {type(e).__name__}: {e}"
+    verdict = "below 1e-7: correct" if err["max"] < 1e-7 else "above 1e-7: check your formula"
+    return (f"{label}: relative error dZ {err['dZ']:.1e}, dgamma {err['dgamma']:.1e}, "
+            f"dbeta {err['dbeta']:.1e} ({verdict})")
+
+
+
+# ------------------------------------------------------------------ one unit, the widget
+
+def unit_batch(gamma: float, beta: float, batch_size: int, *, eps: float = 1e-5,
+               rng: np.random.Generator) -> dict:
+    """One unit's values ``z`` over a batch of ``batch_size`` examples, before and after
+    batch norm with scalar ``gamma`` and ``beta``: the logic of notebook 03's widget.
+
+    ``z`` comes from a skewed distribution with mean 3 and standard deviation 2 (a shifted
+    gamma distribution), as a hidden unit's input often is. Returns ``{"z": (m,),
+    "z_tilde": (m,), "batch_mean", "batch_std"`` (of ``z``), ``"mean", "std"`` (of
+    ``z_tilde``), ``"gamma", "beta"}``.
+    """
+    gamma = as_real("gamma", gamma)
+    beta = as_real("beta", beta)
+    batch_size = as_int("batch_size", batch_size, low=2)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    rng = as_rng(rng)
+    shape = 2.0
+    z = 3.0 + 2.0 * (rng.gamma(shape, 1.0, batch_size) - shape) / np.sqrt(shape)
+    z_tilde, cache = batchnorm_forward(z[None, :], np.array([[gamma]]), np.array([[beta]]),
+                                       eps)
+    z_tilde = z_tilde[0]
+    return {"z": z, "z_tilde": z_tilde, "batch_mean": float(cache.mu[0, 0]),
+            "batch_std": float(np.sqrt(cache.var[0, 0])), "mean": float(z_tilde.mean()),
+            "std": float(z_tilde.std()), "gamma": gamma, "beta": beta}
+
+
+def plot_unit_batch(batch: dict, ax=None):
+    """Histograms of one unit's ``z`` and ``z_tilde`` from ``unit_batch``. Returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    z, zt = batch["z"], batch["z_tilde"]
+    lo = min(z.min(), zt.min(), -4.0)
+    hi = max(z.max(), zt.max(), 10.0)
+    bins = np.linspace(lo, hi, 50)
+    ax.hist(z, bins=bins, alpha=0.5, color="tab:gray",
+            label=f"z: mean {batch['batch_mean']:.2f}, std {batch['batch_std']:.2f}")
+    ax.hist(zt, bins=bins, alpha=0.6, color="tab:blue",
+            label=f"z_tilde: mean {batch['mean']:.2f}, std {batch['std']:.2f}")
+    ax.axvline(batch["beta"], color="tab:blue", ls="--", lw=1)
+    ax.set_xlabel("value of the unit")
+    ax.set_ylabel("examples in the batch")
+    ax.set_title(f"batch of {z.size}: gamma = {batch['gamma']:.2f}, "
+                 f"beta = {batch['beta']:.2f}")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def normalization_widget(*, seed: int = 0):
+    """Sliders for ``gamma``, ``beta`` and the batch size redrawing ``plot_unit_batch``."""
+
+    seed = as_int("seed", seed, low=0)
+    g = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.1, description="gamma")
+    b = widgets.FloatSlider(value=0.0, min=-3.0, max=6.0, step=0.1, description="beta")
+    m = widgets.IntSlider(value=64, min=2, max=1024, description="batch size")
+    out = widgets.Output()
+
+    def redraw(change=None):
+        with out:
+            out.clear_output(wait=True)
+            batch = unit_batch(g.value, b.value, m.value, rng=np.random.default_rng(seed))
+            plot_unit_batch(batch)
+            plt.show()
+
+    for w in (g, b, m):
+        w.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([g, b, m]), out])
+
+
+# ------------------------------------------------------------------ why it works
+
+PERCENTILES = (15, 50, 85)
+
+
+def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
+                hidden=(100, 100, 100), batch_size: int = 60, record_every: int = 20,
+                unit: int = 0, optimizer: str = "gd", rng: np.random.Generator) -> dict:
+    """Train the network of Ioffe & Szegedy's Figure 1 on the digits and watch it.
+
+    Sigmoid hidden layers of sizes ``hidden``, a softmax output, mini-batches of
+    ``batch_size``, ``steps`` updates of ``optimizer`` at ``learning_rate``. The weights
+    are drawn from ``rng`` first, then the mini-batch order, so two runs from generators
+    in the same state start from the same weights and see the same batches, with or
+    without batch norm. Every ``record_every`` steps (and at step 0) it records the
+    validation accuracy and the 15th, 50th and 85th percentiles over the validation set of
+    the input to the sigmoid of ``unit`` in the last hidden layer. With batch norm the
+    validation set is normalized as one batch with its own statistics (``training=True``),
+    as notebook 03 does before running averages are introduced in notebook 04. Returns
+    ``{"steps": (k,), "val_acc": (k,), "percentiles": (k, 3), "cost": (steps,),
+    "batch_norm": bool}``.
+    """
+    steps = as_int("steps", steps, low=1)
+    record_every = as_int("record_every", record_every, low=1)
+    batch_size = as_int("batch_size", batch_size, low=2)
+    hidden = as_sizes("hidden", hidden)
+    rng = as_rng(rng)
+    d = shared_digits()
+    dims = [d.train.X.shape[0], *hidden, d.n_classes]
+    net = Network(dims, activation="sigmoid", batch_norm=batch_norm, rng=rng)
+    unit = as_int("unit", unit, low=0, high=dims[-2] - 1)
+    opt = Optimizer(optimizer, learning_rate)
+    rec = {"steps": [], "val_acc": [], "percentiles": [], "cost": []}
+    last = len(hidden)
+
+    def record(step):
+        rec["steps"].append(step)
+        rec["val_acc"].append(net.accuracy(d.val.X, d.val.y, training=True))
+        rec["percentiles"].append(np.percentile(net.hidden_input(d.val.X, last)[unit],
+                                                PERCENTILES))
+
+    def on_step(step, _net, cost):
+        rec["cost"].append(cost)
+        if step % record_every == 0:
+            record(step)
+        return step >= steps
+
+    per_epoch = -(-d.train.m // batch_size)
+    with one_blas_thread():
+        record(0)
+        train_epochs(net, opt, d.train.X, d.train.y,
+                     epochs=steps // max(per_epoch - 1, 1) + 2, batch_size=batch_size,
+                     rng=rng, on_step=on_step)
+    return {"steps": np.array(rec["steps"]), "val_acc": np.array(rec["val_acc"]),
+            "percentiles": np.array(rec["percentiles"]), "cost": np.array(rec["cost"]),
+            "batch_norm": bool(batch_norm)}
+
+
+def compare_batch_norm(*, steps: int, learning_rate: float, rng: np.random.Generator,
+                       **options) -> dict:
+    """``figure1_run`` without and with batch norm from the same weights and batches.
+
+    Draws one seed from ``rng`` and gives both runs a generator made from it. ``options``
+    go to ``figure1_run``. Returns ``{"without": run, "with": run}``.
+    """
+    rng = as_rng(rng)
+    seed = int(rng.integers(2**63))
+    return {name: figure1_run(batch_norm=flag, steps=steps, learning_rate=learning_rate,
+                              rng=np.random.default_rng(seed), **options)
+            for name, flag in (("without", False), ("with", True))}
+
+
+def steps_to_accuracy(steps, accuracy, target: float):
+    """The first of ``steps`` at which ``accuracy`` reaches ``target``, or ``None``.
+
+    ``steps`` and ``accuracy`` are ``(k,)``, as ``figure1_run`` records them.
+    """
+    steps = as_float_array("steps", steps, ndim=1)
+    accuracy = as_float_array("accuracy", accuracy, ndim=1)
+    if steps.shape != accuracy.shape:
+        raise ValueError(f"steps and accuracy must have the same shape, got {steps.shape} "
+                         f"and {accuracy.shape}")
+    target = as_real("target", target, low=0, high=1)
+    hit = np.flatnonzero(accuracy >= target)
+    return int(steps[hit[0]]) if hit.size else None
+
+
+def plot_accuracy_curves(runs, target: float | None = None, ax=None):
+    """Validation accuracy against training steps for each run of ``figure1_run``."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    for run in runs:
+        label = "with batch norm" if run["batch_norm"] else "without batch norm"
+        ax.plot(run["steps"], run["val_acc"], color="tab:blue" if run["batch_norm"]
+                else "tab:gray", label=label)
+    if target is not None:
+        ax.axhline(target, color="k", ls=":", lw=1, label=f"target {target:.2f}")
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("validation accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_percentiles(run: dict, ax=None):
+    """The 15th, 50th and 85th percentiles of the watched unit's input over training."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    color = "tab:blue" if run["batch_norm"] else "tab:gray"
+    p = run["percentiles"]
+    ax.fill_between(run["steps"], p[:, 0], p[:, 2], color=color, alpha=0.2)
+    for j, q in enumerate(PERCENTILES):
+        ax.plot(run["steps"], p[:, j], color=color, lw=2 if q == 50 else 1,
+                label=f"{q}th percentile")
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("input of the sigmoid")
+    ax.set_title("with batch norm" if run["batch_norm"] else "without batch norm")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
+                        batch_size: int = 60, optimizer: str = "gd",
+                        rng: np.random.Generator) -> dict:
+    """Final validation accuracy on the digits for each learning rate, without and with
+    batch norm: ``{"without": (k,), "with": (k,)}``.
+
+    The network of ``figure1_run`` trained for ``epochs`` epochs. For each learning rate
+    one seed is drawn from ``rng``, and the two runs start from the same weights and see
+    the same mini-batches. A run that diverges scores 0. As in ``figure1_run``, the
+    validation set is normalized as one batch with its own statistics.
+    """
+    rates = as_float_array("learning_rates", learning_rates, ndim=1)
+    if np.any(rates <= 0):
+        raise ValueError("learning_rates must all be > 0")
+    epochs = as_int("epochs", epochs, low=1)
+    batch_size = as_int("batch_size", batch_size, low=2)
+    hidden = as_sizes("hidden", hidden)
+    rng = as_rng(rng)
+    d = shared_digits()
+    dims = [d.train.X.shape[0], *hidden, d.n_classes]
+    acc = {"without": [], "with": []}
+    with one_blas_thread(), np.errstate(all="ignore"):
+        for lr in progress(rates, desc="rates"):
+            seed = int(rng.integers(2**63))
+            for name, flag in (("without", False), ("with", True)):
+                run_rng = np.random.default_rng(seed)
+                net = Network(dims, activation="sigmoid", batch_norm=flag, rng=run_rng)
+                hist = train_epochs(net, Optimizer(optimizer, float(lr)), d.train.X,
+                                    d.train.y, epochs=epochs, batch_size=batch_size,
+                                    rng=run_rng)
+                acc[name].append(0.0 if hist.get("diverged")
+                                 else net.accuracy(d.val.X, d.val.y, training=True))
+    return {name: np.array(v) for name, v in acc.items()}
+
+
+def plot_learning_rate_sweep(learning_rates, accuracy: dict, ax=None):
+    """Final validation accuracy against the learning rate (log axis), without and with
+    batch norm (``accuracy`` as ``learning_rate_sweep`` returns it)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogx(learning_rates, accuracy["without"], "o-", color="tab:gray",
+                label="without batch norm")
+    ax.semilogx(learning_rates, accuracy["with"], "o-", color="tab:blue",
+                label="with batch norm")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("final validation accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="best")
+    return ax
+
+
+def batch_stat_noise(values, batch_sizes, *, n_batches: int = 400,
+                     rng: np.random.Generator) -> dict:
+    """How much a batch's mean and variance of one unit scatter, against the batch size.
+
+    ``values`` ``(N,)`` are the unit's values over the whole training set; for each ``m``
+    in ``batch_sizes`` it draws ``n_batches`` mini-batches of ``m`` examples without
+    replacement. Returns ``{"batch_sizes": (k,), "mean_noise": (k,), "var_noise": (k,),
+    "mean_line": (k,), "var_line": (k,)}``: the standard deviation over batches of the
+    batch mean divided by the unit's standard deviation, of the batch variance divided by
+    its variance, and the ``c / sqrt(m)`` lines they follow (``c = 1`` for the mean and
+    ``sqrt(kurtosis - 1)`` for the variance).
+    """
+    values = as_float_array("values", values, ndim=1)
+    if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__iter__"):
+        raise TypeError(f"batch_sizes must be a sequence of batch sizes, got "
+                        f"{type(batch_sizes).__name__} {batch_sizes!r}")
+    sizes = np.array([as_int(f"batch_sizes[{i}]", s, low=2, high=values.size)
+                      for i, s in enumerate(batch_sizes)])
+    n_batches = as_int("n_batches", n_batches, low=2)
+    rng = as_rng(rng)
+    sigma2 = values.var()
+    if sigma2 == 0:
+        raise ValueError("values must not all be equal (their variance is 0)")
+    kurt = np.mean((values - values.mean()) ** 4) / sigma2 ** 2
+    mean_noise, var_noise = [], []
+    for m in sizes:
+        idx = np.argsort(rng.random((n_batches, values.size)), axis=1)[:, :m]
+        batch = values[idx]
+        mean_noise.append(batch.mean(axis=1).std() / np.sqrt(sigma2))
+        var_noise.append(batch.var(axis=1).std() / sigma2)
+    return {"batch_sizes": sizes, "mean_noise": np.array(mean_noise),
+            "var_noise": np.array(var_noise), "mean_line": 1 / np.sqrt(sizes),
+            "var_line": np.sqrt((kurt - 1) / sizes)}
+
+
+def plot_batch_stat_noise(noise: dict, ax=None):
+    """The noise of ``batch_stat_noise`` on log-log axes with its ``1/sqrt(m)`` lines."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    m = noise["batch_sizes"]
+    ax.loglog(m, noise["mean_noise"], "o", color="tab:blue", label="batch mean")
+    ax.loglog(m, noise["mean_line"], "-", color="tab:blue", lw=1, label="1 / sqrt(m)")
+    ax.loglog(m, noise["var_noise"], "s", color="tab:orange", label="batch variance")
+    ax.loglog(m, noise["var_line"], "-", color="tab:orange", lw=1,
+              label="sqrt(kurtosis - 1) / sqrt(m)")
+    ax.set_xlabel("batch size m")
+    ax.set_ylabel("relative std over batches")
+    ax.legend(loc="lower left", fontsize=8)
+    return ax

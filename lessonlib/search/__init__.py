@@ -1,0 +1,3 @@
+"""The search floor: samplers on each scale (``scales``), search spaces (``spaces``), grid,
+random and coarse-to-fine search in a box (``boxes``), and random search over a space with
+parallel trials (``parallel``). Imports only the core floor."""

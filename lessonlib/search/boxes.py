@@ -1,0 +1,198 @@
+"""Search in a box: grid and random designs, the chance of a hit, coarse to fine.
+
+A search box is a pair ``low, high`` of shape ``(d,)`` (one entry per hyperparameter) and
+a set of trials is an array ``points`` of shape ``(n_trials, d)``, one trial per row (a
+trial is a record, not a data example, so rows are used here). Scores are higher-is-better
+and have shape ``(n_trials,)``; an ``objective`` maps points ``(n, d)`` to scores ``(n,)``.
+Introduced in notebook 01.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng
+
+# ---------------------------------------------------------------------------- boxes
+
+def _check_log_scale(log_scale, d: int) -> np.ndarray:
+    """``log_scale`` as ``(d,)`` booleans (None: all False), or a clear error naming it."""
+    if log_scale is None:
+        return np.zeros(d, bool)
+    arr = np.asarray(log_scale)
+    if arr.dtype.kind not in "bi":
+        raise TypeError(f"log_scale must hold True or False per axis, got dtype {arr.dtype}")
+    if arr.shape != (d,):
+        raise ValueError(f"log_scale must have shape ({d},), got {arr.shape}")
+    return arr.astype(bool)
+
+
+def _objective_scores(objective, pts) -> np.ndarray:
+    """``objective(pts)`` checked: one finite score per point, ``(n,)``."""
+    scores = np.asarray(objective(pts))
+    if scores.shape != (len(pts),):
+        raise ValueError(f"objective must return one score per point, shape ({len(pts)},), "
+                         f"got shape {scores.shape}")
+    return as_float_array("objective's scores", scores)
+
+def as_box(low, high) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a search box: ``low`` and ``high`` of shape ``(d,)`` with ``low < high``."""
+    low = np.atleast_1d(as_float_array("low", low)).astype(np.float64)
+    high = np.atleast_1d(as_float_array("high", high)).astype(np.float64)
+    if low.ndim != 1 or high.shape != low.shape:
+        raise ValueError(f"low and high must have the same shape (d,), got {low.shape} and "
+                         f"{high.shape}")
+    if np.any(low >= high):
+        i = int(np.argmax(low >= high))
+        raise ValueError(f"low must be < high in every dimension, got low[{i}] = {low[i]:g} "
+                         f"and high[{i}] = {high[i]:g}")
+    return low, high
+
+
+def grid_points(n_per_axis: int, low, high) -> np.ndarray:
+    """A full grid with ``n_per_axis`` values per axis at the centres of equal cells.
+
+    Returns ``(n_per_axis ** d, d)``: with 9 trials in 2-D, a 3x3 grid tries 3 values per axis.
+    """
+    n_per_axis = as_int("n_per_axis", n_per_axis, low=1)
+    low, high = as_box(low, high)
+    axes = [lo + (np.arange(n_per_axis) + 0.5) / n_per_axis * (hi - lo)
+            for lo, hi in zip(low, high)]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([g.ravel() for g in mesh], axis=1)
+
+
+def random_search_points(n_trials: int, low, high, *, rng: np.random.Generator) -> np.ndarray:
+    """``n_trials`` points drawn uniformly in the box: shape ``(n_trials, d)``.
+
+    Reference solution of exercise 1.1.
+    """
+    n_trials = as_int("n_trials", n_trials, low=0)
+    low, high = as_box(low, high)
+    rng = as_rng(rng)
+    return low + (high - low) * rng.random((n_trials, low.size))
+
+
+def chance_at_least_one(fraction: float, n_trials: int) -> float:
+    """Chance that at least one of ``n_trials`` independent uniform trials lands in a region
+    holding ``fraction`` of the box: ``1 - (1 - fraction) ** n_trials``.
+
+    Reference solution of exercise 1.2.
+    """
+    fraction = as_real("fraction", fraction, low=0, high=1)
+    n_trials = as_int("n_trials", n_trials, low=0)
+    return 1.0 - (1.0 - fraction) ** n_trials
+
+
+def trials_needed(fraction: float, chance: float) -> int:
+    """Smallest ``n`` with ``chance_at_least_one(fraction, n) >= chance``."""
+    fraction = as_real("fraction", fraction, low=0, high=1, low_inclusive=False)
+    chance = as_real("chance", chance, low=0, high=1, high_inclusive=False)
+    if fraction == 1:
+        return 1 if chance > 0 else 0
+    return max(0, math.ceil(math.log1p(-chance) / math.log1p(-fraction) - 1e-12))
+
+
+def shrink_box(points, scores, low, high, *, n_best: int, log_scale=None,
+               pad: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse to fine: the smaller box around the ``n_best`` highest-scoring trials.
+
+    ``points`` is ``(n_trials, d)``, ``scores`` is ``(n_trials,)`` (higher is better),
+    ``low`` and ``high`` are ``(d,)``, ``log_scale`` is ``(d,)`` booleans (None: all False).
+    On each axis, working with ``log10(x)`` where ``log_scale`` is set and ``x`` elsewhere:
+    the new box spans the best trials' smallest to largest coordinate, widened on each side
+    by ``pad`` times the old box's width, then clipped to the old box. Returns
+    ``(new_low, new_high)`` in the original units. Reference solution of exercise 1.3.
+    """
+    low, high = as_box(low, high)
+    d = low.size
+    points = as_float_array("points", points, ndim=2)
+    if points.shape[1] != d:
+        raise ValueError(f"points must have shape (n_trials, {d}), got {points.shape}")
+    scores = as_float_array("scores", scores, ndim=1)
+    if scores.shape[0] != points.shape[0]:
+        raise ValueError(f"scores must have shape ({points.shape[0]},), got {scores.shape}")
+    n_best = as_int("n_best", n_best, low=1, high=points.shape[0])
+    pad = as_real("pad", pad, low=0)
+    log_scale = _check_log_scale(log_scale, d)
+    if np.any(log_scale & (low <= 0)):
+        raise ValueError("low must be > 0 on every log-scaled axis")
+
+    def to_u(x):
+        return np.where(log_scale, np.log10(np.where(log_scale, x, 1.0)), x)
+
+    best = points[np.argsort(-scores, kind="stable")[:n_best]]
+    u_low, u_high, u_best = to_u(low), to_u(high), to_u(best)
+    width = u_high - u_low
+    new_low = np.maximum(u_best.min(axis=0) - pad * width, u_low)
+    new_high = np.minimum(u_best.max(axis=0) + pad * width, u_high)
+
+    def from_u(u):
+        return np.where(log_scale, 10.0 ** u, u)
+
+    return from_u(new_low), from_u(new_high)
+
+
+def top_fraction_threshold(objective, fraction: float, low, high, *,
+                           n_reference: int = 200_000, rng: np.random.Generator) -> float:
+    """Score above which lies the best ``fraction`` of the box (a Monte-Carlo quantile)."""
+    as_callable("objective", objective, "a function of points (n, d) returning (n,)")
+    fraction = as_real("fraction", fraction, low=0, high=1, low_inclusive=False,
+                       high_inclusive=False)
+    n_reference = as_int("n_reference", n_reference, low=1)
+    ref = _objective_scores(objective, random_search_points(n_reference, low, high, rng=rng))
+    return float(np.quantile(ref, 1 - fraction))
+
+
+def hit_rate(objective, threshold: float, n_trials: int, n_repeats: int, low, high, *,
+             rng: np.random.Generator) -> tuple[float, float]:
+    """Monte-Carlo chance that a random search of ``n_trials`` finds a score above
+    ``threshold``: ``(estimate, standard_error)`` over ``n_repeats`` searches."""
+    as_callable("objective", objective, "a function of points (n, d) returning (n,)")
+    threshold = as_real("threshold", threshold)
+    n_trials = as_int("n_trials", n_trials, low=1)
+    n_repeats = as_int("n_repeats", n_repeats, low=2)
+    pts = random_search_points(n_trials * n_repeats, low, high, rng=rng)
+    hits = (_objective_scores(objective, pts) > threshold).reshape(n_repeats, n_trials).any(axis=1)
+    p = float(hits.mean())
+    return p, math.sqrt(max(p * (1 - p), 1e-12) / n_repeats)
+
+
+def coarse_to_fine(objective, low, high, *, n_rounds: int, n_per_round: int, n_best: int,
+                   log_scale=None, pad: float = 0.1, rng: np.random.Generator) -> dict:
+    """Random search in rounds, each in the box ``shrink_box`` draws around the last best.
+
+    ``objective`` maps ``(n, d)`` points to ``(n,)`` scores. Returns ``{"points": (N, d),
+    "scores": (N,), "boxes": [(low, high), ...], "best_point": (d,), "best_score": float}``
+    with ``N = n_rounds * n_per_round``. ``n_rounds = 1`` is plain random search.
+    """
+    as_callable("objective", objective, "a function of points (n, d) returning (n,)")
+    n_rounds = as_int("n_rounds", n_rounds, low=1)
+    n_per_round = as_int("n_per_round", n_per_round, low=1)
+    n_best = as_int("n_best", n_best, low=1)
+    pad = as_real("pad", pad, low=0)
+    low, high = as_box(low, high)
+    log_scale = _check_log_scale(log_scale, low.size)
+    rng = as_rng(rng)
+    boxes, all_pts, all_scores = [], [], []
+    for _ in range(n_rounds):
+        boxes.append((low, high))
+        u_low = np.where(log_scale, np.log10(np.where(log_scale, low, 1.0)), low)
+        u_high = np.where(log_scale, np.log10(np.where(log_scale, high, 1.0)), high)
+        u = random_search_points(n_per_round, u_low, u_high, rng=rng)
+        pts = np.where(log_scale, 10.0 ** u, u)
+        all_pts.append(pts)
+        all_scores.append(_objective_scores(objective, pts).astype(float))
+        seen_pts, seen_scores = np.concatenate(all_pts), np.concatenate(all_scores)
+        k = min(n_best, seen_pts.shape[0])
+        low, high = shrink_box(seen_pts, seen_scores, low, high, n_best=k,
+                               log_scale=log_scale, pad=pad)
+        # keep a box of positive width even when the best trials coincide on an axis
+        tiny = np.maximum(np.abs(high), 1.0) * 1e-9
+        high = np.where(high - low > tiny, high, low + tiny)
+    points, scores = np.concatenate(all_pts), np.concatenate(all_scores)
+    i = int(np.argmax(scores))
+    return {"points": points, "scores": scores, "boxes": boxes,
+            "best_point": points[i], "best_score": float(scores[i])}

@@ -1,0 +1,170 @@
+"""Search spaces: each hyperparameter with the scale it is sampled on (notebook 02).
+
+A space is a dict ``{name: distribution}``, e.g. ``{"learning_rate": LogUniform(1e-4, 1),
+"beta": EmaBeta(0.9, 0.999), "hidden_units": IntUniform(50, 100)}``. Each distribution draws
+through the samplers of ``search.scales``. ``sample_space`` draws settings from a space and
+``refine_space`` shrinks it around the best trials (coarse to fine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..core.validate import as_int, as_rng
+from . import scales
+from .boxes import shrink_box
+
+# Each distribution says the scale its hyperparameter is searched on and draws through the
+# samplers of lessonlib.search.scales (notebook 02), so a search space reads like
+# {"learning_rate": LogUniform(1e-4, 1), "beta": EmaBeta(0.9, 0.999),
+#  "hidden_units": IntUniform(50, 100)}.
+
+@dataclass(frozen=True)
+class LogUniform:
+    """A hyperparameter sampled as ``10 ** r``, ``r`` uniform on ``[log10 low, log10 high]``."""
+
+    low: float
+    high: float
+    scale: ClassVar[str] = "log-uniform"
+
+    def __post_init__(self):
+        scales.check_range(self.low, self.high, "log-uniform")
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        return scales.sample_log_uniform(self.low, self.high, size, rng=rng)
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A hyperparameter sampled uniformly on ``[low, high]``."""
+
+    low: float
+    high: float
+    scale: ClassVar[str] = "uniform"
+
+    def __post_init__(self):
+        scales.check_range(self.low, self.high, "uniform")
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        return scales.sample_uniform(self.low, self.high, size, rng=rng)
+
+
+@dataclass(frozen=True)
+class EmaBeta:
+    """An EMA weight such as momentum's ``beta``: ``beta = 1 - 10 ** r``, ``r`` uniform on
+    ``[log10(1 - high), log10(1 - low)]`` (log-uniform on the ``1 - beta`` scale)."""
+
+    low: float
+    high: float
+    scale: ClassVar[str] = "ema"
+
+    def __post_init__(self):
+        scales.check_range(self.low, self.high, "ema")
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        return scales.sample_ema_beta(self.low, self.high, size, rng=rng)
+
+
+@dataclass(frozen=True)
+class IntUniform:
+    """An integer hyperparameter sampled uniformly from ``low, low + 1, ..., high``."""
+
+    low: int
+    high: int
+    scale: ClassVar[str] = "int-uniform"
+
+    def __post_init__(self):
+        scales.check_int_range(self.low, self.high)
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        return scales.sample_int_uniform(self.low, self.high, size, rng=rng)
+
+
+@dataclass(frozen=True)
+class IntLogUniform:
+    """An integer hyperparameter in ``low..high`` (``low >= 1``) spread evenly on a log scale
+    (see ``scales.sample_int_log_uniform``)."""
+
+    low: int
+    high: int
+    scale: ClassVar[str] = "int-log-uniform"
+
+    def __post_init__(self):
+        scales.check_int_range(self.low, self.high, positive=True)
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        return scales.sample_int_log_uniform(self.low, self.high, size, rng=rng)
+
+
+# How each distribution maps its values to the axis on which it samples uniformly, and back.
+_AXES = {
+    Uniform: (lambda x: x, lambda u: u),
+    IntUniform: (lambda x: x, lambda u: u),
+    LogUniform: (np.log10, lambda u: 10.0 ** u),
+    IntLogUniform: (np.log10, lambda u: 10.0 ** u),
+    EmaBeta: (lambda b: np.log10(1.0 - b), lambda u: 1.0 - 10.0 ** u),
+}
+
+
+def refine_space(space: dict, results: list[dict], *, n_best: int, pad: float = 0.1) -> dict:
+    """Coarse to fine on a search space: each range shrunk around the ``n_best`` best trials.
+
+    ``results`` is what ``random_search`` returned (``{"params", "score"}`` per trial). Each
+    hyperparameter is shrunk with ``shrink_box`` on the axis its distribution samples
+    uniformly: ``log10(x)`` for ``LogUniform``, ``log10(1 - beta)`` for ``EmaBeta``, ``x``
+    for ``Uniform``; integer ranges are rounded outwards. Returns a new space of the same
+    distributions.
+    """
+    if not isinstance(space, dict) or not space:
+        raise TypeError(f"space must be a non-empty dict of name -> distribution, got {space!r}")
+    if not isinstance(results, list) or not results:
+        raise ValueError("results must be the non-empty list random_search returned")
+    names = list(space)
+    for name in names:
+        if type(space[name]) not in _AXES:
+            raise TypeError(f"space[{name!r}] must be one of "
+                            f"{', '.join(c.__name__ for c in _AXES)}, got {space[name]!r}")
+    try:
+        values = np.array([[r["params"][k] for k in names] for r in results], dtype=float)
+        scores = np.array([r["score"] for r in results], dtype=float)
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"results must hold params for {names} and a score ({err})") from err
+    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(scores))):
+        raise ValueError("results must hold finite params and scores, got NaN or infinity")
+    n_best = as_int("n_best", n_best, low=1)
+    to_u = [_AXES[type(space[k])][0] for k in names]
+    u_pts = np.column_stack([f(values[:, j]) for j, f in enumerate(to_u)])
+    u_ends = np.array([sorted((f(space[k].low), f(space[k].high)))
+                       for f, k in zip(to_u, names)])
+    new_low, new_high = shrink_box(u_pts, scores, u_ends[:, 0], u_ends[:, 1],
+                                   n_best=min(n_best, len(results)), pad=pad)
+    refined = {}
+    for j, k in enumerate(names):
+        cls, back = type(space[k]), _AXES[type(space[k])][1]
+        lo, hi = sorted((float(back(new_low[j])), float(back(new_high[j]))))
+        if cls in (IntUniform, IntLogUniform):
+            lo, hi = int(np.floor(lo + 1e-9)), int(np.ceil(hi - 1e-9))
+            lo, hi = max(lo, space[k].low), min(max(hi, lo), space[k].high)
+        elif not hi > lo:                       # the best trials coincide on this axis
+            lo, hi = space[k].low, space[k].high
+        refined[k] = cls(lo, hi)
+    return refined
+
+
+def sample_space(space: dict, n_trials: int, *, rng: np.random.Generator) -> list[dict]:
+    """``n_trials`` settings drawn from ``space`` (name -> ``Uniform``/``LogUniform``/
+    ``EmaBeta``/``IntUniform``/...)."""
+    if not isinstance(space, dict) or not space:
+        raise TypeError(f"space must be a non-empty dict of name -> distribution, got {space!r}")
+    n_trials = as_int("n_trials", n_trials, low=1)
+    rng = as_rng(rng)
+    columns = {}
+    for name, dist in space.items():
+        if not hasattr(dist, "sample"):
+            raise TypeError(f"space[{name!r}] must have a sample(size, *, rng) method, "
+                            f"got {dist!r}")
+        columns[name] = dist.sample(n_trials, rng=rng)
+    return [{name: col[i].item() for name, col in columns.items()} for i in range(n_trials)]
