@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -45,7 +46,6 @@ def _expand(paths) -> list[Path]:
 
 
 def _write_csv(path: Path, reports: list[NotebookGrade]) -> None:
-    import csv
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["notebook", "exercise", "function", "points", "max_points", "passed",
@@ -110,7 +110,7 @@ def _cmd_progress(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from .bench import run
+    from .bench import run  # here: bench loads numpy, nbclient and the network
     print(run(notebooks=not args.no_notebooks))
     return 0
 

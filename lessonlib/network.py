@@ -46,6 +46,7 @@ from collections.abc import Iterator, MutableMapping
 
 import numpy as np
 
+from .core.memory import tune_allocator
 from .core.threads import one_blas_thread
 from .core.validate import (
     as_column,
@@ -397,7 +398,9 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
 
     Training runs in training mode: each mini-batch is normalized with its own statistics
     and updates the running ones; the network's mode is restored at the end. The accuracies
-    of the history are inference (``net.accuracy``), with the running statistics.
+    of the history are inference (``net.accuracy``), with the running statistics. The
+    first training run of a process keeps freed memory for reuse from then on
+    (``core.memory.tune_allocator``): faster, with the same results.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
@@ -434,6 +437,7 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
                          f"train_epochs returns), got keys {sorted(history)}")
     Y = one_hot(y, C)
     m = X.shape[1]
+    tune_allocator()
     with one_blas_thread(), net.mode(training=True):  # small products: one BLAS thread
         for _ in range(epochs):
             order = rng.permutation(m)

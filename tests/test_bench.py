@@ -30,7 +30,7 @@ def test_cases_run_without_pytorch():
 
 def test_pytorch_cases_compute_the_same_thing():
     torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional)")
-    from lessonlib.batchnorm import batchnorm_backward, batchnorm_forward
+    from lessonlib.layers.batchnorm import batchnorm_backward, batchnorm_forward
     rng = np.random.default_rng(0)
     Z, G = rng.standard_normal((6, 9)), rng.standard_normal((6, 9))
     out, cache = batchnorm_forward(Z, np.ones((6, 1)), np.zeros((6, 1)))

@@ -120,20 +120,26 @@ def shared_digits() -> Digits:
     return digits
 
 
+def _class_labels(n_per_class, n_classes) -> tuple[int, int, np.ndarray]:
+    """The validated counts and the ``(m,)`` labels ``0, ..., 0, 1, ..., C - 1``,
+    ``n_per_class`` of each."""
+    n_per_class = as_int("n_per_class", n_per_class, low=1)
+    n_classes = as_int("n_classes", n_classes, low=2)
+    return n_per_class, n_classes, np.repeat(np.arange(n_classes), n_per_class)
+
+
 def make_blobs(n_per_class: int, n_classes: int = 3, *, spread: float = 0.6,
                radius: float = 2.0, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs around ``n_classes`` centres evenly spaced on a circle.
 
     Returns ``X`` of shape ``(2, m)`` and ``y`` of shape ``(m,)``, ``m = n_per_class * C``.
     """
-    n_per_class = as_int("n_per_class", n_per_class, low=1)
-    n_classes = as_int("n_classes", n_classes, low=2)
+    n_per_class, n_classes, y = _class_labels(n_per_class, n_classes)
     spread = as_real("spread", spread, low=0)
     radius = as_real("radius", radius, low=0)
     rng = as_rng(rng)
     angles = 2 * np.pi * np.arange(n_classes) / n_classes
     centres = radius * np.stack([np.cos(angles), np.sin(angles)])          # (2, C)
-    y = np.repeat(np.arange(n_classes), n_per_class)
     X = centres[:, y] + spread * rng.standard_normal((2, y.size))
     return X, y
 
@@ -144,12 +150,10 @@ def make_spirals(n_per_class: int, n_classes: int = 3, *, noise: float = 0.2,
 
     Returns ``X`` of shape ``(2, m)`` and ``y`` of shape ``(m,)``, ``m = n_per_class * C``.
     """
-    n_per_class = as_int("n_per_class", n_per_class, low=1)
-    n_classes = as_int("n_classes", n_classes, low=2)
+    n_per_class, n_classes, y = _class_labels(n_per_class, n_classes)
     noise = as_real("noise", noise, low=0)
     turns = as_real("turns", turns, low=0, low_inclusive=False)
     rng = as_rng(rng)
-    y = np.repeat(np.arange(n_classes), n_per_class)
     r = np.tile(np.linspace(0.05, 1.0, n_per_class), n_classes)
     theta = 2 * np.pi * (turns * r + y / n_classes) + noise * rng.standard_normal(y.size)
     X = np.stack([r * np.cos(theta), r * np.sin(theta)])

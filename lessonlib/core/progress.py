@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from tqdm.auto import tqdm
+
 HEADLESS_ENV = "LESSONLIB_HEADLESS"
 
 
@@ -31,7 +33,5 @@ def progress(iterable, *, total: int | None = None, desc: str = ""):
     The bar disappears when the loop ends (``leave=False``); iterating gives exactly the
     items of ``iterable``.
     """
-    from tqdm.auto import tqdm
-
     return tqdm(iterable, total=total, desc=desc, leave=False,
                 disable=not interactive_kernel())

@@ -15,8 +15,9 @@ import enum
 from dataclasses import dataclass
 
 
-class Status(enum.Enum):
-    """Where an exercise stands; ``mark`` is the character the check line starts with."""
+class Status(str, enum.Enum):
+    """Where an exercise stands (equal to its value, "passed", ...); ``mark`` is the character
+    the check line starts with."""
 
     PASSED = "passed"
     FAILED = "failed"

@@ -28,8 +28,7 @@ import numpy as np
 
 from .exercises import Exercise, Status, fmt_points, not_attempted_line
 from .exercises import progress_lines as _progress_lines
-
-GRADE_LOG_ENV = "LESSONLIB_GRADE_LOG"
+from .protocol import GRADE_LOG_ENV
 
 
 class CheckFailure(Exception):

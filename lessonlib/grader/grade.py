@@ -28,8 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from .exercises import EXERCISES, Exercise, Status, checks_module, fmt_points
-from .framework import GRADE_LOG_ENV
+from .exercises import EXERCISES, Exercise, Status, fmt_points
 from .notebook_files import (
     NotebookError,
     cell_info,
@@ -38,6 +37,7 @@ from .notebook_files import (
     read_notebook,
     solutions_dir,
 )
+from .protocol import GRADE_LOG_ENV, graded_check_source
 
 # ------------------------------------------------------------------ typed results
 
@@ -143,9 +143,7 @@ def _graded_copy(learner, solved, token_of: dict) -> tuple[nbformat.NotebookNode
         cell = copy.deepcopy(solved_checks[ex_id])
         # the genuine checks, whatever the learner's cells rebound, and a one-time token
         # that ties the check's result record to this cell
-        cell.source = (f"from {checks_module(name)} import *  # noqa: F403\n"
-                       "__import__('lessonlib.grader.framework').grader.framework."
-                       f"graded_cell({token_of[ex_id]!r})\n" + cell.source)
+        cell.source = graded_check_source(name, token_of[ex_id], cell.source)
         cell.execution_count = 1
         placed.add(ex_id)
         official_ids.add(id(cell))

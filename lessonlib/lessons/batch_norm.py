@@ -164,6 +164,16 @@ def normalization_widget(*, seed: int = 0):
 PERCENTILES = (15, 50, 85)
 
 
+def _figure1_setup(hidden, batch_size, rng):
+    """The digits, the layer sizes ``[64, *hidden, 10]`` of Figure 1's network, and the
+    checked ``batch_size`` and ``rng``."""
+    batch_size = as_int("batch_size", batch_size, low=2)
+    hidden = as_sizes("hidden", hidden)
+    rng = as_rng(rng)
+    d = shared_digits()
+    return d, [d.train.X.shape[0], *hidden, d.n_classes], batch_size, rng
+
+
 def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
                 hidden=(100, 100, 100), batch_size: int = 60, record_every: int = 20,
                 unit: int = 0, optimizer: str = "gd", rng: np.random.Generator) -> dict:
@@ -183,16 +193,12 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
     """
     steps = as_int("steps", steps, low=1)
     record_every = as_int("record_every", record_every, low=1)
-    batch_size = as_int("batch_size", batch_size, low=2)
-    hidden = as_sizes("hidden", hidden)
-    rng = as_rng(rng)
-    d = shared_digits()
-    dims = [d.train.X.shape[0], *hidden, d.n_classes]
+    d, dims, batch_size, rng = _figure1_setup(hidden, batch_size, rng)
     net = Network(dims, activation="sigmoid", batch_norm=batch_norm, rng=rng)
     unit = as_int("unit", unit, low=0, high=dims[-2] - 1)
     opt = Optimizer(optimizer, learning_rate)
     rec = {"steps": [], "val_acc": [], "percentiles": [], "cost": []}
-    last = len(hidden)
+    last = len(dims) - 2
 
     def record(step):
         rec["steps"].append(step)
@@ -295,11 +301,7 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
     if np.any(rates <= 0):
         raise ValueError("learning_rates must all be > 0")
     epochs = as_int("epochs", epochs, low=1)
-    batch_size = as_int("batch_size", batch_size, low=2)
-    hidden = as_sizes("hidden", hidden)
-    rng = as_rng(rng)
-    d = shared_digits()
-    dims = [d.train.X.shape[0], *hidden, d.n_classes]
+    d, dims, batch_size, rng = _figure1_setup(hidden, batch_size, rng)
     acc = {"without": [], "with": []}
     with one_blas_thread(), np.errstate(all="ignore"):
         for lr in progress(rates, desc="rates"):

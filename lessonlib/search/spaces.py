@@ -17,86 +17,73 @@ from ..core.validate import as_int, as_rng
 from . import scales
 from .boxes import shrink_box
 
-# Each distribution says the scale its hyperparameter is searched on and draws through the
-# samplers of lessonlib.search.scales (notebook 02), so a search space reads like
-# {"learning_rate": LogUniform(1e-4, 1), "beta": EmaBeta(0.9, 0.999),
-#  "hidden_units": IntUniform(50, 100)}.
 
 @dataclass(frozen=True)
-class LogUniform:
+class Distribution:
+    """A hyperparameter's range ``[low, high]`` and the scale it is sampled on.
+
+    The base of the five distributions below, which differ only in ``scale``: each draws
+    through the sampler of ``search.scales`` for its scale (notebook 02), so a search space
+    reads like ``{"learning_rate": LogUniform(1e-4, 1), "beta": EmaBeta(0.9, 0.999),
+    "hidden_units": IntUniform(50, 100)}``.
+    """
+
+    low: float
+    high: float
+    scale: ClassVar[str] = ""
+
+    def __post_init__(self):
+        if self.scale.startswith("int-"):
+            scales.check_int_range(self.low, self.high,
+                                   positive=self.scale == "int-log-uniform")
+        else:
+            scales.check_range(self.low, self.high, self.scale)
+
+    def sample(self, size: int, *, rng) -> np.ndarray:
+        """``size`` draws from the range on the distribution's scale: shape ``(size,)``."""
+        return _SAMPLERS[self.scale](self.low, self.high, size, rng=rng)
+
+
+@dataclass(frozen=True)
+class LogUniform(Distribution):
     """A hyperparameter sampled as ``10 ** r``, ``r`` uniform on ``[log10 low, log10 high]``."""
 
-    low: float
-    high: float
     scale: ClassVar[str] = "log-uniform"
 
-    def __post_init__(self):
-        scales.check_range(self.low, self.high, "log-uniform")
-
-    def sample(self, size: int, *, rng) -> np.ndarray:
-        return scales.sample_log_uniform(self.low, self.high, size, rng=rng)
-
 
 @dataclass(frozen=True)
-class Uniform:
+class Uniform(Distribution):
     """A hyperparameter sampled uniformly on ``[low, high]``."""
 
-    low: float
-    high: float
     scale: ClassVar[str] = "uniform"
-
-    def __post_init__(self):
-        scales.check_range(self.low, self.high, "uniform")
-
-    def sample(self, size: int, *, rng) -> np.ndarray:
-        return scales.sample_uniform(self.low, self.high, size, rng=rng)
 
 
 @dataclass(frozen=True)
-class EmaBeta:
+class EmaBeta(Distribution):
     """An EMA weight such as momentum's ``beta``: ``beta = 1 - 10 ** r``, ``r`` uniform on
     ``[log10(1 - high), log10(1 - low)]`` (log-uniform on the ``1 - beta`` scale)."""
 
-    low: float
-    high: float
     scale: ClassVar[str] = "ema"
 
-    def __post_init__(self):
-        scales.check_range(self.low, self.high, "ema")
-
-    def sample(self, size: int, *, rng) -> np.ndarray:
-        return scales.sample_ema_beta(self.low, self.high, size, rng=rng)
-
 
 @dataclass(frozen=True)
-class IntUniform:
+class IntUniform(Distribution):
     """An integer hyperparameter sampled uniformly from ``low, low + 1, ..., high``."""
 
-    low: int
-    high: int
     scale: ClassVar[str] = "int-uniform"
-
-    def __post_init__(self):
-        scales.check_int_range(self.low, self.high)
-
-    def sample(self, size: int, *, rng) -> np.ndarray:
-        return scales.sample_int_uniform(self.low, self.high, size, rng=rng)
 
 
 @dataclass(frozen=True)
-class IntLogUniform:
+class IntLogUniform(Distribution):
     """An integer hyperparameter in ``low..high`` (``low >= 1``) spread evenly on a log scale
     (see ``scales.sample_int_log_uniform``)."""
 
-    low: int
-    high: int
     scale: ClassVar[str] = "int-log-uniform"
 
-    def __post_init__(self):
-        scales.check_int_range(self.low, self.high, positive=True)
 
-    def sample(self, size: int, *, rng) -> np.ndarray:
-        return scales.sample_int_log_uniform(self.low, self.high, size, rng=rng)
+_SAMPLERS = {"uniform": scales.sample_uniform, "log-uniform": scales.sample_log_uniform,
+             "ema": scales.sample_ema_beta, "int-uniform": scales.sample_int_uniform,
+             "int-log-uniform": scales.sample_int_log_uniform}
 
 
 # How each distribution maps its values to the axis on which it samples uniformly, and back.

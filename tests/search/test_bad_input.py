@@ -275,6 +275,7 @@ BAD = [
 # Public callables that get no row, and why. Keep this short: exempt only what has no
 # argument to get wrong or only draws what a tested function returned.
 EXEMPT = {
+    "spaces.Distribution": "the base of the five distributions; its rows are theirs",
 
 }
 

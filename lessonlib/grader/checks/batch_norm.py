@@ -170,17 +170,23 @@ def _fwd_gamma_beta(ck):
             hint)
 
 
+def _require_forward(ck, Z, gamma, beta, eps, case: str, default_hint: str) -> None:
+    """The learner's ``Z_tilde`` equals the reference's on this case, or a failure naming
+    the case (``"... expected <want>"``) and the mistake it matches."""
+    got, _ = _fwd_call(ck, Z, gamma, beta, eps)
+    want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
+    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+            f"{case} {fmt_array(want)}, got {fmt_array(got)}",
+            _forward_hint(got, Z, gamma, beta, eps, default_hint))
+
+
 def _fwd_eps(ck):
     n, m, eps = 3, 12, 0.5
     Z = 0.4 * _batch(4, n, m, spread=False)
     gamma, beta = _unit_params(5, n)
-    got, _ = _fwd_call(ck, Z, gamma, beta, eps)
-    want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
-    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
-            f"with eps = 0.5 and per-unit variances near 0.16 expected Z_tilde "
-            f"{fmt_array(want)}, got {fmt_array(got)}",
-            _forward_hint(got, Z, gamma, beta, eps,
-                          "Z_hat = (Z - mu) / sqrt(var + eps) with the eps argument"))
+    _require_forward(ck, Z, gamma, beta, eps,
+                     "with eps = 0.5 and per-unit variances near 0.16 expected Z_tilde",
+                     "Z_hat = (Z - mu) / sqrt(var + eps) with the eps argument")
 
 
 def _fwd_random(ck):
@@ -190,13 +196,9 @@ def _fwd_random(ck):
         Z = _batch(10 + k, n, m)
         gamma, beta = _unit_params(20 + k, n)
         eps = float(10 ** rng.uniform(-8, -1))
-        got, _ = _fwd_call(ck, Z, gamma, beta, eps)
-        want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
-        require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
-                f"on a random batch of shape ({n}, {m}) with eps = {eps:.3g} expected "
-                f"{fmt_array(want)}, got {fmt_array(got)}",
-                _forward_hint(got, Z, gamma, beta, eps,
-                              "follow the four equations step by step on this case"))
+        _require_forward(ck, Z, gamma, beta, eps,
+                         f"on a random batch of shape ({n}, {m}) with eps = {eps:.3g} expected",
+                         "follow the four equations step by step on this case")
 
 
 def _fwd_constant_unit(ck):

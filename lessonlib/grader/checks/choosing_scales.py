@@ -62,6 +62,23 @@ def _inside(x, lo, hi, rel=1e-6):
     return bool(np.all(x >= lo - rel * abs(lo) - 1e-15) and np.all(x <= hi + rel * abs(hi)))
 
 
+def _other_ranges(ck, ranges, fmt: str, exponent, interval: str, what: str,
+                  bounds_hint: str, uniform_hint: str) -> None:
+    """On each ``(low, high)`` of ``ranges`` the draws stay inside, and their exponent
+    ``r`` (``exponent(x, low, high) -> (r, a, b)``) is uniform on ``[a, b]``: a quarter of
+    the draws in each quarter of the ``interval``."""
+    for k, (low, high) in enumerate(ranges):
+        x = _draws(ck, low, high, _N_DIST, 10 + k)
+        case = f"for low={low:g}, high={high:g}"
+        require(_inside(x, low, high), f"{case} the draws span [{x.min():{fmt}}, "
+                f"{x.max():{fmt}}], outside the range", bounds_hint)
+        r, a, b = exponent(x, low, high)
+        q = _quarters((r - a) / (b - a))
+        require(np.all(np.abs(q - 0.25) < _TOL),
+                f"{case} the four equal parts of {interval} hold fractions "
+                f"{fmt_array(q, 3)} of {what}, expected about 0.25 each", uniform_hint)
+
+
 # ------------------------------------------------------- 2.1 sample_log_uniform
 
 
@@ -112,19 +129,12 @@ def _slu_decades(ck):
 
 
 def _slu_other_ranges(ck):
-    for k, (low, high) in enumerate([(0.003, 40.0), (2.0, 5000.0), (1e-7, 1e-6)]):
-        x = _draws(ck, low, high, _N_DIST, 10 + k)
-        case = f"for low={low:g}, high={high:g}"
-        require(_inside(x, low, high), f"{case} the draws span [{x.min():.4g}, "
-                f"{x.max():.4g}], outside the range",
-                "take the exponent's bounds from low and high (r from log10(low) to "
-                "log10(high)), not fixed numbers")
-        u = (np.log10(x) - math.log10(low)) / (math.log10(high) - math.log10(low))
-        q = _quarters(u)
-        require(np.all(np.abs(q - 0.25) < _TOL),
-                f"{case} the four equal parts of [log10(low), log10(high)] hold fractions "
-                f"{fmt_array(q, 3)} of the draws' log10, expected about 0.25 each",
-                "log10 of the draws must be uniform on [log10(low), log10(high)]")
+    _other_ranges(ck, [(0.003, 40.0), (2.0, 5000.0), (1e-7, 1e-6)], ".4g",
+                  lambda x, low, high: (np.log10(x), math.log10(low), math.log10(high)),
+                  "[log10(low), log10(high)]", "the draws' log10",
+                  "take the exponent's bounds from low and high (r from log10(low) to "
+                  "log10(high)), not fixed numbers",
+                  "log10 of the draws must be uniform on [log10(low), log10(high)]")
 
 
 def _slu_rng(ck):
@@ -190,20 +200,13 @@ def _seb_decades(ck):
 
 
 def _seb_other_ranges(ck):
-    for k, (low, high) in enumerate([(0.5, 0.9999), (0.0, 0.99), (0.95, 0.98)]):
-        beta = _draws(ck, low, high, _N_DIST, 10 + k)
-        case = f"for low={low:g}, high={high:g}"
-        require(_inside(beta, low, high), f"{case} the draws span [{beta.min():.6g}, "
-                f"{beta.max():.6g}], outside the range",
-                "take the exponent's bounds from low and high (r from log10(1 - high) to "
-                "log10(1 - low)), not fixed numbers")
-        a, b = math.log10(1 - high), math.log10(1 - low)
-        u = (np.log10(np.maximum(1 - beta, 1e-300)) - a) / (b - a)
-        q = _quarters(u)
-        require(np.all(np.abs(q - 0.25) < _TOL),
-                f"{case} the four equal parts of [log10(1 - high), log10(1 - low)] hold "
-                f"fractions {fmt_array(q, 3)} of log10(1 - beta), expected about 0.25 each",
-                "log10(1 - beta) must be uniform on [log10(1 - high), log10(1 - low)]")
+    _other_ranges(ck, [(0.5, 0.9999), (0.0, 0.99), (0.95, 0.98)], ".6g",
+                  lambda beta, low, high: (np.log10(np.maximum(1 - beta, 1e-300)),
+                                           math.log10(1 - high), math.log10(1 - low)),
+                  "[log10(1 - high), log10(1 - low)]", "log10(1 - beta)",
+                  "take the exponent's bounds from low and high (r from log10(1 - high) to "
+                  "log10(1 - low)), not fixed numbers",
+                  "log10(1 - beta) must be uniform on [log10(1 - high), log10(1 - low)]")
 
 
 def _seb_rng(ck):

@@ -4,8 +4,8 @@ a catalogue of wrong ones."""
 import numpy as np
 import pytest
 
-from lessonlib import tuning
-from lessonlib.checks import tuning as checks
+from lessonlib.grader.checks import tuning_process as checks
+from lessonlib.search import boxes
 
 
 def _stub(*args, **kwargs):
@@ -23,7 +23,7 @@ def rsp_column_by_column(n, low, high, *, rng):
 
 
 RSP_WRONG = {
-    "grid": lambda n, low, high, *, rng: tuning.grid_points(
+    "grid": lambda n, low, high, *, rng: boxes.grid_points(
         int(np.ceil(n ** (1 / len(low)))), low, high)[:n],
     "global np.random": lambda n, low, high, *, rng: low + (high - low) * np.random.random(
         (n, len(low))),
@@ -39,7 +39,7 @@ RSP_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [tuning.random_search_points, rsp_uniform_call,
+@pytest.mark.parametrize("fn", [boxes.random_search_points, rsp_uniform_call,
                                 rsp_column_by_column])
 def test_random_search_points_accepts_correct(fn):
     assert checks.check_random_search_points.evaluate(fn).passed
@@ -82,7 +82,7 @@ CHANCE_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [tuning.chance_at_least_one, chance_by_complement_product,
+@pytest.mark.parametrize("fn", [boxes.chance_at_least_one, chance_by_complement_product,
                                 chance_via_logs])
 def test_chance_accepts_correct(fn):
     assert checks.check_chance_at_least_one.evaluate(fn).passed
@@ -113,16 +113,16 @@ def shrink_box_loop(points, scores, low, high, *, n_best, log_scale=None, pad=0.
 
 
 def _shrink_ignoring_log(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
-    return tuning.shrink_box(points, scores, low, high, n_best=n_best, pad=pad)
+    return boxes.shrink_box(points, scores, low, high, n_best=n_best, pad=pad)
 
 
 def _shrink_worst(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
-    return tuning.shrink_box(points, -np.asarray(scores), low, high, n_best=n_best,
+    return boxes.shrink_box(points, -np.asarray(scores), low, high, n_best=n_best,
                              log_scale=log_scale, pad=pad)
 
 
 def _shrink_no_clip(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
-    lo, hi = tuning.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
+    lo, hi = boxes.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
                                pad=0.0)
     u = lambda x: np.where(log_scale, np.log10(x), x) if log_scale is not None else x  # noqa
     v = lambda x: np.where(log_scale, 10 ** x, x) if log_scale is not None else x  # noqa
@@ -132,7 +132,7 @@ def _shrink_no_clip(points, scores, low, high, *, n_best, log_scale=None, pad=0.
 
 def _shrink_sorts_in_place(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
     scores.sort()
-    return tuning.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
+    return boxes.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
                              pad=pad)
 
 
@@ -141,13 +141,13 @@ SHRINK_WRONG = {
     "keeps the worst": (_shrink_worst, "higher scores are better"),
     "no clipping": (_shrink_no_clip, ""),
     "pads by a fixed amount": (lambda p, s, lo, hi, *, n_best, log_scale=None, pad=0.1:
-                               tuning.shrink_box(p, s, lo, hi, n_best=n_best,
+                               boxes.shrink_box(p, s, lo, hi, n_best=n_best,
                                                  log_scale=log_scale, pad=0.1), ""),
     "mutates scores": (_shrink_sorts_in_place, "in place"),
 }
 
 
-@pytest.mark.parametrize("fn", [tuning.shrink_box, shrink_box_loop])
+@pytest.mark.parametrize("fn", [boxes.shrink_box, shrink_box_loop])
 def test_shrink_box_accepts_correct(fn):
     assert checks.check_shrink_box.evaluate(fn).passed
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lessonlib.gradcheck import numerical_gradient, relative_error
+from lessonlib.core.gradcheck import numerical_gradient, relative_error
 
 
 def test_gradient_of_a_quadratic_is_exact_to_rounding():

@@ -15,9 +15,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from lessonlib.notebooks import cell_info
+from lessonlib.grader.notebook_files import cell_info
 
-SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "notebooks" / "solutions")
+SOLUTIONS = sorted((Path(__file__).resolve().parents[2] / "notebooks" / "solutions")
                    .glob("*.ipynb"))
 
 

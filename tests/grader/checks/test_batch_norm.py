@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 
-from lessonlib import batchnorm as ref
-from lessonlib.checks import (
+from lessonlib.grader.checks.batch_norm import (
     check_batchnorm_backward,
     check_batchnorm_forward,
     check_recover_gamma_beta,
 )
-from lessonlib.checks.batchnorm import NOTEBOOK
-from lessonlib.grading import EXERCISES
+from lessonlib.grader.exercises import EXERCISES
+from lessonlib.layers import batchnorm as ref
 
 # ------------------------------------------------------------------ 3.1 batchnorm_forward
 
@@ -343,7 +342,7 @@ def test_non_function_and_crash_fail_cleanly(check):
 def test_exercises_registered():
     assert [EXERCISES[i].function for i in ("3.1", "3.2", "3.3")] == \
         ["batchnorm_forward", "recover_gamma_beta", "batchnorm_backward"]
-    assert all(EXERCISES[i].notebook == NOTEBOOK == "03_batch_norm"
+    assert all(EXERCISES[i].notebook == "03_batch_norm"
                for i in ("3.1", "3.2", "3.3"))
 
 
@@ -372,7 +371,7 @@ def _stub_forward(Z, gamma, beta, eps=1e-5):
 
 
 def test_backward_check_runs_the_learners_own_forward_with_it():
-    from lessonlib.checks.batchnorm import check_batchnorm_backward as check
+    check = check_batchnorm_backward
     # a correct pair passes; a wrong or unfinished forward never costs backward points
     for forward in (ref.batchnorm_forward, _unbiased_forward, _stub_forward, None):
         assert check.evaluate(ref.batchnorm_backward, forward=forward).passed

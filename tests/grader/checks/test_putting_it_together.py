@@ -4,9 +4,10 @@ a catalogue of wrong ones."""
 import numpy as np
 import pytest
 
-from lessonlib import capstone, tuning
-from lessonlib.checks import capstone as checks
-from lessonlib.nn import fold_network
+from lessonlib.grader.checks import putting_it_together as checks
+from lessonlib.lessons import putting_it_together as lesson
+from lessonlib.network import fold_network
+from lessonlib.search import spaces
 
 
 def _stub(*args, **kwargs):
@@ -17,54 +18,54 @@ def _stub(*args, **kwargs):
 
 
 def _space(**changes):
-    space = capstone.make_search_space()
+    space = lesson.make_search_space()
     space.update(changes)
     return lambda: {k: v for k, v in space.items() if v is not None}
 
 
 def space_narrow_but_fine():
-    return {"bn_decay": tuning.EmaBeta(0.9, 0.999), "hidden_units": tuning.IntUniform(32, 256),
-            "beta1": tuning.EmaBeta(0.85, 0.995), "learning_rate": tuning.LogUniform(1e-3, 1e-1)}
+    return {"bn_decay": spaces.EmaBeta(0.9, 0.999), "hidden_units": spaces.IntUniform(32, 256),
+            "beta1": spaces.EmaBeta(0.85, 0.995), "learning_rate": spaces.LogUniform(1e-3, 1e-1)}
 
 
 def space_wide():
-    return {"learning_rate": tuning.LogUniform(1e-6, 10.0), "beta1": tuning.EmaBeta(0.8, 0.9999),
-            "hidden_units": tuning.IntLogUniform(8, 512),
-            "bn_decay": tuning.EmaBeta(0.8, 0.9999)}
+    return {"learning_rate": spaces.LogUniform(1e-6, 10.0), "beta1": spaces.EmaBeta(0.8, 0.9999),
+            "hidden_units": spaces.IntLogUniform(8, 512),
+            "bn_decay": spaces.EmaBeta(0.8, 0.9999)}
 
 
 SPACE_WRONG = {
-    "uniform learning rate": _space(learning_rate=tuning.Uniform(1e-4, 1e-1)),
-    "learning rate one decade": _space(learning_rate=tuning.LogUniform(1e-3, 1e-2 * 0.9)),
-    "learning rate misses 0.01": _space(learning_rate=tuning.LogUniform(1e-6, 1e-3)),
-    "learning rate up to 100": _space(learning_rate=tuning.LogUniform(1e-3, 100.0)),
-    "uniform beta1": _space(beta1=tuning.Uniform(0.8, 0.999)),
-    "log-uniform beta1": _space(beta1=tuning.LogUniform(0.8, 0.999)),
-    "beta1 from 0.5": _space(beta1=tuning.EmaBeta(0.5, 0.99)),
-    "beta1 without 0.9": _space(beta1=tuning.EmaBeta(0.95, 0.9995)),
-    "beta1 narrow": _space(beta1=tuning.EmaBeta(0.89, 0.91)),
-    "beta1 reaches 1": lambda: {**capstone.make_search_space(),
-                                "beta1": tuning.EmaBeta(0.9, 1.0)},
-    "uniform bn decay": _space(bn_decay=tuning.Uniform(0.8, 0.999)),
-    "bn decay above 0.9999": _space(bn_decay=tuning.EmaBeta(0.99, 0.99999)),
-    "float hidden units": _space(hidden_units=tuning.Uniform(16, 128)),
-    "log-uniform float hidden units": _space(hidden_units=tuning.LogUniform(16, 128)),
-    "hidden units as floats in IntUniform": lambda: {**capstone.make_search_space(),
-                                                     "hidden_units": tuning.IntUniform(16.0,
+    "uniform learning rate": _space(learning_rate=spaces.Uniform(1e-4, 1e-1)),
+    "learning rate one decade": _space(learning_rate=spaces.LogUniform(1e-3, 1e-2 * 0.9)),
+    "learning rate misses 0.01": _space(learning_rate=spaces.LogUniform(1e-6, 1e-3)),
+    "learning rate up to 100": _space(learning_rate=spaces.LogUniform(1e-3, 100.0)),
+    "uniform beta1": _space(beta1=spaces.Uniform(0.8, 0.999)),
+    "log-uniform beta1": _space(beta1=spaces.LogUniform(0.8, 0.999)),
+    "beta1 from 0.5": _space(beta1=spaces.EmaBeta(0.5, 0.99)),
+    "beta1 without 0.9": _space(beta1=spaces.EmaBeta(0.95, 0.9995)),
+    "beta1 narrow": _space(beta1=spaces.EmaBeta(0.89, 0.91)),
+    "beta1 reaches 1": lambda: {**lesson.make_search_space(),
+                                "beta1": spaces.EmaBeta(0.9, 1.0)},
+    "uniform bn decay": _space(bn_decay=spaces.Uniform(0.8, 0.999)),
+    "bn decay above 0.9999": _space(bn_decay=spaces.EmaBeta(0.99, 0.99999)),
+    "float hidden units": _space(hidden_units=spaces.Uniform(16, 128)),
+    "log-uniform float hidden units": _space(hidden_units=spaces.LogUniform(16, 128)),
+    "hidden units as floats in IntUniform": lambda: {**lesson.make_search_space(),
+                                                     "hidden_units": spaces.IntUniform(16.0,
                                                                                        128.0)},
-    "hidden units up to 4096": _space(hidden_units=tuning.IntLogUniform(16, 4096)),
-    "low >= high": lambda: {**capstone.make_search_space(),
-                            "learning_rate": tuning.LogUniform(1e-1, 1e-4)},
+    "hidden units up to 4096": _space(hidden_units=spaces.IntLogUniform(16, 4096)),
+    "low >= high": lambda: {**lesson.make_search_space(),
+                            "learning_rate": spaces.LogUniform(1e-1, 1e-4)},
     "missing bn decay": _space(bn_decay=None),
     "beta instead of beta1": lambda: {("beta" if k == "beta1" else k): v
-                                      for k, v in capstone.make_search_space().items()},
-    "extra epochs": lambda: {**capstone.make_search_space(), "epochs": tuning.IntUniform(5, 20)},
-    "a list": lambda: list(capstone.make_search_space().values()),
+                                      for k, v in lesson.make_search_space().items()},
+    "extra epochs": lambda: {**lesson.make_search_space(), "epochs": spaces.IntUniform(5, 20)},
+    "a list": lambda: list(lesson.make_search_space().values()),
     "None": lambda: None,
 }
 
 
-@pytest.mark.parametrize("fn", [capstone.make_search_space, space_narrow_but_fine, space_wide])
+@pytest.mark.parametrize("fn", [lesson.make_search_space, space_narrow_but_fine, space_wide])
 def test_make_search_space_accepts_correct(fn):
     r = checks.check_make_search_space.evaluate(fn)
     assert r.passed, r.line
@@ -126,11 +127,11 @@ def ev_takes_a_step(net, X, y):
 
 
 def ev_percent(net, X, y):
-    return 100 * capstone.evaluate(net, X, y)
+    return 100 * lesson.evaluate(net, X, y)
 
 
 def ev_error_rate(net, X, y):
-    return 1 - capstone.evaluate(net, X, y)
+    return 1 - lesson.evaluate(net, X, y)
 
 
 def ev_correct_array(net, X, y):
@@ -172,7 +173,7 @@ def ev_one_by_one(net, X, y):
     return sum(hits) / len(hits)
 
 
-@pytest.mark.parametrize("fn", [capstone.evaluate, ev_folded, ev_manual_restore, ev_one_by_one])
+@pytest.mark.parametrize("fn", [lesson.evaluate, ev_folded, ev_manual_restore, ev_one_by_one])
 def test_evaluate_accepts_correct(fn):
     r = checks.check_evaluate.evaluate(fn)
     assert r.passed, r.line
@@ -199,7 +200,7 @@ def test_check_networks_tell_the_modes_apart():
     """The cases are built so that batch statistics give a different accuracy."""
     X, y = checks._images("test", digits=[0, 1], n=40, seed=1)
     net = checks._net(True)
-    assert capstone.evaluate(net, X, y) != ev_training_mode(net, X, y)
+    assert lesson.evaluate(net, X, y) != ev_training_mode(net, X, y)
     loaded = checks._loaded_net()
     X, y = checks._images("test", digits=[4, 7], n=30, seed=8)
-    assert capstone.evaluate(loaded, X, y) != loaded.accuracy(X, y)
+    assert lesson.evaluate(loaded, X, y) != loaded.accuracy(X, y)

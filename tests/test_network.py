@@ -1,18 +1,12 @@
-"""lessonlib.nn: the network with and without batch norm, optimizers and training."""
+"""lessonlib.network: the network, training, evaluation mode, population statistics."""
 
 import numpy as np
 import pytest
 
-from lessonlib.data import load_digits, make_blobs
-from lessonlib.gradcheck import numerical_gradient, relative_error
-from lessonlib.nn import (
-    Network,
-    Optimizer,
-    fold_batchnorm,
-    fold_network,
-    population_statistics,
-    train_epochs,
-)
+from lessonlib.core.data import load_digits, make_blobs
+from lessonlib.core.gradcheck import numerical_gradient, relative_error
+from lessonlib.network import Network, fold_network, population_statistics, train_epochs
+from lessonlib.optim import Optimizer
 
 
 def _batch(seed=0, n_x=5, m=9, C=3):
@@ -199,8 +193,6 @@ def test_bad_data_is_named():
                      rng=np.random.default_rng(0))
 
 
-# ------------------------------------------------------------------ test time (notebook 04)
-
 def _trained_bn_net(seed=0, dims=(2, 8, 6, 3), epochs=4, **kw):
     X, y = make_blobs(40, 3, rng=np.random.default_rng(seed))
     net = Network(list(dims), activation="tanh", batch_norm=True,
@@ -314,23 +306,6 @@ def test_predict_uses_running_statistics_once_they_exist():
     assert net.predict(X[:, :1]).shape == (1,)
 
 
-def test_train_epochs_trains_in_training_mode_and_restores_the_mode():
-    X, y = make_blobs(21, 3, rng=np.random.default_rng(0))     # m = 63: 4 batches of 16
-    net = Network([2, 5, 3], batch_norm=True, rng=np.random.default_rng(0)).eval()
-    means, modes = [], []
-
-    def on_step(step, n, cost):
-        means.append(n.bn_layers[1].batch_mean[:, 0].copy())
-        modes.append(n.training)
-
-    train_epochs(net, Optimizer("gd", 0.1), X, y, epochs=3, batch_size=16,
-                 rng=np.random.default_rng(1), on_step=on_step)
-    assert all(modes) and not net.training and net.bn_layers[1].n_updates == 12
-    from lessonlib.batchnorm import ema
-    assert np.allclose(net.bn_layers[1].running_mean[:, 0], ema(np.array(means), 0.9)[-1],
-                       rtol=1e-12)
-
-
 def test_train_epochs_validation_set_may_hold_one_example():
     X, y = make_blobs(10, 3, rng=np.random.default_rng(0))
     net = Network([2, 5, 3], batch_norm=True, rng=np.random.default_rng(0))
@@ -397,7 +372,7 @@ def test_population_statistics_and_set_bad_input():
     net, X, _ = _trained_bn_net()
     with pytest.raises(ValueError, match="net has no batch-norm layer"):
         population_statistics(Network([2, 3], rng=np.random.default_rng(0)), X)
-    with pytest.raises(TypeError, match="net must be a lessonlib.nn.Network"):
+    with pytest.raises(TypeError, match="net must be a lessonlib.network.Network"):
         population_statistics("net", X)
     with pytest.raises(ValueError, match="batch_size must be >= 2"):
         population_statistics(net, X, batch_size=1)
@@ -416,38 +391,6 @@ def test_population_statistics_and_set_bad_input():
         Network([2, 3, 2], batch_norm=True, bn_decay=1.0, rng=np.random.default_rng(0))
 
 
-def test_fold_batchnorm_equals_inference_batch_norm():
-    rng = np.random.default_rng(6)
-    W, b, A = rng.standard_normal((4, 3)), rng.standard_normal((4, 1)), rng.standard_normal((3, 9))
-    gamma, beta = rng.uniform(0.5, 2, (4, 1)), rng.standard_normal((4, 1))
-    mean, var = rng.standard_normal((4, 1)), rng.uniform(0.1, 3, (4, 1))
-    from lessonlib.batchnorm import batchnorm_inference
-    want = batchnorm_inference(W @ A + b, gamma, beta, mean, var, 1e-3)
-    Wf, bf = fold_batchnorm(W, b, gamma, beta, mean, var, 1e-3)
-    assert Wf.shape == W.shape and bf.shape == (4, 1)
-    assert np.allclose(Wf @ A + bf, want, rtol=1e-12, atol=1e-12)
-    Wf0, bf0 = fold_batchnorm(W, None, gamma, beta, mean, var, 1e-3)
-    assert np.allclose(Wf0 @ A + bf0,
-                       batchnorm_inference(W @ A, gamma, beta, mean, var, 1e-3), atol=1e-12)
-
-
-@pytest.mark.parametrize("change, exc, words", [
-    (dict(W=np.ones(4)), ValueError, "W must have 2 dimension"),
-    (dict(b=np.ones((3, 1))), ValueError, r"b must have shape \(4, 1\)"),
-    (dict(gamma=np.ones((4,))), ValueError, r"gamma must have shape \(4, 1\)"),
-    (dict(mean=np.full((4, 1), np.nan)), ValueError, "mean must be finite"),
-    (dict(var=-np.ones((4, 1))), ValueError, "var must be >= 0"),
-    (dict(eps=0), ValueError, "eps must be > 0"),
-    (dict(beta="0"), TypeError, "beta must be an array"),
-])
-def test_fold_batchnorm_bad_input(change, exc, words):
-    args = dict(W=np.ones((4, 3)), b=None, gamma=np.ones((4, 1)), beta=np.zeros((4, 1)),
-                mean=np.zeros((4, 1)), var=np.ones((4, 1)), eps=1e-5)
-    args.update(change)
-    with pytest.raises(exc, match=words):
-        fold_batchnorm(**args)
-
-
 @pytest.mark.parametrize("bn_bias", [False, True])
 def test_fold_network_gives_identical_outputs(bn_bias):
     net, X, y = _trained_bn_net(bn_bias=bn_bias)
@@ -460,5 +403,17 @@ def test_fold_network_gives_identical_outputs(bn_bias):
     assert np.array_equal(folded.predict(X[:, :1]), net.predict(X[:, :1], training=False))
     assert folded.accuracy(X, y) == net.accuracy(X, y, training=False)
     assert net.batch_norm and all(np.array_equal(params[k], net.params[k]) for k in params)
-    with pytest.raises(TypeError, match="net must be a lessonlib.nn.Network"):
+    with pytest.raises(TypeError, match="net must be a lessonlib.network.Network"):
         fold_network(None)
+
+
+def test_training_keeps_freed_memory_for_reuse(monkeypatch):
+    """Training, not importing, tunes the allocator (see lessonlib.core.memory)."""
+    import lessonlib.network
+    calls = []
+    monkeypatch.setattr(lessonlib.network, "tune_allocator", lambda: calls.append(1))
+    X, y = make_blobs(10, 3, rng=np.random.default_rng(0))
+    net = Network([2, 4, 3], rng=np.random.default_rng(0))
+    train_epochs(net, Optimizer("gd", 0.1), X, y, epochs=1, batch_size=10,
+                 rng=np.random.default_rng(0))
+    assert calls == [1]

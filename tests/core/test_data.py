@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lessonlib import data
+from lessonlib.core import data
 
 
 def test_digits_shapes_scale_and_split_sizes():

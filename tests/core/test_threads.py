@@ -1,6 +1,6 @@
 from threadpoolctl import threadpool_info
 
-from lessonlib._threads import one_blas_thread
+from lessonlib.core.threads import one_blas_thread
 
 
 def _blas_threads():

@@ -8,8 +8,8 @@ reason. PyTorch's examples are rows, lessonlib's columns, hence the transposes.
 import numpy as np
 import pytest
 
-from lessonlib import batchnorm as bn
-from lessonlib import softmax as sm
+from lessonlib.layers import batchnorm as bn
+from lessonlib.layers import softmax as sm
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional reference)")
 

@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from lessonlib import scales
-from lessonlib.checks import scales as checks
+from lessonlib.grader.checks import choosing_scales as checks
+from lessonlib.lessons.choosing_scales import sample_ema_beta_slip
+from lessonlib.search import scales
 
 
 def _stub(low, high, size=None, *, rng):
@@ -159,7 +160,7 @@ def test_ema_beta_rejects_wrong_with_hint(name):
 
 
 def test_ema_beta_names_the_lecture_slip_first():
-    r = checks.check_sample_ema_beta.evaluate(scales.sample_ema_beta_slip)
+    r = checks.check_sample_ema_beta.evaluate(sample_ema_beta_slip)
     assert r.status == "failed"
     assert r.line.startswith("✗ Exercise 2.2 sample_ema_beta: for low=0.9, high=0.999 all "
                              "10000 draws lie above 1 (largest 1.")
@@ -173,7 +174,7 @@ def test_ema_beta_stub_is_not_attempted():
 
 
 def test_checks_are_registered_for_notebook_02():
-    from lessonlib.grading import EXERCISES
+    from lessonlib.grader.exercises import EXERCISES
     assert EXERCISES["2.1"].notebook == EXERCISES["2.2"].notebook == "02_choosing_scales"
     assert EXERCISES["2.1"].points == EXERCISES["2.2"].points == 2
 

@@ -1,0 +1,66 @@
+"""lessonlib.grader.exercises: the table agrees with the checks modules and the solved
+notebooks; marks, names and progress lines."""
+
+import importlib
+
+import nbformat
+import pytest
+
+from lessonlib.grader.exercises import (
+    EXERCISES,
+    NOTEBOOKS,
+    Exercise,
+    Status,
+    checks_module,
+    exercises_of,
+    lecture,
+    not_attempted_line,
+    progress_lines,
+)
+from lessonlib.grader.notebook_files import cell_info, solutions_dir
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_each_checks_module_checks_exactly_its_notebooks_exercises(notebook):
+    module = importlib.import_module(checks_module(notebook))
+    checks = {name: obj for name, obj in vars(module).items() if name.startswith("check_")}
+    want = {f"check_{e.function}": e for e in exercises_of(notebook)}
+    assert sorted(checks) == sorted(want)
+    for name, check in checks.items():
+        assert check.exercise is want[name]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_the_solved_notebook_has_the_tables_exercises_in_order(notebook):
+    nb = nbformat.read(solutions_dir() / f"{notebook}.ipynb", as_version=4)
+    assert nb.metadata["lessonlib"]["notebook"] == notebook
+    ids = [cell_info(c)["exercise"] for c in nb.cells if cell_info(c).get("role") == "exercise"]
+    assert ids == [e.id for e in exercises_of(notebook)]
+
+
+def test_every_solved_notebook_is_in_the_table():
+    assert sorted(p.stem for p in solutions_dir().glob("*.ipynb")) == sorted(NOTEBOOKS)
+    assert {e.notebook for e in EXERCISES.values()} == set(NOTEBOOKS)
+
+
+def test_a_lecture_has_one_name():
+    assert lecture("03_batch_norm") == "batch_norm"
+    assert checks_module("05_softmax_regression") == "lessonlib.grader.checks.softmax_regression"
+    with pytest.raises(ValueError, match="notebook must be one of"):
+        lecture("07_convolutions")
+
+
+def test_statuses_marks_and_order():
+    assert [s.mark for s in Status] == ["✓", "✗", "○"]
+    assert Status.FAILED == "failed"
+    e = Exercise("1.10", "f", 1, "01_tuning_process")
+    assert sorted([e, EXERCISES["1.2"]], key=lambda x: x.sort_key)[-1] is e
+    assert not_attempted_line(EXERCISES["5.2"]) == \
+        "○ Exercise 5.2 one_hot: not attempted yet (0/1 points)"
+
+
+def test_progress_lines_count_points_and_passes():
+    lines = progress_lines("02_choosing_scales", {"2.1": (Status.FAILED, 1.2)}, title="me")
+    assert lines == ["Progress in me: 1.2/4 points, 0/2 exercises passed",
+                     "  ✗ 2.1   sample_log_uniform   1.2/2   failed",
+                     "  ○ 2.2   sample_ema_beta        0/2   not attempted"]

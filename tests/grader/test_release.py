@@ -1,0 +1,84 @@
+"""lessonlib.grader.release: learner notebooks generated from the solved ones."""
+
+import nbformat
+import pytest
+
+from lessonlib.grader import notebook_files, release
+from lessonlib.grader.notebook_files import cell_info
+from tests.grader.common import ROOT, SOLVED, cells_of, run_cli
+
+
+def test_committed_learner_notebooks_equal_what_release_generates():
+    results = release.release(check=True)
+    assert results and all(r.status == "unchanged" for r in results), results
+
+
+def test_every_solved_notebook_has_a_learner_notebook_and_checks():
+    solved = sorted(p.name for p in (ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    learner = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert solved == learner
+    for name in solved:
+        nb = notebook_files.read_notebook(ROOT / "notebooks" / "solutions" / name)
+        assert cells_of(nb, "exercise").keys() == cells_of(nb, "check").keys()
+
+
+def test_release_stubs_solutions_and_keeps_not_attempted_lines():
+    learner = release.make_learner(notebook_files.read_notebook(SOLVED))
+    ex = cells_of(learner, "exercise")["1.2"]
+    assert notebook_files.BEGIN not in ex.source
+    assert "return 1.0 - (1.0 - fraction)" not in ex.source
+    assert 'raise NotImplementedError("Exercise 1.2: chance_at_least_one")' in ex.source
+    assert ex.source.startswith("def chance_at_least_one(fraction, n_trials):")
+    check = cells_of(learner, "check")["1.2"]
+    assert check.outputs[0]["text"] == \
+        "○ Exercise 1.2 chance_at_least_one: not attempted yet (0/1 points)\n"
+    others = [c for c in learner.cells if c.cell_type == "code"
+              and cell_info(c).get("role") != "check"]
+    assert all(c.outputs == [] and c.execution_count is None for c in others)
+
+
+def test_release_never_silently_overwrites_learner_edits(tmp_path):
+    sol_dir, out_dir = tmp_path / "solutions", tmp_path / "out"
+    sol_dir.mkdir()
+    (sol_dir / SOLVED.name).write_text(SOLVED.read_text())
+    assert [r.status for r in release.release(solutions=sol_dir, out=out_dir)] == ["written"]
+    target = out_dir / SOLVED.name
+    assert [r.status for r in release.release(solutions=sol_dir, out=out_dir)] == ["unchanged"]
+    nb = nbformat.read(target, as_version=4)
+    cells_of(nb, "exercise")["1.2"].source += "\n# my work"
+    nbformat.write(nb, target)
+    edited = target.read_bytes()
+    # a change in the solved notebook would normally update the learner one ...
+    solved = nbformat.read(sol_dir / SOLVED.name, as_version=4)
+    solved.cells[0].source += "\n\nA new sentence."
+    nbformat.write(solved, sol_dir / SOLVED.name)
+    res = release.release(solutions=sol_dir, out=out_dir)
+    # ... but not over the learner's edits
+    assert res[0].status == "kept (learner edits)" and "--force" in res[0].detail
+    assert target.read_bytes() == edited
+    cli = run_cli("release", "--solutions", sol_dir, "--out", out_dir)
+    assert cli.returncode == 1 and "kept (learner edits)" in cli.stdout
+    res = release.release(solutions=sol_dir, out=out_dir, force=True)
+    assert res[0].status == "overwritten"
+    assert (out_dir / (SOLVED.name + ".bak")).read_bytes() == edited
+    assert "A new sentence." in target.read_text()
+
+
+def test_release_updates_an_unedited_learner_notebook(tmp_path):
+    sol_dir, out_dir = tmp_path / "solutions", tmp_path / "out"
+    sol_dir.mkdir()
+    (sol_dir / SOLVED.name).write_text(SOLVED.read_text())
+    release.release(solutions=sol_dir, out=out_dir)
+    solved = nbformat.read(sol_dir / SOLVED.name, as_version=4)
+    solved.cells[0].source += "\n\nA new sentence."
+    nbformat.write(solved, sol_dir / SOLVED.name)
+    assert release.release(solutions=sol_dir, out=out_dir)[0].status == "written"
+    assert release.release(solutions=sol_dir, out=out_dir, check=True)[0].status == "unchanged"
+
+
+def test_release_rejects_unbalanced_markers(tmp_path):
+    nb = notebook_files.read_notebook(SOLVED)
+    ex = cells_of(nb, "exercise")["1.1"]
+    ex.source = ex.source.replace(notebook_files.END, "")
+    with pytest.raises(notebook_files.NotebookError, match="without"):
+        release.make_learner(nb)

@@ -1,0 +1,190 @@
+"""lessonlib.lessons.softmax_regression: notebook 05's model, pictures and widget."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from lessonlib.core.data import make_blobs  # noqa: E402
+from lessonlib.layers import activations, softmax  # noqa: E402
+from lessonlib.lessons import softmax_regression as lesson  # noqa: E402
+
+
+def test_hardmax_picks_first_on_ties_and_is_the_low_temperature_limit():
+    assert np.array_equal(softmax.hardmax(np.array([[2.0], [2.0], [1.0]]))[:, 0], [1, 0, 0])
+    z = np.array([1.0, 3.0, 2.5])
+    assert np.allclose(lesson.softmax_with_temperature(z, 1e-3),
+                       softmax.hardmax(z[:, None])[:, 0])
+
+
+def test_softmax_regression_separates_blobs_linearly():
+    rng = np.random.default_rng(6)
+    X, y = make_blobs(60, 4, spread=0.5, rng=rng)
+    net, hist = lesson.train_softmax_regression(X, y, epochs=30, batch_size=16,
+                                            learning_rate=0.5, rng=rng)
+    assert net.layer_dims == [2, 4] and net.n_layers == 1
+    assert hist["train_acc"][-1] > 0.95 and hist["cost"][-1] < hist["cost"][0]
+    assert net.params["W1"].shape == (4, 2)
+
+
+def test_softmax_regression_is_deterministic_and_takes_validation_data():
+    X, y = make_blobs(30, 3, rng=np.random.default_rng(7))
+    runs = [lesson.train_softmax_regression(X, y, n_classes=5, epochs=3,
+                                            rng=np.random.default_rng(8), X_val=X, y_val=y)
+            for _ in range(2)]
+    assert runs[0][0].layer_dims == [2, 5]
+    assert np.array_equal(runs[0][0].params["W1"], runs[1][0].params["W1"])
+    assert len(runs[0][1]["val_acc"]) == 3
+
+
+def test_softmax_with_temperature_sharpens_and_flattens():
+    z = np.array([2.0, 1.0, 0.1])
+    assert np.allclose(lesson.softmax_with_temperature(z, 1.0), softmax.softmax(z[:, None])[:, 0])
+    hot, cold = lesson.softmax_with_temperature(z, 100.0), lesson.softmax_with_temperature(z, 0.1)
+    assert np.allclose(hot, 1 / 3, atol=0.01) and cold[0] > 0.9999
+    Z = np.array([[1.0, 5.0], [2.0, 5.0]])
+    assert np.allclose(lesson.softmax_with_temperature(Z, 2.0), softmax.softmax(Z / 2))
+    tiny = lesson.softmax_with_temperature(np.array([1000.0, -1000.0, 999.0]), 1e-300)
+    assert np.array_equal(tiny, [1, 0, 0])
+    huge = lesson.softmax_with_temperature(np.array([1e4, -1e4]), 1e300)
+    assert np.allclose(huge, 0.5)
+
+
+def test_temperature_curves():
+    z = np.array([3.0, 1.0, 0.0])
+    P = lesson.temperature_curves(z, [0.5, 1.0, 10.0])
+    assert P.shape == (3, 3) and np.allclose(P.sum(axis=1), 1)
+    assert P[0, 0] > P[1, 0] > P[2, 0]          # the top class loses probability as T grows
+    assert "T = 1: probabilities 0.844 0.114 0.042" == lesson.describe_temperature(z, 1.0)
+
+
+def test_confusion_matrix_counts_true_rows_and_predicted_columns():
+    cm = lesson.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], 4)
+    assert cm.shape == (4, 4) and cm.dtype.kind == "i"
+    assert np.array_equal(cm[:3, :3], [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    assert cm.sum() == 6 and cm.trace() == 4 and not cm[3].any()
+
+
+def test_misclassified_indices():
+    assert np.array_equal(lesson.misclassified([0, 1, 2, 3], [0, 2, 2, 1]), [1, 3])
+    assert np.array_equal(lesson.misclassified([0, 1, 2, 3], [0, 2, 2, 1], k=1), [1])
+    assert lesson.misclassified([1, 1], [1, 1]).size == 0
+
+
+def test_decision_regions_of_a_linear_rule():
+    X = np.array([[-1.0, 1.0], [-2.0, 2.0]])
+    xx, yy, labels = lesson.decision_regions(lambda P: (P[0] > 0).astype(int), X, resolution=11,
+                                         margin=1.0)
+    assert xx.shape == yy.shape == labels.shape == (11, 11)
+    assert xx.min() == -2 and xx.max() == 2 and yy.min() == -3 and yy.max() == 3
+    assert np.array_equal(labels, (xx > 0).astype(int))
+
+
+def test_tile_images_places_each_image_and_pads_with_nan():
+    X = np.arange(2 * 4 * 3, dtype=float).reshape(3, 8).T      # 3 images of 2x4, as columns
+    mosaic = lesson.tile_images(X, (2, 4), ncols=2, pad=1)
+    assert mosaic.shape == (2 * 3 - 1, 2 * 5 - 1)
+    assert np.array_equal(mosaic[:2, :4], X[:, 0].reshape(2, 4))
+    assert np.array_equal(mosaic[:2, 5:], X[:, 1].reshape(2, 4))
+    assert np.array_equal(mosaic[3:, :4], X[:, 2].reshape(2, 4))
+    assert np.isnan(mosaic[2]).all() and np.isnan(mosaic[3:, 5:]).all()
+    assert lesson.tile_images(X, (2, 4), ncols=10).shape == (2, 3 * 5 - 1)
+
+
+def test_plots_return_axes():
+
+
+    X, y = make_blobs(10, 3, rng=np.random.default_rng(9))
+    ax = lesson.plot_decision_boundary(lambda P: (P[0] > 0).astype(int) + (P[1] > 0), X, y,
+                                   resolution=20)
+    assert ax.get_title() == "3 classes" and len(ax.collections) >= 3
+    cm = lesson.confusion_matrix(y, np.roll(y, 1), 3)
+    ax = lesson.plot_confusion_matrix(cm, class_names=["a", "b", "c"])
+    assert f"{cm.trace()} of 30 correct" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    images = np.random.default_rng(10).random((64, 12))
+    y_true, y_pred = np.arange(12) % 10, (np.arange(12) + (np.arange(12) % 3 == 0)) % 10
+    ax = lesson.plot_misclassified(images, y_true, y_pred, n=3)
+    assert "3 misclassified" in ax.get_title()
+    assert [t.get_text() for t in ax.texts] == ["0 → 1", "3 → 4", "6 → 7"]
+    assert "no misclassified" in lesson.plot_misclassified(images, y_true, y_true).get_title()
+    hist = {"cost": [1.0, 0.5, 0.3], "train_acc": [0.5, 0.8, 0.9], "val_acc": [0.4, 0.7, 0.85]}
+    ax = lesson.plot_learning_curve(hist)
+    assert len(ax.get_legend().get_texts()) == 3
+    ax = lesson.plot_probabilities([0.2, 0.8], title="p")
+    assert ax.get_title() == "p" and len(ax.patches) == 2
+    ax = lesson.plot_temperature([1.0, 0.0, -1.0], T=2.0)
+    assert ax.get_xscale() == "log" and len(ax.get_lines()) == 5   # 3 classes, 1/C, T
+    _, given = plt.subplots()
+    assert lesson.plot_probabilities([1.0], given) is given
+    plt.close("all")
+
+
+def test_temperature_widget_builds_and_follows_the_slider():
+    box = lesson.temperature_widget([2.0, 1.0, 0.1], T=1.0)
+    slider, text, _ = box.children
+    assert text.value == lesson.describe_temperature([2.0, 1.0, 0.1], 1.0)
+    slider.value = 10.0
+    assert text.value.startswith("T = 10:")
+    assert abs(slider.value - 10.0) < 1e-9
+    assert plt.get_fignums() == []                 # the widget closes what it draws
+
+
+_Y2 = np.array([[1.0], [0.0]])
+
+
+@pytest.mark.parametrize("call, exc, word", [
+    (lambda: softmax.softmax(np.ones((2, 0))), ValueError, "Z"),
+    (lambda: softmax.softmax(None), TypeError, "Z"),
+    (lambda: softmax.softmax(np.array([[1 + 1j]])), TypeError, "Z"),
+    (lambda: softmax.hardmax(np.ones(3)), ValueError, "Z"),
+    (lambda: softmax.one_hot([-1, 0], 2), ValueError, "y"),
+    (lambda: softmax.one_hot([[0, 1]], 2), ValueError, "y"),
+    (lambda: softmax.one_hot([0.5], 2), TypeError, "y"),
+    (lambda: softmax.one_hot([0], 2.0), TypeError, "C"),
+    (lambda: softmax.cross_entropy_cost(np.array([[1.5], [-0.5]]), _Y2), ValueError, "Y_hat"),
+    (lambda: softmax.cross_entropy_cost(np.array([[np.nan], [1.0]]), _Y2), ValueError, "Y_hat"),
+    (lambda: softmax.cross_entropy_cost(np.array([[0.5], [0.5]]), np.array([[1.0], [1.0]])),
+     ValueError, "Y"),
+    (lambda: softmax.cross_entropy_cost(np.array([0.5, 0.5]), np.array([1.0, 0.0])), ValueError,
+     "Y_hat"),
+    (lambda: softmax.softmax_backward(np.full((2, 1), 0.5), np.ones((3, 1)) / 3), ValueError,
+     "shape"),
+    (lambda: softmax.softmax_backward(np.full((2, 1), 0.3), _Y2), ValueError, "Y_hat"),
+    (lambda: softmax.softmax_cross_entropy(np.zeros((2, 1)), np.zeros((2, 1))), ValueError, "Y"),
+    (lambda: softmax.softmax_cross_entropy(np.zeros((3, 1)), _Y2), ValueError, "shape"),
+    (lambda: softmax.numerical_dZ(np.zeros((2, 1)), _Y2, h=0), ValueError, "h"),
+    (lambda: softmax.numerical_dZ(np.zeros((2, 2)), _Y2), ValueError, "shape"),
+    (lambda: activations.sigmoid("x"), TypeError, "z"),
+    (lambda: lesson.softmax_with_temperature([1.0, 2.0], 0), ValueError, "T"),
+    (lambda: lesson.softmax_with_temperature([1.0, 2.0], "hot"), TypeError, "T"),
+    (lambda: lesson.softmax_with_temperature(np.ones((2, 2, 2)), 1.0), ValueError, "z"),
+    (lambda: lesson.softmax_with_temperature([np.inf, 0.0], 1.0), ValueError, "z"),
+    (lambda: lesson.temperature_curves([1.0, 2.0], [1.0, -1.0]), ValueError, "temperatures"),
+    (lambda: lesson.confusion_matrix([0, 1], [0, 3], 3), ValueError, "y_pred"),
+    (lambda: lesson.confusion_matrix([0, 5], [0, 1], 3), ValueError, "y_true"),
+    (lambda: lesson.confusion_matrix([0, 1], [0, 1, 1], 3), ValueError, "shape"),
+    (lambda: lesson.misclassified([0, 1], [0, 1], k=-1), ValueError, "k"),
+    (lambda: lesson.decision_regions("net", np.zeros((2, 3))), TypeError, "predict"),
+    (lambda: lesson.decision_regions(lambda P: P[0], np.zeros((3, 3))), ValueError, "X"),
+    (lambda: lesson.decision_regions(lambda P: P, np.zeros((2, 3)), resolution=4), ValueError,
+     "predict"),
+    (lambda: lesson.tile_images(np.zeros((10, 2)), (3, 3)), ValueError, "X"),
+    (lambda: lesson.plot_confusion_matrix(np.zeros((2, 3))), ValueError, "cm"),
+    (lambda: lesson.plot_learning_curve({"cost": []}), ValueError, "history"),
+    (lambda: lesson.plot_probabilities([0.5, 0.5], class_names=["a"]), ValueError,
+     "class_names"),
+    (lambda: lesson.temperature_widget([1.0, 2.0], T=100.0), ValueError, "T"),
+    (lambda: lesson.temperature_widget([1.0, 2.0], T_min=0), ValueError, "T_min"),
+    (lambda: lesson.train_softmax_regression(np.zeros((2, 3)), [0, 1],
+                                             rng=np.random.default_rng(0)), ValueError, "y"),
+    (lambda: lesson.train_softmax_regression(np.zeros((2, 2)), [0, 3], n_classes=2,
+                                         rng=np.random.default_rng(0)), ValueError, "y"),
+    (lambda: lesson.train_softmax_regression(np.zeros((2, 2)), [0, 1], rng=0), TypeError, "rng"),
+])
+def test_more_bad_input_is_named(call, exc, word):
+    with pytest.raises(exc, match=word):
+        call()

@@ -1,0 +1,36 @@
+"""lessonlib.cli: the commands, folders of notebooks, and exit codes (grading and release
+themselves are tested in tests/grader)."""
+
+import pytest
+
+from lessonlib import cli
+
+
+def test_every_command_is_there():
+    parser = cli.build_parser()
+    for command in ("release", "grade", "progress", "bench", "refresh"):
+        assert parser.parse_args([command] + (["x.ipynb"] if command == "grade" else [])) \
+            .command == command
+    with pytest.raises(SystemExit):
+        parser.parse_args(["grade"])              # grade needs at least one notebook
+
+
+def test_folders_are_replaced_by_their_notebooks_in_order(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "02.ipynb").write_text("{}")
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text("{}")
+    assert cli._expand([tmp_path, tmp_path / "c.ipynb"]) == [
+        tmp_path / "a.ipynb", tmp_path / "b" / "02.ipynb", tmp_path / "c.ipynb"]
+
+
+def test_release_check_passes_on_the_committed_notebooks(capsys):
+    assert cli.main(["release", "--check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 6 and all(line.endswith(": unchanged") for line in out)
+
+
+def test_grade_with_nothing_to_grade_exits_2(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path)]) == 2
+    assert "no notebooks to grade" in capsys.readouterr().err
