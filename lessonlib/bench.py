@@ -4,10 +4,9 @@ Every figure is a ratio measured in one run on one machine: lessonlib's time ove
 reference's (PyTorch on the CPU, or a plain notebook execution for ``grade``). Each time is
 the median of several repeats after a warm-up. PyTorch is optional (``pip install torch``):
 without it the PyTorch rows say so and the notebook rows still run. Before timing, it
-keeps freed memory for reuse (``core.memory.tune_allocator``), as a script training on
-large batches would. Targets (from issue 8):
-batch norm and softmax cross-entropy at most 1.5, a training epoch at most 1.0, ``grade``
-at most 1.5 times a plain execution.
+keeps freed memory for reuse (``core.memory.tune_allocator``), as training does. Targets:
+batch norm and softmax cross-entropy at most 1.5, a training epoch at most 1.0, ``grade`` at
+most 1.5 times a plain execution.
 """
 
 from __future__ import annotations
@@ -190,7 +189,7 @@ def run(*, notebooks: bool = True) -> str:
     work runs on one core; the verdict uses this ratio), and on its default threads.
     """
     os.environ.setdefault("LESSONLIB_HEADLESS", "1")
-    tuned = tune_allocator()            # as a training script on large batches would
+    tuned = tune_allocator()            # as training does (core.memory)
     torch = _torch()
     default_threads = torch.get_num_threads() if torch is not None else 0
     lines = [f"PyTorch {torch.__version__ if torch else 'absent'}; numpy {np.__version__}; "

@@ -1,6 +1,6 @@
 """The machinery of the bad-input tables (one ``test_bad_input.py`` per floor of lessonlib).
 
-DESIGN.md's convention: bad input gets a ``ValueError`` or ``TypeError`` naming the
+The workbook's convention: bad input gets a ``ValueError`` or ``TypeError`` naming the
 argument, what was expected and what came, never a silent NaN or an obscure numpy
 traceback. Each floor's table is a list ``BAD`` of ``(call, exception type, argument name)``
 rows: the call must raise exactly that type, with the argument's name as a word in the

@@ -18,7 +18,6 @@ from pathlib import Path
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-CHECK_TAG = "nbval-check-output"
 
 
 class NotebookError(Exception):

@@ -138,3 +138,35 @@ def test_grade_reports_a_crashed_kernel_honestly(tmp_path):
     got = {e.exercise.id: e for e in grade_notebook(path, timeout=10).exercises}
     assert got["1.2"].points == 0 and "kernel stopped responding" in got["1.2"].message
     assert got["1.3"].points == 0 and "earlier cell" in got["1.3"].message
+
+
+def test_collect_turns_outcomes_and_records_into_typed_grades():
+    """Stage 3 alone, on a made-up run: only a record with the cell's token counts, and a
+    passing record whose cell printed something else does not pass."""
+    from lessonlib.grader.exercises import Status
+    from lessonlib.grader.grade import Execution, collect, prepare
+
+    graded = prepare(LEARNER)
+    cell, tok = graded.check_cell_of, graded.tokens
+
+    def record(ex, status, points, token):
+        return {"id": ex, "status": status, "points": points, "passed": status == "passed",
+                "message": f"{status} {ex}", "token": token}
+
+    run = Execution(
+        outcomes={cell["1.1"]: ("passed", ""), cell["1.2"]: ("failed", "mismatch"),
+                  cell["1.3"]: ("failed", "Timeout waiting for the cell"), 0: ("failed", "")},
+        records=[record("1.1", "passed", 2, tok["1.1"]),
+                 record("1.2", "passed", 1, tok["1.2"]),
+                 record("1.3", "passed", 2, "forged")])
+    grade = collect(graded, run, timeout=5)
+    g = {e.exercise.id: e for e in grade.exercises}
+    assert g["1.1"].status is Status.PASSED and g["1.1"].points == 2
+    assert g["1.2"].status is Status.FAILED and "differs from the solved" in g["1.2"].message
+    assert g["1.3"].status is Status.FAILED and g["1.3"].points == 0
+    assert "did not finish within the 5 s" in g["1.3"].message
+    assert grade.score == 3 and not grade.passed
+    assert any("code cell 0 (not a check)" in n for n in grade.notes)
+    assert grade.as_dict()["exercises"][0] == {
+        "id": "1.1", "function": "random_search_points", "points": 2.0, "max_points": 2.0,
+        "passed": True, "message": "passed 1.1"}
