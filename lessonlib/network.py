@@ -59,7 +59,7 @@ from .core.validate import (
     as_variance,
 )
 from .layers.activations import ACTIVATIONS, activate, activate_grad
-from .layers.batchnorm import BatchNorm, fold_batchnorm
+from .layers.batchnorm import BatchNorm, check_functions, fold_batchnorm
 from .layers.softmax import one_hot, softmax, softmax_cross_entropy
 from .optim import Optimizer
 
@@ -127,6 +127,9 @@ class Network:
     ``bn_bias=True`` keeps a ``b{l}`` in front of batch norm anyway, only to show that it
     does nothing (its gradient is zero; notebook 03).
 
+    ``bn_functions=(forward, backward)`` gives every batch-norm layer those functions (the
+    signatures of exercises 3.1 and 3.3) in training mode instead of lessonlib's.
+
     ``bn_layers`` maps each batch-normalized layer ``l`` to its ``BatchNorm``, which keeps
     the running statistics (weight ``bn_decay`` on the old value, unbiased variance); its
     ``gamma`` and ``beta`` are ``params["gamma{l}"]`` and ``params["beta{l}"]``. ``training``
@@ -135,7 +138,7 @@ class Network:
 
     def __init__(self, layer_dims, *, activation: str = "relu", batch_norm: bool = False,
                  bn_bias: bool = False, eps: float = 1e-5, bn_decay: float = 0.9,
-                 rng: np.random.Generator):
+                 bn_functions=None, rng: np.random.Generator):
         if isinstance(layer_dims, (str, bytes)) or not hasattr(layer_dims, "__iter__"):
             raise TypeError(f"layer_dims must be a list of layer sizes [n_x, n_1, ..., C], "
                             f"got {type(layer_dims).__name__}")
@@ -151,6 +154,9 @@ class Network:
             raise ValueError("bn_bias=True only makes sense with batch_norm=True")
         self.eps = as_real("eps", eps, low=0, low_inclusive=False)
         bn_decay = as_decay(bn_decay, "bn_decay")
+        if bn_functions is not None and not batch_norm:
+            raise ValueError("bn_functions only makes sense with batch_norm=True")
+        check_functions(bn_functions, "bn_functions")
         rng = as_rng(rng)
         self.layer_dims = dims
         self.activation = activation
@@ -166,7 +172,8 @@ class Network:
             if not self._has_bn(layer) or bn_bias:
                 self.params[f"b{layer}"] = np.zeros((dims[layer], 1))
             if self._has_bn(layer):
-                norm = BatchNorm(dims[layer], decay=bn_decay, eps=self.eps)
+                norm = BatchNorm(dims[layer], decay=bn_decay, eps=self.eps,
+                                 functions=bn_functions)
                 self.bn_layers[layer] = norm
                 self.params.attach(f"gamma{layer}", norm, "gamma")
                 self.params.attach(f"beta{layer}", norm, "beta")
@@ -499,9 +506,9 @@ def population_statistics(net: Network, X, *, batch_size: int | None = None
         for k in range(n_batches):
             _, caches = net._forward(X[:, k * size:(k + 1) * size], training=True)
             for layer in net.bn_layers:
-                cache = caches[layer - 1][2]
-                sum_mu[layer] = sum_mu[layer] + cache.mu
-                sum_var[layer] = sum_var[layer] + cache.var
+                cache = caches[layer - 1][2]                   # (Z, Z_hat, mu, var, ...)
+                sum_mu[layer] = sum_mu[layer] + cache[2]
+                sum_var[layer] = sum_var[layer] + cache[3]
     return {layer: (sum_mu[layer] / n_batches,
                     sum_var[layer] / n_batches * (size / (size - 1)))
             for layer in net.bn_layers}

@@ -417,3 +417,21 @@ def test_training_keeps_freed_memory_for_reuse(monkeypatch):
     train_epochs(net, Optimizer("gd", 0.1), X, y, epochs=1, batch_size=10,
                  rng=np.random.default_rng(0))
     assert calls == [1]
+
+
+def test_a_network_trains_the_same_with_the_reference_functions_given():
+    from lessonlib.layers.batchnorm import batchnorm_backward, batchnorm_forward
+    X, y = make_blobs(20, 3, rng=np.random.default_rng(0))
+    nets = []
+    for functions in (None, (batchnorm_forward, batchnorm_backward)):
+        net = Network([2, 6, 3], batch_norm=True, bn_functions=functions,
+                      rng=np.random.default_rng(1))
+        train_epochs(net, Optimizer("adam", 0.05), X, y, epochs=3, batch_size=10,
+                     rng=np.random.default_rng(2))
+        nets.append(net)
+    assert all(np.array_equal(nets[0].params[k], nets[1].params[k]) for k in nets[0].params)
+    stats = [population_statistics(n, X, batch_size=10) for n in nets]
+    assert np.array_equal(stats[0][1][1], stats[1][1][1])
+    with pytest.raises(ValueError, match="bn_functions"):
+        Network([2, 3], bn_functions=(batchnorm_forward, batchnorm_backward),
+                rng=np.random.default_rng(0))

@@ -16,9 +16,10 @@ averages kept during training instead of the batch::
     running_var  = decay * running_var  + (1 - decay) * var_unbiased
     Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta        (test time)
 
-``batchnorm_forward``, ``recover_gamma_beta`` and ``batchnorm_backward`` are the references
-of exercises 3.1 to 3.3 (notebook 03); ``update_running_stats`` and ``batchnorm_inference``
-those of exercises 4.1 and 4.2 (notebook 04). ``BatchNorm`` is the layer the network uses,
+``batchnorm_forward``, ``recover_gamma_beta``, ``batchnorm_backward_graph`` and
+``batchnorm_backward`` are the references of exercises 3.1 to 3.4 (notebook 03);
+``update_running_stats`` and ``batchnorm_inference`` those of exercises 4.1 and 4.2
+(notebook 04). ``BatchNorm`` is the layer the network uses,
 holding ``gamma``, ``beta`` and the running statistics, with a training and an evaluation
 mode; ``fold_batchnorm`` folds it into the linear layer before it. numpy only.
 """
@@ -159,7 +160,7 @@ def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
 
 
 def batchnorm_backward(dZ_tilde, cache):
-    """Gradients of batch norm: ``(dZ, dgamma, dbeta)``. Reference of exercise 3.3.
+    """Gradients of batch norm: ``(dZ, dgamma, dbeta)``. Reference of exercise 3.4.
 
     ``dZ_tilde`` ``(n, m)`` is ``d cost / d Z_tilde``; ``cache`` is the
     ``(Z, Z_hat, mu, var, gamma, eps)`` that ``batchnorm_forward`` returned. With
@@ -173,6 +174,40 @@ def batchnorm_backward(dZ_tilde, cache):
     since every example's ``Z_hat`` depends on every example's ``Z``. Three passes over
     the ``(n, m)`` arrays, no loop over examples. Introduced in notebook 03.
     """
+    dZ_tilde, cache = _checked_cache(dZ_tilde, cache)
+    return _bn_backward(dZ_tilde, cache)
+
+
+def batchnorm_backward_graph(dZ_tilde, cache):
+    """The same gradients as ``batchnorm_backward``, node by node on the forward pass's
+    computational graph. Reference of exercise 3.3.
+
+    The graph, each node ``(n, m)`` or ``(n, 1)``, means over the ``m`` examples::
+
+        mu = mean(Z);  C = Z - mu;  var = mean(C**2);  s = sqrt(var + eps)
+        Z_hat = C / s;  Z_tilde = gamma * Z_hat + beta
+
+    Walked backwards, a node's gradient sums what flows back from every node it feeds
+    (``C`` feeds ``Z_hat`` and ``var``; ``Z`` feeds ``C`` and ``mu``), and a node of shape
+    ``(n, 1)`` sums over the examples what its ``(n, m)`` consumers send back. Returns
+    ``(dZ, dgamma, dbeta)``, equal to ``batchnorm_backward``'s to rounding.
+    """
+    dZ_tilde, (Z, Z_hat, mu, var, gamma, eps) = _checked_cache(dZ_tilde, cache)
+    m = Z_hat.shape[1]
+    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
+    dgamma = (dZ_tilde * Z_hat).sum(axis=1, keepdims=True)
+    C = as_float_array("cache's Z", Z, ndim=2) - as_float_array("cache's mu", mu, ndim=2)
+    s = np.sqrt(var + eps)
+    dZ_hat = gamma * dZ_tilde
+    ds = -(dZ_hat * C).sum(axis=1, keepdims=True) / s**2
+    dvar = ds / (2 * s)
+    dC = dZ_hat / s + dvar * 2 * C / m
+    dmu = -dC.sum(axis=1, keepdims=True)
+    return dC + dmu / m, dgamma, dbeta
+
+
+def _checked_cache(dZ_tilde, cache) -> tuple[np.ndarray, BatchNormCache]:
+    """``dZ_tilde`` and the cache of ``batchnorm_forward``, checked against each other."""
     if not isinstance(cache, tuple) or len(cache) != 6:
         raise TypeError("cache must be the 6-tuple (Z, Z_hat, mu, var, gamma, eps) returned "
                         f"by batchnorm_forward, got {type(cache).__name__}"
@@ -189,7 +224,7 @@ def batchnorm_backward(dZ_tilde, cache):
         raise ValueError("cache's var must be >= 0 (a variance)")
     gamma = _check_unit_param("cache's gamma", gamma, n)
     eps = as_real("cache's eps", eps, low=0, low_inclusive=False)
-    return _bn_backward(dZ_tilde, BatchNormCache(Z, Z_hat, mu, var, gamma, eps))
+    return dZ_tilde, BatchNormCache(Z, Z_hat, mu, var, gamma, eps)
 
 
 def recover_gamma_beta(Z, eps: float = 1e-5):
@@ -288,10 +323,16 @@ class BatchNorm:
     ``backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)`` follow lessonlib's convention; in
     evaluation mode the backward pass treats the statistics as constants. Introduced in
     notebook 04.
+
+    ``functions=(forward, backward)``, with the signatures of ``batchnorm_forward`` and
+    ``batchnorm_backward`` (the cache ``(Z, Z_hat, mu, var, gamma, eps)``), runs those in
+    training mode instead of lessonlib's: notebook 03 trains networks with the learner's.
     """
 
-    def __init__(self, n_units: int, *, decay: float = 0.9, eps: float = 1e-5):
+    def __init__(self, n_units: int, *, decay: float = 0.9, eps: float = 1e-5,
+                 functions=None):
         self.n_units = as_int("n_units", n_units, low=1)
+        self.functions = check_functions(functions)
         self.decay = as_decay(decay)
         self.eps = as_real("eps", eps, low=0, low_inclusive=False)
         n = self.n_units
@@ -344,25 +385,46 @@ class BatchNorm:
         if not training:
             return _bn_inference(Z, self.gamma, self.beta, self.running_mean,
                                  self.running_var, self.eps)
-        out, cache = _bn_forward(Z, self.gamma, self.beta, self.eps)
+        if self.functions is None:
+            out, cache = _bn_forward(Z, self.gamma, self.beta, self.eps)
+        else:
+            out, cache = self.functions[0](Z, self.gamma, self.beta, self.eps)
         if update:
-            self._update(cache.mu, cache.var, Z.shape[1])
+            self._update(cache[2], cache[3], Z.shape[1])          # mu and var
         return out, cache
 
     def backward(self, dZ_tilde, cache, *, validate: bool = True):
         """``(dZ, dgamma, dbeta)`` from ``dZ_tilde`` ``(n, m)`` and the cache of ``forward``
         (``validate``: as in ``forward``)."""
-        if not isinstance(cache, (BatchNormCache, BatchNormInferenceCache)):
+        theirs = self.functions is not None and not isinstance(cache, BatchNormInferenceCache)
+        if not (theirs or isinstance(cache, (BatchNormCache, BatchNormInferenceCache))):
             raise TypeError("cache must be what BatchNorm.forward returned, got "
                             f"{type(cache).__name__}")
         if validate:
             dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
-            if dZ_tilde.shape != cache.Z_hat.shape:
-                raise ValueError(f"dZ_tilde must have the shape of Z, {cache.Z_hat.shape}, "
-                                 f"got {dZ_tilde.shape}")
+            shape = np.shape(cache[0] if isinstance(cache, BatchNormInferenceCache)
+                             else cache[1])                     # Z_hat's
+            if dZ_tilde.shape != shape:
+                raise ValueError(f"dZ_tilde must have the shape of Z, {shape}, got "
+                                 f"{dZ_tilde.shape}")
+        if theirs:
+            return self.functions[1](dZ_tilde, cache)
         if isinstance(cache, BatchNormInferenceCache):
             return _bn_inference_backward(dZ_tilde, cache)
         return _bn_backward(dZ_tilde, cache)
+
+
+def check_functions(functions, name: str = "functions"):
+    """``None``, or a pair ``(forward, backward)`` of functions with the signatures of
+    ``batchnorm_forward`` and ``batchnorm_backward``; returned as a tuple."""
+    if functions is None:
+        return None
+    if not isinstance(functions, (tuple, list)) or len(functions) != 2 \
+            or not all(callable(f) for f in functions):
+        raise TypeError(f"{name} must be None or a pair (forward, backward) of functions "
+                        "like batchnorm_forward and batchnorm_backward, got "
+                        f"{type(functions).__name__}")
+    return tuple(functions)
 
 
 def _as_flag(name: str, value) -> bool:

@@ -92,12 +92,13 @@ def gradcheck_report(forward, backward, *, rng: np.random.Generator) -> str:
 # ------------------------------------------------------------------ one unit, the widget
 
 def unit_batch(gamma: float, beta: float, batch_size: int, *, eps: float = 1e-5,
-               rng: np.random.Generator) -> dict:
+               forward=batchnorm_forward, rng: np.random.Generator) -> dict:
     """One unit's values ``z`` over a batch of ``batch_size`` examples, before and after
     batch norm with scalar ``gamma`` and ``beta``: the logic of notebook 03's widget.
 
     ``z`` comes from a skewed distribution with mean 3 and standard deviation 2 (a shifted
-    gamma distribution), as a hidden unit's input often is. Returns ``{"z": (m,),
+    gamma distribution), as a hidden unit's input often is. ``forward`` is the batch norm
+    that transforms it (the learner's, once it passes). Returns ``{"z": (m,),
     "z_tilde": (m,), "batch_mean", "batch_std"`` (of ``z``), ``"mean", "std"`` (of
     ``z_tilde``), ``"gamma", "beta"}``.
     """
@@ -108,11 +109,10 @@ def unit_batch(gamma: float, beta: float, batch_size: int, *, eps: float = 1e-5,
     rng = as_rng(rng)
     shape = 2.0
     z = 3.0 + 2.0 * (rng.gamma(shape, 1.0, batch_size) - shape) / np.sqrt(shape)
-    z_tilde, cache = batchnorm_forward(z[None, :], np.array([[gamma]]), np.array([[beta]]),
-                                       eps)
+    z_tilde, _ = forward(z[None, :], np.array([[gamma]]), np.array([[beta]]), eps)
     z_tilde = z_tilde[0]
-    return {"z": z, "z_tilde": z_tilde, "batch_mean": float(cache.mu[0, 0]),
-            "batch_std": float(np.sqrt(cache.var[0, 0])), "mean": float(z_tilde.mean()),
+    return {"z": z, "z_tilde": z_tilde, "batch_mean": float(z.mean()),
+            "batch_std": float(z.std()), "mean": float(z_tilde.mean()),
             "std": float(z_tilde.std()), "gamma": gamma, "beta": beta}
 
 
@@ -137,8 +137,9 @@ def plot_unit_batch(batch: dict, ax=None):
     return ax
 
 
-def normalization_widget(*, seed: int = 0):
-    """Sliders for ``gamma``, ``beta`` and the batch size redrawing ``plot_unit_batch``."""
+def normalization_widget(*, seed: int = 0, forward=batchnorm_forward):
+    """Sliders for ``gamma``, ``beta`` and the batch size redrawing ``plot_unit_batch``
+    (batch norm by ``forward``)."""
 
     seed = as_int("seed", seed, low=0)
     g = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.1, description="gamma")
@@ -149,7 +150,8 @@ def normalization_widget(*, seed: int = 0):
     def redraw(change=None):
         with out:
             out.clear_output(wait=True)
-            batch = unit_batch(g.value, b.value, m.value, rng=np.random.default_rng(seed))
+            batch = unit_batch(g.value, b.value, m.value, forward=forward,
+                               rng=np.random.default_rng(seed))
             plot_unit_batch(batch)
             plt.show()
 
@@ -176,7 +178,8 @@ def _figure1_setup(hidden, batch_size, rng):
 
 def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
                 hidden=(100, 100, 100), batch_size: int = 60, record_every: int = 20,
-                unit: int = 0, optimizer: str = "gd", rng: np.random.Generator) -> dict:
+                unit: int = 0, optimizer: str = "gd", bn_functions=None,
+                rng: np.random.Generator) -> dict:
     """Train the network of Ioffe & Szegedy's Figure 1 on the digits and watch it.
 
     Sigmoid hidden layers of sizes ``hidden``, a softmax output, mini-batches of
@@ -187,14 +190,16 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
     validation accuracy and the 15th, 50th and 85th percentiles over the validation set of
     the input to the sigmoid of ``unit`` in the last hidden layer. With batch norm the
     validation set is normalized as one batch with its own statistics (``training=True``),
-    as notebook 03 does before running averages are introduced in notebook 04. Returns
-    ``{"steps": (k,), "val_acc": (k,), "percentiles": (k, 3), "cost": (steps,),
+    as notebook 03 does before running averages are introduced in notebook 04.
+    ``bn_functions=(forward, backward)`` runs those as batch norm (``network.Network``).
+    Returns ``{"steps": (k,), "val_acc": (k,), "percentiles": (k, 3), "cost": (steps,),
     "batch_norm": bool}``.
     """
     steps = as_int("steps", steps, low=1)
     record_every = as_int("record_every", record_every, low=1)
     d, dims, batch_size, rng = _figure1_setup(hidden, batch_size, rng)
-    net = Network(dims, activation="sigmoid", batch_norm=batch_norm, rng=rng)
+    net = Network(dims, activation="sigmoid", batch_norm=batch_norm,
+                  bn_functions=bn_functions if batch_norm else None, rng=rng)
     unit = as_int("unit", unit, low=0, high=dims[-2] - 1)
     opt = Optimizer(optimizer, learning_rate)
     rec = {"steps": [], "val_acc": [], "percentiles": [], "cost": []}
@@ -287,7 +292,7 @@ def plot_percentiles(run: dict, ax=None):
 
 
 def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
-                        batch_size: int = 60, optimizer: str = "gd",
+                        batch_size: int = 60, optimizer: str = "gd", bn_functions=None,
                         rng: np.random.Generator) -> dict:
     """Final validation accuracy on the digits for each learning rate, without and with
     batch norm: ``{"without": (k,), "with": (k,)}``.
@@ -295,7 +300,8 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
     The network of ``figure1_run`` trained for ``epochs`` epochs. For each learning rate
     one seed is drawn from ``rng``, and the two runs start from the same weights and see
     the same mini-batches. A run that diverges scores 0. As in ``figure1_run``, the
-    validation set is normalized as one batch with its own statistics.
+    validation set is normalized as one batch with its own statistics, and
+    ``bn_functions`` are the batch norm the runs with it use.
     """
     rates = as_float_array("learning_rates", learning_rates, ndim=1)
     if np.any(rates <= 0):
@@ -308,7 +314,8 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
             seed = int(rng.integers(2**63))
             for name, flag in (("without", False), ("with", True)):
                 run_rng = np.random.default_rng(seed)
-                net = Network(dims, activation="sigmoid", batch_norm=flag, rng=run_rng)
+                net = Network(dims, activation="sigmoid", batch_norm=flag,
+                              bn_functions=bn_functions if flag else None, rng=run_rng)
                 hist = train_epochs(net, Optimizer(optimizer, float(lr)), d.train.X,
                                     d.train.y, epochs=epochs, batch_size=batch_size,
                                     rng=run_rng)

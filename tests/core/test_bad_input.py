@@ -11,7 +11,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from lessonlib.core import data, gradcheck, memory, progress, threads, validate  # noqa: E402
+from lessonlib.core import (  # noqa: E402
+    data,
+    gradcheck,
+    memory,
+    passing,
+    progress,
+    threads,
+    validate,
+)
 from tests.bad_input import (  # noqa: E402
     COMPLEX,
     INF,
@@ -27,7 +35,7 @@ from tests.bad_input import (  # noqa: E402
     with_nan,
 )
 
-MODULES = (data, gradcheck, validate, progress, threads, memory,)
+MODULES = (data, gradcheck, validate, progress, threads, memory, passing)
 
 BAD = [
     bad("data.load_digits", "val_fraction=1", lambda: data.load_digits(val_fraction=1),
@@ -118,6 +126,10 @@ BAD = [
         "hidden"),
     bad("validate.as_callable", "a number", lambda: validate.as_callable("f", 3, "a function"),
         TypeError, "f"),
+    bad("passing.choose", "reference None", lambda: passing.choose("3.1", None), TypeError,
+        "reference"),
+    bad("passing.record", "fn a number", lambda: passing.record("3.1", "f", 3, passed=True),
+        TypeError, "fn"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no
@@ -130,6 +142,8 @@ EXEMPT = {
     "progress.progress": "passes its arguments to tqdm, which checks them",
     "threads.one_blas_thread": "no argument",
     "memory.tune_allocator": "no argument",
+    "passing.Choice": "a NamedTuple choose fills",
+    "passing.forget_all": "no argument",
 }
 
 EXTREME = [

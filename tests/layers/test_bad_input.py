@@ -242,6 +242,12 @@ BAD = [
         ValueError, "kind"),
     bad("activations.activate_grad", "unknown kind",
         lambda: activations.activate_grad(Z34, Z34, "gelu"), ValueError, "kind"),
+    bad("batchnorm.batchnorm_backward_graph", "cache None",
+        lambda: batchnorm.batchnorm_backward_graph(Z34, None), TypeError, "cache"),
+    bad("batchnorm.batchnorm_backward_graph", "dZ_tilde with the wrong shape",
+        lambda: batchnorm.batchnorm_backward_graph(Z34[:, :2], CACHE), ValueError, "dZ_tilde"),
+    bad("batchnorm.check_functions", "one function",
+        lambda: batchnorm.check_functions(len), TypeError, "functions"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

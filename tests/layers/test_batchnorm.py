@@ -343,3 +343,28 @@ def test_fold_batchnorm_bad_input(change, exc, words):
     args.update(change)
     with pytest.raises(exc, match=words):
         fold_batchnorm(**args)
+
+
+def test_the_layer_runs_given_functions_in_training_mode_only():
+    calls = []
+
+    def forward(Z, gamma, beta, eps):
+        calls.append("forward")
+        return batchnorm.batchnorm_forward(Z, gamma, beta, eps)
+
+    def backward(dZ_tilde, cache):
+        calls.append("backward")
+        return batchnorm.batchnorm_backward(dZ_tilde, cache)
+
+    Z = np.random.default_rng(0).standard_normal((3, 5))
+    plain, mine = batchnorm.BatchNorm(3), batchnorm.BatchNorm(3, functions=(forward, backward))
+    a, ca = plain.forward(Z)
+    b, cb = mine.forward(Z)
+    assert np.array_equal(a, b) and calls == ["forward"]
+    assert np.array_equal(mine.running_var, plain.running_var) and mine.n_updates == 1
+    assert all(np.array_equal(x, y) for x, y in zip(plain.backward(Z, ca), mine.backward(Z, cb)))
+    assert calls == ["forward", "backward"]
+    mine.eval().forward(Z[:, :1])                     # evaluation mode: lessonlib's
+    assert calls == ["forward", "backward"]
+    with pytest.raises(TypeError, match="functions must be None or a pair"):
+        batchnorm.BatchNorm(3, functions=forward)

@@ -1,8 +1,9 @@
-"""Checks for notebook 03, batch normalization (exercises 3.1 to 3.3).
+"""Checks for notebook 03, batch normalization (exercises 3.1 to 3.4).
 
 The cache is part of the exercises' contract: ``batchnorm_forward`` returns
 ``cache = (Z, Z_hat, mu, var, gamma, eps)`` (``mu`` and ``var`` of shape ``(n, 1)``, ``var``
-the biased variance) and ``batchnorm_backward(dZ_tilde, cache)`` receives exactly that
+the biased variance) and both backward passes (``batchnorm_backward_graph``, node by node,
+and ``batchnorm_backward``, simplified; one set of sub-checks grades both) receive exactly that
 tuple. The backward check builds its caches with lessonlib's reference forward, so it
 grades one function; it compares the learner's ``dZ`` with the centred-difference
 numerical gradient (relative error below 1e-7, float64), and ``dgamma``, ``dbeta`` with
@@ -338,7 +339,9 @@ check_recover_gamma_beta = make_check(
     EXERCISES["3.2"],
     [_rgb_shape, _rgb_basic, _rgb_eps, _rgb_random, _rgb_float32])
 
-# ------------------------------------------------------- 3.3 batchnorm_backward
+# ------------------------------------ 3.3 batchnorm_backward_graph, 3.4 batchnorm_backward
+# Two ways to the same gradients (node by node on the graph, then the simplified formula):
+# the same sub-checks grade both.
 
 _GRAD_TOL = 1e-7
 
@@ -467,7 +470,7 @@ def _bwd_with_own_forward(ck):
             "read the cache your forward returns in the same order in the backward pass")
 
 
-check_batchnorm_backward = make_check(
-    EXERCISES["3.3"],
-    [_bwd_shape, _bwd_dbeta, _bwd_dgamma, _bwd_numerical, _bwd_sums_to_zero, _bwd_float32,
-     _bwd_with_own_forward])
+_BACKWARD_SUBCHECKS = [_bwd_shape, _bwd_dbeta, _bwd_dgamma, _bwd_numerical, _bwd_sums_to_zero,
+                       _bwd_float32, _bwd_with_own_forward]
+check_batchnorm_backward_graph = make_check(EXERCISES["3.3"], _BACKWARD_SUBCHECKS)
+check_batchnorm_backward = make_check(EXERCISES["3.4"], _BACKWARD_SUBCHECKS)

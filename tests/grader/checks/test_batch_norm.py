@@ -5,6 +5,7 @@ import pytest
 
 from lessonlib.grader.checks.batch_norm import (
     check_batchnorm_backward,
+    check_batchnorm_backward_graph,
     check_batchnorm_forward,
     check_recover_gamma_beta,
 )
@@ -181,7 +182,11 @@ def test_recover_hint_for_missing_eps():
     assert "sqrt(var + eps)" in check_recover_gamma_beta.evaluate(_rgb("std only")).line
 
 
-# ------------------------------------------------------------------ 3.3 batchnorm_backward
+# ------------------------------- 3.3 batchnorm_backward_graph and 3.4 batchnorm_backward
+
+BACKWARD_CHECKS = [pytest.param(check_batchnorm_backward_graph, "3.3 batchnorm_backward_graph",
+                                id="3.3"),
+                   pytest.param(check_batchnorm_backward, "3.4 batchnorm_backward", id="3.4")]
 
 
 def bwd_step_by_step(dZ_tilde, cache):
@@ -271,39 +276,72 @@ def _bwd(kind):
     return backward
 
 
+def _graph(kind):
+    """The node-by-node walk with one of its classic slips."""
+    def backward(dZ_tilde, cache):
+        Z, Z_hat, mu, var, gamma, eps = cache
+        m = Z.shape[1]
+        C, s = Z - mu, np.sqrt(var + eps)
+        dZ_hat = gamma * dZ_tilde
+        ds = -np.sum(dZ_hat * C, axis=1, keepdims=True) / s ** 2
+        if kind == "ds with the wrong sign":
+            ds = -ds
+        dvar = ds / (2 * s) if kind != "dvar without the square root's 1/(2s)" else ds
+        dC = dZ_hat / s + dvar * 2 * C / m
+        if kind == "C not summed over its two uses":
+            dC = dZ_hat / s
+        dmu = -np.sum(dC, axis=1, keepdims=True)
+        dZ = dC + dmu / m if kind != "Z not summed over its two uses" else dC
+        return dZ, np.sum(dZ_tilde * Z_hat, 1, keepdims=True), np.sum(dZ_tilde, 1,
+                                                                     keepdims=True)
+    return backward
+
+
 WRONG_BACKWARD = ["no mean path", "no variance path", "no batch paths", "no gamma",
                   "eps outside", "unbiased", "times m", "dgamma not summed",
                   "dbeta not summed", "dgamma summed over units", "dbeta averaged",
                   "dgamma without Z_hat", "flat dbeta"]
+WRONG_GRAPH = ["ds with the wrong sign", "dvar without the square root's 1/(2s)",
+               "C not summed over its two uses", "Z not summed over its two uses"]
 
 
-def test_backward_reference_passes():
-    result = check_batchnorm_backward.evaluate(ref.batchnorm_backward)
+@pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
+@pytest.mark.parametrize("fn", [ref.batchnorm_backward, ref.batchnorm_backward_graph],
+                         ids=["reference", "reference graph"])
+def test_backward_references_pass(check, head, fn):
+    result = check.evaluate(fn)
     assert result.status == "passed", result.line
-    assert result.points == 2
+    assert result.points == 2 and result.line.startswith(f"✓ Exercise {head}:")
 
 
+@pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
 @pytest.mark.parametrize("fn", [bwd_step_by_step, bwd_jacobian, bwd_from_mu_var,
-                                _bwd("correct")],
-                         ids=["step by step", "jacobian", "from mu and var", "compact"])
-def test_backward_other_correct_versions_pass(fn):
-    result = check_batchnorm_backward.evaluate(fn)
+                                _bwd("correct"), _graph("correct")],
+                         ids=["step by step", "jacobian", "from mu and var", "compact",
+                              "graph"])
+def test_backward_other_correct_versions_pass(check, head, fn):
+    result = check.evaluate(fn)
     assert result.status == "passed", result.line
 
 
-@pytest.mark.parametrize("kind", WRONG_BACKWARD)
-def test_backward_mistakes_are_rejected(kind):
-    result = check_batchnorm_backward.evaluate(_bwd(kind))
+@pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
+@pytest.mark.parametrize("fn", [_bwd(k) for k in WRONG_BACKWARD]
+                         + [_graph(k) for k in WRONG_GRAPH], ids=WRONG_BACKWARD + WRONG_GRAPH)
+def test_backward_mistakes_are_rejected(check, head, fn):
+    result = check.evaluate(fn)
     assert result.status == "failed", result.line
-    assert result.line.startswith("✗ Exercise 3.3 batchnorm_backward:")
+    assert result.line.startswith(f"✗ Exercise {head}:")
 
 
-@pytest.mark.parametrize("kind, words", [
-    ("no mean path", "path through the batch mean"),
-    ("no variance path", "path through the batch variance"),
-    ("dgamma not summed", "sum dgamma over them"), ("dbeta not summed", "sum dbeta")])
-def test_backward_hints_name_the_mistake(kind, words):
-    assert words in check_batchnorm_backward.evaluate(_bwd(kind)).line
+@pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
+@pytest.mark.parametrize("fn, words", [
+    (_bwd("no mean path"), "path through the batch mean"),
+    (_bwd("no variance path"), "path through the batch variance"),
+    (_graph("C not summed over its two uses"), "path through the batch variance"),
+    (_graph("Z not summed over its two uses"), "path through the batch mean"),
+    (_bwd("dgamma not summed"), "sum dgamma over them"), (_bwd("dbeta not summed"), "sum dbeta")])
+def test_backward_hints_name_the_mistake(check, head, fn, words):
+    assert words in check.evaluate(fn).line
 
 
 def test_backward_reports_relative_error():
@@ -319,7 +357,7 @@ def _stub(*args, **kwargs):
 
 
 @pytest.mark.parametrize("check", [check_batchnorm_forward, check_recover_gamma_beta,
-                                   check_batchnorm_backward])
+                                   check_batchnorm_backward, check_batchnorm_backward_graph])
 def test_stub_is_not_attempted(check):
     result = check.evaluate(_stub)
     assert result.status == "not attempted"
@@ -328,7 +366,7 @@ def test_stub_is_not_attempted(check):
 
 
 @pytest.mark.parametrize("check", [check_batchnorm_forward, check_recover_gamma_beta,
-                                   check_batchnorm_backward])
+                                   check_batchnorm_backward, check_batchnorm_backward_graph])
 def test_non_function_and_crash_fail_cleanly(check):
     assert check.evaluate(None).status == "failed"
 
@@ -340,10 +378,11 @@ def test_non_function_and_crash_fail_cleanly(check):
 
 
 def test_exercises_registered():
-    assert [EXERCISES[i].function for i in ("3.1", "3.2", "3.3")] == \
-        ["batchnorm_forward", "recover_gamma_beta", "batchnorm_backward"]
-    assert all(EXERCISES[i].notebook == "03_batch_norm"
-               for i in ("3.1", "3.2", "3.3"))
+    ids = ("3.1", "3.2", "3.3", "3.4")
+    assert [EXERCISES[i].function for i in ids] == \
+        ["batchnorm_forward", "recover_gamma_beta", "batchnorm_backward_graph",
+         "batchnorm_backward"]
+    assert all(EXERCISES[i].notebook == "03_batch_norm" for i in ids)
 
 
 def test_check_prints_one_line(capsys):
