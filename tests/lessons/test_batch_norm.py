@@ -130,3 +130,23 @@ def test_learning_rate_sweep_shapes_and_divergence():
     assert all(np.all((0 <= a) & (a <= 1)) for a in acc.values())
     with pytest.raises(ValueError, match="learning_rates"):
         lesson.learning_rate_sweep([0.0], epochs=1, rng=np.random.default_rng(0))
+
+
+def test_experiments_run_the_batch_norm_they_are_given():
+    """bn_functions / forward reach the network and the widget's logic (notebook 03 passes
+    the learner's functions once they pass their checks)."""
+    calls = []
+
+    def forward(Z, gamma, beta, eps):
+        calls.append(Z.shape)
+        return batchnorm.batchnorm_forward(Z, gamma, beta, eps)
+
+    kw = dict(steps=4, learning_rate=0.5, hidden=(8,), record_every=2)
+    mine = lesson.figure1_run(batch_norm=True, bn_functions=(forward, batchnorm.batchnorm_backward),
+                              rng=np.random.default_rng(0), **kw)
+    theirs = lesson.figure1_run(batch_norm=True, rng=np.random.default_rng(0), **kw)
+    assert calls and np.array_equal(mine["val_acc"], theirs["val_acc"])
+    assert np.array_equal(mine["cost"], theirs["cost"])
+    calls.clear()
+    lesson.unit_batch(1.0, 0.0, 16, forward=forward, rng=np.random.default_rng(0))
+    assert calls == [(1, 16)]
