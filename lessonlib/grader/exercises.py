@@ -55,6 +55,8 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in (
     Exercise("3.2", "recover_gamma_beta", 1, "03_batch_norm"),
     Exercise("3.3", "batchnorm_backward_graph", 2, "03_batch_norm"),
     Exercise("3.4", "batchnorm_backward", 2, "03_batch_norm"),
+    Exercise("3.5", "linear_bn_forward", 1, "03_batch_norm"),
+    Exercise("3.6", "linear_bn_backward", 2, "03_batch_norm"),
     Exercise("4.1", "update_running_stats", 2, "04_batch_norm_test_time"),
     Exercise("4.2", "batchnorm_inference", 2, "04_batch_norm_test_time"),
     Exercise("5.1", "softmax", 2, "05_softmax_regression"),

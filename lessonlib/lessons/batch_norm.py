@@ -18,8 +18,9 @@ from ..core.data import shared_digits
 from ..core.gradcheck import numerical_gradient, relative_error
 from ..core.progress import progress
 from ..core.threads import one_blas_thread
-from ..core.validate import as_float_array, as_int, as_real, as_rng, as_sizes
+from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng, as_sizes
 from ..layers.batchnorm import batchnorm_backward, batchnorm_forward
+from ..layers.softmax import one_hot, softmax_cross_entropy
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 
@@ -159,6 +160,64 @@ def normalization_widget(*, seed: int = 0, forward=batchnorm_forward):
         w.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([g, b, m]), out])
+
+
+# ------------------------------------------------------------------ a network of your layers
+
+def train_with_layers(layer_forward, layer_backward, *, hidden=(64, 64),
+                      activation: str = "relu", epochs: int = 10, batch_size: int = 64,
+                      learning_rate: float = 0.1, rng: np.random.Generator) -> dict:
+    """Train a network on the digits whose hidden layers are ``layer_forward`` and
+    ``layer_backward`` (the signatures of exercises 3.5 and 3.6).
+
+    Hidden layers of sizes ``hidden`` (He-scaled ``W``, ``gamma`` ones, ``beta`` zeros, no
+    ``b``), then a linear softmax output with lessonlib's cross-entropy, trained by plain
+    gradient descent at ``learning_rate`` on shuffled mini-batches. After each epoch it
+    records the training and validation accuracy, each set normalized as one batch with
+    its own statistics (notebook 03 has no running averages yet). Returns
+    ``{"train_acc": [...], "val_acc": [...]}``, one entry per epoch.
+    """
+    as_callable("layer_forward", layer_forward, "a function like linear_bn_forward")
+    as_callable("layer_backward", layer_backward, "a function like linear_bn_backward")
+    epochs = as_int("epochs", epochs, low=1)
+    learning_rate = as_real("learning_rate", learning_rate, low=0, low_inclusive=False)
+    d, dims, batch_size, rng = _figure1_setup(hidden, batch_size, rng)
+    hidden_params = [[np.sqrt(2.0 / n_in) * rng.standard_normal((n_out, n_in)),
+                      np.ones((n_out, 1)), np.zeros((n_out, 1))]
+                     for n_in, n_out in zip(dims[:-2], dims[1:-1])]
+    W_out = np.sqrt(1.0 / dims[-2]) * rng.standard_normal((dims[-1], dims[-2]))
+    b_out = np.zeros((dims[-1], 1))
+
+    def forward(X):
+        caches, A = [], X
+        for W, gamma, beta in hidden_params:
+            A, cache = layer_forward(A, W, gamma, beta, activation)
+            caches.append(cache)
+        return A, caches
+
+    def accuracy(part) -> float:
+        A, _ = forward(part.X)
+        return float(np.mean((W_out @ A + b_out).argmax(axis=0) == part.y))
+
+    Y = one_hot(d.train.y, d.n_classes)
+    history = {"train_acc": [], "val_acc": []}
+    with one_blas_thread():
+        for _ in range(epochs):
+            order = rng.permutation(d.train.m)
+            for start in range(0, d.train.m - 1, batch_size):
+                idx = order[start:start + batch_size]
+                A, caches = forward(d.train.X[:, idx])
+                _, dZL = softmax_cross_entropy(W_out @ A + b_out, Y[:, idx])
+                dA = W_out.T @ dZL
+                W_out -= learning_rate * (dZL @ A.T)
+                b_out -= learning_rate * dZL.sum(axis=1, keepdims=True)
+                for params, cache in zip(reversed(hidden_params), reversed(caches)):
+                    dA, *grads = layer_backward(dA, cache)
+                    for p, g in zip(params, grads):
+                        p -= learning_rate * g
+            history["train_acc"].append(accuracy(d.train))
+            history["val_acc"].append(accuracy(d.val))
+    return history
 
 
 # ------------------------------------------------------------------ why it works

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from lessonlib.layers import activations, batchnorm, softmax  # noqa: E402
+from lessonlib.layers import activations, batchnorm, linear_bn, softmax  # noqa: E402
 from tests.bad_input import (  # noqa: E402
     BIG,
     CACHE,
@@ -38,7 +38,7 @@ from tests.bad_input import (  # noqa: E402
     y4,
 )
 
-MODULES = (activations, batchnorm, softmax,)
+MODULES = (activations, batchnorm, linear_bn, softmax)
 
 BAD = [
     bad("softmax.softmax", "Z 1-D", lambda: softmax.softmax(np.ones(3)), ValueError, "Z"),
@@ -248,6 +248,20 @@ BAD = [
         lambda: batchnorm.batchnorm_backward_graph(Z34[:, :2], CACHE), ValueError, "dZ_tilde"),
     bad("batchnorm.check_functions", "one function",
         lambda: batchnorm.check_functions(len), TypeError, "functions"),
+    bad("linear_bn.linear_bn_forward", "W not matching A_prev",
+        lambda: linear_bn.linear_bn_forward(np.ones((4, 3)), np.ones((2, 5)), ONES3[:2],
+                                            ZEROS3[:2]), ValueError, "W"),
+    bad("linear_bn.linear_bn_forward", "unknown activation",
+        lambda: linear_bn.linear_bn_forward(np.ones((4, 3)), np.ones((2, 4)), ONES3[:2],
+                                            ZEROS3[:2], "tanh"), ValueError, "activation"),
+    bad("linear_bn.linear_bn_forward", "A_prev nan",
+        lambda: linear_bn.linear_bn_forward(with_nan(np.ones((4, 3))), np.ones((2, 4)),
+                                            ONES3[:2], ZEROS3[:2]), ValueError, "A_prev"),
+    bad("linear_bn.linear_bn_backward", "cache None",
+        lambda: linear_bn.linear_bn_backward(np.ones((2, 3)), None), TypeError, "cache"),
+    bad("linear_bn.linear_bn_backward", "dA with the wrong shape",
+        lambda: linear_bn.linear_bn_backward(np.ones((3, 3)), linear_bn.linear_bn_forward(
+            Z34.T, Z34[:2], ONES3[:2], ZEROS3[:2])[1]), ValueError, "dA"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

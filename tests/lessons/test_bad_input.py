@@ -641,6 +641,14 @@ BAD = [
         lambda: putting_it_together.plot_search_overview({}), TypeError, "search"),
     bad("putting_it_together.plot_training", "history a list",
         lambda: putting_it_together.plot_training([0.5]), TypeError, "history"),
+    bad("batch_norm.train_with_layers", "layer_forward a string",
+        lambda: batch_norm.train_with_layers("f", len, rng=R()), TypeError, "layer_forward"),
+    bad("batch_norm.train_with_layers", "epochs=0",
+        lambda: batch_norm.train_with_layers(len, len, epochs=0, rng=R()), ValueError,
+        "epochs"),
+    bad("batch_norm.train_with_layers", "hidden empty",
+        lambda: batch_norm.train_with_layers(len, len, hidden=(), rng=R()), ValueError,
+        "hidden"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

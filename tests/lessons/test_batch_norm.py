@@ -150,3 +150,11 @@ def test_experiments_run_the_batch_norm_they_are_given():
     calls.clear()
     lesson.unit_batch(1.0, 0.0, 16, forward=forward, rng=np.random.default_rng(0))
     assert calls == [(1, 16)]
+
+
+def test_a_network_of_layers_learns_the_digits_and_is_seeded():
+    from lessonlib.layers.linear_bn import linear_bn_backward, linear_bn_forward
+    runs = [lesson.train_with_layers(linear_bn_forward, linear_bn_backward, hidden=(16,),
+                                     epochs=3, rng=np.random.default_rng(0)) for _ in range(2)]
+    assert runs[0] == runs[1] and len(runs[0]["val_acc"]) == 3
+    assert runs[0]["train_acc"][-1] > runs[0]["train_acc"][0] and runs[0]["val_acc"][-1] > 0.8

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...core.gradcheck import numerical_gradient, relative_error
 from ...layers import batchnorm as ref
+from ...layers import linear_bn as ref_linear_bn
 from ...lessons.batch_norm import batchnorm_gradcheck
 from ..exercises import EXERCISES
 from ..framework import (
@@ -474,3 +475,110 @@ _BACKWARD_SUBCHECKS = [_bwd_shape, _bwd_dbeta, _bwd_dgamma, _bwd_numerical, _bwd
                        _bwd_float32, _bwd_with_own_forward]
 check_batchnorm_backward_graph = make_check(EXERCISES["3.3"], _BACKWARD_SUBCHECKS)
 check_batchnorm_backward = make_check(EXERCISES["3.4"], _BACKWARD_SUBCHECKS)
+
+
+# --------------------------------------- 3.5 linear_bn_forward, 3.6 linear_bn_backward
+# The cache contract: (A_prev, W, bn_cache, Z_tilde, activation), bn_cache as in 3.1.
+
+def _layer_case(seed, n_prev=5, n=4, m=8, activation="relu"):
+    rng = np.random.default_rng(seed)
+    A_prev = rng.standard_normal((n_prev, m)) + rng.normal(0, 1, (n_prev, 1))
+    W = rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
+    gamma, beta = _unit_params(seed + 1, n)
+    return A_prev, W, gamma, beta, activation
+
+
+def _lbf_mistake(got, A_prev, W, gamma, beta, act):
+    """The hint for a forward pass that matches one of the classic slips."""
+    g = {"relu": lambda z: np.maximum(z, 0), "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[act]
+    Z = W @ A_prev
+    slips = [(ref.batchnorm_forward(Z, gamma, beta)[0],
+              "apply the activation to Z_tilde: A = g(Z_tilde)"),
+             (ref.batchnorm_forward(g(Z), gamma, beta)[0],
+              "batch norm comes before the activation: A = g(batchnorm(W A_prev))"),
+             (g(Z), "normalize Z with batch norm before the activation")]
+    for want, hint in slips:
+        if np.shape(want) == np.shape(got) and np.allclose(got, want):
+            return hint
+    return "Z = W @ A_prev, then your batch norm, then the activation"
+
+
+def _lbf_case(ck, seed, activation):
+    A_prev, W, gamma, beta, act = _layer_case(seed, activation=activation)
+    out = ck.call(A_prev, W, gamma, beta, act)
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            f"returned {type(out).__name__}, expected a pair (A, cache)", "return A, cache")
+    got = require_array(out[0], "A", (W.shape[0], A_prev.shape[1]))
+    want, ref_cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
+    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+            f"with activation {act!r} expected A {fmt_array(want)}, got {fmt_array(got)}",
+            _lbf_mistake(got, A_prev, W, gamma, beta, act))
+    return out[1], ref_cache
+
+
+def _lbf_relu(ck):
+    _lbf_case(ck, 70, "relu")
+
+
+def _lbf_sigmoid(ck):
+    _lbf_case(ck, 71, "sigmoid")
+
+
+def _lbf_cache(ck):
+    cache, want = _lbf_case(ck, 72, "relu")
+    require(isinstance(cache, tuple) and len(cache) == 5,
+            f"returned a cache of type {type(cache).__name__}"
+            + (f" and length {len(cache)}" if isinstance(cache, tuple) else "")
+            + ", expected the 5-tuple (A_prev, W, bn_cache, Z_tilde, activation)",
+            "the backward pass of exercise 3.6 reads the cache in that order")
+    names = ("A_prev", "W", "bn_cache", "Z_tilde", "activation")
+    for name, got, ref_value in zip(names, cache, want):
+        same = got == ref_value if name == "activation" else \
+            all(np.allclose(g, r) for g, r in zip(got, ref_value)) if name == "bn_cache" \
+            else np.shape(got) == np.shape(ref_value) and np.allclose(got, ref_value)
+        require(bool(same), f"the cache's {name} is not what the layer computed",
+                "cache = (A_prev, W, bn_cache, Z_tilde, activation), bn_cache from "
+                "batchnorm_forward")
+
+
+check_linear_bn_forward = make_check(EXERCISES["3.5"], [_lbf_relu, _lbf_sigmoid, _lbf_cache])
+
+
+def _lbb_numerical(ck, seed, activation):
+    A_prev, W, gamma, beta, act = _layer_case(seed, activation=activation)
+    _, cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
+    G = np.random.default_rng(seed + 2).standard_normal(cache[3].shape)
+    out = ck.call(G, cache)
+    require(isinstance(out, (tuple, list)) and len(out) == 4,
+            f"returned {type(out).__name__}, expected (dA_prev, dW, dgamma, dbeta)",
+            "return dA_prev, dW, dgamma, dbeta")
+    # the classic slip: back through batch norm without the activation's derivative
+    dZ, *no_act = ref.batchnorm_backward(G, cache[2])
+    no_act = [W.T @ dZ, dZ @ A_prev.T, *no_act]
+    args = {"A_prev": A_prev, "W": W, "gamma": gamma, "beta": beta}
+    hints = {"A_prev": "dA_prev = W.T @ dZ", "W": "dW = dZ @ A_prev.T",
+             "gamma": "dgamma comes from your batch norm's backward pass",
+             "beta": "dbeta comes from your batch norm's backward pass"}
+    for k, ((name, value), got) in enumerate(zip(args.items(), out)):
+        got = require_array(got, "d" + name, value.shape)
+
+        def cost(x, name=name):
+            return float(np.sum(G * ref_linear_bn.linear_bn_forward(
+                **{**args, name: x}, activation=act)[0]))
+
+        err = relative_error(got, numerical_gradient(cost, value.copy()))
+        require(err < _GRAD_TOL, f"with activation {act!r} d{name} differs from the numerical "
+                f"gradient by a relative error of {err:.1e}, expected below 1e-7",
+                "multiply dA by the activation's derivative at Z_tilde first"
+                if np.allclose(got, no_act[k]) else hints[name])
+
+
+def _lbb_relu(ck):
+    _lbb_numerical(ck, 80, "relu")
+
+
+def _lbb_sigmoid(ck):
+    _lbb_numerical(ck, 81, "sigmoid")
+
+
+check_linear_bn_backward = make_check(EXERCISES["3.6"], [_lbb_relu, _lbb_sigmoid])

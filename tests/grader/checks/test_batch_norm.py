@@ -7,6 +7,8 @@ from lessonlib.grader.checks.batch_norm import (
     check_batchnorm_backward,
     check_batchnorm_backward_graph,
     check_batchnorm_forward,
+    check_linear_bn_backward,
+    check_linear_bn_forward,
     check_recover_gamma_beta,
 )
 from lessonlib.grader.exercises import EXERCISES
@@ -424,3 +426,93 @@ def test_backward_check_runs_the_learners_own_forward_with_it():
 
     r = check.evaluate(ref.batchnorm_backward, forward=std_forward)
     assert r.status == "failed" and "your batchnorm_forward" in r.line, r.line
+
+
+# ------------------------------------ 3.5 linear_bn_forward and 3.6 linear_bn_backward
+
+def _sig(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def _g(act):
+    return (lambda z: np.maximum(z, 0)) if act == "relu" else _sig
+
+
+def lbf_inline(A_prev, W, gamma, beta, activation="relu", eps=1e-5):
+    """Correct, unusual: batch norm written inline, einsum for the product."""
+    Z = np.einsum("ij,jk->ik", W, A_prev)
+    mu = Z.mean(1, keepdims=True)
+    var = Z.var(1, keepdims=True)
+    Z_hat = (Z - mu) / np.sqrt(var + eps)
+    Z_tilde = gamma * Z_hat + beta
+    return _g(activation)(Z_tilde), (A_prev, W, (Z, Z_hat, mu, var, gamma, eps), Z_tilde,
+                                      activation)
+
+
+def _lbf(kind):
+    def forward(A_prev, W, gamma, beta, activation="relu", eps=1e-5):
+        g = _g(activation)
+        Z = W @ A_prev
+        Z_tilde, bn_cache = ref.batchnorm_forward(Z, gamma, beta, eps)
+        A = g(Z_tilde)
+        cache = (A_prev, W, bn_cache, Z_tilde, activation)
+        if kind == "activation first":
+            Z_tilde, bn_cache = ref.batchnorm_forward(g(Z), gamma, beta, eps)
+            A = Z_tilde
+        elif kind == "no activation":
+            A = Z_tilde
+        elif kind == "cache in another order":
+            cache = (W, A_prev, bn_cache, Z_tilde, activation)
+        return A, cache
+    return forward
+
+
+def lbb_inline(dA, cache):
+    """Correct, unusual: the batch-norm gradient written inline with sums, not means."""
+    A_prev, W, (Z, Z_hat, mu, var, gamma, eps), Z_tilde, act = cache
+    dZt = dA * ((Z_tilde > 0) if act == "relu" else _sig(Z_tilde) * (1 - _sig(Z_tilde)))
+    m = Z.shape[1]
+    g = gamma * dZt
+    dZ = (m * g - g.sum(1, keepdims=True) - Z_hat * (g * Z_hat).sum(1, keepdims=True)) \
+        / (m * np.sqrt(var + eps))
+    return W.T @ dZ, dZ @ A_prev.T, (dZt * Z_hat).sum(1, keepdims=True), dZt.sum(1,
+                                                                                keepdims=True)
+
+
+def _lbb(kind):
+    def backward(dA, cache):
+        A_prev, W, bn_cache, Z_tilde, act = cache
+        grad = (Z_tilde > 0) if act == "relu" else _sig(Z_tilde) * (1 - _sig(Z_tilde))
+        dZt = dA if kind == "no activation derivative" else dA * grad
+        dZ, dgamma, dbeta = ref.batchnorm_backward(dZt, bn_cache)
+        dW = dZ @ A_prev.T if kind != "dW transposed" else A_prev @ dZ.T
+        if kind == "dgamma from dA":
+            dgamma = (dA * bn_cache[1]).sum(1, keepdims=True)
+        return W.T @ dZ, dW, dgamma, dbeta
+    return backward
+
+
+def test_layer_references_and_unusual_versions_pass():
+    from lessonlib.layers.linear_bn import linear_bn_backward, linear_bn_forward
+    for fn in (linear_bn_forward, lbf_inline, _lbf("correct")):
+        assert check_linear_bn_forward.evaluate(fn).line.startswith("✓ Exercise 3.5")
+    for fn in (linear_bn_backward, lbb_inline, _lbb("correct")):
+        assert check_linear_bn_backward.evaluate(fn).line.startswith("✓ Exercise 3.6")
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("activation first", "batch norm comes before the activation"),
+    ("no activation", "apply the activation to Z_tilde"),
+    ("cache in another order", "cache = (A_prev, W, bn_cache, Z_tilde, activation)")])
+def test_layer_forward_mistakes_are_rejected_with_their_hint(kind, words):
+    result = check_linear_bn_forward.evaluate(_lbf(kind))
+    assert result.status == "failed" and words in result.line, result.line
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("no activation derivative", "activation's derivative"),
+    ("dW transposed", "returned dW of shape (5, 4), expected (4, 5)"),
+    ("dgamma from dA", "activation's derivative")])
+def test_layer_backward_mistakes_are_rejected_with_their_hint(kind, words):
+    result = check_linear_bn_backward.evaluate(_lbb(kind))
+    assert result.status == "failed" and words in result.line, result.line
