@@ -62,7 +62,9 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in (
     Exercise("5.1", "softmax", 2, "05_softmax_regression"),
     Exercise("5.2", "one_hot", 1, "05_softmax_regression"),
     Exercise("5.3", "cross_entropy_cost", 2, "05_softmax_regression"),
-    Exercise("5.4", "softmax_backward", 2, "05_softmax_regression"),
+    Exercise("5.4", "softmax_jacobian", 2, "05_softmax_regression"),
+    Exercise("5.5", "softmax_backward", 2, "05_softmax_regression"),
+    Exercise("5.6", "cross_entropy_from_logits", 2, "05_softmax_regression"),
     Exercise("6.1", "make_search_space", 2, "06_putting_it_together"),
     Exercise("6.2", "evaluate", 2, "06_putting_it_together"),
 )}

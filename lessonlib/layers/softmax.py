@@ -2,9 +2,9 @@
 
 Logits ``Z`` and probabilities ``Y_hat`` are ``(C, m)``, one example per column; one-hot
 labels ``Y`` are ``(C, m)``; integer labels ``y`` are ``(m,)``. ``softmax``, ``one_hot``,
-``cross_entropy_cost`` and ``softmax_backward`` are the references of notebook 05's
-exercises; ``softmax_cross_entropy`` is the fused cost and gradient the network's output
-layer uses.
+``cross_entropy_cost``, ``softmax_jacobian``, ``softmax_backward`` and
+``cross_entropy_from_logits`` are the references of notebook 05's exercises;
+``softmax_cross_entropy`` is the fused cost and gradient the network's output layer uses.
 """
 
 from __future__ import annotations
@@ -112,15 +112,50 @@ def cross_entropy_cost(Y_hat, Y) -> float:
     return float(-np.sum(np.where(Y > 0, Y * logs, 0.0)) / Y.shape[1])
 
 
+def softmax_jacobian(z) -> np.ndarray:
+    """The Jacobian of softmax for one example: ``J[j, c] = d y_hat_j / d z_c``.
+
+    ``z`` is one example's ``C`` logits, shape ``(C,)``; with ``y_hat = softmax(z)``,
+    ``J = diag(y_hat) - y_hat y_hat^T`` (``(C, C)``, symmetric, each row summing to 0: the
+    probabilities always sum to 1). Exercise 5.4.
+    """
+    z = as_float_array("z", z, ndim=1)
+    p = softmax(z[:, None])[:, 0]
+    return np.diag(p) - np.outer(p, p)
+
+
 def softmax_backward(Y_hat, Y) -> np.ndarray:
     """Gradient of the mean cross-entropy cost with respect to the logits: ``(Y_hat - Y) / m``.
 
     ``Y_hat = softmax(Z)`` and one-hot ``Y`` are ``(C, m)``; returns ``dZ`` of shape
-    ``(C, m)``. Softmax and the cross-entropy cost together have this simple derivative;
-    the ``1 / m`` comes from averaging the cost over the examples. Exercise 5.4.
+    ``(C, m)``. Through softmax's Jacobian the chain rule collapses to ``y_hat - y`` per
+    example, since the ``y`` of an example sum to 1; the ``1 / m`` comes from averaging the
+    cost over the examples. Exercise 5.5.
     """
     Y_hat, Y = _check_pair(Y_hat, Y)
     return (Y_hat - Y) / Y.shape[1]
+
+
+def log_softmax(Z) -> np.ndarray:
+    """``log(softmax(Z))`` for logits ``(C, m)``, finite even where softmax rounds to 0:
+    ``Z - max - log(sum(exp(Z - max)))`` per column."""
+    Z = _logits(Z)
+    shifted = Z - Z.max(axis=0, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+
+
+def cross_entropy_from_logits(Z, Y) -> float:
+    """The mean cross-entropy cost straight from the logits ``Z`` (``(C, m)``) and one-hot
+    ``Y`` (``(C, m)``), through ``log_softmax``: exact for logits of any size, where
+    ``cross_entropy_cost(softmax(Z), Y)`` must clip a probability that rounded to 0.
+    Exercise 5.6.
+    """
+    Z = _logits(Z)
+    Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
+    if Z.shape != Y.shape:
+        raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
+                         f"and Y of shape {Y.shape}")
+    return float(-np.sum(np.where(Y > 0, Y * log_softmax(Z), 0.0)) / Y.shape[1])
 
 
 def softmax_cross_entropy(Z, Y) -> tuple[float, np.ndarray]:

@@ -17,6 +17,7 @@ from IPython.display import display
 from matplotlib.colors import ListedColormap
 
 from ..core.validate import as_float_array, as_int, as_labels, as_real, as_rng
+from ..layers.softmax import one_hot
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 
@@ -36,16 +37,19 @@ def _image_shape(image_shape) -> tuple[int, int]:
 
 def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int = 50,
                              batch_size: int = 32, learning_rate: float = 0.5,
-                             rng: np.random.Generator, X_val=None, y_val=None):
+                             rng: np.random.Generator, X_val=None, y_val=None,
+                             functions=None):
     """Softmax regression ``Y_hat = softmax(W X + b)`` trained by mini-batch gradient descent.
 
     ``X`` is ``(n_x, m)``, ``y`` is ``(m,)`` with labels in ``[0, C)`` (``C = n_classes``, by
     default ``max(y) + 1``). The model is ``lessonlib.network.Network([n_x, C])``, a network
-    with no hidden layer, trained with plain gradient descent (``Optimizer("gd")``) on
-    shuffled mini-batches by ``lessonlib.network.train_epochs``. Returns ``(net, history)``:
-    ``net.predict(X)`` gives labels ``(m,)``, ``net.params["W1"]`` is ``W`` of shape
-    ``(C, n_x)``; ``history`` has ``"cost"``, ``"train_acc"`` and, with validation data,
-    ``"val_acc"``, one entry per epoch. Notebook 05.
+    with no hidden layer, trained with plain gradient descent on shuffled mini-batches by
+    ``lessonlib.network.train_epochs``. ``functions=(softmax, cost, backward)``, with the
+    signatures of exercises 5.1, 5.3 and 5.5, trains with those instead (the same mini-batches,
+    ``dW = dZ X^T``, ``db = sum(dZ)``): notebook 05 trains with the learner's. Returns
+    ``(net, history)``: ``net.predict(X)`` gives labels ``(m,)``, ``net.params["W1"]`` is
+    ``W`` of shape ``(C, n_x)``; ``history`` has ``"cost"``, ``"train_acc"`` and, with
+    validation data, ``"val_acc"``, one entry per epoch.
     """
     X = as_float_array("X", X, ndim=2)
     y = as_labels("y", y)
@@ -56,11 +60,37 @@ def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int 
     if y.max() >= C:
         raise ValueError(f"y must hold labels in [0, {C}) for n_classes={C}, got a label "
                          f"{int(y.max())}")
+    if functions is not None and (not isinstance(functions, (tuple, list))
+                                  or len(functions) != 3 or not all(map(callable, functions))):
+        raise TypeError("functions must be None or (softmax, cost, backward), three functions "
+                        f"like those of exercises 5.1, 5.3 and 5.5, got {functions!r}")
     rng = as_rng(rng)
     net = Network([X.shape[0], max(C, 2)], rng=rng)
-    opt = Optimizer("gd", learning_rate=learning_rate)
-    history = train_epochs(net, opt, X, y, epochs=epochs, batch_size=batch_size, rng=rng,
-                           X_val=X_val, y_val=y_val)
+    if functions is None:
+        history = train_epochs(net, Optimizer("gd", learning_rate=learning_rate), X, y,
+                               epochs=epochs, batch_size=batch_size, rng=rng,
+                               X_val=X_val, y_val=y_val)
+        return net, history
+    epochs = as_int("epochs", epochs, low=0)
+    batch_size = as_int("batch_size", batch_size, low=1)
+    learning_rate = as_real("learning_rate", learning_rate, low=0, low_inclusive=False)
+    softmax_fn, cost_fn, backward_fn = functions
+    W, b = net.params["W1"], net.params["b1"]
+    Y = one_hot(y, max(C, 2))
+    history = {"cost": [], "train_acc": [], "val_acc": []}
+    for _ in range(epochs):
+        order, costs = rng.permutation(X.shape[1]), []
+        for start in range(0, X.shape[1], batch_size):
+            idx = order[start:start + batch_size]
+            Y_hat = softmax_fn(W @ X[:, idx] + b)
+            costs.append(float(cost_fn(Y_hat, Y[:, idx])))
+            dZ = backward_fn(Y_hat, Y[:, idx])
+            W -= learning_rate * (dZ @ X[:, idx].T)
+            b -= learning_rate * dZ.sum(axis=1, keepdims=True)
+        history["cost"].append(float(np.mean(costs)))
+        history["train_acc"].append(net.accuracy(X, y))
+        if X_val is not None:
+            history["val_acc"].append(net.accuracy(X_val, y_val))
     return net, history
 
 

@@ -262,6 +262,16 @@ BAD = [
     bad("linear_bn.linear_bn_backward", "dA with the wrong shape",
         lambda: linear_bn.linear_bn_backward(np.ones((3, 3)), linear_bn.linear_bn_forward(
             Z34.T, Z34[:2], ONES3[:2], ZEROS3[:2])[1]), ValueError, "dA"),
+    bad("softmax.softmax_jacobian", "z 2-D", lambda: softmax.softmax_jacobian(Z34),
+        ValueError, "z"),
+    bad("softmax.softmax_jacobian", "z nan", lambda: softmax.softmax_jacobian([NAN, 1.0]),
+        ValueError, "z"),
+    bad("softmax.log_softmax", "Z nan", lambda: softmax.log_softmax(with_nan(Z34)), ValueError,
+        "Z"),
+    bad("softmax.cross_entropy_from_logits", "shapes differ",
+        lambda: softmax.cross_entropy_from_logits(Z34[:, :2], Y34), ValueError, "Z"),
+    bad("softmax.cross_entropy_from_logits", "Y not probabilities",
+        lambda: softmax.cross_entropy_from_logits(Z34, 2 * Y34), ValueError, "Y"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

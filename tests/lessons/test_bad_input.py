@@ -649,6 +649,9 @@ BAD = [
     bad("batch_norm.train_with_layers", "hidden empty",
         lambda: batch_norm.train_with_layers(len, len, hidden=(), rng=R()), ValueError,
         "hidden"),
+    bad("softmax_regression.train_softmax_regression", "functions a pair",
+        lambda: softmax_regression.train_softmax_regression(X46, y6, functions=(len, len),
+                                                            rng=R()), TypeError, "functions"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

@@ -1,4 +1,4 @@
-"""Checks for notebook 05, softmax regression (exercises 5.1 to 5.4).
+"""Checks for notebook 05, softmax regression (exercises 5.1 to 5.6).
 
 Every check compares the learner's function with the reference in
 ``lessonlib.layers.softmax`` on fixed and random cases, and adds the properties that catch
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.gradcheck import numerical_gradient, relative_error
 from ...layers import softmax as ref
 from ..exercises import EXERCISES
 from ..framework import fmt_array, make_check, require, require_array
@@ -276,7 +277,64 @@ check_cross_entropy_cost = make_check(
     EXERCISES["5.3"],
     [_cost_fixed, _cost_random, _cost_float32, _cost_zero_wrong_class, _cost_zero_true_class])
 
-# ------------------------------------------------------------------ 5.4 softmax_backward
+# ------------------------------------------------------------------ 5.4 softmax_jacobian
+
+def _jac(ck, z):
+    C = z.size
+    return require_array(ck.call(z.copy()), "the Jacobian", (C, C))
+
+
+def _jacobian_hint(got, z):
+    p = ref.softmax(z[:, None])[:, 0]
+    if np.allclose(got, np.diag(p * (1 - p))):
+        return ("the off-diagonal entries are not 0: raising z_c lowers every other "
+                "probability through the sum in the denominator")
+    if np.allclose(got, np.outer(p, p) - np.diag(p)):
+        return "the sign is flipped: d y_hat_c / d z_c is positive"
+    if np.allclose(got, np.diag(z) - np.outer(z, z)):
+        return "use the probabilities y_hat = softmax(z), not the logits"
+    return "differentiate y_hat_j = exp(z_j) / sum_k exp(z_k) with respect to z_c, for j = c "
+    "and for j != c"
+
+
+def _jacobian_numerical(ck):
+    for z in [np.array([5.0, 2.0, -1.0, 3.0]), np.array([0.3, -0.2]),
+              _random_logits(80, 7, 1)[:, 0]]:
+        got = _jac(ck, z)
+        num = np.stack([numerical_gradient(lambda x, j=j: float(ref.softmax(x[:, None])[j, 0]),
+                                           z.copy()) for j in range(z.size)])
+        err = relative_error(got, num)
+        require(err < 1e-7, f"for z = {fmt_array(z, 3)} the Jacobian differs from the "
+                f"numerical one by a relative error of {err:.1e}, expected below 1e-7",
+                _jacobian_hint(got, z))
+
+
+def _jacobian_rows_sum_to_zero(ck):
+    z = _random_logits(81, 10, 1)[:, 0]
+    got = _jac(ck, z)
+    require(np.allclose(got.sum(axis=1), 0, atol=1e-9) and np.allclose(got, got.T, atol=1e-9),
+            f"for 10 random logits the rows sum to {fmt_array(got.sum(axis=1), 3)}, expected "
+            "0 (the probabilities always sum to 1) and a symmetric matrix",
+            _jacobian_hint(got, z))
+
+
+def _jacobian_large_logits(ck):
+    z = np.array([1000.0, 1001.0, 1002.0])
+    stable = "compute the probabilities with your stable softmax (subtract the maximum)"
+    got = np.asarray(ck.call(z.copy()), dtype=float)
+    require(got.shape == (3, 3) and np.all(np.isfinite(got)),
+            f"for z = [1000, 1001, 1002] returned {fmt_array(got)}, expected a finite (3, 3) "
+            "matrix", stable)
+    want = ref.softmax_jacobian(z)
+    require(np.allclose(got, want, atol=1e-9),
+            f"for z = [1000, 1001, 1002] expected {fmt_array(want)}, got {fmt_array(got)}",
+            stable)
+
+
+check_softmax_jacobian = make_check(
+    EXERCISES["5.4"], [_jacobian_numerical, _jacobian_rows_sum_to_zero, _jacobian_large_logits])
+
+# ------------------------------------------------------------------ 5.5 softmax_backward
 
 
 def _dZ(ck, Y_hat, Y, case):
@@ -291,12 +349,14 @@ def _backward_hint(got, Y_hat, Y):
     C, m = Y.shape
     want = (Y_hat - Y) / m
     if m > 1 and np.allclose(got, want * m):
-        return "the cost is a mean over the m examples, so dZ = (Y_hat - Y) / m"
+        return "the cost is a mean over the m examples: divide each example's gradient by m"
     if np.allclose(got, -want):
-        return "the sign is flipped: dZ = (Y_hat - Y) / m, not (Y - Y_hat) / m"
+        return ("the sign is flipped: raising the true class's logit must lower the cost, so "
+                "its entry of dZ is negative")
     if C != m and np.allclose(got, want * m / C):
         return "divide by m (examples, Y.shape[1]), not by C (classes, Y.shape[0])"
-    return "dZ = (Y_hat - Y) / m: softmax and cross-entropy together have this derivative"
+    return ("per example, dz_c = sum over j of (-y_j / y_hat_j) * J[j, c] with your Jacobian; "
+            "simplify it with sum_j y_j = 1")
 
 
 def _backward_fixed(ck):
@@ -344,5 +404,52 @@ def _backward_float32(ck):
 
 
 check_softmax_backward = make_check(
-    EXERCISES["5.4"],
+    EXERCISES["5.5"],
     [_backward_fixed, _backward_numerical, _backward_random, _backward_float32])
+
+
+# ------------------------------------------------------- 5.6 cross_entropy_from_logits
+
+def _logit_cost(ck, Z, Y, case):
+    out = ck.call(Z, Y)
+    require(np.ndim(out) == 0, f"for {case} returned {type(out).__name__} of shape "
+            f"{np.shape(out)}, expected one number", "average over the examples: one float")
+    got = float(out)
+    want = ref.cross_entropy_from_logits(Z, Y)
+    hint = ("log(softmax(Z)) loses (or clips) a probability that rounds to 0: compute "
+            "log-softmax directly, Z - max - log(sum(exp(Z - max))) per column"
+            if not np.isfinite(got) or got < want - 1.0
+            else "average -sum(Y * log_softmax(Z)) over the m examples")
+    require(np.isfinite(got) and abs(got - want) <= 1e-7 * max(1.0, abs(want)),
+            f"for {case} expected {want:.6g}, got {got:.6g}", hint)
+
+
+def _logits_fixed(ck):
+    Z = np.array([[2.0, -1.0, 0.5], [1.0, 3.0, 0.5], [-0.5, 0.0, 0.5]])
+    _logit_cost(ck, Z, ref.one_hot([0, 1, 2], 3), "3 examples of 3 classes")
+
+
+def _logits_random(ck):
+    for seed, (C, m) in enumerate([(10, 16), (2, 5), (4, 1)], start=90):
+        Z = _random_logits(seed, C, m, scale=3.0)
+        _logit_cost(ck, Z, ref.one_hot(_random_labels(seed + 7, C, m), C),
+                    f"random logits of shape {(C, m)}")
+
+
+def _logits_far_apart(ck):
+    Z = np.array([[0.0, 1000.0], [800.0, 0.0]])
+    _logit_cost(ck, Z, ref.one_hot([0, 0], 2), "logits 800 and 1000 apart (exact cost 400)")
+
+
+def _logits_float32(ck):
+    Z = _random_logits(95, 5, 8, scale=2.0).astype(np.float32)
+    Y = ref.one_hot(_random_labels(96, 5, 8), 5).astype(np.float32)
+    got = float(ck.call(Z, Y))
+    want = ref.cross_entropy_from_logits(Z.astype(float), Y.astype(float))
+    require(abs(got - want) < 1e-4 * max(1.0, abs(want)),
+            f"for float32 logits expected {want:.6g}, got {got:.6g}",
+            "the same formula works for float32 arrays")
+
+
+check_cross_entropy_from_logits = make_check(
+    EXERCISES["5.6"], [_logits_fixed, _logits_random, _logits_far_apart, _logits_float32])

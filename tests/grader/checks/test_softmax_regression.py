@@ -216,7 +216,7 @@ def test_cost_rejects_wrong(name):
     assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
 
 
-# ---------------------------------------------------------------- 5.4 softmax_backward
+# ---------------------------------------------------------------- 5.5 softmax_backward
 
 def backward_divide_by_label_sum(Y_hat, Y):
     """Y is one-hot, so Y.sum() is m: unusual but correct."""
@@ -234,7 +234,7 @@ def backward_loop(Y_hat, Y):
 
 
 BACKWARD_WRONG = {
-    "missing division by m": (lambda Y_hat, Y: Y_hat - Y, "dZ = (Y_hat - Y) / m"),
+    "missing division by m": (lambda Y_hat, Y: Y_hat - Y, "divide each example's gradient by m"),
     "sign flipped": (lambda Y_hat, Y: (Y - Y_hat) / Y.shape[1], "sign"),
     "divided by C": (lambda Y_hat, Y: (Y_hat - Y) / Y.shape[0], "not by C"),
     "averaged over examples (db)": (
@@ -267,10 +267,83 @@ def test_backward_missing_m_fails_the_numerical_gradient():
     assert any("numerical gradient" in f for f in r.failures), r.failures
 
 
+# ---------------------------------------------------------------- 5.4 softmax_jacobian
+
+def _p(z):
+    return sm.softmax(np.asarray(z, float)[:, None])[:, 0]
+
+
+def jacobian_loop(z):
+    """Correct, unusual: entry by entry with the quotient rule on exp(z - max)."""
+    e = np.exp(z - z.max())
+    S = e.sum()
+    C = len(z)
+    return np.array([[(e[j] * S * (j == c) - e[j] * e[c]) / S ** 2 for c in range(C)]
+                     for j in range(C)])
+
+
+JACOBIAN_WRONG = {
+    "diagonal only": (lambda z: np.diag(_p(z) * (1 - _p(z))), "off-diagonal entries"),
+    "sign flipped": (lambda z: np.outer(_p(z), _p(z)) - np.diag(_p(z)), "sign is flipped"),
+    "logits for probabilities": (lambda z: np.diag(z) - np.outer(z, z), "not the logits"),
+    "naive softmax": (lambda z: np.diag(np.exp(z) / np.exp(z).sum())
+                      - np.outer(np.exp(z), np.exp(z)) / np.exp(z).sum() ** 2, "stable softmax"),
+}
+
+
+@pytest.mark.parametrize("fn", [sm.softmax_jacobian, jacobian_loop])
+def test_jacobian_accepts_correct(fn):
+    r = checks.check_softmax_jacobian.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
+
+
+@pytest.mark.parametrize("name", sorted(JACOBIAN_WRONG))
+def test_jacobian_rejects_wrong(name):
+    fn, hint = JACOBIAN_WRONG[name]
+    r = checks.check_softmax_jacobian.evaluate(fn)
+    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+
+
+# ------------------------------------------------------- 5.6 cross_entropy_from_logits
+
+def logits_cost_logsumexp(Z, Y):
+    """Correct, unusual: log-sum-exp with np.logaddexp.reduce, the true class picked out."""
+    lse = np.logaddexp.reduce(Z, axis=0)
+    return float(np.mean(lse - np.sum(Y * Z, axis=0)))
+
+
+LOGITS_WRONG = {
+    "log of a clipped softmax": (
+        lambda Z, Y: float(-np.sum(Y * np.log(np.maximum(sm.softmax(Z), 1e-12))) / Y.shape[1]),
+        "log-softmax directly"),
+    "log of softmax": (lambda Z, Y: float(-np.sum(Y * np.log(sm.softmax(Z))) / Y.shape[1]),
+                       "log-softmax directly"),
+    "no max subtracted": (
+        lambda Z, Y: float(-np.sum(Y * (Z - np.log(np.exp(Z).sum(0)))) / Y.shape[1]),
+        "log-softmax directly"),
+    "summed, not averaged": (lambda Z, Y: sm.cross_entropy_from_logits(Z, Y) * Y.shape[1],
+                             "average"),
+}
+
+
+@pytest.mark.parametrize("fn", [sm.cross_entropy_from_logits, logits_cost_logsumexp])
+def test_cost_from_logits_accepts_correct(fn):
+    r = checks.check_cross_entropy_from_logits.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
+
+
+@pytest.mark.parametrize("name", sorted(LOGITS_WRONG))
+def test_cost_from_logits_rejects_wrong(name):
+    fn, hint = LOGITS_WRONG[name]
+    r = checks.check_cross_entropy_from_logits.evaluate(fn)
+    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+
+
 # ---------------------------------------------------------------- all exercises
 
 ALL = [checks.check_softmax, checks.check_one_hot, checks.check_cross_entropy_cost,
-       checks.check_softmax_backward]
+       checks.check_softmax_jacobian, checks.check_softmax_backward,
+       checks.check_cross_entropy_from_logits]
 
 
 @pytest.mark.parametrize("check", ALL, ids=lambda c: c.exercise.function)
@@ -294,9 +367,10 @@ def test_not_a_function_and_crashing_functions_fail_cleanly(check):
 
 def test_exercises_registered_for_notebook_05():
     ids = {e.id: e for e in EXERCISES.values() if e.notebook == "05_softmax_regression"}
-    assert sorted(ids) == ["5.1", "5.2", "5.3", "5.4"]
+    assert sorted(ids) == ["5.1", "5.2", "5.3", "5.4", "5.5", "5.6"]
     assert [ids[i].function for i in sorted(ids)] == [
-        "softmax", "one_hot", "cross_entropy_cost", "softmax_backward"]
+        "softmax", "one_hot", "cross_entropy_cost", "softmax_jacobian", "softmax_backward",
+        "cross_entropy_from_logits"]
 
 
 def test_check_prints_one_stable_line(capsys):
