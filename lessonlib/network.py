@@ -60,6 +60,7 @@ from .core.validate import (
 )
 from .layers.activations import ACTIVATIONS, activate, activate_grad
 from .layers.batchnorm import BatchNorm, check_functions, fold_batchnorm
+from .layers.layernorm import LayerNorm
 from .layers.softmax import one_hot, softmax, softmax_cross_entropy
 from .optim import Optimizer
 
@@ -130,6 +131,10 @@ class Network:
     ``bn_functions=(forward, backward)`` gives every batch-norm layer those functions (the
     signatures of exercises 3.1 and 3.3) in training mode instead of lessonlib's.
 
+    ``layer_norm=True`` puts layer norm (``layers.layernorm.LayerNorm``: each example
+    normalized over its units, no running statistics) there instead, in ``ln_layers``;
+    ``ln_forward`` replaces its forward pass (the signature of exercise 4.3).
+
     ``bn_layers`` maps each batch-normalized layer ``l`` to its ``BatchNorm``, which keeps
     the running statistics (weight ``bn_decay`` on the old value, unbiased variance); its
     ``gamma`` and ``beta`` are ``params["gamma{l}"]`` and ``params["beta{l}"]``. ``training``
@@ -138,7 +143,8 @@ class Network:
 
     def __init__(self, layer_dims, *, activation: str = "relu", batch_norm: bool = False,
                  bn_bias: bool = False, eps: float = 1e-5, bn_decay: float = 0.9,
-                 bn_functions=None, rng: np.random.Generator):
+                 bn_functions=None, layer_norm: bool = False, ln_forward=None,
+                 rng: np.random.Generator):
         if isinstance(layer_dims, (str, bytes)) or not hasattr(layer_dims, "__iter__"):
             raise TypeError(f"layer_dims must be a list of layer sizes [n_x, n_1, ..., C], "
                             f"got {type(layer_dims).__name__}")
@@ -147,15 +153,20 @@ class Network:
             raise ValueError(f"layer_dims must list at least n_x and C, got {list(layer_dims)}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        for name, flag in (("batch_norm", batch_norm), ("bn_bias", bn_bias)):
+        for name, flag in (("batch_norm", batch_norm), ("bn_bias", bn_bias),
+                           ("layer_norm", layer_norm)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
+        if layer_norm and batch_norm:
+            raise ValueError("layer_norm and batch_norm exclude each other: choose one")
         if bn_bias and not batch_norm:
             raise ValueError("bn_bias=True only makes sense with batch_norm=True")
         self.eps = as_real("eps", eps, low=0, low_inclusive=False)
         bn_decay = as_decay(bn_decay, "bn_decay")
         if bn_functions is not None and not batch_norm:
             raise ValueError("bn_functions only makes sense with batch_norm=True")
+        if ln_forward is not None and not layer_norm:
+            raise ValueError("ln_forward only makes sense with layer_norm=True")
         check_functions(bn_functions, "bn_functions")
         rng = as_rng(rng)
         self.layer_dims = dims
@@ -164,13 +175,19 @@ class Network:
         self.training = True
         self.params = Parameters()
         self.bn_layers: dict[int, BatchNorm] = {}
+        self.ln_layers: dict[int, LayerNorm] = {}
         gain = 2.0 if activation == "relu" else 1.0
         for layer in range(1, len(dims)):
             scale = np.sqrt(gain / dims[layer - 1])
             self.params[f"W{layer}"] = scale * rng.standard_normal((dims[layer],
                                                                     dims[layer - 1]))
-            if not self._has_bn(layer) or bn_bias:
-                self.params[f"b{layer}"] = np.zeros((dims[layer], 1))
+            if not self._has_bn(layer) or bn_bias:      # layer norm keeps b: it does not
+                self.params[f"b{layer}"] = np.zeros((dims[layer], 1))   # cancel a per-unit b
+            if layer_norm and layer < self.n_layers:
+                self.ln_layers[layer] = LayerNorm(dims[layer], eps=self.eps,
+                                                  forward_fn=ln_forward)
+                self.params.attach(f"gamma{layer}", self.ln_layers[layer], "gamma")
+                self.params.attach(f"beta{layer}", self.ln_layers[layer], "beta")
             if self._has_bn(layer):
                 norm = BatchNorm(dims[layer], decay=bn_decay, eps=self.eps,
                                  functions=bn_functions)
@@ -278,8 +295,9 @@ class Network:
             Z = self.params[f"W{layer}"] @ A if b is None else self.params[f"W{layer}"] @ A + b
             bn_cache = None
             pre = Z
-            if self._has_bn(layer):
-                pre, bn_cache = self.bn_layers[layer].forward(Z, training=training,
+            norm = self.bn_layers.get(layer) or self.ln_layers.get(layer)
+            if norm is not None:
+                pre, bn_cache = norm.forward(Z, training=training,
                                                               update=update, validate=False)
             caches.append((A, Z, bn_cache, pre))
             if layer < self.n_layers:
@@ -314,7 +332,8 @@ class Network:
         for layer in range(self.n_layers, 0, -1):
             A_prev, _, bn_cache, _ = caches[layer - 1]
             if bn_cache is not None:                 # dZ holds d cost / d Z_tilde[l]
-                dZ, dgamma, dbeta = self.bn_layers[layer].backward(dZ, bn_cache,
+                norm = self.bn_layers.get(layer) or self.ln_layers.get(layer)
+                dZ, dgamma, dbeta = norm.backward(dZ, bn_cache,
                                                                    validate=False)
                 grads[f"dgamma{layer}"], grads[f"dbeta{layer}"] = dgamma, dbeta
             grads[f"dW{layer}"] = dZ @ A_prev.T
@@ -524,6 +543,9 @@ def fold_network(net: Network) -> Network:
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
+    if net.ln_layers:
+        raise ValueError("net has layer norm, which normalizes each example with its own "
+                         "statistics: that is not linear and cannot be folded")
     folded = copy.deepcopy(net)
     params = Parameters()
     for layer in range(1, net.n_layers + 1):

@@ -435,3 +435,21 @@ def test_a_network_trains_the_same_with_the_reference_functions_given():
     with pytest.raises(ValueError, match="bn_functions"):
         Network([2, 3], bn_functions=(batchnorm_forward, batchnorm_backward),
                 rng=np.random.default_rng(0))
+
+
+def test_a_layer_norm_network_trains_on_batches_of_one_and_keeps_b():
+    X, y = make_blobs(10, 3, rng=np.random.default_rng(0))
+    net = Network([2, 6, 3], layer_norm=True, rng=np.random.default_rng(1))
+    assert list(net.params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2"]
+    before = net.cost(X, y)
+    train_epochs(net, Optimizer("adam", 0.05), X, y, epochs=5, batch_size=1,
+                 rng=np.random.default_rng(2))
+    assert net.cost(X, y) < before
+    one = net.predict(X[:, :1], training=True)          # one example, even in training mode
+    assert one.shape == (1,) and one[0] == net.predict(X)[0]
+    num = numerical_gradient(lambda w: net.cost(X, y), net.params["gamma1"])
+    assert relative_error(net.gradients(X, y)[1]["dgamma1"], num) < 1e-7
+    with pytest.raises(ValueError, match="exclude each other"):
+        Network([2, 3], batch_norm=True, layer_norm=True, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="cannot be folded"):
+        fold_network(net)

@@ -189,6 +189,10 @@ BAD = [
         "net"),
 
 
+    bad("network.Network", "ln_forward without layer norm",
+        lambda: network.Network([4, 3], ln_forward=len, rng=R()), ValueError, "ln_forward"),
+    bad("network.Network", "layer_norm a string",
+        lambda: network.Network([4, 3], layer_norm="yes", rng=R()), TypeError, "layer_norm"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

@@ -335,3 +335,55 @@ def predictions_in_batches(net, x, companions, *, training: bool) -> np.ndarray:
                              f"{c.shape}")
         rows.append(net.predict_proba(np.hstack([x, c]), training=training)[:, 0])
     return np.array(rows)
+
+
+# ------------------------------------------------------------------ beyond the lecture
+
+def compare_norms(batch_sizes=(64, 8, 2, 1), *, hidden=(64, 64), epochs: int = 3,
+                  learning_rate: float = 0.01, n_repeats: int = 3, ln_forward=None,
+                  rng: np.random.Generator) -> dict:
+    """Batch norm against layer norm as the training mini-batches shrink.
+
+    For each ``k`` in ``batch_sizes`` and each of ``n_repeats`` seeds, a ReLU network
+    ``[64, *hidden, 10]`` with batch norm and one with layer norm (the same initial weights,
+    the same mini-batches) are trained on the digits with Adam for ``epochs`` epochs of
+    mini-batches of ``k``, then scored on the validation set: batch norm in evaluation mode
+    (``"batch norm, running statistics"``), batch norm in training mode on random validation
+    batches of 2, each normalized with its own statistics (``"batch norm, batches of 2"``),
+    and layer norm, which computes the same in either mode (``"layer norm"``). Returns
+    ``{k: {label: (mean, standard deviation) over the repeats}}``. Batch norm cannot train
+    on batches of 1 (the variance of one example is 0): its entries are then ``None``.
+    ``ln_forward`` is the layer norm's forward pass (``network.Network``'s ``ln_forward``).
+    """
+    if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__iter__"):
+        raise TypeError(f"batch_sizes must be a sequence of batch sizes, got {batch_sizes!r}")
+    sizes = [as_int(f"batch_sizes[{i}]", k, low=1) for i, k in enumerate(batch_sizes)]
+    hidden = as_sizes("hidden", hidden)
+    epochs = as_int("epochs", epochs, low=1)
+    n_repeats = as_int("n_repeats", n_repeats, low=1)
+    rng = as_rng(rng)
+    d = shared_digits()
+    dims = [d.train.X.shape[0], *hidden, d.n_classes]
+    labels = ("batch norm, running statistics", "batch norm, batches of 2", "layer norm")
+    out = {}
+    with one_blas_thread():
+        for k in sizes:
+            scores = {label: [] for label in labels}
+            for seed in rng.integers(2**63, size=n_repeats):
+                for kind in ("batch", "layer") if k >= 2 else ("layer",):
+                    run_rng = np.random.default_rng(seed)
+                    layer = kind == "layer"
+                    net = Network(dims, batch_norm=not layer, layer_norm=layer,
+                                  ln_forward=ln_forward if layer else None, rng=run_rng)
+                    train_epochs(net, Optimizer("adam", learning_rate), d.train.X,
+                                 d.train.y, epochs=epochs, batch_size=k, rng=run_rng)
+                    scores[labels[2] if kind == "layer" else labels[0]].append(
+                        net.accuracy(d.val.X, d.val.y, training=False))
+                    if kind == "batch":
+                        pairs = np.array_split(run_rng.permutation(d.val.m), d.val.m // 2)
+                        hits = sum(int(np.sum(net.predict(d.val.X[:, p], training=True)
+                                              == d.val.y[p])) for p in pairs)
+                        scores[labels[1]].append(hits / d.val.m)
+            out[k] = {label: (float(np.mean(v)), float(np.std(v))) if v else None
+                      for label, v in scores.items()}
+    return out

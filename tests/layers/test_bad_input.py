@@ -11,7 +11,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from lessonlib.layers import activations, batchnorm, linear_bn, softmax  # noqa: E402
+from lessonlib.layers import (  # noqa: E402
+    activations,
+    batchnorm,
+    layernorm,
+    linear_bn,
+    softmax,
+)
 from tests.bad_input import (  # noqa: E402
     BIG,
     CACHE,
@@ -38,7 +44,7 @@ from tests.bad_input import (  # noqa: E402
     y4,
 )
 
-MODULES = (activations, batchnorm, linear_bn, softmax)
+MODULES = (activations, batchnorm, layernorm, linear_bn, softmax)
 
 BAD = [
     bad("softmax.softmax", "Z 1-D", lambda: softmax.softmax(np.ones(3)), ValueError, "Z"),
@@ -272,6 +278,20 @@ BAD = [
         lambda: softmax.cross_entropy_from_logits(Z34[:, :2], Y34), ValueError, "Z"),
     bad("softmax.cross_entropy_from_logits", "Y not probabilities",
         lambda: softmax.cross_entropy_from_logits(Z34, 2 * Y34), ValueError, "Y"),
+    bad("layernorm.layernorm_forward", "one unit",
+        lambda: layernorm.layernorm_forward(np.ones((1, 4)), ONES3[:1], ZEROS3[:1]),
+        ValueError, "Z"),
+    bad("layernorm.layernorm_forward", "gamma of the wrong shape",
+        lambda: layernorm.layernorm_forward(Z34, ONES3[:2], ZEROS3), ValueError, "gamma"),
+    bad("layernorm.layernorm_forward", "eps=0",
+        lambda: layernorm.layernorm_forward(Z34, ONES3, ZEROS3, 0), ValueError, "eps"),
+    bad("layernorm.layernorm_backward", "dZ_tilde with the wrong shape",
+        lambda: layernorm.layernorm_backward(Z34[:, :2], layernorm.layernorm_forward(
+            Z34, ONES3, ZEROS3)[1]), ValueError, "dZ_tilde"),
+    bad("layernorm.LayerNorm", "one unit", lambda: layernorm.LayerNorm(1), ValueError,
+        "n_units"),
+    bad("layernorm.LayerNorm.train", "mode a string", lambda: layernorm.LayerNorm(3).train("x"),
+        TypeError, "mode"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

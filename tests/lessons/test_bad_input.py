@@ -652,6 +652,11 @@ BAD = [
     bad("softmax_regression.train_softmax_regression", "functions a pair",
         lambda: softmax_regression.train_softmax_regression(X46, y6, functions=(len, len),
                                                             rng=R()), TypeError, "functions"),
+    bad("batch_norm_test_time.compare_norms", "a batch size of 0",
+        lambda: batch_norm_test_time.compare_norms([0], rng=R()), ValueError, "batch_sizes"),
+    bad("batch_norm_test_time.compare_norms", "n_repeats=0",
+        lambda: batch_norm_test_time.compare_norms(n_repeats=0, rng=R()), ValueError,
+        "n_repeats"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

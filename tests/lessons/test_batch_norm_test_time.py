@@ -147,3 +147,20 @@ def test_train_epochs_trains_in_training_mode_and_restores_the_mode():
     assert all(modes) and not net.training and net.bn_layers[1].n_updates == 12
     assert np.allclose(net.bn_layers[1].running_mean[:, 0], ema(np.array(means), 0.9)[-1],
                        rtol=1e-12)
+
+
+def test_compare_norms_scores_both_and_batch_norm_cannot_train_on_one_example():
+    from lessonlib.layers.layernorm import layernorm_forward
+    calls = []
+
+    def mine(*args):
+        calls.append(1)
+        return layernorm_forward(*args)
+
+    out = lesson.compare_norms((16, 1), hidden=(8,), epochs=1, n_repeats=2, ln_forward=mine,
+                               rng=np.random.default_rng(0))
+    assert list(out) == [16, 1] and calls
+    row = out[16]
+    assert all(0 <= row[k][0] <= 1 and row[k][1] >= 0 for k in row)
+    assert out[1]["batch norm, running statistics"] is None
+    assert out[1]["layer norm"][0] > 0.5

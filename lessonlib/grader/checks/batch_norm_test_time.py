@@ -1,4 +1,4 @@
-"""Checks for notebook 04, batch norm at test time (exercises 4.1 and 4.2).
+"""Checks for notebook 04, batch norm at test time (exercises 4.1 to 4.3).
 
 ``update_running_stats`` is run for hundreds of steps, its output fed back in as the next
 running statistics, and compared with the closed form of the exponentially weighted average
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...layers import batchnorm as ref
+from ...layers import layernorm as ref_ln
 from ..exercises import EXERCISES
 from ..framework import CheckFailure, fmt_array, make_check, require, require_array
 
@@ -377,3 +378,88 @@ check_batchnorm_inference = make_check(
     EXERCISES["4.2"],
     [_inf_shape, _inf_reference, _inf_one_example, _inf_batch_independence, _inf_eps,
      _inf_zero_variance, _inf_random, _inf_float32, _inf_no_state])
+
+
+# ------------------------------------------------------------------ 4.3 layernorm_forward
+
+_LN_AXIS_HINT = ("normalize each example (column) over its n units: mean and variance along "
+                 "axis=0 with keepdims=True (axis=1 is batch norm)")
+
+
+def _ln_hint(got, Z, gamma, beta, eps):
+    def ln(axis=0, ddof=0, eps_inside=True, g=gamma, b=beta):
+        mu = Z.mean(axis=axis, keepdims=True)
+        var = Z.var(axis=axis, keepdims=True, ddof=ddof)
+        std = np.sqrt(var + eps) if eps_inside else np.sqrt(var) + eps
+        with np.errstate(all="ignore"):
+            return g * (Z - mu) / std + b
+
+    for want, hint in [(ln(axis=1), _LN_AXIS_HINT),
+                       (ln(ddof=1), "use the biased variance: divide by n, not n - 1"),
+                       (ln(eps_inside=False), "eps goes inside the square root"),
+                       (ln(g=beta, b=gamma), "gamma scales and beta shifts: gamma * Z_hat + beta"),
+                       (ln(g=1.0, b=0.0), "return gamma * Z_hat + beta, not Z_hat")]:
+        if np.shape(want) == np.shape(got) and np.allclose(got, want, rtol=1e-7, atol=1e-9):
+            return hint
+    return "Z_hat = (Z - mean over axis 0) / sqrt(biased variance over axis 0 + eps)"
+
+
+def _ln_case(seed, n, m):
+    rng = np.random.default_rng(seed)
+    Z = rng.uniform(0.5, 3, (1, m)) * rng.standard_normal((n, m)) + rng.normal(0, 4, (1, m))
+    return Z, rng.uniform(0.5, 2, (n, 1)), rng.normal(0, 1, (n, 1))
+
+
+def _ln_call(ck, Z, gamma, beta, eps, case):
+    out = ck.call(Z, gamma, beta, eps)
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            f"returned {type(out).__name__}, expected a pair (Z_tilde, cache)",
+            "return Z_tilde, cache")
+    got = require_array(out[0], "Z_tilde", Z.shape)
+    want, ref_cache = ref_ln.layernorm_forward(Z, gamma, beta, eps)
+    require(np.allclose(got, want, rtol=1e-7, atol=1e-9),
+            f"for {case} expected Z_tilde {fmt_array(want)}, got {fmt_array(got)}",
+            _ln_hint(got, Z, gamma, beta, eps))
+    return out[1], ref_cache
+
+
+def _ln_fixed(ck):
+    Z, gamma, beta = _ln_case(100, 5, 7)
+    _ln_call(ck, Z, gamma, beta, 1e-5, "a (5, 7) batch whose examples have different scales")
+
+
+def _ln_one_example(ck):
+    Z, gamma, beta = _ln_case(101, 6, 1)
+    _ln_call(ck, Z, gamma, beta, 1e-3, "one example, shape (6, 1)")
+
+
+def _ln_independent(ck):
+    Z, gamma, beta = _ln_case(102, 4, 9)
+    together = np.asarray(ck.call(Z, gamma, beta, 1e-5)[0], dtype=float)
+    alone = np.asarray(ck.call(Z[:, 3:4], gamma, beta, 1e-5)[0], dtype=float)
+    require(alone.shape == (4, 1) and np.allclose(together[:, 3:4], alone, atol=1e-9),
+            "an example's output changed with the other examples of its batch",
+            _LN_AXIS_HINT)
+
+
+def _ln_cache(ck):
+    Z, gamma, beta = _ln_case(103, 5, 6)
+    cache, want = _ln_call(ck, Z, gamma, beta, 1e-5, "a (5, 6) batch")
+    ok = isinstance(cache, tuple) and len(cache) == 6 and all(
+        np.shape(c) == np.shape(w) and np.allclose(c, w) for c, w in zip(cache, want))
+    require(ok, "the cache is not (Z, Z_hat, mu, var, gamma, eps) with mu and var of shape "
+            "(1, m)", "the backward pass reads the cache in that order")
+
+
+def _ln_float32(ck):
+    Z, gamma, beta = (a.astype(np.float32) for a in _ln_case(104, 8, 5))
+    got = np.asarray(ck.call(Z, gamma, beta, 1e-5)[0])
+    want = ref_ln.layernorm_forward(Z.astype(float), gamma.astype(float),
+                                    beta.astype(float))[0]
+    require(got.shape == want.shape and np.allclose(got, want, rtol=1e-4, atol=1e-5),
+            f"with float32 input expected {fmt_array(want)}, got {fmt_array(got)}",
+            "the same formula works for float32 arrays")
+
+
+check_layernorm_forward = make_check(
+    EXERCISES["4.3"], [_ln_fixed, _ln_one_example, _ln_independent, _ln_cache, _ln_float32])

@@ -5,6 +5,7 @@ import pytest
 
 from lessonlib.grader.checks.batch_norm_test_time import (
     check_batchnorm_inference,
+    check_layernorm_forward,
     check_update_running_stats,
 )
 from lessonlib.grader.exercises import EXERCISES
@@ -284,3 +285,40 @@ def test_batchnorm_inference_stub_is_not_attempted():
 def test_not_a_function_fails_cleanly():
     result = check_batchnorm_inference.evaluate(None)
     assert result.status == "failed" and "expected the function" in result.line
+
+
+# ------------------------------------------------------------------ 4.3 layernorm_forward
+
+def ln_transposed(Z, gamma, beta, eps=1e-5):
+    """Correct, unusual: batch norm's formula on the transpose (examples as rows)."""
+    T = Z.T
+    mu = T.mean(axis=1, keepdims=True)
+    var = T.var(axis=1, keepdims=True)
+    Z_hat = ((T - mu) / np.sqrt(var + eps)).T
+    return gamma * Z_hat + beta, (Z, Z_hat, mu.T, var.T, gamma, eps)
+
+
+def _ln(kind):
+    def forward(Z, gamma, beta, eps=1e-5):
+        axis = 1 if kind == "over the examples" else 0
+        mu = Z.mean(axis=axis, keepdims=True)
+        var = Z.var(axis=axis, keepdims=True, ddof=1 if kind == "unbiased" else 0)
+        Z_hat = (Z - mu) / (np.sqrt(var) + eps if kind == "eps outside" else np.sqrt(var + eps))
+        out = Z_hat if kind == "no gamma and beta" else gamma * Z_hat + beta
+        return out, (Z, Z_hat, mu, var, gamma, eps)
+    return forward
+
+
+def test_layernorm_reference_and_unusual_version_pass():
+    from lessonlib.layers.layernorm import layernorm_forward
+    for fn in (layernorm_forward, ln_transposed, _ln("correct")):
+        r = check_layernorm_forward.evaluate(fn)
+        assert r.passed and r.points == 2, r.line
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("over the examples", "axis=1 is batch norm"), ("unbiased", "biased variance"),
+    ("eps outside", "inside the square root"), ("no gamma and beta", "gamma * Z_hat + beta")])
+def test_layernorm_mistakes_are_rejected_with_their_hint(kind, words):
+    r = check_layernorm_forward.evaluate(_ln(kind))
+    assert r.status == "failed" and r.points < 2 and words in r.line, r.line

@@ -1,0 +1,103 @@
+"""Layer normalization: each example normalized over its units, not over the batch.
+
+Course shapes: ``Z`` is ``(n, m)``; ``gamma`` and ``beta`` are ``(n, 1)``, one per unit as in
+batch norm. Each example (column) is normalized with the mean and biased variance of its
+``n`` values (axis 0), so an example's output never depends on the other examples of its
+batch, a batch of one works, and training and test time compute the same thing::
+
+    mu    = mean(Z, axis=0)                 (1, m)
+    var   = mean((Z - mu)**2, axis=0)       (1, m)
+    Z_tilde = gamma * (Z - mu) / sqrt(var + eps) + beta
+
+(Ba, Kiros & Hinton, 2016, *Layer Normalization*.) ``layernorm_forward`` is the reference
+of exercise 4.3 (notebook 04); ``LayerNorm`` is the layer ``network.Network(...,
+layer_norm=True)`` uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.validate import as_column, as_float_array, as_int, as_real
+
+
+def layernorm_forward(Z, gamma, beta, eps: float = 1e-5):
+    """``(Z_tilde, cache)``: each column of ``Z`` ``(n, m)`` normalized over its ``n`` units
+    (``n >= 2``), then scaled by ``gamma`` and shifted by ``beta`` (``(n, 1)``). Reference
+    of exercise 4.3. ``cache = (Z, Z_hat, mu, var, gamma, eps)`` with ``mu``, ``var`` of
+    shape ``(1, m)``."""
+    Z = as_float_array("Z", Z, ndim=2)
+    if Z.shape[0] < 2:
+        raise ValueError(f"Z must have at least 2 units (rows) to normalize over, got shape "
+                         f"{Z.shape}")
+    gamma = as_column("gamma", gamma, Z.shape[0])
+    beta = as_column("beta", beta, Z.shape[0])
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    return _forward(Z, gamma, beta, eps)
+
+
+def _forward(Z, gamma, beta, eps):
+    mu = Z.mean(axis=0, keepdims=True)
+    var = ((Z - mu) ** 2).mean(axis=0, keepdims=True)
+    Z_hat = (Z - mu) / np.sqrt(var + eps)
+    return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)
+
+
+def layernorm_backward(dZ_tilde, cache):
+    """``(dZ, dgamma, dbeta)`` of layer norm: batch norm's backward pass with the roles of
+    the axes swapped (means over the units, axis 0; ``dgamma``, ``dbeta`` summed over the
+    examples, axis 1)."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
+    if dZ_tilde.shape != np.shape(Z_hat):
+        raise ValueError(f"dZ_tilde must have the shape of Z, {np.shape(Z_hat)}, got "
+                         f"{dZ_tilde.shape}")
+    return _backward(dZ_tilde, cache)
+
+
+def _backward(dZ_tilde, cache):
+    _, Z_hat, _, var, gamma, eps = cache
+    dZ_hat = gamma * dZ_tilde
+    dZ = (dZ_hat - dZ_hat.mean(axis=0, keepdims=True)
+          - Z_hat * (dZ_hat * Z_hat).mean(axis=0, keepdims=True)) / np.sqrt(var + eps)
+    return dZ, (dZ_tilde * Z_hat).sum(axis=1, keepdims=True), \
+        dZ_tilde.sum(axis=1, keepdims=True)
+
+
+class LayerNorm:
+    """A layer-norm layer for ``Z`` ``(n, m)``: trainable ``gamma`` (ones) and ``beta``
+    (zeros), ``(n, 1)``, and no running statistics, so its training and evaluation modes
+    compute the same thing. ``forward`` and ``backward`` take the keywords of
+    ``BatchNorm``'s, so ``network.Network`` drives either. ``forward_fn``, with the signature
+    of ``layernorm_forward`` (and its cache), replaces lessonlib's forward pass: notebook 04
+    trains with the learner's."""
+
+    def __init__(self, n_units: int, *, eps: float = 1e-5, forward_fn=None):
+        self.n_units = as_int("n_units", n_units, low=2)
+        if forward_fn is not None and not callable(forward_fn):
+            raise TypeError(f"forward_fn must be None or a function like layernorm_forward, "
+                            f"got {type(forward_fn).__name__}")
+        self.forward_fn = forward_fn
+        self.eps = as_real("eps", eps, low=0, low_inclusive=False)
+        self.gamma = np.ones((self.n_units, 1))
+        self.beta = np.zeros((self.n_units, 1))
+        self.training = True
+
+    def train(self, mode: bool = True) -> LayerNorm:
+        """Set the mode (it changes nothing in what layer norm computes); returns the layer."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"mode must be True or False, got {mode!r}")
+        self.training = bool(mode)
+        return self
+
+    def forward(self, Z, *, training=None, update: bool = True, validate: bool = True):
+        """``(Z_tilde, cache)``; ``training`` and ``update`` are accepted and ignored."""
+        if self.forward_fn is not None:
+            return self.forward_fn(Z, self.gamma, self.beta, self.eps)
+        if validate:
+            return layernorm_forward(Z, self.gamma, self.beta, self.eps)
+        return _forward(Z, self.gamma, self.beta, self.eps)
+
+    def backward(self, dZ_tilde, cache, *, validate: bool = True):
+        """``(dZ, dgamma, dbeta)`` from the cache of ``forward``."""
+        return layernorm_backward(dZ_tilde, cache) if validate else _backward(dZ_tilde, cache)
