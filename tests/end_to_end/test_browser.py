@@ -1,9 +1,11 @@
 """End to end in a real browser: JupyterLab on localhost driven through Playwright.
 
-Opens a copy of a learner-facing notebook, runs all cells from the Run menu, checks that no
-cell shows an error, moves a widget slider and checks that the figure changed. Screenshots
-go to ``tests/artifacts/browser/``. Skipped, with the reason, when Playwright or Debian's
-Chromium is missing (``.ci/run`` installs both).
+Opens copies of learner notebooks (02, and 05 with its Jacobian, derivation and log-softmax
+exercises; with ``LESSONLIB_BROWSER_ALL=1`` also 03 and 04, which add about a minute),
+runs all cells from the Run menu, checks that no cell shows an error, moves a widget slider
+and checks that the figure changed. Screenshots go to ``tests/artifacts/browser/``.
+Skipped, with the reason, when Playwright or Debian's Chromium is missing (``.ci/run``
+installs both).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 CHROMIUM = os.environ.get("LESSONLIB_CHROMIUM") or next(
     filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-NOTEBOOK = "02_choosing_scales.ipynb"
+NOTEBOOKS = ["02_choosing_scales.ipynb", "05_softmax_regression.ipynb"]
+if os.environ.get("LESSONLIB_BROWSER_ALL", "") not in ("", "0"):
+    NOTEBOOKS[1:1] = ["03_batch_norm.ipynb", "04_batch_norm_test_time.ipynb"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
@@ -47,7 +51,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def jupyter_lab(tmp_path):
-    """A JupyterLab server on a free port serving a copy of ``notebooks/``."""
+    """A JupyterLab server on a free port serving a copy of ``notebooks/`` (a new one for
+    each test: a workspace restored from an earlier test would open its notebook too)."""
     root = tmp_path / "workbook"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns("solutions"))
     # render every cell (no windowing), start the kernel without asking, and keep
@@ -124,22 +129,24 @@ def _wait_for_all_cells(page, timeout: float) -> None:
         time.sleep(1)
 
 
-def test_notebook_runs_in_jupyterlab_and_its_widget_redraws(jupyter_lab):
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_runs_in_jupyterlab_and_its_widget_redraws(jupyter_lab, notebook):
     base, token = jupyter_lab
+    stem = notebook.removesuffix(".ipynb")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+            page.goto(f"{base}/lab/tree/{notebook}?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
             _accept_kernel_dialog(page)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             _accept_kernel_dialog(page)
             _wait_for_all_cells(page, timeout=240)
-            page.screenshot(path=str(ARTIFACTS / "after-run-all.png"), full_page=False)
+            page.screenshot(path=str(ARTIFACTS / f"{stem}-after-run-all.png"), full_page=False)
             errors = page.locator(".jp-OutputArea-output[data-mime-type="
                                   "'application/vnd.jupyter.error'], .jp-OutputArea-output"
                                   ":has-text('Traceback')")
@@ -149,7 +156,7 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_redraws(jupyter_lab):
             slider = page.locator(".widget-slider").first
             slider.scroll_into_view_if_needed()
             before = _figure_src(page)
-            page.screenshot(path=str(ARTIFACTS / "widget-before.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{stem}-widget-before.png"))
             handle = slider.locator(".noUi-handle").first
             handle.focus()
             for _ in range(5):
@@ -158,6 +165,6 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_redraws(jupyter_lab):
             while _figure_src(page) == before:
                 assert time.monotonic() < deadline, "the figure did not change"
                 time.sleep(0.5)
-            page.screenshot(path=str(ARTIFACTS / "widget-after.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{stem}-widget-after.png"))
         finally:
             browser.close()
