@@ -102,6 +102,25 @@ def assert_finite(call, check) -> None:
         assert check(result)
 
 
+def table_tests(modules, bad_rows, exempt, extreme_rows):
+    """The three tests of a floor's table, for its module to bind to ``test_*`` names: the
+    table is complete, every ``BAD`` row gets its named error, every ``EXTREME`` row stays
+    finite."""
+    def test_every_public_callable_is_covered():
+        assert_covered(modules, bad_rows, exempt)
+
+    @pytest.mark.parametrize("call, exc, word", bad_rows)
+    def test_bad_input_gets_a_named_error(call, exc, word):
+        assert_named_error(call, exc, word)
+
+    @pytest.mark.parametrize("call, check", extreme_rows)
+    def test_extreme_but_valid_input_stays_finite(call, check):
+        assert_finite(call, check)
+
+    return (test_every_public_callable_is_covered, test_bad_input_gets_a_named_error,
+            test_extreme_but_valid_input_stays_finite)
+
+
 # ------------------------------------------------------------------ small valid inputs
 
 def R(seed=0):

@@ -8,9 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 
 from lessonlib import network, optim  # noqa: E402
 from tests.bad_input import (  # noqa: E402
@@ -20,14 +18,12 @@ from tests.bad_input import (  # noqa: E402
     STRINGS,
     X46,
     R,
-    assert_covered,
-    assert_finite,
-    assert_named_error,
     bad,
     bn_net,
     net,
     ok,
     stats,
+    table_tests,
     trained_on_constant_input,
     with_nan,
     y4,
@@ -220,21 +216,6 @@ EXTREME = [
 ]
 
 
-def test_every_public_callable_is_covered():
-    assert_covered(MODULES, BAD, EXEMPT)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.mark.parametrize("call, exc, word", BAD)
-def test_bad_input_gets_a_named_error(call, exc, word):
-    assert_named_error(call, exc, word)
-
-
-@pytest.mark.parametrize("call, check", EXTREME)
-def test_extreme_but_valid_input_stays_finite(call, check):
-    assert_finite(call, check)
+# the three tests of a table (tests/bad_input.py)
+(test_every_public_callable_is_covered, test_bad_input_gets_a_named_error,
+ test_extreme_but_valid_input_stays_finite) = table_tests(MODULES, BAD, EXEMPT, EXTREME)

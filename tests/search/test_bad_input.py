@@ -7,9 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 
 from lessonlib.lessons import tuning_process
 from lessonlib.search import boxes, parallel, scales, spaces  # noqa: E402
@@ -20,12 +18,10 @@ from tests.bad_input import (  # noqa: E402
     RESULTS,
     SPACE,
     R,
-    assert_covered,
-    assert_finite,
-    assert_named_error,
     bad,
     ok,
     one_score,
+    table_tests,
     with_nan,
 )
 
@@ -298,21 +294,6 @@ EXTREME = [
 ]
 
 
-def test_every_public_callable_is_covered():
-    assert_covered(MODULES, BAD, EXEMPT)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.mark.parametrize("call, exc, word", BAD)
-def test_bad_input_gets_a_named_error(call, exc, word):
-    assert_named_error(call, exc, word)
-
-
-@pytest.mark.parametrize("call, check", EXTREME)
-def test_extreme_but_valid_input_stays_finite(call, check):
-    assert_finite(call, check)
+# the three tests of a table (tests/bad_input.py)
+(test_every_public_callable_is_covered, test_bad_input_gets_a_named_error,
+ test_extreme_but_valid_input_stays_finite) = table_tests(MODULES, BAD, EXEMPT, EXTREME)
