@@ -165,6 +165,14 @@ def _accuracy_with(net, stats, X, y) -> float:
         net.set_running_statistics(saved)
 
 
+def _accuracy_in_batches(net, X, y, k: int, rng) -> float:
+    """``net``'s accuracy when ``X`` is split at random into batches of ``k`` or more
+    examples, each normalized with its own statistics (training mode)."""
+    m = y.size
+    parts = np.array_split(rng.permutation(m), m // k)
+    return sum(int(np.sum(net.predict(X[:, p], training=True) == y[p])) for p in parts) / m
+
+
 def statistics_gap(running: dict, population: dict, eps: float = 1e-5) -> tuple[float, float]:
     """How far running statistics are from population ones, averaged over all units.
 
@@ -306,10 +314,7 @@ def accuracy_by_statistics(net, X_train, X_test, y_test, *, batch_size: int,
         out = {"running averages": net.accuracy(X_test, y_test, training=False),
                "population statistics": _accuracy_with(net, pop, X_test, y_test)}
         for k in sizes:
-            parts = np.array_split(rng.permutation(m), m // k)
-            hits = sum(int(np.sum(net.predict(X_test[:, p], training=True) == y_test[p]))
-                       for p in parts)
-            out[f"test batches of {k}"] = hits / m
+            out[f"test batches of {k}"] = _accuracy_in_batches(net, X_test, y_test, k, rng)
     return out
 
 
@@ -380,10 +385,8 @@ def compare_norms(batch_sizes=(64, 8, 2, 1), *, hidden=(64, 64), epochs: int = 3
                     scores[labels[2] if kind == "layer" else labels[0]].append(
                         net.accuracy(d.val.X, d.val.y, training=False))
                     if kind == "batch":
-                        pairs = np.array_split(run_rng.permutation(d.val.m), d.val.m // 2)
-                        hits = sum(int(np.sum(net.predict(d.val.X[:, p], training=True)
-                                              == d.val.y[p])) for p in pairs)
-                        scores[labels[1]].append(hits / d.val.m)
+                        scores[labels[1]].append(
+                            _accuracy_in_batches(net, d.val.X, d.val.y, 2, run_rng))
             out[k] = {label: (float(np.mean(v)), float(np.std(v))) if v else None
                       for label, v in scores.items()}
     return out
