@@ -48,14 +48,14 @@ def _expand(paths) -> list[Path]:
 def _write_csv(path: Path, reports: list[NotebookGrade]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["notebook", "exercise", "function", "points", "max_points", "passed",
-                    "message"])
+        w.writerow(["notebook", "exercise", "kind", "function", "points", "max_points",
+                    "passed", "message"])
         for r in reports:
             for e in r.exercises:
                 row = e.as_dict()
-                w.writerow([r.notebook] + [row[k] for k in ("id", "function", "points",
+                w.writerow([r.notebook] + [row[k] for k in ("id", "kind", "function", "points",
                                                             "max_points", "passed", "message")])
-            w.writerow([r.notebook, "total", "", r.score, r.max_score, r.passed, ""])
+            w.writerow([r.notebook, "total", "", "", r.score, r.max_score, r.passed, ""])
 
 
 def _grade_each(paths, args, show) -> tuple[list[NotebookGrade], bool]:

@@ -28,18 +28,45 @@ class Status(str, enum.Enum):
         return {"passed": "✓", "failed": "✗", "not attempted": "○"}[self.value]
 
 
+KINDS = ("exercise", "question")
+
+
 @dataclass(frozen=True)
 class Exercise:
-    """One graded exercise: ``id`` like ``"1.1"``, the ``function`` the learner writes."""
+    """One graded item: ``id`` like ``"1.1"``, the ``function`` the learner writes.
+
+    ``kind`` is ``"exercise"`` (a function to implement) or ``"question"`` (a concept
+    question, answered by a function that returns a letter or a number; its id is
+    ``"Q3.1"``). Both are graded, counted and reported alike.
+    """
 
     id: str
     function: str
     points: float
     notebook: str
+    kind: str = "exercise"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.is_question != self.id.startswith("Q"):
+            raise ValueError(f"a question's id starts with 'Q' and only a question's: "
+                             f"{self.id!r} is a {self.kind}")
+
+    @property
+    def is_question(self) -> bool:
+        return self.kind == "question"
+
+    @property
+    def label(self) -> str:
+        """How a line names it: ``"Exercise 3.1"``, ``"Question 3.1"``."""
+        return f"Question {self.id[1:]}" if self.is_question else f"Exercise {self.id}"
 
     @property
     def sort_key(self) -> tuple[int, ...]:
-        return tuple(int(x) for x in self.id.split("."))
+        """Notebook, then exercises before questions, then the number (1.2 before 1.10)."""
+        major, minor = self.id.lstrip("Q").split(".")
+        return (int(major), int(self.is_question), int(minor))
 
 
 NOTEBOOKS = ("01_tuning_process", "02_choosing_scales", "03_batch_norm",
@@ -96,7 +123,7 @@ def fmt_points(x: float) -> str:
 
 def not_attempted_line(exercise: Exercise) -> str:
     """The line a check prints for a function that still raises ``NotImplementedError``."""
-    return (f"{Status.NOT_ATTEMPTED.mark} Exercise {exercise.id} {exercise.function}: not "
+    return (f"{Status.NOT_ATTEMPTED.mark} {exercise.label} {exercise.function}: not "
             f"attempted yet (0/{fmt_points(exercise.points)} points)")
 
 
@@ -114,14 +141,17 @@ def progress_lines(notebook: str, results: dict, exercises: list[Exercise] | Non
         raise ValueError(f"notebook must name a workbook notebook with exercises, "
                          f"got {notebook!r}")
     width = max(len(e.function) for e in exercises)
-    rows, score, passed = [], 0.0, 0
+    rows, score = [], 0.0
+    passed = {kind: [0, 0] for kind in KINDS}
     for e in exercises:
         status, pts = results.get(e.id, (Status.NOT_ATTEMPTED, 0.0))
         score += pts
-        passed += status is Status.PASSED
+        passed[e.kind][0] += status is Status.PASSED
+        passed[e.kind][1] += 1
         rows.append(f"  {status.mark} {e.id:<5} {e.function:<{width}}  "
                     f"{fmt_points(pts):>4}/{fmt_points(e.points):<3} {status.value}")
     total = sum(e.points for e in exercises)
+    counts = " and ".join(f"{done}/{n} {kind}s" for kind, (done, n) in passed.items() if n)
     head = (f"Progress in {title or notebook}: {fmt_points(score)}/{fmt_points(total)} points, "
-            f"{passed}/{len(rows)} exercises passed")
+            f"{counts} passed")
     return [head, *rows]

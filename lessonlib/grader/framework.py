@@ -20,6 +20,7 @@ import contextlib
 import copy
 import io
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -191,7 +192,7 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
     """
     total = len(subchecks)
     max_pts = fmt_points(exercise.points)
-    head = f"Exercise {exercise.id} {exercise.function}"
+    head = f"{exercise.label} {exercise.function}"
     if not callable(fn):
         msg = f"expected the function {exercise.function}, got {type(fn).__name__}"
         line = f"{Status.FAILED.mark} {head}: {msg} (0/{total} checks, 0/{max_pts} points)"
@@ -230,6 +231,29 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
                        [m for m, _ in failures])
 
 
+def _checker(exercise: Exercise, evaluate_fn):
+    """The check function of ``exercise``: ``check(fn, **context)`` prints one line, logs
+    the result for ``grade``, and records a passing ``fn`` for the experiments."""
+    # bound here, so rebinding the module's names from a notebook cell changes no check
+    _log = _write_log
+
+    def check(fn, **context) -> None:
+        result = evaluate_fn(fn, **context)
+        _log(result)
+        _GRADED_CELL.pop("token", None)
+        LATEST[exercise.id] = result
+        # a passing function drives the experiments that follow (core.passing)
+        passing.record(exercise.id, exercise.function, fn, result.passed)
+        print(result.line)
+
+    check.evaluate = evaluate_fn
+    check.exercise = exercise
+    check.__name__ = f"check_{exercise.function}"
+    check.__doc__ = (f"Check {exercise.label.lower()} ({exercise.function}, "
+                     f"{fmt_points(exercise.points)} points) and print one line.")
+    return check
+
+
 def make_check(exercise: Exercise, subchecks):
     """The check of ``exercise``: ``check(fn, **context)`` runs ``subchecks`` on ``fn`` and
     prints one line. A passing ``fn`` is kept for the experiments that follow
@@ -239,24 +263,103 @@ def make_check(exercise: Exercise, subchecks):
     tests) and ``.exercise``.
     """
     subchecks = list(subchecks)
-    # bound here, so rebinding the module's names from a notebook cell changes no check
-    _evaluate, _log = evaluate, _write_log
+    _evaluate = evaluate
+    return _checker(exercise, lambda fn, **context: _evaluate(exercise, subchecks, fn,
+                                                               context))
 
-    def check(fn, **context) -> None:
-        result = _evaluate(exercise, subchecks, fn, context)
-        _log(result)
-        _GRADED_CELL.pop("token", None)
-        LATEST[exercise.id] = result
-        # a passing function drives the experiments that follow (core.passing)
-        passing.record(exercise.id, exercise.function, fn, result.passed)
-        print(result.line)
 
-    check.evaluate = lambda fn, **context: _evaluate(exercise, subchecks, fn, context)
-    check.exercise = exercise
-    check.__name__ = f"check_{exercise.function}"
-    check.__doc__ = (f"Check exercise {exercise.id} ({exercise.function}, "
-                     f"{fmt_points(exercise.points)} points) and print one line.")
-    return check
+# ------------------------------------------------------------------ concept questions
+
+def _as_parts(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _read_choice(got, choices: str):
+    """The learner's letter, lower-cased, or ``None`` when it is not one of ``choices``."""
+    letter = got.strip().strip("()").lower() if isinstance(got, str) else ""
+    return letter if len(letter) == 1 and letter in choices else None
+
+
+def _read_number(got):
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number)):
+        return None
+    return float(got) if np.isfinite(float(got)) else None
+
+
+def evaluate_question(exercise: Exercise, answer, why: str, fn, *, choices: str | None = None,
+                      rel_tol: float = 0.01) -> CheckResult:
+    """Grade the answer ``fn()`` returns against ``answer``.
+
+    ``answer`` is a letter of ``choices`` (a multiple-choice question), a number (right
+    within ``rel_tol``), or a tuple of either (one part each, partial credit per part). A
+    wrong answer is told the right one and ``why``; an answer of the wrong form (not one of
+    the letters, not a number, the wrong count of parts) is told the form only.
+    """
+    want = _as_parts(answer)
+    max_pts = fmt_points(exercise.points)
+    head = f"{exercise.label} {exercise.function}"
+
+    def result(status, right, message, line):
+        points = exercise.points if status is Status.PASSED else \
+            round(exercise.points * right / len(want), 2)
+        return CheckResult(exercise, status, right, len(want), points, message, line,
+                           [] if status is Status.PASSED else [message])
+
+    def malformed(message, hint):
+        text = f"{message}. Hint: {hint}."
+        return result(Status.FAILED, 0, text, f"{Status.FAILED.mark} {head}: {text} "
+                      f"(0/{max_pts} points)")
+
+    if not callable(fn):
+        return malformed(f"expected the function {exercise.function}, got "
+                         f"{type(fn).__name__}", "answer inside the function's body")
+    try:
+        got = Checker(fn).call()
+    except NotAttempted:
+        return result(Status.NOT_ATTEMPTED, 0, "not attempted yet",
+                      not_attempted_line(exercise))
+    except CheckFailure as f:
+        return malformed(f.message, "the function takes no argument and returns the answer")
+    form = (f"one of the letters {', '.join(choices)}" if choices else "a number")
+    example = "'b'" if choices else "0.25"
+    if len(want) > 1:
+        form, example = f"a tuple of {len(want)} answers, each {form}", \
+            "(" + ", ".join([example] * len(want)) + ")"
+    parts = _as_parts(got) if len(want) > 1 else (got,)
+    read = [(_read_choice(g, choices) if choices else _read_number(g)) for g in parts]
+    if len(parts) != len(want) or any(r is None for r in read):
+        return malformed(f"returned {_short(repr(got), 60)}, expected {form}",
+                         f"return the answer as {example}")
+    right = sum((r == w) if choices else
+                math.isclose(r, w, rel_tol=rel_tol, abs_tol=1e-12)
+                for r, w in zip(read, want))
+    if right == len(want):
+        return result(Status.PASSED, right, "right",
+                      f"{Status.PASSED.mark} {head}: right ({max_pts}/{max_pts} points)")
+    shown = (lambda v: f"({v})") if choices else (lambda v: f"{v:.4g}")
+    yours = ", ".join(shown(r) for r in read)
+    correct = ", ".join(shown(w) for w in want)
+    text = f"you answered {yours}; the answer is {correct}. Why: {why.rstrip('.')}."
+    count = f"{right}/{len(want)} parts right, " if len(want) > 1 else ""
+    points = round(exercise.points * right / len(want), 2)
+    return result(Status.FAILED, right, text, f"{Status.FAILED.mark} {head}: {text} "
+                  f"({count}{fmt_points(points)}/{max_pts} points)")
+
+
+def make_question(exercise: Exercise, answer, why: str, *, choices: str | None = None,
+                  rel_tol: float = 0.01):
+    """The check of a concept question: ``check(fn)`` grades ``fn()`` against ``answer``
+    (see ``evaluate_question``) and prints one line, like ``make_check``'s checks."""
+    if not exercise.is_question:
+        raise ValueError(f"{exercise.id} is an exercise, not a question")
+    for w in _as_parts(answer):
+        if choices is not None and (len(str(w)) != 1 or w not in choices):
+            raise ValueError(f"answer {w!r} of {exercise.id} is not one of {choices!r}")
+        if choices is None and _read_number(w) is None:
+            raise ValueError(f"answer {w!r} of {exercise.id} is not a finite number")
+    _evaluate = evaluate_question
+    return _checker(exercise, lambda fn, **context: _evaluate(
+        exercise, answer, why, fn, choices=choices, rel_tol=rel_tol))
 
 
 def progress_lines(notebook: str, exercises: list[Exercise] | None = None) -> list[str]:

@@ -56,8 +56,9 @@ class ExerciseGrade:
 
     def as_dict(self) -> dict:
         """The exercise's row of ``--json`` and ``--csv``."""
-        return {"id": self.exercise.id, "function": self.exercise.function,
-                "points": self.points, "max_points": float(self.exercise.points),
+        return {"id": self.exercise.id, "kind": self.exercise.kind,
+                "function": self.exercise.function, "points": self.points,
+                "max_points": float(self.exercise.points),
                 "passed": self.passed, "message": self.message}
 
 

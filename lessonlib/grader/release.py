@@ -38,7 +38,7 @@ def _stub(source: str, exercise) -> str:
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
             out.append(f"{indent}# YOUR CODE HERE")
-            out.append(f'{indent}raise NotImplementedError("Exercise {exercise.id}: '
+            out.append(f'{indent}raise NotImplementedError("{exercise.label}: '
                        f'{exercise.function}")')
         elif stripped == END:
             if not inside:

@@ -35,7 +35,9 @@ def test_the_solved_notebook_has_the_tables_exercises_in_order(notebook):
     nb = nbformat.read(solutions_dir() / f"{notebook}.ipynb", as_version=4)
     assert nb.metadata["lessonlib"]["notebook"] == notebook
     ids = [cell_info(c)["exercise"] for c in nb.cells if cell_info(c).get("role") == "exercise"]
-    assert ids == [e.id for e in exercises_of(notebook)]
+    for kind in ("exercise", "question"):      # questions sit among the exercises
+        assert [i for i in ids if EXERCISES[i].kind == kind] == \
+            [e.id for e in exercises_of(notebook) if e.kind == kind]
 
 
 def test_every_solved_notebook_is_in_the_table():
@@ -55,6 +57,9 @@ def test_statuses_marks_and_order():
     assert Status.FAILED == "failed"
     e = Exercise("1.10", "f", 1, "01_tuning_process")
     assert sorted([e, EXERCISES["1.2"]], key=lambda x: x.sort_key)[-1] is e
+    q = Exercise("Q1.1", "g", 1, "01_tuning_process", kind="question")
+    assert sorted([q, e, EXERCISES["1.2"]], key=lambda x: x.sort_key)[-1] is q
+    assert (q.label, e.label) == ("Question 1.1", "Exercise 1.10")
     assert not_attempted_line(EXERCISES["5.2"]) == \
         "○ Exercise 5.2 one_hot: not attempted yet (0/1 points)"
 
@@ -64,3 +69,12 @@ def test_progress_lines_count_points_and_passes():
     assert lines == ["Progress in me: 1.2/4 points, 0/2 exercises passed",
                      "  ✗ 2.1   sample_log_uniform   1.2/2   failed",
                      "  ○ 2.2   sample_ema_beta        0/2   not attempted"]
+
+
+def test_progress_lines_count_questions_apart_from_exercises():
+    items = [Exercise("2.1", "sample_log_uniform", 2, "02_choosing_scales"),
+             Exercise("Q2.1", "which_scale", 1, "02_choosing_scales", kind="question")]
+    lines = progress_lines("02_choosing_scales", {"Q2.1": (Status.PASSED, 1.0)}, items)
+    assert lines[0] == ("Progress in 02_choosing_scales: 1/3 points, 0/1 exercises and "
+                        "1/1 questions passed")
+    assert lines[2] == "  ✓ Q2.1  which_scale           1/1   passed"

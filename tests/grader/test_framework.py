@@ -121,3 +121,85 @@ def test_progress_lines_follow_the_latest_check_in_this_kernel():
         "Progress in 99_test: 3/3 points, 1/1 exercises passed"
     with pytest.raises(ValueError, match="notebook"):
         framework.progress_lines("no_such_notebook")      # not in the exercise table
+
+
+# ---------------------------------------------------------------- concept questions
+
+Q_CHOICE = Exercise("Q9.1", "why_so", 1, "99_test", kind="question")
+Q_PARTS = Exercise("Q9.2", "which_scales", 2, "99_test", kind="question")
+Q_NUMBER = Exercise("Q9.3", "how_many", 1, "99_test", kind="question")
+check_why_so = framework.make_question(Q_CHOICE, "c", "because the mean is subtracted",
+                                       choices="abcd")
+check_which_scales = framework.make_question(Q_PARTS, ("a", "b", "b", "a"), "see section 2",
+                                             choices="ab")
+check_how_many = framework.make_question(Q_NUMBER, 0.25, "one decade of four")
+
+
+def test_a_right_choice_passes_whatever_its_spelling(capsys):
+    for answer in ("c", "C", " (c) "):
+        r = check_why_so.evaluate(lambda a=answer: a)
+        assert r.passed and r.points == 1
+        assert r.line == "✓ Question 9.1 why_so: right (1/1 points)"
+    check_why_so(lambda: "c")
+    assert capsys.readouterr().out == "✓ Question 9.1 why_so: right (1/1 points)\n"
+
+
+def test_a_wrong_choice_is_told_the_answer_and_why():
+    r = check_why_so.evaluate(lambda: "a")
+    assert r.status == "failed" and r.points == 0
+    assert r.line == ("✗ Question 9.1 why_so: you answered (a); the answer is (c). Why: "
+                      "because the mean is subtracted. (0/1 points)")
+
+
+@pytest.mark.parametrize("answer", ["e", "ab", 3, None, ("c",), "the third one"])
+def test_an_answer_of_the_wrong_form_is_told_the_form_not_the_answer(answer):
+    r = check_why_so.evaluate(lambda: answer)
+    assert r.status == "failed" and r.points == 0
+    assert "expected one of the letters a, b, c, d" in r.line and "(c)" not in r.line
+
+
+def test_a_question_not_answered_yet_and_one_that_raises():
+    def stub():
+        raise NotImplementedError("Question 9.1: why_so")
+    assert check_why_so.evaluate(stub).line == \
+        "○ Question 9.1 why_so: not attempted yet (0/1 points)"
+
+    def broken():
+        return 1 / 0
+    r = check_why_so.evaluate(broken)
+    assert r.status == "failed" and "ZeroDivisionError" in r.line and "(c)" not in r.line
+    assert check_why_so.evaluate("c").status == "failed"
+
+
+def test_parts_earn_partial_credit():
+    r = check_which_scales.evaluate(lambda: ("a", "b", "a", "b"))
+    assert r.status == "failed" and r.points == 1
+    assert r.line.endswith("(2/4 parts right, 1/2 points)")
+    assert "the answer is (a), (b), (b), (a)" in r.line
+    assert check_which_scales.evaluate(lambda: ["A", "b", "b", "a"]).passed
+    wrong_count = check_which_scales.evaluate(lambda: ("a", "b"))
+    assert "a tuple of 4 answers" in wrong_count.line and wrong_count.points == 0
+
+
+def test_numbers_are_right_within_the_tolerance():
+    assert check_how_many.evaluate(lambda: 0.2501).passed
+    assert check_how_many.evaluate(lambda: np.float32(0.25)).passed
+    r = check_how_many.evaluate(lambda: 0.9)
+    assert r.line == ("✗ Question 9.3 how_many: you answered 0.9; the answer is 0.25. Why: "
+                      "one decade of four. (0/1 points)")
+    for bad in ("0.25", True, float("nan"), [0.25]):
+        r = check_how_many.evaluate(lambda b=bad: b)
+        assert "expected a number" in r.line and r.points == 0
+
+
+def test_a_question_key_must_be_well_formed():
+    with pytest.raises(ValueError, match="not one of"):
+        framework.make_question(Q_CHOICE, "e", "x", choices="abcd")
+    with pytest.raises(ValueError, match="not a finite number"):
+        framework.make_question(Q_NUMBER, "x", "y")
+    with pytest.raises(ValueError, match="is an exercise"):
+        framework.make_question(EX, 1.0, "z")
+    with pytest.raises(ValueError, match="starts with 'Q'"):
+        Exercise("9.9", "f", 1, "99_test", kind="question")
+    with pytest.raises(ValueError, match="kind must be"):
+        Exercise("9.9", "f", 1, "99_test", kind="quiz")
