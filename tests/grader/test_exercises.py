@@ -77,4 +77,4 @@ def test_progress_lines_count_questions_apart_from_exercises():
     lines = progress_lines("02_choosing_scales", {"Q2.1": (Status.PASSED, 1.0)}, items)
     assert lines[0] == ("Progress in 02_choosing_scales: 1/3 points, 0/1 exercises and "
                         "1/1 questions passed")
-    assert lines[2] == "  ✓ Q2.1  which_scale           1/1   passed"
+    assert lines[2] == "  ✓ Q2.1  which_scale            1/1   passed"
