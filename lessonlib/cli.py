@@ -64,7 +64,8 @@ def _grade_each(paths, args, show) -> tuple[list[NotebookGrade], bool]:
     reports, broken = [], False
     for path in paths:
         try:
-            report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout)
+            report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout,
+                                    sandboxed=args.sandboxed)
         except NotebookError as err:
             print(f"error: {err}", file=sys.stderr)
             broken = True
@@ -75,6 +76,7 @@ def _grade_each(paths, args, show) -> tuple[list[NotebookGrade], bool]:
 
 
 def _cmd_grade(args) -> int:
+    args.sandboxed = not args.no_sandbox
     paths = _expand(args.notebooks)
     if not paths:
         print("error: no notebooks to grade", file=sys.stderr)
@@ -93,6 +95,7 @@ def _cmd_grade(args) -> int:
 
 
 def _cmd_progress(args) -> int:
+    args.sandboxed = False     # a learner's own notebooks, run for the learner
     paths = _expand(args.notebooks) or sorted(learner_dir().glob("*.ipynb"))
 
     def show(path, report):
@@ -148,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell "
                    "(default 60)")
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
+    p.add_argument("--no-sandbox", action="store_true", help="run the submissions' code "
+                   "without the sandbox (grade refuses to when bubblewrap is missing)")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("progress", help="which exercises pass, fail or are not attempted "

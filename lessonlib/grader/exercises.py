@@ -95,6 +95,20 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in (
     Exercise("5.6", "cross_entropy_from_logits", 2, "05_softmax_regression"),
     Exercise("6.1", "make_search_space", 2, "06_putting_it_together"),
     Exercise("6.2", "evaluate", 2, "06_putting_it_together"),
+)} | {q.id: q for q in (
+    Exercise("Q1.1", "panda_or_caviar", 1, "01_tuning_process", "question"),
+    Exercise("Q1.2", "grid_distinct_values", 1, "01_tuning_process", "question"),
+    Exercise("Q2.1", "which_scale", 1, "02_choosing_scales", "question"),
+    Exercise("Q2.2", "top_decade_share", 1, "02_choosing_scales", "question"),
+    Exercise("Q3.1", "bias_before_batch_norm", 1, "03_batch_norm", "question"),
+    Exercise("Q3.2", "batch_norm_beta", 1, "03_batch_norm", "question"),
+    Exercise("Q3.3", "covariate_shift", 1, "03_batch_norm", "question"),
+    Exercise("Q4.1", "one_example_batch", 1, "04_batch_norm_test_time", "question"),
+    Exercise("Q4.2", "running_average_weight", 1, "04_batch_norm_test_time", "question"),
+    Exercise("Q5.1", "two_class_softmax", 1, "05_softmax_regression", "question"),
+    Exercise("Q5.2", "untrained_cost", 1, "05_softmax_regression", "question"),
+    Exercise("Q6.1", "tune_first", 1, "06_putting_it_together", "question"),
+    Exercise("Q6.2", "accuracy_standard_error", 1, "06_putting_it_together", "question"),
 )}
 
 

@@ -8,10 +8,10 @@ the check's output is exactly one stable line:
     ✗ Exercise 1.1 random_search_points: <what failed>. Hint: <hint> (4/6 checks, 1.33/2 points)
     ○ Exercise 1.1 random_search_points: not attempted yet (0/2 points)
 
-Partial credit is the exercise's points times the fraction of sub-checks passed. When the
-environment variable ``LESSONLIB_GRADE_LOG`` names a file (``python -m lessonlib grade``
-sets it), each check also appends its result there as one JSON line. The exercises
-themselves (ids, functions, points) are the table of ``grader.exercises``.
+Partial credit is the exercise's points times the fraction of sub-checks passed. The
+exercises themselves (ids, functions, points) are the table of ``grader.exercises``. The
+same checks award the points of ``grade``, run in a trusted process of their own
+(``grader.trusted``), not in the learner's kernel.
 """
 
 from __future__ import annotations
@@ -19,18 +19,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 import math
-import os
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core import passing
+from . import references
 from .exercises import Exercise, Status, fmt_points, not_attempted_line
 from .exercises import progress_lines as _progress_lines
-from .protocol import GRADE_LOG_ENV
 
 
 class CheckFailure(Exception):
@@ -78,35 +76,51 @@ def _same(a, b) -> bool:
 
 
 class Checker:
-    """Calls the learner's function safely on behalf of the sub-checks."""
+    """Calls the learner's function safely on behalf of the sub-checks.
 
-    def __init__(self, fn, context: dict | None = None):
+    ``exercise_id`` names the exercise whose lessonlib answers are off limits while the
+    function runs (``grader.references``); by default, the exercise being evaluated (so a
+    sub-check's own ``Checker`` of a learner's helper is covered too).
+    """
+
+    def __init__(self, fn, context: dict | None = None, exercise_id: str | None = None):
         self.fn = fn
         self.context = context or {}
+        self.exercise_id = exercise_id or _EVALUATING.get("id")
 
     def call(self, *args, **kwargs):
         """Call the learner's function on copies of the arguments.
 
         Its printing and warnings are captured, ``NotImplementedError`` means "not attempted
-        yet", any other exception and any change to an argument in place is a failure.
+        yet", any other exception, any change to an argument in place and any call of
+        lessonlib's own answer to the exercise is a failure.
         """
         args_copy = copy.deepcopy(args)
         kwargs_copy = {k: (v if isinstance(v, np.random.Generator) else copy.deepcopy(v))
                        for k, v in kwargs.items()}
         sink = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-                    warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                out = self.fn(*args_copy, **kwargs_copy)
-        except NotImplementedError as err:
-            raise NotAttempted() from err
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as err:  # noqa: BLE001 - any learner error becomes a failure
-            raise CheckFailure(f"raised {type(err).__name__}: {_short(str(err))}",
+        error = None
+        with references.off_limits(self.exercise_id) as called:
+            try:
+                with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+                        warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    out = self.fn(*args_copy, **kwargs_copy)
+            except references.ReferenceCalled:
+                out = None
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as err:  # noqa: BLE001 - any learner error becomes a failure
+                error = err
+        if called:
+            raise CheckFailure(f"your function called lessonlib's {called[0]}",
+                               "write it yourself: lessonlib's own answer earns no points")
+        if isinstance(error, NotImplementedError):
+            raise NotAttempted() from error
+        if error is not None:
+            raise CheckFailure(f"raised {type(error).__name__}: {_short(str(error))}",
                                "run the function on the failing case yourself and read "
-                               "the traceback") from err
+                               "the traceback") from error
         for i, (orig, passed) in enumerate(zip(args, args_copy)):
             if not _same(orig, passed):
                 raise CheckFailure(f"changed its argument #{i + 1} in place",
@@ -138,6 +152,26 @@ def fmt_array(a, digits: int = 4) -> str:
     return f"[{body}]" if arr.ndim == 1 else f"array of shape {arr.shape} [{body}]"
 
 
+_CASES = {"fresh": None}
+
+
+def case_rng(seed: int) -> np.random.Generator:
+    """The generator of a check's random case number ``seed``.
+
+    In a notebook the cases are the same on every run, so the check lines are stable; a
+    trusted grading run draws fresh ones (``fresh_cases``), so answers hard-coded for the
+    cases a learner has seen earn nothing there.
+    """
+    fresh = _CASES["fresh"]
+    return np.random.default_rng(seed if fresh is None else [seed, fresh])
+
+
+def fresh_cases(entropy: int | None) -> None:
+    """From now on, draw the checks' random cases from ``entropy`` (``None``: the fixed
+    cases of the notebooks)."""
+    _CASES["fresh"] = None if entropy is None else int(entropy)
+
+
 def require(condition: bool, message: str, hint: str = "") -> None:
     """Fail the current sub-check with ``message`` and ``hint`` unless ``condition``."""
     if not condition:
@@ -162,26 +196,9 @@ def require_array(value, name: str, shape: tuple | None = None) -> np.ndarray:
     return arr
 
 
-def _write_log(result: CheckResult) -> None:
-    path = os.environ.get(GRADE_LOG_ENV)
-    if not path:
-        return
-    record = {"id": result.exercise.id, "function": result.exercise.function,
-              "points": result.points, "max_points": result.exercise.points,
-              "passed": result.passed, "status": result.status.value, "message": result.message,
-              "token": _GRADED_CELL.get("token")}
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
-
-
-_GRADED_CELL: dict = {}
+_EVALUATING: dict = {}            # "id": the exercise whose sub-check is running
 # The latest result of each exercise's check in this Python process (a notebook's kernel).
 LATEST: dict[str, CheckResult] = {}
-
-
-def graded_cell(token: str) -> None:
-    """Mark the next check as the one the grader put in (called by graded notebooks only)."""
-    _GRADED_CELL["token"] = token
 
 
 def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> CheckResult:
@@ -197,10 +214,11 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
         msg = f"expected the function {exercise.function}, got {type(fn).__name__}"
         line = f"{Status.FAILED.mark} {head}: {msg} (0/{total} checks, 0/{max_pts} points)"
         return CheckResult(exercise, Status.FAILED, 0, total, 0.0, msg, line, [msg])
-    ck = Checker(fn, context)
+    ck = Checker(fn, context, exercise.id)
     failures: list[tuple[str, str]] = []
     passed = 0
     for sub in subchecks:
+        _EVALUATING["id"] = exercise.id
         try:
             sub(ck)
         except NotAttempted:
@@ -217,6 +235,8 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
                              "compare what you return with the docstring"))
         else:
             passed += 1
+        finally:
+            _EVALUATING.pop("id", None)
     points = round(exercise.points * passed / total, 2)
     if not failures:
         line = (f"{Status.PASSED.mark} {head}: {passed}/{total} checks passed "
@@ -232,15 +252,10 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
 
 
 def _checker(exercise: Exercise, evaluate_fn):
-    """The check function of ``exercise``: ``check(fn, **context)`` prints one line, logs
-    the result for ``grade``, and records a passing ``fn`` for the experiments."""
-    # bound here, so rebinding the module's names from a notebook cell changes no check
-    _log = _write_log
-
+    """The check function of ``exercise``: ``check(fn, **context)`` prints one line, keeps
+    the result for ``progress_lines``, and records a passing ``fn`` for the experiments."""
     def check(fn, **context) -> None:
         result = evaluate_fn(fn, **context)
-        _log(result)
-        _GRADED_CELL.pop("token", None)
         LATEST[exercise.id] = result
         # a passing function drives the experiments that follow (core.passing)
         passing.record(exercise.id, exercise.function, fn, result.passed)

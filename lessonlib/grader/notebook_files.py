@@ -6,7 +6,10 @@ Conventions of a solved notebook in ``notebooks/solutions/``:
 - an exercise cell has metadata ``lessonlib = {"exercise": "1.1", "role": "exercise"}`` and
   its solution between ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
 - its check cell has ``lessonlib = {"exercise": "1.1", "role": "check"}`` and the tag
-  ``nbval-check-output``, and stores the check's one line as its only output.
+  ``nbval-check-output``, and stores the check's one line as its only output;
+- the set-up cells (imports, the seed, data the exercises need) have
+  ``lessonlib = {"role": "setup"}``: ``grade`` runs them and the learner's cells, and
+  skips the lesson's other code cells (its experiments).
 """
 
 from __future__ import annotations

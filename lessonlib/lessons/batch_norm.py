@@ -249,10 +249,13 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
     validation accuracy and the 15th, 50th and 85th percentiles over the validation set of
     the input to the sigmoid of ``unit`` in the last hidden layer. With batch norm the
     validation set is normalized as one batch with its own statistics (``training=True``),
-    as notebook 03 does before running averages are introduced in notebook 04.
+    as notebook 03 does before running averages are introduced in notebook 04; at the end
+    it also records the validation accuracy with the running averages the network kept
+    (evaluation mode, ``"val_acc_running"``). With batch norm ``"gamma"`` and ``"beta"``
+    are the watched unit's at each record (NaN without).
     ``bn_functions=(forward, backward)`` runs those as batch norm (``network.Network``).
-    Returns ``{"steps": (k,), "val_acc": (k,), "percentiles": (k, 3), "cost": (steps,),
-    "batch_norm": bool}``.
+    Returns ``{"steps": (k,), "val_acc": (k,), "percentiles": (k, 3), "gamma": (k,),
+    "beta": (k,), "cost": (steps,), "val_acc_running": float, "batch_norm": bool}``.
     """
     steps = as_int("steps", steps, low=1)
     record_every = as_int("record_every", record_every, low=1)
@@ -261,7 +264,8 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
                   bn_functions=bn_functions if batch_norm else None, rng=rng)
     unit = as_int("unit", unit, low=0, high=dims[-2] - 1)
     opt = Optimizer(optimizer, learning_rate)
-    rec = {"steps": [], "val_acc": [], "percentiles": [], "cost": []}
+    rec = {"steps": [], "val_acc": [], "percentiles": [], "gamma": [], "beta": [],
+           "cost": []}
     last = len(dims) - 2
 
     def record(step):
@@ -269,6 +273,8 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
         rec["val_acc"].append(net.accuracy(d.val.X, d.val.y, training=True))
         rec["percentiles"].append(np.percentile(net.hidden_input(d.val.X, last)[unit],
                                                 PERCENTILES))
+        for name in ("gamma", "beta"):
+            rec[name].append(net.params[f"{name}{last}"][unit, 0] if batch_norm else np.nan)
 
     def on_step(step, _net, cost):
         rec["cost"].append(cost)
@@ -282,8 +288,8 @@ def figure1_run(*, batch_norm: bool, steps: int, learning_rate: float,
         train_epochs(net, opt, d.train.X, d.train.y,
                      epochs=steps // max(per_epoch - 1, 1) + 2, batch_size=batch_size,
                      rng=rng, on_step=on_step)
-    return {"steps": np.array(rec["steps"]), "val_acc": np.array(rec["val_acc"]),
-            "percentiles": np.array(rec["percentiles"]), "cost": np.array(rec["cost"]),
+        running = net.accuracy(d.val.X, d.val.y, training=False)
+    return {**{k: np.array(v) for k, v in rec.items()}, "val_acc_running": running,
             "batch_norm": bool(batch_norm)}
 
 

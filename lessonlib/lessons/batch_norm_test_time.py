@@ -1,6 +1,7 @@
 """Notebook 04, batch norm at test time: exponentially weighted running statistics.
 
-The exponentially weighted average of a sequence and how a running mean follows a unit's
+The weight a running average gives to each past batch (``running_average_weights``), the
+exponentially weighted average of a sequence and how a running mean follows a unit's
 batch means (``ema``, ``follow_batch_means`` and the ``decay`` widget), the gap between
 running and population statistics during training (``track_statistics``), and the test
 accuracy with each choice of statistics. The ``BatchNorm`` layer, its evaluation mode and
@@ -17,6 +18,7 @@ import numpy as np
 from ..core.data import shared_digits
 from ..core.threads import one_blas_thread
 from ..core.validate import (
+    as_callable,
     as_column,
     as_decay,
     as_float_array,
@@ -29,6 +31,40 @@ from ..core.validate import (
 )
 from ..network import Network, population_statistics, train_epochs
 from ..optim import Optimizer
+
+
+def running_average_weights(update, decay: float, *, n_back: int = 12,
+                            n_updates: int = 40) -> np.ndarray:
+    """The weight a running mean gives to each of the last ``n_back`` batches, measured.
+
+    ``update`` is a function with the signature of ``update_running_stats``
+    (``(running_mean, running_var, mu, var, decay) -> (running_mean, running_var)``, each
+    ``(n, 1)``). It is run ``n_updates`` times from ``running_mean = 0`` on ``n = n_back``
+    units at once: unit ``k`` sees a batch mean of 1 at the update ``k`` updates before the
+    last one and 0 at every other, so, the average being linear, its final running mean is
+    the weight of that batch. Returns ``(n_back,)``: element ``k`` is the weight of the
+    batch ``k`` updates before the latest (``k = 0``: the latest), ``(1 - decay) *
+    decay**k`` for a correct ``update``. Notebook 04 measures question 4.2 with it.
+    """
+    update = as_callable("update", update, "a function like update_running_stats")
+    decay = as_decay(decay)
+    n_back = as_int("n_back", n_back, low=1)
+    n_updates = as_int("n_updates", n_updates, low=n_back)
+    running_mean, running_var = np.zeros((n_back, 1)), np.ones((n_back, 1))
+    var = np.ones((n_back, 1))
+    ages = np.arange(n_back)[:, None]
+    for t in range(n_updates):
+        mu = (ages == n_updates - 1 - t).astype(float)
+        out = update(running_mean, running_var, mu, var, decay)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise ValueError(f"update must return a pair (running_mean, running_var), got "
+                             f"{type(out).__name__}")
+        running_mean = as_float_array("update's running_mean", out[0])
+        running_var = as_float_array("update's running_var", out[1])
+        if running_mean.shape != (n_back, 1) or running_var.shape != (n_back, 1):
+            raise ValueError(f"update must return two arrays of shape ({n_back}, 1), got "
+                             f"{running_mean.shape} and {running_var.shape}")
+    return running_mean[:, 0].copy()
 
 
 def ema(values, decay: float, *, initial=0.0, bias_correction: bool = False) -> np.ndarray:

@@ -1,27 +1,30 @@
-"""Notebook 06, putting it together: tuning a deeper batch-norm network on the digits.
+"""Notebook 06, putting it together: tuning a batch-norm network on the digits.
 
 Everything of the week in one run:
 
 - a network from ``lessonlib.network`` with ``n_hidden_layers`` hidden ReLU layers of
   ``hidden_units`` units each, batch norm after every hidden linear step (notebook 03) and
   a softmax output over ``C = 10`` classes (notebook 05), trained with Adam;
-- a search space with the right scale for each hyperparameter (notebook 02): the
-  learning rate log-uniform, Adam's ``beta1`` and batch norm's ``bn_decay`` (both weights
-  of an exponentially weighted average) log-uniform on the ``1 - beta`` scale, the hidden
-  units an integer;
+- a search space over the hyperparameters notebook 01 ranks as worth tuning, each on its
+  scale (notebook 02): the learning rate log-uniform, the hidden units and the mini-batch
+  size integers on a log scale, the number of layers a uniform integer. Adam's ``beta1``,
+  ``beta2`` and ``epsilon`` stay at their usual defaults, and batch norm's decay at 0.9,
+  whose running averages warm up within the shortest training of the space;
 - a coarse-to-fine random search with trials in parallel (notebook 01), built from
   ``search.parallel.random_search`` and ``search.spaces.refine_space``;
 - the accuracy of the final model in evaluation mode, with the running statistics
-  (notebook 04).
+  (notebook 04), against softmax regression and the same network without batch norm, with
+  the standard error of each test accuracy.
 
 ``X`` is ``(64, m)``, one 8x8 image per column, and ``y`` is ``(m,)``. A setting of the
-hyperparameters (``params``) is a dict with ``"learning_rate"``, ``"beta1"``,
-``"hidden_units"`` and ``"bn_decay"``, and optionally ``"epochs"``, ``"batch_size"`` and
-``"n_hidden_layers"`` (defaults in ``FIXED``).
+hyperparameters (``params``) is a dict with ``"learning_rate"``, ``"hidden_units"``,
+``"batch_size"`` and ``"n_hidden_layers"``, and optionally any key of ``FIXED`` to change
+its default.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from concurrent.futures import Executor
 
@@ -30,21 +33,32 @@ import numpy as np
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from ..core.data import shared_digits
-from ..core.validate import as_callable, as_float_array, as_int, as_labels, as_real, as_rng
+from ..core.validate import (
+    as_callable,
+    as_float_array,
+    as_int,
+    as_labels,
+    as_real,
+    as_rng,
+)
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 from ..search.parallel import random_search
 from ..search.spaces import EmaBeta, IntLogUniform, IntUniform, LogUniform, refine_space
 
 # The hyperparameters the search tunes, in the order they are printed.
-SEARCHED = ("learning_rate", "beta1", "hidden_units", "bn_decay")
-# What stays fixed: the trials must be cheap enough to run dozens in a few seconds.
-FIXED = {"epochs": 12, "batch_size": 64, "n_hidden_layers": 3}
+SEARCHED = ("learning_rate", "hidden_units", "batch_size", "n_hidden_layers")
+# What stays fixed: 12 epochs keep the trials cheap; Adam's usual defaults; batch norm's
+# decay 0.9 averages over about 10 steps, so it warms up even with the largest batches.
+FIXED = {"epochs": 12, "bn_decay": 0.9, "adam_beta1": 0.9, "adam_beta2": 0.999,
+         "adam_epsilon": 1e-8}
 N_CLASSES = 10
 N_FEATURES = 64
+# Softmax regression as notebook 05 trains it on the digits.
+SOFTMAX_REGRESSION = {"epochs": 60, "batch_size": 32, "learning_rate": 0.5}
 
-_LABELS = {"learning_rate": "learning rate", "beta1": "Adam beta1",
-           "hidden_units": "hidden units", "bn_decay": "batch-norm decay"}
+_LABELS = {"learning_rate": "learning rate", "hidden_units": "hidden units",
+           "batch_size": "mini-batch size", "n_hidden_layers": "hidden layers"}
 
 
 # ------------------------------------------------------------------ the exercises
@@ -54,18 +68,19 @@ def make_search_space() -> dict:
 
     - ``learning_rate``: ``LogUniform(1e-4, 1e-1)``, three decades, as many trials
       between 1e-4 and 1e-3 as between 1e-2 and 1e-1;
-    - ``beta1`` (Adam's momentum weight) and ``bn_decay`` (the weight of batch norm's
-      running averages): ``EmaBeta(0.8, 0.999)``, log-uniform on ``1 - beta`` from 0.001
-      to 0.2, averaging over about 5 to 1000 steps;
-    - ``hidden_units``: ``IntLogUniform(16, 128)`` units per hidden layer.
+    - ``hidden_units``: ``IntLogUniform(16, 128)`` units per hidden layer, as many draws
+      from 16 to 31 as from 64 to 127;
+    - ``batch_size``: ``IntLogUniform(16, 256)``, the mini-batch size, as many draws per
+      doubling;
+    - ``n_hidden_layers``: ``IntUniform(1, 4)``, a narrow range of counts, each equally likely.
 
     Returns ``{name: distribution}`` of ``lessonlib.search.spaces`` distributions. Reference
     solution of exercise 6.1.
     """
     return {"learning_rate": LogUniform(1e-4, 1e-1),
-            "beta1": EmaBeta(0.8, 0.999),
             "hidden_units": IntLogUniform(16, 128),
-            "bn_decay": EmaBeta(0.8, 0.999)}
+            "batch_size": IntLogUniform(16, 256),
+            "n_hidden_layers": IntUniform(1, 4)}
 
 
 def evaluate(net: Network, X, y) -> float:
@@ -106,14 +121,14 @@ def check_params(params) -> dict:
     if missing or unknown:
         raise ValueError(f"params must hold {', '.join(SEARCHED)} (optionally "
                          f"{', '.join(FIXED)}); missing {missing}, unknown {unknown}")
-    out = dict(FIXED)
-    out["learning_rate"] = as_real("params['learning_rate']", params["learning_rate"],
-                                   low=0, low_inclusive=False)
-    for k in ("beta1", "bn_decay"):
-        out[k] = as_real(f"params[{k!r}]", params[k], low=0, high=1, high_inclusive=False)
-    for k, low in (("hidden_units", 1), ("epochs", 1), ("batch_size", 2),
-                   ("n_hidden_layers", 1)):
-        value = params.get(k, out.get(k))
+    out = {**FIXED, **params}
+    for k in ("learning_rate", "adam_epsilon"):
+        out[k] = as_real(f"params[{k!r}]", out[k], low=0, low_inclusive=False)
+    for k in ("bn_decay", "adam_beta1", "adam_beta2"):
+        out[k] = as_real(f"params[{k!r}]", out[k], low=0, high=1, high_inclusive=False)
+    for k, low in (("hidden_units", 1), ("batch_size", 2), ("n_hidden_layers", 1),
+                   ("epochs", 1)):
+        value = out[k]
         if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) \
                 and float(value).is_integer():
             value = int(value)
@@ -121,30 +136,36 @@ def check_params(params) -> dict:
     return out
 
 
-def build_network(params, *, rng: np.random.Generator) -> Network:
+def build_network(params, *, rng: np.random.Generator, batch_norm: bool = True) -> Network:
     """The capstone's network for a setting: ``[64, h, ..., h, 10]`` with
-    ``n_hidden_layers`` hidden ReLU layers of ``h = hidden_units``, batch norm with
-    ``bn_decay`` after each hidden linear step, and a softmax output."""
+    ``n_hidden_layers`` hidden ReLU layers of ``h = hidden_units`` and a softmax output;
+    with ``batch_norm`` (the default), batch norm with ``bn_decay`` after each hidden
+    linear step. ``batch_norm=False`` gives the same layers with a bias ``b[l]`` instead,
+    from the same weight draws."""
     p = check_params(params)
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
     dims = [N_FEATURES] + [p["hidden_units"]] * p["n_hidden_layers"] + [N_CLASSES]
-    return Network(dims, activation="relu", batch_norm=True, bn_decay=p["bn_decay"],
+    return Network(dims, activation="relu", batch_norm=batch_norm, bn_decay=p["bn_decay"],
                    rng=as_rng(rng))
 
 
-def train_model(params, *, rng: np.random.Generator, validation: bool = True
-                ) -> tuple[Network, dict]:
+def train_model(params, *, rng: np.random.Generator, validation: bool = True,
+                batch_norm: bool = True) -> tuple[Network, dict]:
     """Build and train the network of ``params`` on the digits' training split with Adam
-    (``learning_rate``, ``beta1``; ``beta2 = 0.999``) for ``epochs`` epochs of mini-batches
-    of ``batch_size``.
+    (``learning_rate``; ``adam_beta1``, ``adam_beta2``, ``adam_epsilon`` at their defaults
+    unless ``params`` sets them) for ``epochs`` epochs of mini-batches of ``batch_size``.
 
     Returns ``(net, history)``; ``history`` is ``network.train_epochs``'s, with the validation
     accuracy of each epoch when ``validation``. The network is left in evaluation mode.
+    ``batch_norm=False`` trains the same network without batch norm, on the same steps.
     """
     p = check_params(params)
     rng = as_rng(rng)
     d = shared_digits()
-    net = build_network(p, rng=rng)
-    opt = Optimizer("adam", p["learning_rate"], beta1=p["beta1"])
+    net = build_network(p, rng=rng, batch_norm=batch_norm)
+    opt = Optimizer("adam", p["learning_rate"], beta1=p["adam_beta1"],
+                    beta2=p["adam_beta2"], epsilon=p["adam_epsilon"])
     val = {"X_val": d.val.X, "y_val": d.val.y} if validation else {}
     with np.errstate(all="ignore"):            # a diverging trial is scored, not reported
         history = train_epochs(net, opt, d.train.X, d.train.y, epochs=p["epochs"],
@@ -165,18 +186,30 @@ def capstone_trial(params, *, rng: np.random.Generator) -> float:
         return evaluate(net, d.val.X, d.val.y)
 
 
+def training_steps(params, m: int | None = None) -> int:
+    """The number of Adam steps ``train_model`` takes for ``params``: ``epochs`` times the
+    mini-batches of ``batch_size`` in ``m`` examples (the digits' training split by
+    default), a last mini-batch of a single example not counted (batch norm skips it)."""
+    p = check_params(params)
+    m = shared_digits().train.m if m is None else as_int("m", m, low=1)
+    full, rest = divmod(m, p["batch_size"])
+    return p["epochs"] * (full + (rest >= 2))
+
+
 # ------------------------------------------------------------------ the search
 
-def coarse_to_fine_search(space: dict, *, n_rounds: int, n_per_round: int, n_best: int,
+def coarse_to_fine_search(space: dict, *, n_rounds: int, n_per_round, n_best: int,
                           pad: float = 0.1, trial_fn=capstone_trial,
                           rng: np.random.Generator, n_jobs: int = 1,
                           executor: Executor | None = None) -> dict:
     """Random search in rounds, each round in the space ``refine_space`` shrinks
     around the ``n_best`` best trials so far.
 
-    Each round is one ``random_search(trial_fn, space, n_per_round, rng=rng,
-    n_jobs=n_jobs, executor=executor)``, so trials run in parallel and the results do not
-    depend on ``n_jobs`` or ``executor``. Returns ``{"spaces": [space of round 1, ...],
+    ``n_per_round`` is the number of trials of every round, or a sequence of one number per
+    round (a broad first round, say, then smaller ones). Each round is one
+    ``random_search(trial_fn, space, n, rng=rng, n_jobs=n_jobs, executor=executor)``, so
+    trials run in parallel and the results do not depend on ``n_jobs`` or ``executor``.
+    Returns ``{"spaces": [space of round 1, ...],
     "rounds": [[trial, ...] per round], "results": every trial in order, "best": the trial
     with the highest score}``; a trial is ``{"params", "score", "seed", "round"}``
     (``round`` counts from 1). Ties keep the earliest trial.
@@ -185,7 +218,13 @@ def coarse_to_fine_search(space: dict, *, n_rounds: int, n_per_round: int, n_bes
         raise TypeError(f"space must be a non-empty dict of name -> distribution, got "
                         f"{space!r}")
     n_rounds = as_int("n_rounds", n_rounds, low=1)
-    n_per_round = as_int("n_per_round", n_per_round, low=1)
+    if isinstance(n_per_round, (list, tuple)):
+        if len(n_per_round) != n_rounds:
+            raise ValueError(f"n_per_round must hold one number per round ({n_rounds}), got "
+                             f"{len(n_per_round)}")
+        counts = [as_int(f"n_per_round[{i}]", n, low=1) for i, n in enumerate(n_per_round)]
+    else:
+        counts = [as_int("n_per_round", n_per_round, low=1)] * n_rounds
     n_best = as_int("n_best", n_best, low=1)
     pad = as_real("pad", pad, low=0)
     as_callable("trial_fn", trial_fn, "a function (params, *, rng) -> score")
@@ -195,8 +234,8 @@ def coarse_to_fine_search(space: dict, *, n_rounds: int, n_per_round: int, n_bes
         if r:
             space = refine_space(space, seen, n_best=n_best, pad=pad)
         spaces.append(space)
-        found = random_search(trial_fn, space, n_per_round, rng=rng, n_jobs=n_jobs,
-                                     executor=executor)
+        found = random_search(trial_fn, space, counts[r], rng=rng, n_jobs=n_jobs,
+                              executor=executor)
         for trial in found:
             trial["round"] = r + 1
         rounds.append(found)
@@ -212,12 +251,63 @@ def best_trial(results) -> dict:
     return results[int(np.argmax(scores))]
 
 
+def rank_correlation(x, y) -> float:
+    """Spearman's rank correlation of ``x`` and ``y`` (each ``(n,)``, ``n >= 3``): the
+    Pearson correlation of their ranks, tied values sharing their average rank. It is 1
+    when ``y`` grows with ``x``, -1 when it falls, whatever the scale of either; 0 when
+    either is constant."""
+    x = as_float_array("x", x, ndim=1)
+    y = as_float_array("y", y, ndim=1)
+    if x.size != y.size or x.size < 3:
+        raise ValueError(f"x and y must have the same length, at least 3, got {x.size} and "
+                         f"{y.size}")
+    rx, ry = _ranks(x), _ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denom = math.sqrt(float(rx @ rx) * float(ry @ ry))
+    return float(rx @ ry) / denom if denom > 0 else 0.0
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``v``, ties given their average rank."""
+    values, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inverse.ravel()]
+
+
+def rank_correlations(results) -> dict:
+    """``rank_correlation`` of the score with each hyperparameter over ``results`` (trials
+    ``{"params", "score"}``, at least 3), in the order of the first trial's params."""
+    if not isinstance(results, list) or len(results) < 3:
+        raise ValueError("results must be a list of at least 3 trials {'params', 'score'}")
+    scores = [r["score"] for r in results]
+    return {k: rank_correlation([r["params"][k] for r in results], scores)
+            for k in results[0]["params"]}
+
+
+def scores_by_decade(results, key: str = "learning_rate") -> list[tuple]:
+    """The trials of ``results`` grouped by the decade of ``params[key]`` (``[10**k,
+    10**(k+1))``, a positive hyperparameter): one ``(low, high, n, median score, lowest
+    score)`` per decade that holds a trial, in increasing order."""
+    if not isinstance(results, list) or not results:
+        raise ValueError("results must be a non-empty list of trials {'params', 'score'}")
+    if not all(isinstance(r, dict) and key in r.get("params", {}) for r in results):
+        raise ValueError(f"key must be a hyperparameter of every trial, got {key!r}")
+    values = as_float_array(f"params[{key!r}]", [r["params"][key] for r in results], ndim=1)
+    if values.min() <= 0:
+        raise ValueError(f"params[{key!r}] must be positive to be grouped by decades")
+    scores = np.array([r["score"] for r in results], dtype=float)
+    decade = np.floor(np.log10(values) + 1e-12)
+    return [(10.0 ** k, 10.0 ** (k + 1), int(np.sum(decade == k)),
+             float(np.median(scores[decade == k])), float(scores[decade == k].min()))
+            for k in np.unique(decade)]
+
+
 def format_params(params) -> str:
-    """One line for a setting: ``"learning rate 0.00412, beta1 0.912, 57 hidden units,
-    bn decay 0.963"``."""
+    """One line for a setting: ``"learning rate 0.00412, 57 hidden units, mini-batches of
+    64, 3 hidden layers"``."""
     p = check_params(params)
-    return (f"learning rate {p['learning_rate']:.3g}, beta1 {p['beta1']:.4g}, "
-            f"{p['hidden_units']} hidden units, bn decay {p['bn_decay']:.4g}")
+    return (f"learning rate {p['learning_rate']:.3g}, {p['hidden_units']} hidden units, "
+            f"mini-batches of {p['batch_size']}, {p['n_hidden_layers']} hidden layers")
 
 
 def format_space(space: dict) -> list[str]:
@@ -230,10 +320,135 @@ def format_space(space: dict) -> list[str]:
             for k, v in space.items()]
 
 
+def describe_parameters(net: Network) -> list[str]:
+    """One line per parameter array of ``net``: its name in course notation and its shape.
+
+    ``W[l]`` and ``b[l]`` are the linear step's; batch norm's scale and shift are
+    ``bn gamma[l]`` and ``bn beta[l]`` (``net.params`` calls them ``"gamma{l}"`` and
+    ``"beta{l}"``), so that they are not taken for Adam's ``beta1`` and ``beta2``.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
+    lines = []
+    for key, p in net.params.items():
+        name = key.rstrip("0123456789")
+        label = f"{'bn ' if name in ('gamma', 'beta') else ''}{name}[{key[len(name):]}]"
+        lines.append(f"{label:<12} {str(p.shape):>9}")
+    return lines
+
+
+# ------------------------------------------------------------------ the comparison
+
+def standard_error(accuracy, m) -> float:
+    """The standard error of an accuracy measured on ``m`` independent examples:
+    ``sqrt(p (1 - p) / m)`` (the spread of a binomial share), for ``p = accuracy``."""
+    p = as_real("accuracy", accuracy, low=0, high=1)
+    m = as_int("m", m, low=1)
+    return math.sqrt(p * (1 - p) / m)
+
+
+def paired_difference(correct_a, correct_b) -> tuple[float, float]:
+    """Accuracy of model a minus that of model b on the same ``m`` test examples, and the
+    standard error of that difference.
+
+    ``correct_a`` and ``correct_b`` are ``(m,)``: 1 where the model is right, 0 where it is
+    wrong (or the share of seeds that are right). The difference is the mean of
+    ``d = correct_a - correct_b`` and its standard error ``std(d) / sqrt(m)``: the examples
+    both models get right (or wrong) add no noise, so it is smaller than
+    ``sqrt(se_a**2 + se_b**2)``. Returns ``(difference, standard error)``.
+    """
+    a = as_float_array("correct_a", correct_a, ndim=1)
+    b = as_float_array("correct_b", correct_b, ndim=1)
+    if a.size != b.size or a.size < 2:
+        raise ValueError(f"correct_a and correct_b must have the same length, at least 2, got "
+                         f"{a.size} and {b.size}")
+    if a.min() < 0 or a.max() > 1 or b.min() < 0 or b.max() > 1:
+        raise ValueError("correct_a and correct_b must hold shares in [0, 1]")
+    d = a - b
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size))
+
+
+def _softmax_regression(rng) -> Network:
+    """Softmax regression on the digits' training split, as notebook 05 trains it."""
+    d = shared_digits()
+    net = Network([N_FEATURES, N_CLASSES], rng=rng)
+    s = SOFTMAX_REGRESSION
+    train_epochs(net, Optimizer("gd", s["learning_rate"]), d.train.X, d.train.y,
+                 epochs=s["epochs"], batch_size=s["batch_size"], rng=rng)
+    return net.eval()
+
+
+def compare_models(params, *, n_seeds: int = 3, rng: np.random.Generator,
+                   evaluate_fn=evaluate) -> dict:
+    """Test accuracy of three models trained with ``n_seeds`` seeds each on the same split.
+
+    - ``"batch norm"``: ``train_model(params)``, the capstone's network;
+    - ``"no batch norm"``: ``train_model(params, batch_norm=False)``, the same layers, the
+      same hyperparameters and the same number of steps, without batch norm;
+    - ``"softmax regression"``: no hidden layer, gradient descent with notebook 05's settings
+      (``SOFTMAX_REGRESSION``).
+
+    Every model is scored on the digits' test split with ``evaluate_fn(net, X, y)``.
+    Returns ``{name: {"accuracies": [per seed], "accuracy": mean, "se": standard_error of
+    the mean on the m test images, "correct": (m,) share of seeds right on each image}}``.
+    """
+    p = check_params(params)
+    n_seeds = as_int("n_seeds", n_seeds, low=1)
+    rng = as_rng(rng)
+    as_callable("evaluate_fn", evaluate_fn, "a function (net, X, y) -> accuracy")
+    d = shared_digits()
+    makers = {"batch norm": lambda r: train_model(p, rng=r, validation=False)[0],
+              "no batch norm": lambda r: train_model(p, rng=r, validation=False,
+                                                     batch_norm=False)[0],
+              "softmax regression": _softmax_regression}
+    seeds = np.random.SeedSequence(int(rng.integers(2**63))).spawn(n_seeds)
+    out = {}
+    for name, make in makers.items():
+        accuracies, correct = [], np.zeros(d.test.m)
+        for seed in seeds:
+            net = make(np.random.default_rng(seed))
+            with np.errstate(all="ignore"):
+                accuracies.append(float(evaluate_fn(net, d.test.X, d.test.y)))
+                correct += net.predict(d.test.X, training=False) == d.test.y
+        mean = float(np.mean(accuracies))
+        out[name] = {"accuracies": accuracies, "accuracy": mean,
+                     "se": standard_error(min(max(mean, 0.0), 1.0), d.test.m),
+                     "correct": correct / n_seeds}
+    return out
+
+
+def format_comparison(comparison: dict) -> list[str]:
+    """Lines for ``compare_models``'s result: each model's mean test accuracy with its
+    standard error and its seeds' range, then each model against the first: the paired
+    difference, its standard error, how many standard errors it is, and "a clear
+    difference" beyond 2 of them, else "within noise"."""
+    if not isinstance(comparison, dict) or not comparison or not all(
+            isinstance(v, dict) and {"accuracies", "accuracy", "se", "correct"} <= set(v)
+            for v in comparison.values()):
+        raise TypeError("comparison must be the dict compare_models returned")
+    names = list(comparison)
+    width = max(len(n) for n in names)
+    n_seeds = len(comparison[names[0]]["accuracies"])
+    m = len(comparison[names[0]]["correct"])
+    lines = [f"{'model':<{width}}  test accuracy (mean of {n_seeds} seeds) +- standard error "
+             f"on {m} images; seeds from .. to .."]
+    for name, r in comparison.items():
+        lines.append(f"{name:<{width}}  {r['accuracy']:.3f} +- {r['se']:.3f}   "
+                     f"{min(r['accuracies']):.3f} .. {max(r['accuracies']):.3f}")
+    first = names[0]
+    for name in names[1:]:
+        diff, se = paired_difference(comparison[first]["correct"], comparison[name]["correct"])
+        z = abs(diff) / se if se > 0 else (math.inf if diff else 0.0)
+        verdict = "a clear difference" if z > 2 else "within noise"
+        lines.append(f"{first} - {name}: {diff:+.3f} +- {se:.3f} ({diff * m:+.1f} images), "
+                     f"{z:.1f} standard errors: {verdict}")
+    return lines
+
+
 # ------------------------------------------------------------------ plots
 
 def _axis(dist):
-    """``(transform, label suffix, log axis)`` for plotting a hyperparameter's values."""
+    """``(transform, log axis, label prefix)`` for plotting a hyperparameter's values."""
     if isinstance(dist, EmaBeta):
         return (lambda b: 1.0 - np.asarray(b, float)), True, "1 - "
     log = isinstance(dist, (LogUniform, IntLogUniform))
@@ -244,9 +459,10 @@ def plot_search(search: dict, key: str = "learning_rate", ax=None, *, legend: bo
     """Validation accuracy of every trial of a ``coarse_to_fine_search`` against one
     hyperparameter, coloured by round, on the axis its distribution samples uniformly.
 
-    A learning rate (``LogUniform``) is on a log axis; an EMA weight (``EmaBeta``) is shown
-    as ``1 - beta`` on a log axis; each round's range is a bar under the points and the best
-    trial is a star; ``legend=False`` leaves out the legend. Returns the Axes.
+    A learning rate (``LogUniform``) or a count on a log scale (``IntLogUniform``) is on a
+    log axis; an EMA weight (``EmaBeta``) is shown as ``1 - beta`` on a log axis; each
+    round's range is a bar under the points and the best trial is a star; ``legend=False``
+    leaves out the legend. Returns the Axes.
     """
     if not isinstance(search, dict) or "rounds" not in search or "spaces" not in search:
         raise TypeError("search must be what coarse_to_fine_search returned")
@@ -271,17 +487,19 @@ def plot_search(search: dict, key: str = "learning_rate", ax=None, *, legend: bo
     if log:
         ax.set_xscale("log")
     if isinstance(dist, (IntUniform, IntLogUniform)):
-        ticks = [2 ** k for k in range(12) if dist.low <= 2 ** k <= dist.high]
+        if isinstance(dist, IntUniform) and dist.high - dist.low <= 10:
+            ticks = list(range(int(dist.low), int(dist.high) + 1))
+        else:
+            ticks = [2 ** k for k in range(12) if dist.low <= 2 ** k <= dist.high]
         if len(ticks) >= 2:
             ax.set_xticks(ticks)
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
-    name = {"beta1": "beta1", "bn_decay": "bn decay"}.get(key, _LABELS.get(key, key))
-    ax.set_xlabel(prefix + name + (" (log axis)" if log else ""))
+    ax.set_xlabel(prefix + _LABELS.get(key, key) + (" (log axis)" if log else ""))
     ax.set_ylabel("validation accuracy")
     ax.set_ylim(low_y - 0.02 * (len(search["rounds"]) + 1), 1.005)
     if legend:
-        ax.legend(loc="center left", fontsize=8)
+        ax.legend(loc="center right", fontsize=8)
     return ax
 
 

@@ -2,7 +2,8 @@
 classifier on 2-D points and on the digits, and temperature.
 
 The model is ``lessonlib.network.Network([n_x, C])``: a network with no hidden layer is
-softmax regression (``train_softmax_regression``). Also the logic behind the notebook's
+softmax regression (``train_softmax_regression``; its cost before training,
+``starting_costs``). Also the logic behind the notebook's
 pictures (``confusion_matrix``, ``decision_regions``, ``tile_images``,
 ``softmax_with_temperature``), the pictures themselves (``plot_*(..., ax=None) -> Axes``)
 and the temperature widget. Softmax and the cost are in ``lessonlib.layers.softmax``.
@@ -17,7 +18,7 @@ from IPython.display import display
 from matplotlib.colors import ListedColormap
 
 from ..core.validate import as_float_array, as_int, as_labels, as_real, as_rng
-from ..layers.softmax import one_hot
+from ..layers.softmax import cross_entropy_cost, one_hot, softmax
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 
@@ -92,6 +93,51 @@ def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int 
         if X_val is not None:
             history["val_acc"].append(net.accuracy(X_val, y_val))
     return net, history
+
+
+def starting_costs(X, y, weight_scales, *, n_draws: int = 1, n_classes: int | None = None,
+                   rng: np.random.Generator, functions=None) -> np.ndarray:
+    """The mean cross-entropy cost of softmax regression before any training step.
+
+    ``X`` is ``(n_x, m)``, ``y`` is ``(m,)`` with labels in ``[0, C)`` (``C = n_classes``, by
+    default ``max(y) + 1``). ``n_draws`` initial ``W`` of shape ``(C, n_x)`` are drawn as
+    ``Network([n_x, C])`` draws them (the start of ``train_softmax_regression``), with
+    ``b = 0``; entry ``[d, k]`` of the result is the cost of ``weight_scales[k] * W`` for
+    draw ``d``, so the scales compare the same draws. A scale of 0 gives every logit 0,
+    uniform outputs ``1 / C`` and a cost of exactly ``ln C``: the number a training run
+    should start near. ``functions=(softmax, cost)``, with the signatures of exercises 5.1
+    and 5.3, computes with those. Returns an array ``(n_draws, len(weight_scales))``.
+    Notebook 05.
+    """
+    X = as_float_array("X", X, ndim=2)
+    y = as_labels("y", y)
+    if y.size != X.shape[1]:
+        raise ValueError(f"y must have shape ({X.shape[1]},) to match X of shape {X.shape}, "
+                         f"got {y.shape}")
+    scales = as_float_array("weight_scales", weight_scales, ndim=1)
+    if scales.size == 0 or np.any(scales < 0):
+        raise ValueError("weight_scales must be a non-empty sequence of numbers >= 0, got "
+                         f"{scales.tolist()}")
+    C = int(y.max()) + 1 if n_classes is None else as_int("n_classes", n_classes, low=2)
+    if y.max() >= C:
+        raise ValueError(f"y must hold labels in [0, {C}) for n_classes={C}, got a label "
+                         f"{int(y.max())}")
+    if functions is None:
+        softmax_fn, cost_fn = softmax, cross_entropy_cost
+    elif (isinstance(functions, (tuple, list)) and len(functions) == 2
+          and all(map(callable, functions))):
+        softmax_fn, cost_fn = functions
+    else:
+        raise TypeError("functions must be None or (softmax, cost), two functions like those "
+                        f"of exercises 5.1 and 5.3, got {functions!r}")
+    n_draws = as_int("n_draws", n_draws, low=1)
+    rng = as_rng(rng)
+    Y = one_hot(y, max(C, 2))
+    costs = np.empty((n_draws, scales.size))
+    for d in range(n_draws):
+        W = Network([X.shape[0], max(C, 2)], rng=rng).params["W1"]
+        costs[d] = [float(cost_fn(softmax_fn((s * W) @ X), Y)) for s in scales]
+    return costs
 
 
 # ------------------------------------------------------------------ logic behind the pictures

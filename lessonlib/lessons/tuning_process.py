@@ -188,6 +188,37 @@ def coverage_widget(*, seed: int = 0, max_trials: int = 100):
     return widgets.VBox([slider, out])
 
 
+def plot_coarse_to_fine(search: dict, *, optimum=None, ax=None):
+    """Each round of a ``boxes.coarse_to_fine`` search in its own colour: its trials and the
+    box they were drawn in, with ``optimum`` (a point ``(2,)``) marked if given.
+
+    The first box is usually the whole search box, so the axes leave a margin around it
+    and it is drawn dashed: it does not hide in the frame. Returns the Axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 5))
+    boxes, points = search["boxes"], np.asarray(search["points"])
+    per_round = len(points) // len(boxes)
+    for r, (lo, hi) in enumerate(boxes):
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        ax.add_patch(plt.Rectangle(lo, *(hi - lo), fill=False, color=f"C{r}", lw=2,
+                                   ls="--" if r == 0 else "-", zorder=2))
+        pts = points[per_round * r: per_round * (r + 1)]
+        ax.scatter(pts[:, 0], pts[:, 1], color=f"C{r}", s=18, zorder=3,
+                   label=f"round {r + 1}: {len(pts)} trials and their box")
+    if optimum is not None:
+        ax.plot(*np.asarray(optimum, float), "k*", ms=14, zorder=4, label="true best")
+    lo, hi = np.asarray(boxes[0][0], float), np.asarray(boxes[0][1], float)
+    margin = 0.06 * (hi - lo)
+    ax.set_xlim(lo[0] - margin[0], hi[0] + margin[0])
+    ax.set_ylim(lo[1] - margin[1], hi[1] + margin[1])
+    ax.set_aspect("equal" if np.isclose(hi[0] - lo[0], hi[1] - lo[1]) else "auto")
+    ax.set_xlabel("hyperparameter 1")
+    ax.set_ylabel("hyperparameter 2")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=9)
+    return ax
+
+
 def plot_search_results(results: list[dict], key: str = "learning_rate", ax=None):
     """Score of each trial against ``log10`` of one hyperparameter, best trial marked."""
     if ax is None:

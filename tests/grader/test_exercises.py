@@ -40,6 +40,14 @@ def test_the_solved_notebook_has_the_tables_exercises_in_order(notebook):
             [e.id for e in exercises_of(notebook) if e.kind == kind]
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_each_solved_notebook_starts_with_its_set_up_cell(notebook):
+    nb = nbformat.read(solutions_dir() / f"{notebook}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert cell_info(code[0]) == {"role": "setup"}
+    assert "import" in code[0].source and "SEED" in code[0].source
+
+
 def test_every_solved_notebook_is_in_the_table():
     assert sorted(p.stem for p in solutions_dir().glob("*.ipynb")) == sorted(NOTEBOOKS)
     assert {e.notebook for e in EXERCISES.values()} == set(NOTEBOOKS)
@@ -66,9 +74,11 @@ def test_statuses_marks_and_order():
 
 def test_progress_lines_count_points_and_passes():
     lines = progress_lines("02_choosing_scales", {"2.1": (Status.FAILED, 1.2)}, title="me")
-    assert lines == ["Progress in me: 1.2/4 points, 0/2 exercises passed",
+    assert lines == ["Progress in me: 1.2/6 points, 0/2 exercises and 0/2 questions passed",
                      "  ✗ 2.1   sample_log_uniform   1.2/2   failed",
-                     "  ○ 2.2   sample_ema_beta        0/2   not attempted"]
+                     "  ○ 2.2   sample_ema_beta        0/2   not attempted",
+                     "  ○ Q2.1  which_scale            0/1   not attempted",
+                     "  ○ Q2.2  top_decade_share       0/1   not attempted"]
 
 
 def test_progress_lines_count_questions_apart_from_exercises():

@@ -17,22 +17,24 @@ def test_grade_solved_notebook_full_marks_and_json(tmp_path):
     assert cli.returncode == 0, cli.stdout + cli.stderr
     report = json.loads(out.read_text())
     assert set(report) == {"notebook", "score", "max_score", "exercises"}
-    assert report["score"] == report["max_score"] == 5
+    assert report["score"] == report["max_score"] == 7
     assert [e["function"] for e in report["exercises"]] == [
-        "random_search_points", "chance_at_least_one", "shrink_box"]
-    assert all(set(e) == {"id", "function", "points", "max_points", "passed", "message"}
-               for e in report["exercises"])
+        "random_search_points", "chance_at_least_one", "shrink_box", "panda_or_caviar",
+        "grid_distinct_values"]
+    assert all(set(e) == {"id", "kind", "function", "points", "max_points", "passed",
+                          "message"} for e in report["exercises"])
+    assert [e["kind"] for e in report["exercises"]] == ["exercise"] * 3 + ["question"] * 2
 
 
 def test_grade_and_progress_on_the_learner_notebook_score_zero_and_write_nothing():
     before, mtime = LEARNER.read_bytes(), LEARNER.stat().st_mtime_ns
     cli = run_cli("grade", LEARNER)
     assert cli.returncode == 1
-    assert "0/5" in cli.stdout and cli.stdout.count("not attempted yet") == 3
+    assert "0/7" in cli.stdout and cli.stdout.count("not attempted yet") == 5
     cli = run_cli("progress", LEARNER)
     assert cli.returncode == 0
     assert cli.stdout.splitlines()[:2] == [
-        f"Progress in {LEARNER}: 0/5 points, 0/3 exercises passed",
+        f"Progress in {LEARNER}: 0/7 points, 0/3 exercises and 0/2 questions passed",
         "  ○ 1.1   random_search_points     0/2   not attempted"]
     assert LEARNER.read_bytes() == before and LEARNER.stat().st_mtime_ns == mtime
 
@@ -60,7 +62,7 @@ def test_grade_tampered_notebook_scores_only_what_the_code_earns(tmp_path):
     # 1.2 loops forever
     ex["1.2"].source = "def chance_at_least_one(fraction, n_trials):\n    while True:\n" \
                        "        pass\n"
-    # 1.3 ignores the log scale: partial credit; its check cell edited to claim a pass
+    # 1.3 returns lessonlib's own answer, and its check cell is edited to claim a pass
     ex["1.3"].source = ("from lessonlib.search.boxes import shrink_box as _ref\n"
                         "def shrink_box(points, scores, low, high, *, n_best, log_scale=None,"
                         " pad=0.1):\n    return _ref(points, scores, low, high, n_best=n_best,"
@@ -75,10 +77,10 @@ def test_grade_tampered_notebook_scores_only_what_the_code_earns(tmp_path):
     got = {e.exercise.id: e for e in report.exercises}
     assert got["1.1"].passed and got["1.1"].points == 2
     assert not got["1.2"].passed and got["1.2"].points == 0
-    assert "did not finish" in got["1.2"].message
-    assert not got["1.3"].passed and got["1.3"].points == 1
-    assert "log10" in got["1.3"].message
-    assert report.score == 3
+    assert "did not return within the 20 s limit" in got["1.2"].message
+    assert not got["1.3"].passed and got["1.3"].points == 0
+    assert "called lessonlib's shrink_box" in got["1.3"].message
+    assert report.score == 2
     assert any("1.1 was missing" in n for n in report.notes)
     assert path.read_bytes() == before
 
@@ -103,11 +105,11 @@ def test_grade_a_folder_into_csv_and_json(tmp_path):
     cli = run_cli("grade", tmp_path / "submissions", "--csv", csv_path, "--json", json_path)
     assert cli.returncode == 2 and "notes.ipynb is not a Jupyter notebook" in cli.stderr
     rows = csv_path.read_text().splitlines()
-    assert rows[0] == "notebook,exercise,function,points,max_points,passed,message"
-    assert rows[-1].endswith(",total,,5.0,5.0,True,")
-    assert len(rows) == 1 + 3 + 1
+    assert rows[0] == "notebook,exercise,kind,function,points,max_points,passed,message"
+    assert rows[-1].endswith(",total,,,7.0,7.0,True,")
+    assert len(rows) == 1 + 5 + 1
     data = json.loads(json_path.read_text())
-    assert isinstance(data, list) and data[0]["score"] == 5
+    assert isinstance(data, list) and data[0]["score"] == 7
 
 
 def test_grade_is_not_fooled_by_a_replaced_check_or_a_hidden_stub(tmp_path):
@@ -135,38 +137,41 @@ def test_grade_reports_a_crashed_kernel_honestly(tmp_path):
         "import os\ndef chance_at_least_one(fraction, n_trials):\n    os._exit(3)\n")
     path = tmp_path / "01_tuning_process.ipynb"
     nbformat.write(nb, path)
-    got = {e.exercise.id: e for e in grade_notebook(path, timeout=10).exercises}
-    assert got["1.2"].points == 0 and "kernel stopped responding" in got["1.2"].message
-    assert got["1.3"].points == 0 and "earlier cell" in got["1.3"].message
+    report = grade_notebook(path, timeout=10)
+    got = {e.exercise.id: e for e in report.exercises}
+    assert got["1.2"].points == 0 and "stopped its kernel" in got["1.2"].message
+    assert got["1.3"].points == 0 and "the kernel had stopped" in got["1.3"].message
 
 
-def test_collect_turns_outcomes_and_records_into_typed_grades():
-    """Stage 3 alone, on a made-up run: only a record with the cell's token counts, and a
-    passing record whose cell printed something else does not pass."""
+def test_collect_turns_the_trusted_results_into_typed_grades():
+    """Stage 3 alone, on a made-up run."""
     from lessonlib.grader.exercises import Status
     from lessonlib.grader.grade import Execution, collect, prepare
 
     graded = prepare(LEARNER)
-    cell, tok = graded.check_cell_of, graded.tokens
-
-    def record(ex, status, points, token):
-        return {"id": ex, "status": status, "points": points, "passed": status == "passed",
-                "message": f"{status} {ex}", "token": token}
-
     run = Execution(
-        outcomes={cell["1.1"]: ("passed", ""), cell["1.2"]: ("failed", "mismatch"),
-                  cell["1.3"]: ("failed", "Timeout waiting for the cell"), 0: ("failed", "")},
-        records=[record("1.1", "passed", 2, tok["1.1"]),
-                 record("1.2", "passed", 1, tok["1.2"]),
-                 record("1.3", "passed", 2, "forged")])
+        cells={0: {"status": "ok"}, 3: {"status": "error", "error": "NameError: x\nmore"},
+               5: {"status": "skipped"}, 7: {"status": "timeout"}},
+        checks={"1.1": {"status": "passed", "points": 2.0, "message": "6/6 checks passed"},
+                "1.2": {"status": "failed", "points": 0.33, "message": "wrong. Hint: h."}})
     grade = collect(graded, run, timeout=5)
     g = {e.exercise.id: e for e in grade.exercises}
     assert g["1.1"].status is Status.PASSED and g["1.1"].points == 2
-    assert g["1.2"].status is Status.FAILED and "differs from the solved" in g["1.2"].message
-    assert g["1.3"].status is Status.FAILED and g["1.3"].points == 0
-    assert "did not finish within the 5 s" in g["1.3"].message
-    assert grade.score == 3 and not grade.passed
-    assert any("code cell 0 (not a check)" in n for n in grade.notes)
+    assert g["1.2"].status is Status.FAILED and g["1.2"].message == "wrong. Hint: h."
+    assert g["1.3"].points == 0 and "stopped before its check" in g["1.3"].message
+    assert grade.score == 2.33 and not grade.passed
+    assert grade.notes == ("code cell 3 (not a check) raised NameError: x",
+                           "code cell 7 (not a check) ran out of time and was stopped")
     assert grade.as_dict()["exercises"][0] == {
-        "id": "1.1", "function": "random_search_points", "points": 2.0, "max_points": 2.0,
-        "passed": True, "message": "passed 1.1"}
+        "id": "1.1", "kind": "exercise", "function": "random_search_points", "points": 2.0,
+        "max_points": 2.0, "passed": True, "message": "6/6 checks passed"}
+
+
+def test_the_graded_copy_skips_the_lessons_experiments_only():
+    from lessonlib.grader.grade import GRADING_KEY, prepare
+    graded = prepare(LEARNER)
+    code = [c for c in graded.notebook.cells if c.cell_type == "code"]
+    plan = [c.metadata.get(GRADING_KEY, cell_info(c).get("role")) for c in code]
+    assert plan[0] == "run"                          # set-up: imports and the seed
+    assert "skip" in plan and plan.count("check") == 5
+    assert all(p == "run" for c, p in zip(code, plan) if cell_info(c).get("role") == "exercise")

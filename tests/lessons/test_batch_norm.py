@@ -109,6 +109,12 @@ def test_figure1_run_is_deterministic_and_records():
     assert list(a["steps"]) == [0, 10, 20, 30, 40]
     assert a["percentiles"].shape == (5, 3) and len(a["cost"]) == 40
     assert np.all(np.diff(a["percentiles"], axis=1) >= 0)   # 15th <= 50th <= 85th
+    assert a["gamma"].shape == a["beta"].shape == (5,) and a["gamma"][0] == 1.0
+    assert a["beta"][0] == 0.0 and a["gamma"][-1] != 1.0    # the optimizer moves gamma
+    assert 0 <= a["val_acc_running"] <= 1
+    plain = lesson.figure1_run(batch_norm=False, rng=np.random.default_rng(0), **kw)
+    assert np.all(np.isnan(plain["gamma"]))
+    assert plain["val_acc_running"] == plain["val_acc"][-1]   # no batch norm: one accuracy
 
 
 def test_compare_batch_norm_same_start_and_batches():

@@ -32,6 +32,39 @@ def test_update_running_stats_follows_the_closed_form_over_many_steps():
     assert np.allclose(rm[:, 0], lesson.ema(mus[:, :, 0], d)[-1], rtol=1e-12)
 
 
+
+def test_running_average_weights_measures_the_weight_of_each_past_batch():
+    w = lesson.running_average_weights(batchnorm.update_running_stats, 0.9, n_back=30,
+                                       n_updates=60)
+    assert w.shape == (30,)
+    assert np.allclose(w, 0.1 * 0.9 ** np.arange(30), rtol=1e-12, atol=1e-15)
+    assert np.isclose(w[:10].sum(), 1 - 0.9 ** 10)          # question 4.2's answer
+    # decay = 0 keeps only the latest batch; decay = 0.5 halves the weight per step back
+    assert np.allclose(lesson.running_average_weights(batchnorm.update_running_stats, 0.0,
+                                                      n_back=4), [1, 0, 0, 0])
+    assert np.allclose(lesson.running_average_weights(batchnorm.update_running_stats, 0.5,
+                                                      n_back=3, n_updates=3),
+                       [0.5, 0.25, 0.125])
+
+    def swapped(rm, rv, mu, var, d):                          # decay on the batch: wrong
+        return (1 - d) * rm + d * mu, (1 - d) * rv + d * var
+
+    wrong = lesson.running_average_weights(swapped, 0.9, n_back=3)
+    assert np.allclose(wrong, [0.9, 0.09, 0.009])             # the learner's function is run
+
+    calls = []
+
+    def spy(rm, rv, mu, var, d):
+        calls.append((rm.copy(), mu.copy(), d))
+        return batchnorm.update_running_stats(rm, rv, mu, var, d)
+
+    lesson.running_average_weights(spy, 0.8, n_back=4, n_updates=6)
+    assert len(calls) == 6 and all(d == 0.8 for *_, d in calls)
+    assert np.all(calls[0][0] == 0)                           # starts from running_mean = 0
+    assert [np.flatnonzero(mu[:, 0]).tolist() for _, mu, _ in calls] == \
+        [[], [], [3], [2], [1], [0]]                          # one impulse per unit, by age
+
+
 def test_ema_and_its_bias_correction():
     values = np.array([4.0, 4.0, 4.0, 4.0])
     raw = lesson.ema(values, 0.5)

@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 from lessonlib.core.data import make_blobs  # noqa: E402
 from lessonlib.layers import activations, softmax  # noqa: E402
 from lessonlib.lessons import softmax_regression as lesson  # noqa: E402
+from lessonlib.network import Network  # noqa: E402
 
 
 def test_hardmax_picks_first_on_ties_and_is_the_low_temperature_limit():
@@ -208,3 +209,35 @@ def test_training_with_given_functions_matches_lessonlibs_own_loop():
     assert len(calls) == 3 * 4                       # 60 examples in batches of 16
     assert np.allclose(h_ref["cost"], h_own["cost"], rtol=1e-12)
     assert h_ref["val_acc"] == h_own["val_acc"]
+
+
+def test_starting_costs_start_at_ln_C_and_grow_with_the_weight_scale():
+    """A scale of 0 is uniform outputs (cost ln C exactly); random weights start above ln C
+    on average (Jensen: the mean of logsumexp is at least logsumexp of the mean), and ten
+    times larger weights much further above."""
+    X, y = make_blobs(40, 4, rng=np.random.default_rng(9))
+    costs = lesson.starting_costs(X, y, [0.0, 1.0, 10.0], n_draws=20,
+                                  rng=np.random.default_rng(10))
+    assert costs.shape == (20, 3)
+    assert np.allclose(costs[:, 0], np.log(4), rtol=0, atol=1e-12)
+    assert np.log(4) < costs[:, 1].mean() < costs[:, 2].mean()
+    assert costs[:, 2].mean() > 2 * np.log(4)
+    ten = lesson.starting_costs(X, y, [0.0], n_classes=10, rng=np.random.default_rng(0))
+    assert ten.shape == (1, 1) and np.isclose(ten[0, 0], np.log(10), rtol=0, atol=1e-12)
+
+
+def test_starting_costs_use_the_networks_first_weights_and_the_given_functions():
+    X, y = make_blobs(10, 3, rng=np.random.default_rng(11))
+    net = Network([2, 3], rng=np.random.default_rng(12))
+    want = softmax.cross_entropy_from_logits(net.forward(X)[0], softmax.one_hot(y, 3))
+    got = lesson.starting_costs(X, y, [1.0], rng=np.random.default_rng(12))
+    assert np.isclose(got[0, 0], want, rtol=1e-12)
+    seen = []
+
+    def my_softmax(Z):
+        seen.append(Z.shape)
+        return softmax.softmax(Z)
+
+    mine = lesson.starting_costs(X, y, [0.0, 1.0], rng=np.random.default_rng(12),
+                                 functions=(my_softmax, lambda Y_hat, Y: 7.0))
+    assert seen == [(3, 30), (3, 30)] and np.array_equal(mine, [[7.0, 7.0]])

@@ -68,3 +68,25 @@ def test_plots_and_widget_build():
     slider = box.children[0]
     slider.value = 25
     assert slider.value == 25
+
+
+def test_plot_coarse_to_fine_shows_every_box_inside_the_axes():
+    from matplotlib.patches import Rectangle
+    search = boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1], n_rounds=3,
+                                   n_per_round=20, n_best=5, rng=np.random.default_rng(2))
+    ax = lesson.plot_coarse_to_fine(search, optimum=(0.71, 0.28))
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(rects) == 3
+    first = rects[0]
+    assert (first.get_x(), first.get_y(), first.get_width(), first.get_height()) == (0, 0, 1, 1)
+    assert first.get_linestyle() == "--"
+    # the whole box is the first round's: the axes leave a margin so it is not the frame
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x0 < 0 and x1 > 1 and y0 < 0 and y1 > 1
+    for r, (lo, hi) in zip(rects, search["boxes"]):
+        assert np.allclose([r.get_x(), r.get_y()], lo)
+        assert np.allclose([r.get_width(), r.get_height()], hi - lo)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["round 1: 20 trials and their box", "round 2: 20 trials and their box",
+                      "round 3: 20 trials and their box", "true best"]
+    plt.close("all")

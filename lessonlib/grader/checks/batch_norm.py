@@ -1,14 +1,12 @@
-"""Checks for notebook 03, batch normalization (exercises 3.1 to 3.4).
+"""Checks for notebook 03, batch normalization (exercises 3.1 to 3.6, questions 3.1 to 3.3).
 
 The cache is part of the exercises' contract: ``batchnorm_forward`` returns
 ``cache = (Z, Z_hat, mu, var, gamma, eps)`` (``mu`` and ``var`` of shape ``(n, 1)``, ``var``
 the biased variance) and both backward passes (``batchnorm_backward_graph``, node by node,
-and ``batchnorm_backward``, simplified; one set of sub-checks grades both) receive exactly that
-tuple. The backward check builds its caches with lessonlib's reference forward, so it
-grades one function; it compares the learner's ``dZ`` with the centred-difference
-numerical gradient (relative error below 1e-7, float64), and ``dgamma``, ``dbeta`` with
-their sums. The notebook also runs the learner's own forward and backward together
-(``lessons.batch_norm.gradcheck_report``).
+and ``batchnorm_backward``, simplified; one set of sub-checks grades both) receive exactly
+that tuple. The backward check builds its caches with lessonlib's reference forward, so it
+grades one function; it compares the learner's ``dZ`` with the centred-difference numerical
+gradient (relative error below 1e-7, float64), and ``dgamma``, ``dbeta`` with their sums.
 """
 
 from __future__ import annotations
@@ -25,8 +23,10 @@ from ..framework import (
     Checker,
     CheckFailure,
     NotAttempted,
+    case_rng,
     fmt_array,
     make_check,
+    make_question,
     require,
     require_array,
 )
@@ -37,13 +37,13 @@ _AXIS_HINT = ("normalize each unit (row) over the m examples of the batch: mean 
 
 def _batch(seed, n, m, *, spread=True):
     """A batch ``Z`` ``(n, m)`` whose units have different means and scales."""
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     scale = rng.uniform(0.5, 3.0, (n, 1)) if spread else np.ones((n, 1))
     return scale * rng.standard_normal((n, m)) + rng.normal(0, 4, (n, 1))
 
 
 def _unit_params(seed, n):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     return rng.uniform(0.5, 2.5, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1)), \
         rng.normal(0, 2, (n, 1))
 
@@ -193,7 +193,7 @@ def _fwd_eps(ck):
 
 
 def _fwd_random(ck):
-    rng = np.random.default_rng(6)
+    rng = case_rng(6)
     shapes = [(1, 2), (2, 2), (5, 3), (1, 40), (6, 17), (10, 64), (3, 200)]
     for k, (n, m) in enumerate(shapes):
         Z = _batch(10 + k, n, m)
@@ -321,7 +321,7 @@ def _rgb_eps(ck):
 
 
 def _rgb_random(ck):
-    rng = np.random.default_rng(33)
+    rng = case_rng(33)
     for k, (n, m) in enumerate([(1, 2), (2, 3), (6, 40), (3, 128)]):
         eps = float(10 ** rng.uniform(-8, -1))
         _rgb_roundtrip(ck, _batch(34 + k, n, m), eps,
@@ -349,7 +349,7 @@ _GRAD_TOL = 1e-7
 
 
 def _bwd_case(seed, n, m, eps=1e-5, dtype=np.float64):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     Z = _batch(seed, n, m).astype(dtype)
     gamma, beta = (p.astype(dtype) for p in _unit_params(seed + 1, n))
     # an upstream gradient with a per-unit offset, so every path of the graph matters
@@ -463,7 +463,7 @@ def _bwd_with_own_forward(ck):
             pass
     quiet_forward = Checker(forward).call
     errors = batchnorm_gradcheck(quiet_forward, lambda G, cache: _bwd_call(ck, G, cache),
-                                     n=4, m=10, rng=np.random.default_rng(60))
+                                     n=4, m=10, rng=case_rng(60))
     who = "your batchnorm_forward" if forward is own else "lessonlib's batchnorm_forward"
     require(errors["max"] < 1e-7,
             f"with {who}, the relative errors against the numerical gradient are dZ "
@@ -482,7 +482,7 @@ check_batchnorm_backward = make_check(EXERCISES["3.4"], _BACKWARD_SUBCHECKS)
 # The cache contract: (A_prev, W, bn_cache, Z_tilde, activation), bn_cache as in 3.1.
 
 def _layer_case(seed, n_prev=5, n=4, m=8, activation="relu"):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     A_prev = rng.standard_normal((n_prev, m)) + rng.normal(0, 1, (n_prev, 1))
     W = rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
     gamma, beta = _unit_params(seed + 1, n)
@@ -550,7 +550,7 @@ check_linear_bn_forward = make_check(EXERCISES["3.5"], [_lbf_relu, _lbf_sigmoid,
 def _lbb_numerical(ck, seed, activation):
     A_prev, W, gamma, beta, act = _layer_case(seed, activation=activation)
     _, cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
-    G = np.random.default_rng(seed + 2).standard_normal(cache[3].shape)
+    G = case_rng(seed + 2).standard_normal(cache[3].shape)
     out = ck.call(G, cache)
     require(isinstance(out, (tuple, list)) and len(out) == 4,
             f"returned {type(out).__name__}, expected (dA_prev, dW, dgamma, dbeta)",
@@ -585,3 +585,16 @@ def _lbb_sigmoid(ck):
 
 
 check_linear_bn_backward = make_check(EXERCISES["3.6"], [_lbb_relu, _lbb_sigmoid])
+
+
+# ------------------------------------------------------- questions 3.1 to 3.3
+check_bias_before_batch_norm = make_question(EXERCISES["Q3.1"], "c", (
+    "b adds to every example's z and to the batch mean alike, so subtracting the mean cancels "
+    "it: its gradient is 0 up to round-off, and beta does the shifting"), choices="abcd")
+check_batch_norm_beta = make_question(EXERCISES["Q3.2"], ("a", "b", "c", "a"), (
+    "batch norm's beta and gamma are (n, 1) arrays the optimizer updates like W; Adam's beta_1 "
+    "is one fixed number weighting its gradient average; mu comes from each batch"),
+    choices="abc")
+check_covariate_shift = make_question(EXERCISES["Q3.3"], "c", (
+    "standardizing 1 - x with its own statistics gives exactly minus the standardized x: the "
+    "mean and variance match, the images do not"), choices="abcd")

@@ -1,4 +1,5 @@
-"""Checks for notebook 04, batch norm at test time (exercises 4.1 to 4.3).
+"""Checks for notebook 04, batch norm at test time (exercises 4.1 to 4.3, questions 4.1
+and 4.2).
 
 ``update_running_stats`` is run for hundreds of steps, its output fed back in as the next
 running statistics, and compared with the closed form of the exponentially weighted average
@@ -16,7 +17,15 @@ import numpy as np
 from ...layers import batchnorm as ref
 from ...layers import layernorm as ref_ln
 from ..exercises import EXERCISES
-from ..framework import CheckFailure, fmt_array, make_check, require, require_array
+from ..framework import (
+    CheckFailure,
+    case_rng,
+    fmt_array,
+    make_check,
+    make_question,
+    require,
+    require_array,
+)
 
 
 def _col(rng, n, loc=0.0, scale=1.0):
@@ -109,7 +118,7 @@ def _urs_compare(got, case, rm, rv, mu, var, d, rtol=1e-9):
 
 
 def _urs_shape(ck):
-    rng = np.random.default_rng(40)
+    rng = case_rng(40)
     _urs_call(ck, _col(rng, 3), _var(rng, 3), _col(rng, 3), _var(rng, 3), 0.9)
 
 
@@ -144,7 +153,7 @@ def _urs_closed_form(start, stats, d):
 
 def _urs_recurrence(ck):
     """300 steps with the output fed back in: must follow the closed form at every step."""
-    rng = np.random.default_rng(41)
+    rng = case_rng(41)
     n, T, d = 4, 300, 0.95
     drift = np.linspace(0, 1, T)[:, None, None]
     mus = 3.0 * drift + rng.normal(2.0, 0.5, (T, n, 1))
@@ -180,7 +189,7 @@ def _urs_constant_stats(ck):
 
 
 def _urs_float32(ck):
-    rng = np.random.default_rng(42)
+    rng = case_rng(42)
     args = [_col(rng, 5), _var(rng, 5), _col(rng, 5, 1.0), _var(rng, 5)]
     got = _urs_call(ck, *(a.astype(np.float32) for a in args), 0.9)
     want = ref.update_running_stats(*args, 0.9)
@@ -201,7 +210,7 @@ _INF_NAMES = ("Z", "gamma", "beta", "running_mean", "running_var")
 
 def _inf_case(seed, n, m, *, eps=1e-5):
     """A batch whose own statistics are far from the running ones."""
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     Z = rng.uniform(0.5, 3.0, (n, 1)) * rng.standard_normal((n, m)) + rng.normal(0, 4, (n, 1))
     gamma = rng.uniform(0.5, 2.5, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
     beta = rng.normal(0, 2, (n, 1))
@@ -341,7 +350,7 @@ def _inf_zero_variance(ck):
 
 
 def _inf_random(ck):
-    rng = np.random.default_rng(56)
+    rng = case_rng(56)
     for k, (n, m) in enumerate([(1, 1), (2, 2), (6, 3), (1, 50), (10, 64), (5, 200)]):
         Z, gamma, beta, rm, rv, _ = _inf_case(60 + k, n, m)
         eps = float(10 ** rng.uniform(-8, -1))
@@ -405,7 +414,7 @@ def _ln_hint(got, Z, gamma, beta, eps):
 
 
 def _ln_case(seed, n, m):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     Z = rng.uniform(0.5, 3, (1, m)) * rng.standard_normal((n, m)) + rng.normal(0, 4, (1, m))
     return Z, rng.uniform(0.5, 2, (n, 1)), rng.normal(0, 1, (n, 1))
 
@@ -463,3 +472,18 @@ def _ln_float32(ck):
 
 check_layernorm_forward = make_check(
     EXERCISES["4.3"], [_ln_fixed, _ln_one_example, _ln_independent, _ln_cache, _ln_float32])
+
+
+# ------------------------------------------------------------------ questions
+
+check_one_example_batch = make_question(
+    EXERCISES["Q4.1"], "b",
+    "a batch of one has mean z and variance 0, so z_norm = (z - z) / sqrt(0 + eps) = 0 and "
+    "the unit outputs gamma * 0 + beta = beta: eps prevents the division by zero, not the "
+    "erasure", choices="abcd")
+
+check_running_average_weight = make_question(
+    EXERCISES["Q4.2"], 1 - 0.9 ** 10,
+    "the batch k updates back weighs 0.1 * 0.9**k, so the 10 latest add up to 1 - 0.9**10; "
+    "older batches, whose statistics came from older weights, share the other 0.35 and fade",
+    rel_tol=0.01)

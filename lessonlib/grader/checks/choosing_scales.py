@@ -1,4 +1,5 @@
-"""Checks for notebook 02, choosing the right scale (exercises 2.1 and 2.2).
+"""Checks for notebook 02, choosing the right scale (exercises 2.1 and 2.2, questions 2.1
+and 2.2).
 
 Both samplers are random, so the checks test distributions, not exact draws: the bounds,
 the fraction of draws per decade (of ``x``, or of ``1 - beta``), the shapes ``size`` asks
@@ -15,7 +16,7 @@ import numpy as np
 
 from ...lessons.choosing_scales import decade_fractions
 from ..exercises import EXERCISES
-from ..framework import fmt_array, make_check, require, require_array
+from ..framework import case_rng, fmt_array, make_check, make_question, require, require_array
 
 _N = 10_000          # draws for the bounds
 _N_DIST = 20_000     # draws for a distribution (a fraction's sampling error is <= 0.0035)
@@ -23,31 +24,31 @@ _TOL = 0.02          # allowed gap between a fraction and its expected value
 
 
 def _draws(ck, low, high, n, seed):
-    out = ck.call(low, high, n, rng=np.random.default_rng(seed))
+    out = ck.call(low, high, n, rng=case_rng(seed))
     return require_array(out, "samples", (n,))
 
 
 def _shapes(ck, low, high, name):
-    one = ck.call(low, high, rng=np.random.default_rng(0))
+    one = ck.call(low, high, rng=case_rng(0))
     require(one is not None, f"returned None for {name}({low:g}, {high:g}, rng=rng)",
             "end the function with a return statement")
     require(np.ndim(one) == 0, f"with size=None returned an array of shape "
             f"{np.shape(one)}, expected a single number",
             "pass size straight on to rng.uniform (or rng.random): size=None gives one number")
     require_array(one, "a number")
-    require_array(ck.call(low, high, 7, rng=np.random.default_rng(0)), "samples", (7,))
-    require_array(ck.call(low, high, size=(2, 3), rng=np.random.default_rng(0)), "samples",
+    require_array(ck.call(low, high, 7, rng=case_rng(0)), "samples", (7,))
+    require_array(ck.call(low, high, size=(2, 3), rng=case_rng(0)), "samples",
                   (2, 3))
 
 
 def _uses_rng(ck, low, high):
-    rng = np.random.default_rng(42)
+    rng = case_rng(42)
     before = rng.bit_generator.state
     a = require_array(ck.call(low, high, 200, rng=rng), "samples")
     require(rng.bit_generator.state != before, "did not draw from the rng it was given",
             "draw with rng.uniform or rng.random, never np.random")
-    b = require_array(ck.call(low, high, 200, rng=np.random.default_rng(42)), "samples")
-    c = require_array(ck.call(low, high, 200, rng=np.random.default_rng(43)), "samples")
+    b = require_array(ck.call(low, high, 200, rng=case_rng(42)), "samples")
+    c = require_array(ck.call(low, high, 200, rng=case_rng(43)), "samples")
     require(np.array_equal(a, b), "the same seed gave different draws",
             "draw only from the rng argument")
     require(not np.array_equal(a, c), "different seeds gave the same draws",
@@ -216,3 +217,20 @@ def _seb_rng(ck):
 check_sample_ema_beta = make_check(
     EXERCISES["2.2"],
     [_seb_shapes, _seb_bounds, _seb_decades, _seb_other_ranges, _seb_rng])
+
+# ------------------------------------------------------------------ the questions
+
+# Q2.1: the scale of four hyperparameters, (a) linear, (b) log, (c) log of 1 - value:
+# the number of layers in 2..4, Adam's beta2 in [0.99, 0.9999], the L2 weight lambda in
+# [1e-6, 1e-2], the hidden units per layer in 16..1024.
+check_which_scale = make_question(
+    EXERCISES["Q2.1"], ("a", "c", "b", "b"),
+    "ranges over several decades (lambda, 16 to 1024 units) go on a log scale; beta2 on "
+    "log(1 - beta2), as its window 1/(1 - beta2) varies; 2 to 4 layers are a few equal "
+    "steps: linear", choices="abc")
+
+# Q2.2: the share of log-uniform draws on [1e-4, 1] that land in the top decade [0.1, 1].
+check_top_decade_share = make_question(
+    EXERCISES["Q2.2"], 0.25,
+    "log-uniform on [1e-4, 1] gives each of its 4 decades the same share, 1/4; uniform "
+    "sampling would put 90 % of the trials in the top decade", rel_tol=0.02)

@@ -1,8 +1,11 @@
-"""Checks for notebook 06, putting it together (exercises 6.1 and 6.2).
+"""Checks for notebook 06, putting it together (exercises 6.1 and 6.2, questions 6.1 and 6.2).
 
 ``make_search_space`` is read, not run: each hyperparameter must use the distribution of its
 scale (notebook 02) with a range that is valid and sensible for the capstone's network, and
 the space must draw settings that ``lessons.putting_it_together.capstone_trial`` accepts.
+It tunes what notebook 01 ranks as worth tuning (the learning rate, the hidden units, the
+mini-batch size, the number of layers) and leaves Adam's betas and batch norm's decay at
+their defaults.
 ``evaluate`` runs on small batch-norm networks trained on the digits, in training and in
 evaluation mode, on batches whose own statistics are far from the running ones (images of
 two digits only), on single images, and on the same images in another order and other batch
@@ -25,13 +28,32 @@ from ...network import Network, train_epochs
 from ...optim import Optimizer
 from ...search import spaces
 from ..exercises import EXERCISES
-from ..framework import Checker, CheckFailure, fmt_array, make_check, require
+from ..framework import (
+    Checker,
+    CheckFailure,
+    case_rng,
+    fmt_array,
+    make_check,
+    make_question,
+    require,
+)
 
 # ------------------------------------------------------------ 6.1 make_search_space
 
 _NAMES = ref.SEARCHED
 _RANGE_HINT = ("lessonlib's distributions check their range when they are built: low < high, "
-               "an EMA weight below 1, whole numbers for hidden units")
+               "whole numbers for integer ranges")
+_LEFT_AT_DEFAULT = {
+    "beta1": "Adam's beta1 works at its default 0.9 (notebook 01): spend the trials on what "
+             "matters more",
+    "adam_beta1": "Adam's beta1 works at its default 0.9 (notebook 01): spend the trials on "
+                  "what matters more",
+    "beta2": "Adam's beta2 and epsilon are left at their defaults (notebook 01)",
+    "epsilon": "Adam's beta2 and epsilon are left at their defaults (notebook 01)",
+    "bn_decay": "batch norm's decay is not a lecture hyperparameter: it stays at 0.9, whose "
+                "running averages warm up within the shortest training",
+    "epochs": "the number of epochs stays fixed, so that every trial costs about the same",
+}
 
 
 def _space(ck) -> dict:
@@ -60,11 +82,12 @@ def _sp_names(ck):
     space = _space(ck)
     missing = [k for k in _NAMES if k not in space]
     extra = [k for k in space if k not in _NAMES]
+    hint = next((_LEFT_AT_DEFAULT[k] for k in extra if k in _LEFT_AT_DEFAULT),
+                f"capstone_trial reads these {len(_NAMES)} names; everything else stays at "
+                "its default")
     require(not missing and not extra,
             f"the space must hold exactly {', '.join(_NAMES)}; missing {missing}, "
-            f"unexpected {extra}",
-            "capstone_trial reads these four names; the number of epochs, the batch size and "
-            "the number of layers stay fixed")
+            f"unexpected {extra}", hint)
 
 
 def _kind(dist) -> str:
@@ -113,75 +136,81 @@ def _sp_lr_range(ck):
             "trials are wasted")
 
 
-def _ema_scale(ck, name, what):
+def _int_scale(ck, name, want, hints):
     d = _get(ck, name)
-    hints = {
-        "Uniform": f"{what} matters most close to 1, where the average spans 1 / (1 - beta) "
-                   "steps: sample 1 - beta log-uniformly with EmaBeta(low, high)",
-        "LogUniform": f"LogUniform spreads {name} itself over decades, which puts the draws "
-                      "far from 1; sample 1 - beta log-uniformly with EmaBeta(low, high)",
-    }
-    require(isinstance(d, spaces.EmaBeta), f"{name} is {_kind(d)}, expected EmaBeta",
-            hints.get(_kind(d), f"{what} is the weight of an exponentially weighted average: "
-                                "use spaces.EmaBeta(low, high)"))
+    default = ("a count is a whole number: use spaces.IntLogUniform(low, high) or "
+               "spaces.IntUniform(low, high)")
+    require(type(d) is want,
+            f"{name} is {_kind(d)}, expected {want.__name__}", hints.get(_kind(d), default))
 
 
-def _ema_range(ck, name, *, contains=None):
-    low, high = _bounds(_get(ck, name), name)
-    require(high < 1, f"{name}'s range [{low:g}, {high:g}] reaches 1",
-            "an EMA weight of 1 never averages anything in; stay below 1 (e.g. 0.999)")
-    require(low >= 0.8 - 1e-12 and high <= 0.9999 + 1e-12,
-            f"{name}'s range [{low:.4g}, {high:.4g}] goes beyond 0.8 to 0.9999",
-            "weights below 0.8 average fewer than 5 steps and above 0.9999 more than 10000: "
-            "neither suits 12 epochs of 17 mini-batches")
-    spread = (1 - low) / (1 - high)
-    require(spread >= 10 * (1 - 1e-9),
-            f"{name}'s range [{low:.4g}, {high:.4g}] spans only {math.log10(spread):.2f} "
-            "decades of 1 - beta", "let 1 - beta cover at least a factor of 10, e.g. 0.9 to "
-            "0.99 or 0.8 to 0.999")
-    if contains is not None:
-        require(low <= contains <= high,
-                f"{name}'s range [{low:.4g}, {high:.4g}] misses {contains:g}",
-                f"include the usual value {contains:g}")
-
-
-def _sp_beta1_scale(ck):
-    _ema_scale(ck, "beta1", "Adam's beta1")
-
-
-def _sp_beta1_range(ck):
-    _ema_range(ck, "beta1", contains=0.9)
-
-
-def _sp_decay_scale(ck):
-    _ema_scale(ck, "bn_decay", "batch norm's decay")
-
-
-def _sp_decay_range(ck):
-    _ema_range(ck, "bn_decay")
-
-
-def _sp_hidden(ck):
-    d = _get(ck, "hidden_units")
-    require(isinstance(d, (spaces.IntUniform, spaces.IntLogUniform)),
-            f"hidden_units is {_kind(d)}, expected IntUniform or IntLogUniform",
-            "a number of units is a whole number: IntUniform(low, high) or "
-            "IntLogUniform(low, high)")
-    low, high = d.low, d.high
+def _int_range(ck, name, *, lowest, highest, factor, why_lowest, why_highest, example):
+    d = _get(ck, name)
+    low, high = getattr(d, "low", None), getattr(d, "high", None)
     require(isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral),
-            f"hidden_units has the range [{low}, {high}], expected whole numbers", _RANGE_HINT)
-    require(8 <= low and high <= 512,
-            f"hidden_units' range [{low}, {high}] goes beyond 8 to 512",
-            "fewer than 8 units cannot tell 10 digits apart well, more than 512 only "
-            "slow the trials down")
-    require(high >= 2 * low, f"hidden_units' range [{low}, {high}] is narrower than a factor "
-            "of 2", "a coarse search should try small and large layers, e.g. 16 to 128")
+            f"{name} has the range [{low}, {high}], expected whole numbers", _RANGE_HINT)
+    require(lowest <= low and high <= highest,
+            f"{name}'s range [{low}, {high}] goes beyond {lowest} to {highest}",
+            f"{why_lowest}, {why_highest}")
+    if factor is None:
+        require(high > low, f"{name}'s range [{low}, {high}] holds a single value",
+                f"a search should try several values, e.g. {example}")
+    else:
+        require(high >= factor * low,
+                f"{name}'s range [{low}, {high}] is narrower than a factor of {factor}",
+                f"a coarse search should try small and large values, e.g. {example}")
+
+
+_WHOLE = "a number of {what} is a whole number: IntLogUniform(low, high)"
+
+
+def _sp_hidden_scale(ck):
+    _int_scale(ck, "hidden_units", spaces.IntLogUniform, {
+        "IntUniform": "over a range of doublings, 16 to 32 units changes a layer as much as 64 "
+                      "to 128: IntLogUniform gives each doubling the same share of trials",
+        "Uniform": _WHOLE.format(what="units"), "LogUniform": _WHOLE.format(what="units")})
+
+
+def _sp_hidden_range(ck):
+    _int_range(ck, "hidden_units", lowest=8, highest=512, factor=4, example="16 to 128",
+               why_lowest="fewer than 8 units cannot tell 10 digits apart well",
+               why_highest="more than 512 only slow the trials down")
+
+
+def _sp_batch_scale(ck):
+    _int_scale(ck, "batch_size", spaces.IntLogUniform, {
+        "IntUniform": "a mini-batch size matters by its ratio (16 to 32 like 128 to 256); "
+                      "uniform draws from 16 to 256 are mostly above 128: use IntLogUniform",
+        "Uniform": _WHOLE.format(what="examples"),
+        "LogUniform": _WHOLE.format(what="examples")})
+
+
+def _sp_batch_range(ck):
+    _int_range(ck, "batch_size", lowest=8, highest=512, factor=4, example="16 to 256",
+               why_lowest="below 8 examples batch norm's statistics are very noisy and an "
+                          "epoch takes over 130 steps",
+               why_highest="above 512 an epoch of the 1079 training images is two steps")
+
+
+def _sp_layers_scale(ck):
+    _int_scale(ck, "n_hidden_layers", spaces.IntUniform, {
+        "IntLogUniform": "a narrow range of counts such as 1 to 4 layers: every depth "
+                         "equally likely, IntUniform (a log scale gives 1 layer three times "
+                         "the trials of 4)",
+        "Uniform": "a number of layers is a whole number: IntUniform(low, high)",
+        "LogUniform": "a number of layers is a whole number: IntUniform(low, high)"})
+
+
+def _sp_layers_range(ck):
+    _int_range(ck, "n_hidden_layers", lowest=1, highest=6, factor=None, example="1 to 4",
+               why_lowest="a network needs at least 1 hidden layer",
+               why_highest="more than 6 only slow the trials down on 8x8 images")
 
 
 def _sp_draws(ck):
     space = _space(ck)
     try:
-        settings = spaces.sample_space(space, 400, rng=np.random.default_rng(61))
+        settings = spaces.sample_space(space, 400, rng=case_rng(61))
     except (TypeError, ValueError) as err:
         raise CheckFailure(f"drawing from the space failed: {err}",
                            "use lessonlib.search.spaces' distributions") from None
@@ -196,8 +225,22 @@ def _sp_draws(ck):
 
 check_make_search_space = make_check(
     EXERCISES["6.1"],
-    [_sp_names, _sp_lr_scale, _sp_lr_range, _sp_beta1_scale, _sp_beta1_range,
-     _sp_decay_scale, _sp_decay_range, _sp_hidden, _sp_draws])
+    [_sp_names, _sp_lr_scale, _sp_lr_range, _sp_hidden_scale, _sp_hidden_range,
+     _sp_batch_scale, _sp_batch_range, _sp_layers_scale, _sp_layers_range, _sp_draws])
+
+# ------------------------------------------------------------------- the questions
+
+check_tune_first = make_question(
+    EXERCISES["Q6.1"], "b",
+    "the learning rate (notebook 01's tier 1) moves the score the most; Adam's beta1 and "
+    "epsilon work at their defaults, and batch norm's decay only has to warm up in time",
+    choices="abcd")
+
+check_accuracy_standard_error = make_question(
+    EXERCISES["Q6.2"], math.sqrt(0.98 * 0.02 / 359),
+    "a test accuracy is a share of m images: its standard error is sqrt(p (1 - p) / m) = "
+    "sqrt(0.98 * 0.02 / 359), about 0.0074 or 2.7 images",
+    rel_tol=0.06)
 
 # ------------------------------------------------------------------- 6.2 evaluate
 
@@ -206,7 +249,7 @@ check_make_search_space = make_check(
 def _trained_net():
     """A small batch-norm network trained for 3 epochs on the digits (about 0.1 s)."""
     d = shared_digits()
-    rng = np.random.default_rng(6002)
+    rng = case_rng(6002)
     net = Network([64, 24, 24, 10], batch_norm=True, bn_decay=0.9, rng=rng)
     train_epochs(net, Optimizer("adam", 0.01), d.train.X, d.train.y, epochs=3,
                  batch_size=64, rng=rng)
@@ -222,7 +265,7 @@ def _loaded_net():
     """The trained weights and running statistics loaded into a new network: it has not
     taken a training step, so ``net.accuracy`` in training mode uses batch statistics."""
     trained = _trained_net()
-    net = Network(trained.layer_dims, batch_norm=True, rng=np.random.default_rng(0))
+    net = Network(trained.layer_dims, batch_norm=True, rng=case_rng(0))
     for k, v in trained.params.items():
         net.params[k][...] = v
     net.set_running_statistics(trained.running_statistics())
@@ -234,7 +277,7 @@ def _images(split, digits=None, n=None, seed=0):
     part = getattr(d, split)
     idx = np.arange(part.m) if digits is None else np.flatnonzero(np.isin(part.y, digits))
     if n is not None:
-        idx = np.random.default_rng(seed).permutation(idx)[:n]
+        idx = case_rng(seed).permutation(idx)[:n]
     return part.X[:, idx], part.y[idx]
 
 
@@ -341,7 +384,7 @@ def _ev_single_images(ck):
 
 def _ev_order_and_batches(ck):
     X, y = _images("test", n=150, seed=4)
-    perm = np.random.default_rng(5).permutation(150)
+    perm = case_rng(5).permutation(150)
     whole, _ = _call(ck, _net(True), X, y)
     shuffled, _ = _call(ck, _net(True), X[:, perm], y[perm])
     sizes = [1, 7, 42, 100]

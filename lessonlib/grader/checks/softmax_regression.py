@@ -1,4 +1,4 @@
-"""Checks for notebook 05, softmax regression (exercises 5.1 to 5.6).
+"""Checks for notebook 05, softmax regression (exercises 5.1 to 5.6, questions 5.1 and 5.2).
 
 Every check compares the learner's function with the reference in
 ``lessonlib.layers.softmax`` on fixed and random cases, and adds the properties that catch
@@ -18,15 +18,15 @@ import numpy as np
 from ...core.gradcheck import numerical_gradient, relative_error
 from ...layers import softmax as ref
 from ..exercises import EXERCISES
-from ..framework import fmt_array, make_check, require, require_array
+from ..framework import case_rng, fmt_array, make_check, make_question, require, require_array
 
 
 def _random_logits(seed: int, C: int, m: int, scale: float = 3.0) -> np.ndarray:
-    return scale * np.random.default_rng(seed).standard_normal((C, m))
+    return scale * case_rng(seed).standard_normal((C, m))
 
 
 def _random_labels(seed: int, C: int, m: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, C, m)
+    return case_rng(seed).integers(0, C, m)
 
 
 # ------------------------------------------------------------------ 5.1 softmax
@@ -453,3 +453,21 @@ def _logits_float32(ck):
 
 check_cross_entropy_from_logits = make_check(
     EXERCISES["5.6"], [_logits_fixed, _logits_random, _logits_far_apart, _logits_float32])
+
+
+# ------------------------------------------------------------------ concept questions
+
+# Q5.1: with C = 2, the probability of class 0 is e^z0 / (e^z0 + e^z1) = sigmoid(?).
+# (a) z0  (b) z1 - z0  (c) z0 - z1  (d) z0 + z1  (e) z0 / z1
+check_two_class_softmax = make_question(
+    EXERCISES["Q5.1"], "c",
+    "divide top and bottom by e^z0: 1 / (1 + e^(z1 - z0)) = sigmoid(z0 - z1). Only the "
+    "difference of the logits counts; sigmoid(z1 - z0) is class 1's probability",
+    choices="abcde")
+
+# Q5.2: the cost J when softmax gives 1/10 to each of C = 10 classes for every example.
+check_untrained_cost = make_question(
+    EXERCISES["Q5.2"], float(np.log(10)),
+    "every example gives its true class 1/10, so every loss is -ln(1/10) = ln 10 = 2.303 "
+    "whatever the label, and the mean over the examples is the same",
+    rel_tol=0.01)

@@ -1,4 +1,4 @@
-"""Checks for notebook 01, the tuning process (exercises 1.1 to 1.3)."""
+"""Checks for notebook 01, the tuning process (exercises 1.1 to 1.3, questions 1.1 and 1.2)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ import numpy as np
 
 from ...search import boxes as ref
 from ..exercises import EXERCISES
-from ..framework import fmt_array, make_check, require, require_array
+from ..framework import case_rng, fmt_array, make_check, make_question, require, require_array
 
 # ------------------------------------------------------- 1.1 random_search_points
 
 
 def _points(ck, n, low, high, seed=0):
     out = ck.call(n, np.array(low, float), np.array(high, float),
-                  rng=np.random.default_rng(seed))
+                  rng=case_rng(seed))
     return require_array(out, "points", (n, len(low)))
 
 
 def _rsp_shape(ck):
     out = ck.call(5, np.array([0.0, 10.0, -3.0]), np.array([1.0, 100.0, 3.0]),
-                  rng=np.random.default_rng(0))
+                  rng=case_rng(0))
     arr = require_array(out, "points")
     require(arr.shape != (3, 5), "returned shape (3, 5) for 5 trials of 3 hyperparameters, "
             "expected (5, 3)", "one trial per row: shape (n_trials, d)")
@@ -68,13 +68,13 @@ def _rsp_independent(ck):
 
 def _rsp_rng(ck):
     args = (200, np.array([0.0]), np.array([1.0]))
-    rng = np.random.default_rng(42)
+    rng = case_rng(42)
     before = rng.bit_generator.state
     a = require_array(ck.call(*args, rng=rng), "points")
     require(rng.bit_generator.state != before, "did not draw from the rng it was given",
             "use rng.random or rng.uniform, not np.random")
-    b = require_array(ck.call(*args, rng=np.random.default_rng(42)), "points")
-    c = require_array(ck.call(*args, rng=np.random.default_rng(43)), "points")
+    b = require_array(ck.call(*args, rng=case_rng(42)), "points")
+    c = require_array(ck.call(*args, rng=case_rng(43)), "points")
     require(np.array_equal(a, b), "the same seed gave different draws",
             "draw only from the rng argument")
     require(not np.array_equal(a, c), "different seeds gave the same draws",
@@ -120,7 +120,7 @@ def _chance_fixed(ck):
 
 
 def _chance_random(ck):
-    rng = np.random.default_rng(11)
+    rng = case_rng(11)
     for f, n in zip(rng.uniform(0, 1, 30), rng.integers(1, 200, 30)):
         got, want = _chance_value(ck, float(f), int(n)), ref.chance_at_least_one(f, int(n))
         require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
@@ -199,7 +199,7 @@ def _shrink_clip(ck):
 
 
 def _shrink_random(ck):
-    rng = np.random.default_rng(5)
+    rng = case_rng(5)
     low, high = np.array([1e-5, 0.0, 0.8]), np.array([1.0, 5.0, 0.999])
     log_scale = np.array([True, False, False])
     for _ in range(10):
@@ -218,3 +218,20 @@ def _shrink_random(ck):
 check_shrink_box = make_check(
     EXERCISES["1.3"],
     [_shrink_linear, _shrink_log, _shrink_clip, _shrink_random])
+
+# ------------------------------------------------------------------ the questions
+
+# Q1.1: one GPU, one model at a time, a run takes 3 days, the deadline is 10 days away.
+# (a) caviar with 20 runs, (b) 20 runs side by side on the one GPU, (c) babysit one model,
+# (d) do not tune at all.
+check_panda_or_caviar = make_question(
+    EXERCISES["Q1.1"], "c",
+    "20 runs of 3 days need 60 GPU-days and you have 10; 20 runs sharing one GPU each run "
+    "about 20 times slower. With compute for about 3 runs, babysitting one model is how to "
+    "tune", choices="abcd")
+
+# Q1.2: distinct learning rates tried by a 5x5 grid and by 25 random trials.
+check_grid_distinct_values = make_question(
+    EXERCISES["Q1.2"], (5, 25),
+    "a 5x5 grid repeats each of its 5 learning rates 5 times and only varies epsilon; 25 "
+    "random trials draw a new learning rate every time", rel_tol=0.0)

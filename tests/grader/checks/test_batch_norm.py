@@ -4,15 +4,19 @@ import numpy as np
 import pytest
 
 from lessonlib.grader.checks.batch_norm import (
+    check_batch_norm_beta,
     check_batchnorm_backward,
     check_batchnorm_backward_graph,
     check_batchnorm_forward,
+    check_bias_before_batch_norm,
+    check_covariate_shift,
     check_linear_bn_backward,
     check_linear_bn_forward,
     check_recover_gamma_beta,
 )
 from lessonlib.grader.exercises import EXERCISES
 from lessonlib.layers import batchnorm as ref
+from tests.grader.common import reference_copy
 
 # ------------------------------------------------------------------ 3.1 batchnorm_forward
 
@@ -98,7 +102,7 @@ WRONG_FORWARD = {
 
 
 def test_forward_reference_passes():
-    result = check_batchnorm_forward.evaluate(ref.batchnorm_forward)
+    result = check_batchnorm_forward.evaluate(reference_copy(ref.batchnorm_forward))
     assert result.status == "passed", result.line
     assert result.points == 2
 
@@ -164,7 +168,7 @@ WRONG_RECOVER = ["std only", "unbiased", "variance", "swapped", "eps outside", "
 
 
 def test_recover_reference_passes():
-    result = check_recover_gamma_beta.evaluate(ref.recover_gamma_beta)
+    result = check_recover_gamma_beta.evaluate(reference_copy(ref.recover_gamma_beta))
     assert result.status == "passed", result.line
 
 
@@ -308,7 +312,8 @@ WRONG_GRAPH = ["ds with the wrong sign", "dvar without the square root's 1/(2s)"
 
 
 @pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
-@pytest.mark.parametrize("fn", [ref.batchnorm_backward, ref.batchnorm_backward_graph],
+@pytest.mark.parametrize("fn", [reference_copy(ref.batchnorm_backward),
+                                reference_copy(ref.batchnorm_backward_graph)],
                          ids=["reference", "reference graph"])
 def test_backward_references_pass(check, head, fn):
     result = check.evaluate(fn)
@@ -388,7 +393,7 @@ def test_exercises_registered():
 
 
 def test_check_prints_one_line(capsys):
-    check_batchnorm_forward(ref.batchnorm_forward)
+    check_batchnorm_forward(reference_copy(ref.batchnorm_forward))
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("✓ Exercise 3.1")
 
@@ -415,7 +420,7 @@ def test_backward_check_runs_the_learners_own_forward_with_it():
     check = check_batchnorm_backward
     # a correct pair passes; a wrong or unfinished forward never costs backward points
     for forward in (ref.batchnorm_forward, _unbiased_forward, _stub_forward, None):
-        assert check.evaluate(ref.batchnorm_backward, forward=forward).passed
+        assert check.evaluate(reference_copy(ref.batchnorm_backward), forward=forward).passed
 
     # a backward that only agrees with the reference cache's layout fails with the
     # learner's own forward, which stores the standard deviation in place of the variance
@@ -424,7 +429,7 @@ def test_backward_check_runs_the_learners_own_forward_with_it():
         Z0, Z_hat, mu, var, g, e = cache
         return Z_tilde, (Z0, Z_hat, mu, np.sqrt(var + e), g, e)
 
-    r = check.evaluate(ref.batchnorm_backward, forward=std_forward)
+    r = check.evaluate(reference_copy(ref.batchnorm_backward), forward=std_forward)
     assert r.status == "failed" and "your batchnorm_forward" in r.line, r.line
 
 
@@ -494,9 +499,9 @@ def _lbb(kind):
 
 def test_layer_references_and_unusual_versions_pass():
     from lessonlib.layers.linear_bn import linear_bn_backward, linear_bn_forward
-    for fn in (linear_bn_forward, lbf_inline, _lbf("correct")):
+    for fn in (reference_copy(linear_bn_forward), lbf_inline, _lbf("correct")):
         assert check_linear_bn_forward.evaluate(fn).line.startswith("✓ Exercise 3.5")
-    for fn in (linear_bn_backward, lbb_inline, _lbb("correct")):
+    for fn in (reference_copy(linear_bn_backward), lbb_inline, _lbb("correct")):
         assert check_linear_bn_backward.evaluate(fn).line.startswith("✓ Exercise 3.6")
 
 
@@ -516,3 +521,52 @@ def test_layer_forward_mistakes_are_rejected_with_their_hint(kind, words):
 def test_layer_backward_mistakes_are_rejected_with_their_hint(kind, words):
     result = check_linear_bn_backward.evaluate(_lbb(kind))
     assert result.status == "failed" and words in result.line, result.line
+
+
+# ------------------------------------------------------------------ questions 3.1 to 3.3
+
+@pytest.mark.parametrize("check, right, wrong", [
+    (check_bias_before_batch_norm, "c", "abd"),
+    (check_covariate_shift, "c", "abd")])
+def test_a_choice_question_accepts_its_answer_and_rejects_every_distractor(check, right, wrong):
+    assert check.evaluate(lambda: right).passed
+    assert check.evaluate(lambda: f"({right.upper()})").passed
+    for letter in wrong:
+        r = check.evaluate(lambda letter=letter: letter)
+        assert r.status == "failed" and r.points == 0
+        assert f"the answer is ({right})" in r.line
+
+
+def test_question_lines_are_exact():
+    assert check_bias_before_batch_norm.evaluate(lambda: "c").line == \
+        "✓ Question 3.1 bias_before_batch_norm: right (1/1 points)"
+    assert check_bias_before_batch_norm.evaluate(lambda: "a").line == (
+        "✗ Question 3.1 bias_before_batch_norm: you answered (a); the answer is (c). Why: b "
+        "adds to every example's z and to the batch mean alike, so subtracting the mean "
+        "cancels it: its gradient is 0 up to round-off, and beta does the shifting. "
+        "(0/1 points)")
+
+    def stub():
+        raise NotImplementedError("Question 3.3: covariate_shift")
+    assert check_covariate_shift.evaluate(stub).line == \
+        "○ Question 3.3 covariate_shift: not attempted yet (0/1 points)"
+
+
+def test_the_beta_question_gives_credit_per_part():
+    assert check_batch_norm_beta.evaluate(lambda: ("a", "b", "c", "a")).passed
+    # the classic confusion: batch norm's beta taken for a hyperparameter like Adam's
+    r = check_batch_norm_beta.evaluate(lambda: ("b", "b", "c", "a"))
+    assert r.status == "failed" and r.points == 0.75
+    assert r.line.endswith("(3/4 parts right, 0.75/1 points)")
+    assert "the answer is (a), (b), (c), (a)" in r.line
+    # mu taken for a learned parameter, and Adam's beta_1 for batch norm's
+    assert check_batch_norm_beta.evaluate(lambda: ("a", "a", "a", "a")).points == 0.5
+    assert check_batch_norm_beta.evaluate(lambda: ("d", "b", "c", "a")).points == 0
+    assert check_batch_norm_beta.evaluate(lambda: ("a", "b")).points == 0
+
+
+def test_the_questions_are_notebook_03s():
+    for check, qid in ((check_bias_before_batch_norm, "Q3.1"), (check_batch_norm_beta, "Q3.2"),
+                       (check_covariate_shift, "Q3.3")):
+        assert check.exercise is EXERCISES[qid]
+        assert check.exercise.notebook == "03_batch_norm"

@@ -6,6 +6,8 @@ import pytest
 from lessonlib.grader.checks.batch_norm_test_time import (
     check_batchnorm_inference,
     check_layernorm_forward,
+    check_one_example_batch,
+    check_running_average_weight,
     check_update_running_stats,
 )
 from lessonlib.grader.exercises import EXERCISES
@@ -19,6 +21,13 @@ def test_exercises_are_registered_for_notebook_04():
 
 
 # ------------------------------------------------------------------ 4.1 update_running_stats
+
+
+def urs_formula(running_mean, running_var, mu, var, decay):
+    """Correct: the notebook's solution, written out (lessonlib's own function is off limits
+    while its exercise is checked)."""
+    return (decay * running_mean + (1 - decay) * mu,
+            decay * running_var + (1 - decay) * var)
 
 
 def urs_alternative_form(running_mean, running_var, mu, var, decay):
@@ -101,7 +110,7 @@ def urs_stacked(running_mean, running_var, mu, var, decay):
                       decay * running_var + (1 - decay) * var])
 
 
-@pytest.mark.parametrize("fn", [ref.update_running_stats, urs_alternative_form, urs_np_average,
+@pytest.mark.parametrize("fn", [urs_formula, urs_alternative_form, urs_np_average,
                                 urs_copy_then_in_place])
 def test_update_running_stats_accepts_correct(fn):
     result = check_update_running_stats.evaluate(fn)
@@ -133,7 +142,7 @@ def test_update_running_stats_rejects_mistakes(fn, words):
 def test_update_running_stats_mutation_is_named_for_every_argument():
     def mutates_var(running_mean, running_var, mu, var, decay):
         var *= 1.0 + 1e-9
-        return ref.update_running_stats(running_mean, running_var, mu, var, decay)
+        return urs_formula(running_mean, running_var, mu, var, decay)
     line = check_update_running_stats.evaluate(mutates_var).line
     assert "changed var (argument #4) in place" in line
 
@@ -148,7 +157,7 @@ def test_update_running_stats_stub_is_not_attempted():
 
 
 def test_update_running_stats_check_prints_one_line(capsys):
-    check_update_running_stats(ref.update_running_stats)
+    check_update_running_stats(urs_formula)
     assert capsys.readouterr().out == ("✓ Exercise 4.1 update_running_stats: 6/6 checks "
                                        "passed (2/2 points)\n")
 
@@ -220,12 +229,17 @@ def inf_fixed_eps(Z, gamma, beta, running_mean, running_var, eps=1e-5):
     return gamma * (Z - running_mean) / np.sqrt(running_var + 1e-5) + beta
 
 
+def inf_formula(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Correct: the notebook's solution, written out."""
+    return gamma * (Z - running_mean) / np.sqrt(running_var + eps) + beta
+
+
 def inf_swapped(Z, gamma, beta, running_mean, running_var, eps=1e-5):
     return beta * (Z - running_mean) / np.sqrt(running_var + eps) + gamma
 
 
 def inf_returns_pair(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    out = ref.batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps)
+    out = inf_formula(Z, gamma, beta, running_mean, running_var, eps)
     return out, (Z, running_mean, running_var)
 
 
@@ -233,7 +247,7 @@ def inf_no_centring(Z, gamma, beta, running_mean, running_var, eps=1e-5):
     return gamma * Z / np.sqrt(running_var + eps) + beta
 
 
-@pytest.mark.parametrize("fn", [ref.batchnorm_inference, inf_folded, inf_column_loop,
+@pytest.mark.parametrize("fn", [inf_formula, inf_folded, inf_column_loop,
                                 inf_einsum_float])
 def test_batchnorm_inference_accepts_correct(fn):
     result = check_batchnorm_inference.evaluate(fn)
@@ -309,9 +323,8 @@ def _ln(kind):
     return forward
 
 
-def test_layernorm_reference_and_unusual_version_pass():
-    from lessonlib.layers.layernorm import layernorm_forward
-    for fn in (layernorm_forward, ln_transposed, _ln("correct")):
+def test_layernorm_correct_and_unusual_version_pass():
+    for fn in (ln_transposed, _ln("correct")):
         r = check_layernorm_forward.evaluate(fn)
         assert r.passed and r.points == 2, r.line
 
@@ -322,3 +335,87 @@ def test_layernorm_reference_and_unusual_version_pass():
 def test_layernorm_mistakes_are_rejected_with_their_hint(kind, words):
     r = check_layernorm_forward.evaluate(_ln(kind))
     assert r.status == "failed" and r.points < 2 and words in r.line, r.line
+
+
+# ------------------------------------------------------------------ questions
+
+
+def test_questions_are_registered_for_notebook_04():
+    assert (EXERCISES["Q4.1"].function, EXERCISES["Q4.2"].function) == \
+        ("one_example_batch", "running_average_weight")
+    assert all(EXERCISES[k].is_question and EXERCISES[k].notebook == "04_batch_norm_test_time"
+               for k in ("Q4.1", "Q4.2"))
+
+
+def test_one_example_batch_right_answer_passes():
+    for answer in ("b", "B", " (b) "):
+        r = check_one_example_batch.evaluate(lambda a=answer: a)
+        assert r.passed and r.points == 1
+    assert check_one_example_batch.evaluate(lambda: "b").line == \
+        "✓ Question 4.1 one_example_batch: right (1/1 points)"
+
+
+@pytest.mark.parametrize("answer", ["a", "c", "d"])
+def test_one_example_batch_wrong_choices_fail_with_the_answer_and_why(answer):
+    r = check_one_example_batch.evaluate(lambda: answer)
+    assert r.status == "failed" and r.points == 0
+    assert f"you answered ({answer}); the answer is (b)" in r.line
+    assert "variance 0" in r.line and "beta" in r.line
+
+
+def test_one_example_batch_exact_line_for_the_division_by_zero_answer():
+    assert check_one_example_batch.evaluate(lambda: "c").line == (
+        "✗ Question 4.1 one_example_batch: you answered (c); the answer is (b). Why: a batch "
+        "of one has mean z and variance 0, so z_norm = (z - z) / sqrt(0 + eps) = 0 and the "
+        "unit outputs gamma * 0 + beta = beta: eps prevents the division by zero, not the "
+        "erasure. (0/1 points)")
+
+
+def test_one_example_batch_stub_and_malformed_answers():
+    def stub():
+        raise NotImplementedError("Question 4.1: one_example_batch")
+    assert check_one_example_batch.evaluate(stub).line == \
+        "○ Question 4.1 one_example_batch: not attempted yet (0/1 points)"
+    r = check_one_example_batch.evaluate(lambda: "e")
+    assert r.points == 0 and "(b)" not in r.line            # the form, not the answer
+
+
+def test_the_batch_of_one_really_outputs_beta():
+    """The key of question 4.1 is what batch norm computes: two identical columns (the
+    statistics of a batch of one) come out as beta whatever the input."""
+    rng = np.random.default_rng(3)
+    gamma, beta = rng.uniform(0.5, 2, (5, 1)), rng.normal(0, 1, (5, 1))
+    for _ in range(3):
+        z = rng.normal(0, 10, (5, 1))
+        out, _ = ref.batchnorm_forward(np.hstack([z, z]), gamma, beta, 1e-5)
+        assert np.all(np.isfinite(out)) and np.allclose(out, beta, atol=0)
+
+
+@pytest.mark.parametrize("answer", [1 - 0.9 ** 10, 0.6513, 0.65, np.float32(0.6513)])
+def test_running_average_weight_right_answers_pass(answer):
+    r = check_running_average_weight.evaluate(lambda: answer)
+    assert r.passed and r.line == "✓ Question 4.2 running_average_weight: right (1/1 points)"
+
+
+@pytest.mark.parametrize("answer", [
+    1.0,                    # "the average covers exactly the last 1 / (1 - decay) batches"
+    0.1 * 10,               # ten batches of weight 0.1 each
+    0.9 ** 10,              # the weight of everything older
+    0.1 * 0.9 ** 10,        # the weight of the batch 10 updates back alone
+    1 - 0.9 ** 9,           # nine batches
+    1 - 0.9 ** 11,          # eleven batches
+])
+def test_running_average_weight_misconceptions_fail(answer):
+    r = check_running_average_weight.evaluate(lambda: answer)
+    assert r.status == "failed" and r.points == 0
+    assert "the answer is 0.6513" in r.line
+
+
+def test_running_average_weight_exact_line_for_a_sharp_window():
+    assert check_running_average_weight.evaluate(lambda: 1.0).line == (
+        "✗ Question 4.2 running_average_weight: you answered 1; the answer is 0.6513. Why: "
+        "the batch k updates back weighs 0.1 * 0.9**k, so the 10 latest add up to 1 - 0.9**10; "
+        "older batches, whose statistics came from older weights, share the other 0.35 and "
+        "fade. (0/1 points)")
+    r = check_running_average_weight.evaluate(lambda: "0.65")
+    assert r.points == 0 and "expected a number" in r.line and "0.6513" not in r.line

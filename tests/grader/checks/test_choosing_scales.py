@@ -9,6 +9,10 @@ import pytest
 from lessonlib.grader.checks import choosing_scales as checks
 from lessonlib.lessons.choosing_scales import sample_ema_beta_slip
 from lessonlib.search import scales
+from tests.grader.common import reference_copy
+
+# lessonlib's answer as a learner would write it (the original is off limits in a check)
+_sample_log_uniform = reference_copy(scales.sample_log_uniform)
 
 
 def _stub(low, high, size=None, *, rng):
@@ -64,7 +68,7 @@ SLU_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [scales.sample_log_uniform, slu_natural_log,
+@pytest.mark.parametrize("fn", [_sample_log_uniform, slu_natural_log,
                                 slu_power_of_ratio, slu_inverse_cdf_loop])
 def test_log_uniform_accepts_correct(fn):
     r = checks.check_sample_log_uniform.evaluate(fn)
@@ -85,7 +89,7 @@ def test_log_uniform_stub_is_not_attempted():
 
 
 def test_log_uniform_pass_line():
-    assert checks.check_sample_log_uniform.evaluate(scales.sample_log_uniform).line == \
+    assert checks.check_sample_log_uniform.evaluate(_sample_log_uniform).line == \
         "✓ Exercise 2.1 sample_log_uniform: 5/5 checks passed (2/2 points)"
 
 
@@ -107,7 +111,7 @@ def seb_float32(low, high, size=None, *, rng):
 
 
 def seb_via_log_uniform(low, high, size=None, *, rng):
-    return 1 - scales.sample_log_uniform(1 - high, 1 - low, size, rng=rng)
+    return 1 - _sample_log_uniform(1 - high, 1 - low, size, rng=rng)
 
 
 def _exponent(low, high, size, rng):
@@ -121,7 +125,7 @@ SEB_WRONG = {
     "uniform on the linear scale": (lambda low, high, size=None, *, rng:
                                     rng.uniform(low, high, size), "spreads beta evenly"),
     "log-uniform beta": (lambda low, high, size=None, *, rng:
-                         scales.sample_log_uniform(low, high, size, rng=rng),
+                         _sample_log_uniform(low, high, size, rng=rng),
                          "spreads beta evenly"),
     "returns 1 - beta": (lambda low, high, size=None, *, rng:
                          10 ** _exponent(low, high, size, rng), "1 - beta must lie in"),
@@ -145,7 +149,8 @@ SEB_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [scales.sample_ema_beta, seb_log1p, seb_power_of_ratio,
+@pytest.mark.parametrize("fn", [reference_copy(scales.sample_ema_beta), seb_log1p,
+                                seb_power_of_ratio,
                                 seb_via_log_uniform, seb_float32])
 def test_ema_beta_accepts_correct(fn):
     r = checks.check_sample_ema_beta.evaluate(fn)
@@ -188,3 +193,46 @@ def test_check_prints_one_line(capsys):
 def test_not_a_function():
     r = checks.check_sample_log_uniform.evaluate(0.5)
     assert r.status == "failed"
+
+
+# ---------------------------------------------------------------- questions 2.1 and 2.2
+
+def _q_stub():
+    raise NotImplementedError("Question: not yet")
+
+
+def test_which_scale_each_part_is_graded():
+    check = checks.check_which_scale
+    assert check.evaluate(lambda: ("a", "c", "b", "b")).line == \
+        "✓ Question 2.1 which_scale: right (1/1 points)"
+    assert check.evaluate(_q_stub).status == "not attempted"
+    right = ["a", "c", "b", "b"]
+    for i in range(4):
+        for wrong in sorted(set("abc") - {right[i]}):
+            answer = right.copy()
+            answer[i] = wrong
+            r = check.evaluate(lambda a=tuple(answer): a)
+            assert r.status == "failed" and r.points == 0.75, (i, wrong)
+    r = check.evaluate(lambda: ("b", "b", "b", "b"))     # everything on a log scale
+    assert r.line == (
+        "✗ Question 2.1 which_scale: you answered (b), (b), (b), (b); the answer is (a), (c), "
+        "(b), (b). Why: ranges over several decades (lambda, 16 to 1024 units) go on a log "
+        "scale; beta2 on log(1 - beta2), as its window 1/(1 - beta2) varies; 2 to 4 layers "
+        "are a few equal steps: linear. (2/4 parts right, 0.5/1 points)")
+    assert check.evaluate(lambda: ("a", "c", "b")).status == "failed"     # three parts
+
+
+def test_top_decade_share_matches_log_uniform_draws():
+    check = checks.check_top_decade_share
+    assert check.evaluate(lambda: 0.25).line == \
+        "✓ Question 2.2 top_decade_share: right (1/1 points)"
+    assert check.evaluate(lambda: 1 / 4).passed
+    x = _sample_log_uniform(1e-4, 1.0, 200_000, rng=np.random.default_rng(0))
+    assert abs(np.mean(x >= 0.1) - 0.25) < 0.005       # the answer is what sampling gives
+    for wrong in (0.9, 0.1, 0.75, 25, 0.5):            # uniform, a decade's length, ...
+        r = check.evaluate(lambda w=wrong: w)
+        assert r.status == "failed" and r.points == 0
+        assert "the answer is 0.25" in r.line
+    assert check.evaluate(lambda: "a quarter").status == "failed"
+    assert check.evaluate(_q_stub).line == \
+        "○ Question 2.2 top_decade_share: not attempted yet (0/1 points)"

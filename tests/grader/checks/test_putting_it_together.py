@@ -1,6 +1,8 @@
 """Every check of notebook 06 accepts the reference and unusual correct solutions and rejects
 a catalogue of wrong ones."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ from lessonlib.grader.checks import putting_it_together as checks
 from lessonlib.lessons import putting_it_together as lesson
 from lessonlib.network import fold_network
 from lessonlib.search import spaces
+from tests.grader.common import reference_copy
 
 
 def _stub(*args, **kwargs):
@@ -17,57 +20,87 @@ def _stub(*args, **kwargs):
 # ---------------------------------------------------------------- 6.1
 
 
+REFERENCE_SPACE = lesson.make_search_space()   # built here: off limits inside the check
+
+
 def _space(**changes):
-    space = lesson.make_search_space()
-    space.update(changes)
+    space = {**REFERENCE_SPACE, **changes}
     return lambda: {k: v for k, v in space.items() if v is not None}
 
 
+def space_float_bounds():
+    return {**REFERENCE_SPACE, "hidden_units": spaces.IntLogUniform(16.0, 128.0)}
+
+
+def space_low_above_high():
+    return {**REFERENCE_SPACE, "learning_rate": spaces.LogUniform(1e-1, 1e-4)}
+
+
 def space_narrow_but_fine():
-    return {"bn_decay": spaces.EmaBeta(0.9, 0.999), "hidden_units": spaces.IntUniform(32, 256),
-            "beta1": spaces.EmaBeta(0.85, 0.995), "learning_rate": spaces.LogUniform(1e-3, 1e-1)}
+    return {"n_hidden_layers": spaces.IntUniform(2, 3),
+            "batch_size": spaces.IntLogUniform(32, 128),
+            "hidden_units": spaces.IntLogUniform(32, 256),
+            "learning_rate": spaces.LogUniform(1e-3, 1e-1)}
 
 
 def space_wide():
-    return {"learning_rate": spaces.LogUniform(1e-6, 10.0), "beta1": spaces.EmaBeta(0.8, 0.9999),
+    return {"learning_rate": spaces.LogUniform(1e-6, 10.0),
             "hidden_units": spaces.IntLogUniform(8, 512),
-            "bn_decay": spaces.EmaBeta(0.8, 0.9999)}
+            "batch_size": spaces.IntLogUniform(8, 512),
+            "n_hidden_layers": spaces.IntUniform(1, 6)}
+
+
+def _renamed(old, new):
+    return lambda: {(new if k == old else k): v for k, v in REFERENCE_SPACE.items()}
 
 
 SPACE_WRONG = {
+    # the learning rate
     "uniform learning rate": _space(learning_rate=spaces.Uniform(1e-4, 1e-1)),
+    "learning rate as an EMA weight": _space(learning_rate=spaces.EmaBeta(1e-4, 1e-1)),
     "learning rate one decade": _space(learning_rate=spaces.LogUniform(1e-3, 1e-2 * 0.9)),
     "learning rate misses 0.01": _space(learning_rate=spaces.LogUniform(1e-6, 1e-3)),
     "learning rate up to 100": _space(learning_rate=spaces.LogUniform(1e-3, 100.0)),
-    "uniform beta1": _space(beta1=spaces.Uniform(0.8, 0.999)),
-    "log-uniform beta1": _space(beta1=spaces.LogUniform(0.8, 0.999)),
-    "beta1 from 0.5": _space(beta1=spaces.EmaBeta(0.5, 0.99)),
-    "beta1 without 0.9": _space(beta1=spaces.EmaBeta(0.95, 0.9995)),
-    "beta1 narrow": _space(beta1=spaces.EmaBeta(0.89, 0.91)),
-    "beta1 reaches 1": lambda: {**lesson.make_search_space(),
-                                "beta1": spaces.EmaBeta(0.9, 1.0)},
-    "uniform bn decay": _space(bn_decay=spaces.Uniform(0.8, 0.999)),
-    "bn decay above 0.9999": _space(bn_decay=spaces.EmaBeta(0.99, 0.99999)),
+    "low >= high": space_low_above_high,
+    # the hidden units
     "float hidden units": _space(hidden_units=spaces.Uniform(16, 128)),
     "log-uniform float hidden units": _space(hidden_units=spaces.LogUniform(16, 128)),
-    "hidden units as floats in IntUniform": lambda: {**lesson.make_search_space(),
-                                                     "hidden_units": spaces.IntUniform(16.0,
-                                                                                       128.0)},
+    "hidden units on a linear scale": _space(hidden_units=spaces.IntUniform(16, 128)),
+    "hidden units as floats in IntLogUniform": space_float_bounds,
     "hidden units up to 4096": _space(hidden_units=spaces.IntLogUniform(16, 4096)),
-    "low >= high": lambda: {**lesson.make_search_space(),
-                            "learning_rate": spaces.LogUniform(1e-1, 1e-4)},
-    "missing bn decay": _space(bn_decay=None),
-    "beta instead of beta1": lambda: {("beta" if k == "beta1" else k): v
-                                      for k, v in lesson.make_search_space().items()},
-    "extra epochs": lambda: {**lesson.make_search_space(), "epochs": spaces.IntUniform(5, 20)},
-    "a list": lambda: list(lesson.make_search_space().values()),
+    "hidden units from 2": _space(hidden_units=spaces.IntLogUniform(2, 64)),
+    "hidden units one doubling": _space(hidden_units=spaces.IntLogUniform(64, 100)),
+    # the mini-batch size
+    "float mini-batch size": _space(batch_size=spaces.LogUniform(16, 256)),
+    "mini-batch size on a linear scale": _space(batch_size=spaces.IntUniform(16, 256)),
+    "mini-batch size from 1": _space(batch_size=spaces.IntLogUniform(1, 256)),
+    "mini-batch size up to 1024": _space(batch_size=spaces.IntLogUniform(32, 1024)),
+    "mini-batch size one doubling": _space(batch_size=spaces.IntLogUniform(32, 64)),
+    # the number of layers
+    "layers on a log scale": _space(n_hidden_layers=spaces.IntLogUniform(1, 4)),
+    "float layers": _space(n_hidden_layers=spaces.Uniform(1, 4)),
+    "a single depth": _space(n_hidden_layers=spaces.IntUniform(3, 3)),
+    "up to 10 layers": _space(n_hidden_layers=spaces.IntUniform(1, 10)),
+    "zero layers": _space(n_hidden_layers=spaces.IntUniform(0, 3)),
+    # the names: what 01 says to leave at its default, what is missing, what is misspelt
+    "tunes Adam's beta1 too": _space(beta1=spaces.EmaBeta(0.8, 0.999)),
+    "tunes batch norm's decay too": _space(bn_decay=spaces.EmaBeta(0.8, 0.999)),
+    "tunes epsilon too": _space(epsilon=spaces.LogUniform(1e-10, 1e-6)),
+    "the old space of beta1 and bn_decay": lambda: {
+        "learning_rate": spaces.LogUniform(1e-4, 1e-1), "beta1": spaces.EmaBeta(0.8, 0.999),
+        "hidden_units": spaces.IntLogUniform(16, 128), "bn_decay": spaces.EmaBeta(0.8, 0.999)},
+    "missing the mini-batch size": _space(batch_size=None),
+    "layers instead of n_hidden_layers": _renamed("n_hidden_layers", "layers"),
+    "extra epochs": _space(epochs=spaces.IntUniform(5, 20)),
+    "a list": lambda: list(REFERENCE_SPACE.values()),
     "None": lambda: None,
 }
 
 
 @pytest.mark.parametrize("fn", [lesson.make_search_space, space_narrow_but_fine, space_wide])
 def test_make_search_space_accepts_correct(fn):
-    r = checks.check_make_search_space.evaluate(fn)
+    r = checks.check_make_search_space.evaluate(reference_copy(fn) if fn is
+                                                lesson.make_search_space else fn)
     assert r.passed, r.line
 
 
@@ -80,11 +113,88 @@ def test_make_search_space_rejects_wrong(name):
 def test_make_search_space_stub_and_hints():
     check = checks.check_make_search_space
     assert check.evaluate(_stub).status == "not attempted"
-    assert "log-uniformly" in check.evaluate(SPACE_WRONG["uniform learning rate"]).line
-    assert "EmaBeta" in check.evaluate(SPACE_WRONG["uniform beta1"]).line
-    assert "whole number" in check.evaluate(SPACE_WRONG["float hidden units"]).line
-    assert "low < high" in check.evaluate(SPACE_WRONG["low >= high"]).line
-    assert "'beta'" in check.evaluate(SPACE_WRONG["beta instead of beta1"]).line
+    line = {name: check.evaluate(fn).line for name, fn in SPACE_WRONG.items()}
+    assert "log-uniformly" in line["uniform learning rate"]
+    assert "IntLogUniform gives each doubling" in line["hidden units on a linear scale"]
+    assert "matters by its ratio" in line["mini-batch size on a linear scale"]
+    assert "every depth equally likely" in line["layers on a log scale"]
+    assert "whole number" in line["float hidden units"]
+    assert "low < high" in line["low >= high"]
+    assert "low < high" in line["hidden units as floats in IntLogUniform"]
+    assert "'layers'" in line["layers instead of n_hidden_layers"]
+    assert "default 0.9 (notebook 01)" in line["tunes Adam's beta1 too"]
+    assert "not a lecture hyperparameter" in line["tunes batch norm's decay too"]
+    assert "single value" in line["a single depth"]
+    assert "narrower than a factor of 4" in line["mini-batch size one doubling"]
+
+
+def test_make_search_space_check_line_is_exact():
+    check = checks.check_make_search_space
+    assert check.evaluate(space_wide).line == (
+        "✓ Exercise 6.1 make_search_space: 10/10 checks passed (2/2 points)")
+    r = check.evaluate(SPACE_WRONG["mini-batch size on a linear scale"])
+    assert r.line == (
+        "✗ Exercise 6.1 make_search_space: batch_size is IntUniform, expected IntLogUniform. "
+        "Hint: a mini-batch size matters by its ratio (16 to 32 like 128 to 256); uniform "
+        "draws from 16 to 256 are mostly above 128: use IntLogUniform. "
+        "(9/10 checks passed, 1.8/2 points)")
+
+
+# ---------------------------------------------------------------- the questions
+
+
+@pytest.mark.parametrize("answer, passed", [("b", True), ("B", True), ("a", False),
+                                            ("c", False), ("d", False)])
+def test_tune_first(answer, passed):
+    r = checks.check_tune_first.evaluate(lambda: answer)
+    assert r.passed is passed, r.line
+
+
+def test_tune_first_lines_are_exact():
+    check = checks.check_tune_first
+    assert check.evaluate(_stub).status == "not attempted"
+    assert check.evaluate(lambda: "b").line == "✓ Question 6.1 tune_first: right (1/1 points)"
+    assert check.evaluate(lambda: "d").line == (
+        "✗ Question 6.1 tune_first: you answered (d); the answer is (b). Why: the learning "
+        "rate (notebook 01's tier 1) moves the score the most; Adam's beta1 and epsilon work "
+        "at their defaults, and batch norm's decay only has to warm up in time. "
+        "(0/1 points)")
+    assert check.evaluate(lambda: "e").status == "failed"
+
+
+@pytest.mark.parametrize("answer", [0.0074, 0.00739, math.sqrt(0.98 * 0.02 / 359),
+                                    math.sqrt(0.98 * 0.02 / 358), 0.007, np.float64(0.0075)])
+def test_accuracy_standard_error_accepts(answer):
+    r = checks.check_accuracy_standard_error.evaluate(lambda: answer)
+    assert r.passed, r.line
+
+
+@pytest.mark.parametrize("answer", [
+    0.98 * 0.02 / 359,               # the variance, no square root
+    math.sqrt(0.98 * 0.02),          # forgot to divide by m
+    1 / 359,                         # one image
+    1 / math.sqrt(359),              # sqrt(1/m): p(1 - p) left out
+    0.02,                            # the error rate
+    0.74,                            # a percentage
+    math.sqrt(0.98 / 359),           # p instead of p (1 - p)
+    2 * math.sqrt(0.98 * 0.02 / 359),  # two standard errors
+])
+def test_accuracy_standard_error_rejects(answer):
+    r = checks.check_accuracy_standard_error.evaluate(lambda: answer)
+    assert r.status == "failed" and r.points == 0, r.line
+
+
+def test_accuracy_standard_error_lines_are_exact():
+    check = checks.check_accuracy_standard_error
+    assert check.evaluate(_stub).status == "not attempted"
+    assert check.evaluate(lambda: 0.0074).line == (
+        "✓ Question 6.2 accuracy_standard_error: right (1/1 points)")
+    assert check.evaluate(lambda: 1 / 359).line == (
+        "✗ Question 6.2 accuracy_standard_error: you answered 0.002786; the answer is "
+        "0.007389. Why: a test accuracy is a share of m images: its standard error is "
+        "sqrt(p (1 - p) / m) = sqrt(0.98 * 0.02 / 359), about 0.0074 or 2.7 images. "
+        "(0/1 points)")
+    assert "expected a number" in check.evaluate(lambda: "0.0074?").line
 
 
 # ---------------------------------------------------------------- 6.2
@@ -126,12 +236,17 @@ def ev_takes_a_step(net, X, y):
         return net.accuracy(X, y)
 
 
+def _accuracy(net, X, y):
+    with net.mode(training=False):
+        return float(np.mean(net.predict(X) == y))
+
+
 def ev_percent(net, X, y):
-    return 100 * lesson.evaluate(net, X, y)
+    return 100 * _accuracy(net, X, y)
 
 
 def ev_error_rate(net, X, y):
-    return 1 - lesson.evaluate(net, X, y)
+    return 1 - _accuracy(net, X, y)
 
 
 def ev_correct_array(net, X, y):
@@ -173,7 +288,8 @@ def ev_one_by_one(net, X, y):
     return sum(hits) / len(hits)
 
 
-@pytest.mark.parametrize("fn", [lesson.evaluate, ev_folded, ev_manual_restore, ev_one_by_one])
+@pytest.mark.parametrize("fn", [reference_copy(lesson.evaluate), ev_folded, ev_manual_restore,
+                                ev_one_by_one])
 def test_evaluate_accepts_correct(fn):
     r = checks.check_evaluate.evaluate(fn)
     assert r.passed, r.line
@@ -194,6 +310,8 @@ def test_evaluate_stub_and_hints():
     assert "divide by m" in check.evaluate(ev_count).line
     assert "axis 0" in check.evaluate(ev_wrong_axis).line
     assert "only reads the running statistics" in check.evaluate(ev_takes_a_step).line
+    assert "not a percentage" in check.evaluate(ev_percent).line
+    assert "error rate" in check.evaluate(ev_error_rate).line
 
 
 def test_check_networks_tell_the_modes_apart():

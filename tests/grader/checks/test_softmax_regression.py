@@ -18,6 +18,39 @@ def _logsumexp(Z, axis=0):
     return top + np.log(np.exp(Z - top).sum(axis=axis, keepdims=True))
 
 
+# The solved notebook's solutions, written out: lessonlib's own answers are off limits while
+# their exercise is checked (grader.references), so the catalogues do not pass them.
+
+def solution_softmax(Z):
+    E = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+    return E / np.sum(E, axis=0, keepdims=True)
+
+
+def solution_one_hot(y, C):
+    Y = np.zeros((C, len(y)))
+    Y[y, np.arange(len(y))] = 1.0
+    return Y
+
+
+def solution_cost(Y_hat, Y):
+    return float(-np.sum(Y * np.log(np.maximum(Y_hat, 1e-12))) / Y.shape[1])
+
+
+def solution_jacobian(z):
+    p = solution_softmax(z[:, None])[:, 0]
+    return np.diag(p) - np.outer(p, p)
+
+
+def solution_backward(Y_hat, Y):
+    return (Y_hat - Y) / Y.shape[1]
+
+
+def solution_from_logits(Z, Y):
+    shifted = Z - Z.max(axis=0, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+    return float(-np.sum(Y * log_probs) / Y.shape[1])
+
+
 # ---------------------------------------------------------------- 5.1 softmax
 
 def softmax_logsumexp(Z):
@@ -58,7 +91,7 @@ SOFTMAX_WRONG = {
     "subtracts the minimum": (
         lambda Z: np.exp(Z - Z.min(axis=0)) / np.exp(Z - Z.min(axis=0)).sum(axis=0), ""),
     "hardmax": (sm.hardmax, ""),
-    "transposed": (lambda Z: sm.softmax(Z).T, "shape"),
+    "transposed": (lambda Z: solution_softmax(Z).T, "shape"),
     "sigmoid per entry": (lambda Z: 1 / (1 + np.exp(-Z)), ""),
     "normalizes the logits, not exp": (lambda Z: Z / Z.sum(axis=0), ""),
     "without keepdims over axis 1": (
@@ -72,7 +105,7 @@ SOFTMAX_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [sm.softmax, softmax_logsumexp, softmax_float32_loop,
+@pytest.mark.parametrize("fn", [solution_softmax, softmax_logsumexp, softmax_float32_loop,
                                 softmax_einsum, softmax_list_return])
 def test_softmax_accepts_correct(fn):
     r = checks.check_softmax.evaluate(fn)
@@ -126,7 +159,7 @@ def _rows_set(y, C):
     return Y
 
 
-@pytest.mark.parametrize("fn", [sm.one_hot, one_hot_eye, one_hot_compare, one_hot_loop_list])
+@pytest.mark.parametrize("fn", [solution_one_hot, one_hot_eye, one_hot_compare, one_hot_loop_list])
 def test_one_hot_accepts_correct(fn):
     r = checks.check_one_hot.evaluate(fn)
     assert r.passed and r.points == 1, r.line
@@ -202,7 +235,7 @@ COST_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [sm.cross_entropy_cost, cost_where_logsum, cost_keras_clip,
+@pytest.mark.parametrize("fn", [solution_cost, cost_where_logsum, cost_keras_clip,
                                 cost_argmax_labels, cost_float32_kept, cost_nan_to_num])
 def test_cost_accepts_correct(fn):
     r = checks.check_cross_entropy_cost.evaluate(fn)
@@ -248,7 +281,7 @@ BACKWARD_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [sm.softmax_backward, backward_divide_by_label_sum,
+@pytest.mark.parametrize("fn", [solution_backward, backward_divide_by_label_sum,
                                 backward_float32_scaled, backward_loop])
 def test_backward_accepts_correct(fn):
     r = checks.check_softmax_backward.evaluate(fn)
@@ -291,7 +324,7 @@ JACOBIAN_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [sm.softmax_jacobian, jacobian_loop])
+@pytest.mark.parametrize("fn", [solution_jacobian, jacobian_loop])
 def test_jacobian_accepts_correct(fn):
     r = checks.check_softmax_jacobian.evaluate(fn)
     assert r.passed and r.points == 2, r.line
@@ -321,12 +354,12 @@ LOGITS_WRONG = {
     "no max subtracted": (
         lambda Z, Y: float(-np.sum(Y * (Z - np.log(np.exp(Z).sum(0)))) / Y.shape[1]),
         "log-softmax directly"),
-    "summed, not averaged": (lambda Z, Y: sm.cross_entropy_from_logits(Z, Y) * Y.shape[1],
+    "summed, not averaged": (lambda Z, Y: solution_from_logits(Z, Y) * Y.shape[1],
                              "average"),
 }
 
 
-@pytest.mark.parametrize("fn", [sm.cross_entropy_from_logits, logits_cost_logsumexp])
+@pytest.mark.parametrize("fn", [solution_from_logits, logits_cost_logsumexp])
 def test_cost_from_logits_accepts_correct(fn):
     r = checks.check_cross_entropy_from_logits.evaluate(fn)
     assert r.passed and r.points == 2, r.line
@@ -367,15 +400,16 @@ def test_not_a_function_and_crashing_functions_fail_cleanly(check):
 
 def test_exercises_registered_for_notebook_05():
     ids = {e.id: e for e in EXERCISES.values() if e.notebook == "05_softmax_regression"}
-    assert sorted(ids) == ["5.1", "5.2", "5.3", "5.4", "5.5", "5.6"]
+    assert sorted(ids) == ["5.1", "5.2", "5.3", "5.4", "5.5", "5.6", "Q5.1", "Q5.2"]
     assert [ids[i].function for i in sorted(ids)] == [
         "softmax", "one_hot", "cross_entropy_cost", "softmax_jacobian", "softmax_backward",
-        "cross_entropy_from_logits"]
+        "cross_entropy_from_logits", "two_class_softmax", "untrained_cost"]
+    assert [ids[i].kind for i in ("Q5.1", "Q5.2")] == ["question"] * 2
 
 
 def test_check_prints_one_stable_line(capsys):
-    checks.check_softmax(sm.softmax)
-    checks.check_softmax(sm.softmax)
+    checks.check_softmax(solution_softmax)
+    checks.check_softmax(solution_softmax)
     out = capsys.readouterr().out.splitlines()
     assert out == ["✓ Exercise 5.1 softmax: 6/6 checks passed (2/2 points)"] * 2
 
@@ -389,3 +423,66 @@ def test_learner_printing_and_warnings_are_captured(capsys):
     captured = capsys.readouterr()
     assert captured.out.count("\n") == 1 and captured.out.startswith("✗ Exercise 5.1")
     assert captured.err == ""
+
+
+# ---------------------------------------------------------------- concept questions
+
+def test_two_class_softmax_takes_z0_minus_z1():
+    z0, z1 = 0.7, -1.9                          # the key agrees with the algebra
+    assert np.isclose(sm.softmax(np.array([[z0], [z1]]))[0, 0], 1 / (1 + np.exp(-(z0 - z1))))
+    for right in ("c", "C", "(c)"):
+        r = checks.check_two_class_softmax.evaluate(lambda a=right: a)
+        assert r.passed and r.points == 1
+    assert r.line == "✓ Question 5.1 two_class_softmax: right (1/1 points)"
+
+
+@pytest.mark.parametrize("wrong", ["a", "b", "d", "e"])
+def test_two_class_softmax_rejects_each_distractor(wrong):
+    r = checks.check_two_class_softmax.evaluate(lambda: wrong)
+    assert r.status == "failed" and r.points == 0
+    assert f"you answered ({wrong}); the answer is (c)" in r.line
+
+
+def test_two_class_softmax_lines_are_exact():
+    assert checks.check_two_class_softmax.evaluate(lambda: "b").line == (
+        "✗ Question 5.1 two_class_softmax: you answered (b); the answer is (c). Why: divide "
+        "top and bottom by e^z0: 1 / (1 + e^(z1 - z0)) = sigmoid(z0 - z1). Only the "
+        "difference of the logits counts; sigmoid(z1 - z0) is class 1's probability. "
+        "(0/1 points)")
+    assert checks.check_two_class_softmax.evaluate(_stub).line == \
+        "○ Question 5.1 two_class_softmax: not attempted yet (0/1 points)"
+    malformed = checks.check_two_class_softmax.evaluate(lambda: "f")
+    assert "expected one of the letters a, b, c, d, e" in malformed.line
+    assert "(c)" not in malformed.line
+
+
+@pytest.mark.parametrize("right", [np.log(10), 2.3026, 2.30, np.float32(2.302585)])
+def test_untrained_cost_is_ln_10(right):
+    r = checks.check_untrained_cost.evaluate(lambda: right)
+    assert r.passed and r.points == 1, r.line
+    assert r.line == "✓ Question 5.2 untrained_cost: right (1/1 points)"
+
+
+@pytest.mark.parametrize("wrong", [
+    0.1,                   # the probability itself, not its -log
+    1.0,                   # log base 10
+    0.9,                   # the error rate of a uniform guess
+    23.03,                 # -sum over all 10 classes of ln(1/10), as if every class were true
+    0.2303,                # divided by C m instead of m
+    -2.3026,               # the sign of -log forgotten
+])
+def test_untrained_cost_rejects_the_usual_slips(wrong):
+    r = checks.check_untrained_cost.evaluate(lambda: wrong)
+    assert r.status == "failed" and r.points == 0
+    assert "the answer is 2.303" in r.line
+
+
+def test_untrained_cost_line_is_exact_and_the_key_is_measured():
+    Y = sm.one_hot(np.arange(10).repeat(3), 10)
+    assert np.isclose(sm.cross_entropy_cost(np.full((10, 30), 0.1), Y), np.log(10))
+    assert checks.check_untrained_cost.evaluate(lambda: 1.0).line == (
+        "✗ Question 5.2 untrained_cost: you answered 1; the answer is 2.303. Why: every "
+        "example gives its true class 1/10, so every loss is -ln(1/10) = ln 10 = 2.303 "
+        "whatever the label, and the mean over the examples is the same. (0/1 points)")
+    assert "expected a number" in checks.check_untrained_cost.evaluate(lambda: "2.303").line
+

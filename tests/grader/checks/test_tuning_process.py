@@ -6,6 +6,12 @@ import pytest
 
 from lessonlib.grader.checks import tuning_process as checks
 from lessonlib.search import boxes
+from tests.grader.common import reference_copy
+
+# lessonlib's answers as a learner would write them (the originals are off limits in a check)
+_random_search_points = reference_copy(boxes.random_search_points)
+_chance_at_least_one = reference_copy(boxes.chance_at_least_one)
+_shrink_box = reference_copy(boxes.shrink_box)
 
 
 def _stub(*args, **kwargs):
@@ -39,7 +45,7 @@ RSP_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [boxes.random_search_points, rsp_uniform_call,
+@pytest.mark.parametrize("fn", [_random_search_points, rsp_uniform_call,
                                 rsp_column_by_column])
 def test_random_search_points_accepts_correct(fn):
     assert checks.check_random_search_points.evaluate(fn).passed
@@ -82,7 +88,7 @@ CHANCE_WRONG = {
 }
 
 
-@pytest.mark.parametrize("fn", [boxes.chance_at_least_one, chance_by_complement_product,
+@pytest.mark.parametrize("fn", [_chance_at_least_one, chance_by_complement_product,
                                 chance_via_logs])
 def test_chance_accepts_correct(fn):
     assert checks.check_chance_at_least_one.evaluate(fn).passed
@@ -113,16 +119,16 @@ def shrink_box_loop(points, scores, low, high, *, n_best, log_scale=None, pad=0.
 
 
 def _shrink_ignoring_log(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
-    return boxes.shrink_box(points, scores, low, high, n_best=n_best, pad=pad)
+    return _shrink_box(points, scores, low, high, n_best=n_best, pad=pad)
 
 
 def _shrink_worst(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
-    return boxes.shrink_box(points, -np.asarray(scores), low, high, n_best=n_best,
+    return _shrink_box(points, -np.asarray(scores), low, high, n_best=n_best,
                              log_scale=log_scale, pad=pad)
 
 
 def _shrink_no_clip(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
-    lo, hi = boxes.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
+    lo, hi = _shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
                                pad=0.0)
     u = lambda x: np.where(log_scale, np.log10(x), x) if log_scale is not None else x  # noqa
     v = lambda x: np.where(log_scale, 10 ** x, x) if log_scale is not None else x  # noqa
@@ -132,7 +138,7 @@ def _shrink_no_clip(points, scores, low, high, *, n_best, log_scale=None, pad=0.
 
 def _shrink_sorts_in_place(points, scores, low, high, *, n_best, log_scale=None, pad=0.1):
     scores.sort()
-    return boxes.shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
+    return _shrink_box(points, scores, low, high, n_best=n_best, log_scale=log_scale,
                              pad=pad)
 
 
@@ -141,13 +147,13 @@ SHRINK_WRONG = {
     "keeps the worst": (_shrink_worst, "higher scores are better"),
     "no clipping": (_shrink_no_clip, ""),
     "pads by a fixed amount": (lambda p, s, lo, hi, *, n_best, log_scale=None, pad=0.1:
-                               boxes.shrink_box(p, s, lo, hi, n_best=n_best,
+                               _shrink_box(p, s, lo, hi, n_best=n_best,
                                                  log_scale=log_scale, pad=0.1), ""),
     "mutates scores": (_shrink_sorts_in_place, "in place"),
 }
 
 
-@pytest.mark.parametrize("fn", [boxes.shrink_box, shrink_box_loop])
+@pytest.mark.parametrize("fn", [_shrink_box, shrink_box_loop])
 def test_shrink_box_accepts_correct(fn):
     assert checks.check_shrink_box.evaluate(fn).passed
 
@@ -161,3 +167,44 @@ def test_shrink_box_rejects_wrong_with_hint(name):
 
 def test_shrink_box_stub():
     assert checks.check_shrink_box.evaluate(_stub).status == "not attempted"
+
+
+# ---------------------------------------------------------------- questions 1.1 and 1.2
+
+def test_panda_or_caviar_right_wrong_and_not_attempted():
+    check = checks.check_panda_or_caviar
+    assert check.evaluate(lambda: "c").line == \
+        "✓ Question 1.1 panda_or_caviar: right (1/1 points)"
+    assert check.evaluate(lambda: "C").passed
+    for wrong in "abd":
+        r = check.evaluate(lambda w=wrong: w)
+        assert r.status == "failed" and r.points == 0
+        assert f"you answered ({wrong}); the answer is (c)" in r.line
+        assert "60 GPU-days" in r.line
+    assert checks.check_panda_or_caviar.evaluate(_stub).line == \
+        "○ Question 1.1 panda_or_caviar: not attempted yet (0/1 points)"
+    assert check.evaluate(lambda: "e").status == "failed"        # not a choice
+
+
+def test_grid_distinct_values_exact_counts_with_partial_credit():
+    check = checks.check_grid_distinct_values
+    assert check.evaluate(lambda: (5, 25)).line == \
+        "✓ Question 1.2 grid_distinct_values: right (1/1 points)"
+    assert check.evaluate(lambda: [5.0, 25.0]).passed
+    r = check.evaluate(lambda: (25, 25))          # the grid's trials, not its values
+    assert r.points == 0.5 and r.line == (
+        "✗ Question 1.2 grid_distinct_values: you answered 25, 25; the answer is 5, 25. "
+        "Why: a 5x5 grid repeats each of its 5 learning rates 5 times and only varies "
+        "epsilon; 25 random trials draw a new learning rate every time. "
+        "(1/2 parts right, 0.5/1 points)")
+    assert check.evaluate(lambda: (5, 5)).points == 0.5      # random repeats like a grid
+    assert check.evaluate(lambda: (5, 24)).points == 0.5     # counts are exact
+    assert check.evaluate(lambda: (1, 5)).points == 0
+    assert check.evaluate(lambda: 5).status == "failed"      # one number, not a pair
+
+
+def test_grid_distinct_values_answer_agrees_with_the_lesson():
+    from lessonlib.lessons.tuning_process import search_coverage
+    c = search_coverage(25, rng=np.random.default_rng(0))
+    assert checks.check_grid_distinct_values.evaluate(
+        lambda: (c["grid_distinct"], c["random_distinct"])).passed

@@ -1,0 +1,149 @@
+"""Run a submission's notebook in a sandbox: Debian's ``bubblewrap`` (``bwrap``).
+
+What the code inside sees and may do:
+
+- no network (a network namespace of its own, with only loopback, which the kernel and
+  nbval need between them);
+- a read-only view of what Python needs (the system's ``/usr``, ``/etc``, the interpreter
+  and its site-packages, the ``lessonlib`` package), and nothing else of the machine: not
+  the solved notebooks, not other submissions, not the grader's files;
+- one writable folder, the submission's private scratch folder, plus a private ``/tmp``;
+- its own process namespace, killed with the grader; limits on memory (address space per
+  process), CPU time, file size and the number of open files.
+
+When ``bwrap`` is missing or cannot start here, ``sandbox_status`` says why; ``grade``
+then refuses, unless told ``--no-sandbox``.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from .notebook_files import project_dir
+
+GiB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-process limits inside the sandbox."""
+
+    memory_bytes: int = 6 * GiB       # address space of each process (numpy needs headroom)
+    cpu_seconds: int = 900            # CPU time of each process
+    file_bytes: int = 256 * 1024 ** 2  # largest file it may write
+    open_files: int = 1024
+
+    def prlimit_args(self) -> list[str]:
+        """The same limits as options of util-linux's ``prlimit`` command."""
+        return [f"--as={self.memory_bytes}", f"--cpu={self.cpu_seconds}",
+                f"--fsize={self.file_bytes}", f"--nofile={self.open_files}", "--"]
+
+    def apply(self) -> None:
+        """Set these limits on the current process (called between fork and exec)."""
+        for which, value in ((resource.RLIMIT_AS, self.memory_bytes),
+                             (resource.RLIMIT_CPU, self.cpu_seconds),
+                             (resource.RLIMIT_FSIZE, self.file_bytes),
+                             (resource.RLIMIT_NOFILE, self.open_files)):
+            resource.setrlimit(which, (value, value))
+
+
+def data_folder() -> Path:
+    """The workbook's data (``core.data.data_dir``, read here without numpy)."""
+    env = os.environ.get("LESSONLIB_DATA_DIR")
+    return Path(env).resolve() if env else project_dir() / "data"
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def package_folder() -> Path:
+    """The folder of the ``lessonlib`` package itself."""
+    return Path(__file__).resolve().parents[1]
+
+
+def _readable_roots() -> list[Path]:
+    """What Python, numpy and Jupyter need to read (lessonlib is mounted apart)."""
+    roots = {Path(p) for p in ("/usr", "/etc", "/opt")}
+    roots |= {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    roots |= {Path(p) for p in site.getsitepackages() + [site.getusersitepackages()]}
+    roots |= {Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib")}
+    roots.add(data_folder())
+    roots.add(Path(sys.executable).resolve().parent)
+    return sorted(r for r in roots if r.exists())
+
+
+def sandbox_command(cmd: list[str], scratch: Path, *, package: Path | None = None
+                    ) -> list[str]:
+    """``cmd`` wrapped in ``bwrap``, with ``scratch`` as the only writable folder (also the
+    working directory and ``HOME``). ``package`` (default: the real one) is the folder shown,
+    read-only, where the ``lessonlib`` package lies, so that imports find it unchanged."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise RuntimeError("bubblewrap (bwrap) is not installed")
+    scratch = Path(scratch).resolve()
+    args = [bwrap, "--die-with-parent", "--new-session", "--unshare-all",
+            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for link in ("/bin", "/lib", "/lib64", "/sbin"):        # merged-/usr symlinks
+        p = Path(link)
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), link]
+        elif p.exists():
+            args += ["--ro-bind", link, link]
+    for root in _readable_roots():
+        args += ["--ro-bind", str(root), str(root)]
+    # after the roots: where site-packages holds lessonlib, this mount covers it
+    args += ["--ro-bind", str(Path(package or package_folder()).resolve()),
+             str(package_folder())]
+    args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch),
+             "--setenv", "HOME", str(scratch), "--setenv", "TMPDIR", "/tmp",
+             # a kernel polls the parent named here, and its parent is the sandbox's init
+             # (bwrap's --die-with-parent ends it with the grader instead)
+             "--unsetenv", "JPY_PARENT_PID",
+             "--setenv", "JUPYTER_RUNTIME_DIR", str(scratch / ".jupyter-runtime"),
+             "--setenv", "IPYTHONDIR", str(scratch / ".ipython"),
+             "--setenv", "MPLCONFIGDIR", str(scratch / ".matplotlib"),
+             "--setenv", "LESSONLIB_DATA_DIR", str(data_folder()),
+             "--"]
+    return args + list(cmd)
+
+
+def run_sandboxed(cmd: list[str], scratch: Path, *, env: dict, timeout: float,
+                  limits: Limits = Limits(), package: Path | None = None
+                  ) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in the sandbox; like ``subprocess.run(..., capture_output=True)``."""
+    return subprocess.run(sandbox_command(cmd, scratch, package=package), cwd=scratch, env=env,
+                          capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=limits.apply)
+
+
+_STATUS: dict = {}
+
+
+def sandbox_status() -> str | None:
+    """``None`` when the sandbox works here, else why not (checked once per process)."""
+    if "status" not in _STATUS:
+        if bwrap_path() is None:
+            _STATUS["status"] = ("bubblewrap (bwrap) is not installed (Debian: apt-get "
+                                 "install bubblewrap)")
+        else:
+            import tempfile
+            with tempfile.TemporaryDirectory(prefix="lessonlib-sandbox-") as tmp:
+                try:
+                    proc = run_sandboxed([sys.executable, "-c", "print('ok')"], Path(tmp),
+                                         env=dict(os.environ), timeout=60)
+                    ok = proc.returncode == 0 and proc.stdout.strip() == "ok"
+                    reason = " ".join(proc.stderr.split())[:200]
+                except (OSError, subprocess.SubprocessError) as err:
+                    ok, reason = False, str(err)
+            _STATUS["status"] = None if ok else f"bubblewrap cannot start here: {reason}"
+    return _STATUS["status"]

@@ -1,0 +1,198 @@
+"""Trusted grading: the checks run here, the learner's code runs in a sandboxed kernel.
+
+``python -m lessonlib.grader.trusted GRADED.ipynb --scratch DIR --results FILE`` is what
+``grade`` runs for one submission, as a process of its own outside the sandbox. It starts
+the learner's kernel in the sandbox (``grader.kernel``) with a lessonlib that lacks the
+exercises' answers (``references.write_graded_package``), runs the cells the graded copy
+marks to run (set-up, the learner's exercise cells and added cells), and at each official
+check cell runs the genuine check *here*, calling the learner's functions through the
+narrow channel of ``grader.wire``. The results go to ``FILE``, outside the sandbox.
+
+Nothing the learner's code does in its kernel (rebinding the check framework, patching
+numpy or builtins, printing forged lines, writing files) reaches this process; the worst
+it can do is make its own functions return wrong answers, fail, or stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import json
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import framework, wire
+from .exercises import EXERCISES, Status, checks_module, exercises_of
+from .grade import GRADING_KEY
+from .kernel import KernelSession
+from .notebook_files import cell_info, notebook_name, read_notebook
+from .references import write_graded_package
+
+
+class CallFailed(Exception):
+    """The learner's function did not answer: it ran out of time, or its kernel stopped."""
+
+
+class Remote:
+    """The learner's function ``name`` in the kernel, called like a local function."""
+
+    def __init__(self, session: KernelSession, name: str, timeout: float, state: dict):
+        self.session, self.name, self.timeout, self.state = session, name, timeout, state
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        if self.state.get("stopped"):
+            raise CallFailed(self.state["stopped"])
+        nonce = secrets.token_hex(8)
+        outcome = self.session.run(wire.request(nonce, wire.Ref(self.name), args, kwargs),
+                                   self.timeout)
+        if outcome.status in ("timeout", "dead"):
+            self.state["stopped"] = (f"did not return within the {self.timeout:g} s limit"
+                                     if outcome.status == "timeout" else
+                                     f"stopped its kernel ({outcome.error})")
+            if outcome.status == "timeout":
+                self.state["timeouts"] = self.state.get("timeouts", 0) + 1
+            raise CallFailed(self.state["stopped"])
+        try:
+            reply = wire.read_reply(outcome.stdout, nonce)
+            tree, arrays = reply["tree"], reply["arrays"]
+            self._write_back(args, kwargs, tree, arrays)
+            if "raise" in tree:
+                name, message, not_implemented = tree["raise"]
+                if not_implemented:
+                    raise NotImplementedError(str(message))
+                raise _remote_error(str(name))(str(message))
+            return wire.value(tree["return"], arrays)
+        except (wire.ReplyError, KeyError, TypeError, ValueError) as err:
+            raise CallFailed(f"gave no readable answer ({err})") from None
+
+    @staticmethod
+    def _write_back(args, kwargs, tree, arrays) -> None:
+        """Arrays changed in place and draws taken from a generator, as in the kernel."""
+        for i, node in enumerate(tree.get("args", [])):
+            if node is not None and i < len(args) and isinstance(args[i], np.ndarray):
+                _copy_into(args[i], wire.value(node, arrays))
+        for k, node in tree.get("kwargs", {}).items():
+            if isinstance(kwargs.get(k), np.ndarray):
+                _copy_into(kwargs[k], wire.value(node, arrays))
+        for key, state in tree.get("rng", {}).items():
+            target = args[int(key)] if key.isdigit() and int(key) < len(args) \
+                else kwargs.get(key)
+            if isinstance(target, np.random.Generator):
+                try:
+                    target.bit_generator.state = state
+                except (TypeError, ValueError, KeyError):
+                    raise CallFailed("sent back a random generator it had broken") from None
+
+
+def _copy_into(target: np.ndarray, new) -> None:
+    if isinstance(new, np.ndarray) and new.shape == target.shape:
+        if not np.array_equal(new, target, equal_nan=True):
+            target[...] = new
+    else:
+        target.fill(np.nan) if target.dtype.kind in "fc" else target.fill(~target.flat[0])
+
+
+_ERRORS: dict[str, type] = {}
+
+
+def _remote_error(name: str) -> type:
+    """An exception class named like the learner's, so messages read "raised KeyError"."""
+    if not name.isidentifier():
+        name = "Error"
+    if name not in _ERRORS:
+        _ERRORS[name] = type(name, (wire.RemoteError,), {})
+    return _ERRORS[name]
+
+
+def check_call(source: str, function: str) -> tuple[str, dict]:
+    """The learner's names a check cell passes: ``check_f(f, forward=g)`` gives
+    ``("f", {"forward": "g"})``."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == f"check_{function}":
+            names = [a.id for a in node.args if isinstance(a, ast.Name)]
+            context = {k.arg: k.value.id for k in node.keywords
+                       if k.arg and isinstance(k.value, ast.Name)}
+            if len(names) == 1 and len(context) == len(node.keywords):
+                return names[0], context
+    raise ValueError(f"no call check_{function}(<name>, ...) in the check cell")
+
+
+def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: float) -> dict:
+    """Run the graded copy at ``path`` and its trusted checks; the results as plain data."""
+    nb = read_notebook(path)
+    name = notebook_name(nb)
+    module = importlib.import_module(checks_module(name))
+    # fresh random cases: answers hard-coded for the cases the notebook shows earn nothing
+    entropy = secrets.randbits(63)
+    framework.fresh_cases(entropy)
+    results: dict = {"cells": {}, "checks": {}, "notes": [], "cases": entropy}
+    env = dict(os.environ, MPLBACKEND="Agg", LESSONLIB_HEADLESS="1")
+    with tempfile.TemporaryDirectory(prefix="lessonlib-package-") as pkg:
+        # the kernel's lessonlib lacks the exercises' answers: mounted in its place in the
+        # sandbox, first on the import path without one
+        package = write_graded_package([e.id for e in exercises_of(name)], pkg)
+        if not sandboxed:
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(package.parent), *filter(None, [env.get("PYTHONPATH")])])
+        with KernelSession(scratch, sandboxed=sandboxed, package=package, env=env) as kernel:
+            k = -1
+            for cell in nb.cells:
+                if cell.cell_type != "code":
+                    continue
+                k += 1
+                info = cell_info(cell)
+                if info.get("role") == "check" and info.get("exercise") in EXERCISES:
+                    results["checks"][info["exercise"]] = _trusted_check(
+                        module, EXERCISES[info["exercise"]], cell.source, kernel, timeout)
+                    continue
+                if cell.metadata.get(GRADING_KEY) == "skip":
+                    results["cells"][k] = {"status": "skipped"}
+                    continue
+                outcome = kernel.run(cell.source, timeout)
+                results["cells"][k] = {"status": outcome.status, "error": outcome.error}
+    return results
+
+
+def _trusted_check(module, exercise, source: str, kernel, timeout: float) -> dict:
+    check = getattr(module, f"check_{exercise.function}")
+    state: dict = {}
+    try:
+        fn_name, context = check_call(source, exercise.function)
+    except (SyntaxError, ValueError) as err:
+        return {"status": Status.FAILED.value, "points": 0.0, "message": str(err)}
+    fn = Remote(kernel, fn_name, timeout, state)
+    ctx = {key: Remote(kernel, name, timeout, state) for key, name in context.items()}
+    result = check.evaluate(fn, **ctx)
+    message = result.message
+    if state.get("stopped") and result.status is not Status.PASSED:
+        message = f"the function {state['stopped']}"
+    return {"status": result.status.value, "points": float(result.points),
+            "message": message, "line": result.line}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lessonlib.grader.trusted")
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("--scratch", type=Path, required=True)
+    parser.add_argument("--results", type=Path, required=True)
+    parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--no-sandbox", action="store_true")
+    args = parser.parse_args(argv)
+    results = grade_in_kernel(args.notebook, args.scratch, sandboxed=not args.no_sandbox,
+                              timeout=args.timeout)
+    tmp = args.results.with_suffix(".part")
+    tmp.write_text(json.dumps(results), encoding="utf-8")
+    tmp.replace(args.results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

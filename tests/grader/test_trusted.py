@@ -1,0 +1,185 @@
+"""lessonlib.grader.trusted: the genuine checks run outside the learner's process, call
+its functions through the narrow channel, and cannot be talked into points. The attack
+catalogue: each attack earns no more than the honest code beneath it."""
+
+import copy
+
+import nbformat
+import numpy as np
+import pytest
+
+from lessonlib.grader import trusted
+from lessonlib.grader.checks import softmax_regression as checks
+from lessonlib.grader.grade import grade_notebook
+from lessonlib.grader.kernel import KernelSession
+
+from .common import ROOT, SANDBOXED, cells_of
+
+LEARNER_05 = ROOT / "notebooks" / "05_softmax_regression.ipynb"
+SOLVED_05 = ROOT / "notebooks" / "solutions" / "05_softmax_regression.ipynb"
+
+
+def test_check_call_reads_the_learners_names_from_the_check_cell():
+    assert trusted.check_call("check_f(f)", "f") == ("f", {})
+    assert trusted.check_call("x = 1\ncheck_b(mine, forward=fwd)", "b") == \
+        ("mine", {"forward": "fwd"})
+    for bad in ("check_f()", "check_f(f, g)", "check_f(f, forward=lambda: 1)", "f(f)"):
+        with pytest.raises(ValueError, match="no call check_f"):
+            trusted.check_call(bad, "f")
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    with KernelSession(tmp_path_factory.mktemp("scratch"), sandboxed=False) as k:
+        k.run("import numpy as np\n"
+              "def scale_in_place(a, k):\n    a *= k\n    return a.sum()\n"
+              "def draw(n, *, rng):\n    return rng.random(n)\n"
+              "def stub():\n    raise NotImplementedError('Exercise 9.9: stub')\n"
+              "def lookup():\n    return {}['missing']\n"
+              "def spin():\n    while True:\n        pass\n", 30)
+        yield k
+
+
+def test_a_remote_call_returns_data_and_shows_changes_in_place(kernel):
+    a = np.ones(3)
+    assert trusted.Remote(kernel, "scale_in_place", 30, {})(a, 2.0) == 6.0
+    np.testing.assert_array_equal(a, [2.0, 2.0, 2.0])
+
+
+def test_a_remote_call_takes_its_draws_from_the_checks_rng(kernel):
+    rng = np.random.default_rng(3)
+    twin = copy.deepcopy(rng)
+    got = trusted.Remote(kernel, "draw", 30, {})(4, rng=rng)
+    np.testing.assert_array_equal(got, twin.random(4))
+    assert rng.bit_generator.state == twin.bit_generator.state
+
+
+def test_remote_errors_keep_their_names_and_a_stub_is_not_attempted(kernel):
+    with pytest.raises(NotImplementedError):
+        trusted.Remote(kernel, "stub", 30, {})()
+    with pytest.raises(Exception, match="missing") as info:
+        trusted.Remote(kernel, "lookup", 30, {})()
+    assert type(info.value).__name__ == "KeyError"
+    with pytest.raises(Exception) as info:
+        trusted.Remote(kernel, "no_such_function", 30, {})()
+    assert type(info.value).__name__ == "NameError"
+
+
+def test_after_a_timeout_the_check_stops_calling(kernel):
+    state = {}
+    with pytest.raises(trusted.CallFailed, match="did not return within the 1 s"):
+        trusted.Remote(kernel, "spin", 1, state)()
+    with pytest.raises(trusted.CallFailed, match="did not return"):
+        trusted.Remote(kernel, "draw", 30, state)(1, rng=np.random.default_rng(0))
+    assert trusted.Remote(kernel, "scale_in_place", 30, {})(np.ones(1), 1.0) == 1.0
+
+
+# ---------------------------------------------------------------- the attack catalogue
+
+HONEST_ONE_HOT_WRONG = "def one_hot(y, C):\n    return np.zeros((C, len(y)))\n"
+ATTACKS_05 = {
+    # returning lessonlib's own answer, imported under another name
+    "5.1": "from lessonlib.layers.softmax import softmax as _mine\n"
+           "def softmax(Z):\n    return _mine(Z)\n",
+    # rebinding the result type and silencing the sub-check helper, then a wrong answer
+    "5.2": "import lessonlib.grader.framework as fw\n"
+           "class Always(fw.CheckResult):\n    passed = True\n"
+           "fw.CheckResult = Always\nfw.require = lambda *a, **k: None\n"
+           "fw.evaluate = lambda *a, **k: None\n" + HONEST_ONE_HOT_WRONG,
+    # replacing the checks module in sys.modules, then a wrong answer
+    "5.3": "import sys, types\nfake = types.ModuleType('fake')\n"
+           "fake.check_cross_entropy_cost = lambda f: print('✓ Exercise 5.3 "
+           "cross_entropy_cost: 5/5 checks passed (2/2 points)')\n"
+           "sys.modules['lessonlib.grader.checks.softmax_regression'] = fake\n"
+           "def cross_entropy_cost(Y_hat, Y):\n    return 0.0\n",
+    # printing forged lines and writing forged result files, then a wrong answer
+    "5.4": "import json\nprint('✓ Exercise 5.4 softmax_jacobian: 3/3 checks passed "
+           "(2/2 points)')\nfor p in ('results.json', '../results.json', '/tmp/results.json'):\n"
+           "    try:\n        open(p, 'w').write(json.dumps({'checks': {'5.4': {'status': "
+           "'passed', 'points': 2.0, 'message': 'ok'}}, 'cells': {}}))\n"
+           "    except OSError:\n        pass\n"
+           "def softmax_jacobian(z):\n    print('✓ forged')\n    return np.eye(len(z))\n",
+    # reaching the reference through the fused softmax cross-entropy
+    "5.5": "from lessonlib.layers import softmax as sm\n"
+           "def softmax_backward(Y_hat, Y):\n"
+           "    return sm.softmax_cross_entropy(np.log(Y_hat), Y)[1]\n",
+    # leaving the kernel in the middle of its check
+    "5.6": "def cross_entropy_from_logits(Z, Y):\n    raise SystemExit(0)\n",
+    # the right answer to a question, to show it survives the attacks before it
+    "Q5.1": 'def two_class_softmax():\n    return "c"\n',
+    # killing the kernel in the middle of its check
+    "Q5.2": "import os\ndef untrained_cost():\n    os._exit(0)\n",
+}
+
+
+def _attacked(tmp_path):
+    nb = nbformat.read(LEARNER_05, as_version=4)
+    for ex_id, source in ATTACKS_05.items():
+        cells_of(nb, "exercise")[ex_id].source = source
+    path = tmp_path / "05_softmax_regression.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_every_attack_earns_nothing_beyond_the_honest_code(tmp_path):
+    report = grade_notebook(_attacked(tmp_path), timeout=30, sandboxed=SANDBOXED)
+    got = {g.exercise.id: g for g in report.exercises}
+    honest = {"5.2": checks.check_one_hot.evaluate(
+                  lambda y, C: np.zeros((C, len(y)))).points,
+              "5.3": checks.check_cross_entropy_cost.evaluate(lambda Y_hat, Y: 0.0).points,
+              "5.4": checks.check_softmax_jacobian.evaluate(lambda z: np.eye(len(z))).points}
+    assert got["5.1"].points == 0 and "called lessonlib's softmax" in got["5.1"].message
+    for ex_id, points in honest.items():
+        assert got[ex_id].points == points < EXERCISE_POINTS[ex_id], (ex_id, got[ex_id])
+    assert got["5.5"].points == 0 and "softmax_cross_entropy" in got["5.5"].message
+    assert got["5.6"].points == 0
+    assert got["Q5.1"].points == 1
+    assert got["Q5.2"].points == 0 and "stopped its kernel" in got["Q5.2"].message
+    assert report.score == 1 + sum(honest.values())
+
+
+EXERCISE_POINTS = {"5.2": 1, "5.3": 2, "5.4": 2}
+
+
+def test_honest_solutions_unusual_ones_included_keep_full_marks(tmp_path):
+    nb = nbformat.read(SOLVED_05, as_version=4)
+    cells_of(nb, "exercise")["5.1"].source = (   # log-sum-exp, float32 on the way
+        "def softmax(Z):\n    Z = np.asarray(Z, dtype=np.float64)\n"
+        "    lse = np.log(np.sum(np.exp(Z - Z.max(0)), axis=0)) + Z.max(0)\n"
+        "    return np.exp(Z - lse)\n")
+    path = tmp_path / "05_softmax_regression.ipynb"
+    nbformat.write(nb, path)
+    report = grade_notebook(path, timeout=30, sandboxed=SANDBOXED)
+    assert report.score == report.max_score, [(g.exercise.id, g.message)
+                                              for g in report.exercises if not g.passed]
+
+
+def _memorized_softmax_source():
+    """A softmax that only knows the answers of the cases the notebook's check shows."""
+    from lessonlib.layers import softmax as sm
+    from tests.grader.common import reference_copy
+    reference, seen = reference_copy(sm.softmax), {}
+
+    def record(Z):
+        Z = np.asarray(Z, dtype=float)
+        seen[Z.tobytes().hex()] = reference(Z).tolist()
+        return reference(Z)
+    assert checks.check_softmax.evaluate(record).passed
+    return (f"SEEN = {seen!r}\n"
+            "def softmax(Z):\n    Z = np.asarray(Z, dtype=float)\n"
+            "    known = SEEN.get(Z.tobytes().hex())\n"
+            "    return np.array(known) if known is not None else np.full(Z.shape, 1 / len(Z))\n")
+
+
+def test_answers_hard_coded_for_the_visible_cases_fail_on_fresh_ones(tmp_path):
+    source = _memorized_softmax_source()
+    namespace = {"np": np}
+    exec(source, namespace)
+    assert checks.check_softmax.evaluate(namespace["softmax"]).passed   # in the notebook
+    nb = nbformat.read(LEARNER_05, as_version=4)
+    cells_of(nb, "exercise")["5.1"].source = source
+    path = tmp_path / "05_softmax_regression.ipynb"
+    nbformat.write(nb, path)
+    got = {g.exercise.id: g for g in grade_notebook(path, timeout=30,
+                                                    sandboxed=SANDBOXED).exercises}
+    assert not got["5.1"].passed and got["5.1"].points < 2
