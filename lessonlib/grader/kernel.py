@@ -73,6 +73,9 @@ class KernelSession:
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(Path(self._specs.name))]),
             transport="ipc", ip=str(self.scratch / ".kernel"),
             connection_file=str(self.scratch / ".kernel.json"))
+        if self.sandboxed:      # the kernel's own files, readable by it as nobody
+            self.km.write_connection_file()
+            sandbox.prepare_scratch(self.scratch)
         self.km.start_kernel(cwd=str(self.scratch), env=self.env)
         self.kc = self.km.client()
         self.kc.start_channels()

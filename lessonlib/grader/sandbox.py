@@ -9,7 +9,9 @@ What the code inside sees and may do:
   the solved notebooks, not other submissions, not the grader's files;
 - one writable folder, the submission's private scratch folder, plus a private ``/tmp``;
 - its own process namespace, killed with the grader; limits on memory (address space per
-  process), CPU time, file size and the number of open files.
+  process), CPU time, file size and the number of open files, and, when the grader runs as
+  root, the number of processes: the code then runs as the user ``nobody`` for real (no
+  user namespace), whose processes the kernel counts.
 
 When ``bwrap`` is missing or cannot start here, ``sandbox_status`` says why; ``grade``
 then refuses, unless told ``--no-sandbox``.
@@ -30,6 +32,11 @@ from pathlib import Path
 from .notebook_files import project_dir
 
 GiB = 1024 ** 3
+NOBODY = 65534
+
+
+def as_root() -> bool:
+    return os.geteuid() == 0
 
 
 @dataclass(frozen=True)
@@ -40,18 +47,24 @@ class Limits:
     cpu_seconds: int = 900            # CPU time of each process
     file_bytes: int = 256 * 1024 ** 2  # largest file it may write
     open_files: int = 1024
+    processes: int = 512              # tasks of the user nobody, all sandboxes together
+
+    def _limits(self) -> list[tuple[int, str, int]]:
+        out = [(resource.RLIMIT_AS, "as", self.memory_bytes),
+               (resource.RLIMIT_CPU, "cpu", self.cpu_seconds),
+               (resource.RLIMIT_FSIZE, "fsize", self.file_bytes),
+               (resource.RLIMIT_NOFILE, "nofile", self.open_files)]
+        if as_root():       # without root the count would be the grader's own processes
+            out.append((resource.RLIMIT_NPROC, "nproc", self.processes))
+        return out
 
     def prlimit_args(self) -> list[str]:
         """The same limits as options of util-linux's ``prlimit`` command."""
-        return [f"--as={self.memory_bytes}", f"--cpu={self.cpu_seconds}",
-                f"--fsize={self.file_bytes}", f"--nofile={self.open_files}", "--"]
+        return [f"--{name}={value}" for _, name, value in self._limits()] + ["--"]
 
     def apply(self) -> None:
         """Set these limits on the current process (called between fork and exec)."""
-        for which, value in ((resource.RLIMIT_AS, self.memory_bytes),
-                             (resource.RLIMIT_CPU, self.cpu_seconds),
-                             (resource.RLIMIT_FSIZE, self.file_bytes),
-                             (resource.RLIMIT_NOFILE, self.open_files)):
+        for which, _, value in self._limits():
             resource.setrlimit(which, (value, value))
 
 
@@ -90,20 +103,33 @@ def sandbox_command(cmd: list[str], scratch: Path, *, package: Path | None = Non
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
     scratch = Path(scratch).resolve()
-    args = [bwrap, "--die-with-parent", "--new-session", "--unshare-all",
-            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if as_root():       # become nobody for real, so that the process limit holds
+        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                      "--unshare-cgroup-try"]
+        cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
+               *cmd]
+    else:               # an unprivileged user: a user namespace, nobody inside it
+        namespaces = ["--unshare-all", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    args = [bwrap, "--die-with-parent", "--new-session", *namespaces,
+            "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--tmpfs", "/tmp"]
     for link in ("/bin", "/lib", "/lib64", "/sbin"):        # merged-/usr symlinks
         p = Path(link)
         if p.is_symlink():
             args += ["--symlink", os.readlink(p), link]
         elif p.exists():
             args += ["--ro-bind", link, link]
-    for root in _readable_roots():
+    roots = _readable_roots()
+    shown = package_folder()
+    # the folders above each mount, traversable by nobody (bwrap copies /root's 0700)
+    above = {a for r in [*roots, shown, scratch] for a in r.parents
+             if a not in (Path("/"), Path("/tmp"))}
+    for folder in sorted(above, key=lambda a: len(a.parts)):
+        args += ["--perms", "0755", "--dir", str(folder)]
+    for root in roots:
         args += ["--ro-bind", str(root), str(root)]
     # after the roots: where site-packages holds lessonlib, this mount covers it
-    args += ["--ro-bind", str(Path(package or package_folder()).resolve()),
-             str(package_folder())]
+    args += ["--ro-bind", str(Path(package or shown).resolve()), str(shown)]
     args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch),
              "--setenv", "HOME", str(scratch), "--setenv", "TMPDIR", "/tmp",
              # a kernel polls the parent named here, and its parent is the sandbox's init
@@ -117,10 +143,19 @@ def sandbox_command(cmd: list[str], scratch: Path, *, package: Path | None = Non
     return args + list(cmd)
 
 
+def prepare_scratch(scratch: Path) -> None:
+    """Make ``scratch`` (and what is in it) the sandboxed code's own: as root, it runs as
+    ``nobody``."""
+    if as_root():
+        for path in [Path(scratch), *Path(scratch).rglob("*")]:
+            os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+
+
 def run_sandboxed(cmd: list[str], scratch: Path, *, env: dict, timeout: float,
                   limits: Limits = Limits(), package: Path | None = None
                   ) -> subprocess.CompletedProcess:
     """Run ``cmd`` in the sandbox; like ``subprocess.run(..., capture_output=True)``."""
+    prepare_scratch(scratch)
     return subprocess.run(sandbox_command(cmd, scratch, package=package), cwd=scratch, env=env,
                           capture_output=True, text=True, timeout=timeout,
                           preexec_fn=limits.apply)

@@ -82,3 +82,23 @@ def test_grade_refuses_without_a_sandbox_unless_told(monkeypatch):
     with pytest.raises(NotebookError, match="not graded, no sandbox: bubblewrap .* "
                                             "pass --no-sandbox"):
         grade.execute(graded)
+
+
+@needs_sandbox
+@pytest.mark.skipif(not sandbox.as_root(), reason="the process limit holds when grading as root")
+def test_processes_are_limited_and_run_as_nobody(tmp_path):
+    proc, _ = _run(tmp_path, """
+        import os, subprocess
+        print(os.getuid())
+        children = []
+        try:
+            for _ in range(2000):
+                children.append(subprocess.Popen(["sleep", "30"]))
+        except OSError:
+            print("refused after", len(children))
+        for c in children:
+            c.kill()
+        """)
+    assert proc.stdout.splitlines()[0] == str(sandbox.NOBODY)
+    refused = int(proc.stdout.split("refused after")[1])
+    assert refused < sandbox.Limits().processes
