@@ -40,3 +40,9 @@ def test_pytorch_cases_compute_the_same_thing():
     y = layer(x)
     y.backward(torch.tensor(G.T.copy()))
     assert np.allclose(y.detach().numpy().T, out) and np.allclose(x.grad.numpy().T, dZ)
+
+
+def test_checks_in_process_time_the_solved_notebooks_checks():
+    from lessonlib.grader.notebook_files import read_notebook, solutions_dir
+    nb = read_notebook(solutions_dir() / "05_softmax_regression.ipynb")
+    assert 0 < bench._checks_in_process(nb) < 30

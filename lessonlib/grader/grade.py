@@ -39,8 +39,7 @@ from .notebook_files import (
     read_notebook,
     solutions_dir,
 )
-
-GRADING_KEY = "lessonlib_grading"      # a graded copy's cell metadata: "run" or "skip"
+from .protocol import GRADING_KEY
 
 # ------------------------------------------------------------------ typed results
 

@@ -37,7 +37,8 @@ class KernelSession:
     """One kernel, in the sandbox unless ``sandboxed`` is false, working in ``scratch``.
 
     ``package`` is the folder the sandbox shows as lessonlib (``sandbox.sandbox_command``).
-    Use as a context manager; ``run(code, timeout)`` executes code.
+    Use as a context manager; ``run(code, timeout)`` executes code, ``send`` and ``finish``
+    do the same in two steps.
     """
 
     def __init__(self, scratch: Path, *, sandboxed: bool = True, package: Path | None = None,
@@ -48,16 +49,19 @@ class KernelSession:
         self.env = dict(env if env is not None else os.environ)
         self.startup_timeout = startup_timeout
         self._specs = None
+        self._ready = False
         self.km = self.kc = None
 
     def __enter__(self) -> KernelSession:
-        self.start()
+        self.launch(wait=False)
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> None:
+    def launch(self, *, wait: bool = True) -> None:
+        """Start the kernel; wait until it answers unless ``wait`` is false (the first
+        ``run`` or ``send`` waits then, so its start overlaps the caller's own work)."""
         self._specs = tempfile.TemporaryDirectory(prefix="lessonlib-kernelspec-")
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         if self.sandboxed:
@@ -79,11 +83,19 @@ class KernelSession:
         self.km.start_kernel(cwd=str(self.scratch), env=self.env)
         self.kc = self.km.client()
         self.kc.start_channels()
+        self._ready = False
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        if self._ready:
+            return
         try:
             self.kc.wait_for_ready(timeout=self.startup_timeout)
         except RuntimeError as err:
             self.stop()
             raise RuntimeError(f"the kernel did not start: {err}") from None
+        self._ready = True
 
     def stop(self) -> None:
         if self.kc is not None:
@@ -99,11 +111,20 @@ class KernelSession:
 
     def run(self, code: str, timeout: float) -> Outcome:
         """Execute ``code``; stop it (interrupt, then kill) after ``timeout`` seconds."""
+        self.wait_ready()
         if not self.alive():
             return Outcome("dead", error="the kernel had stopped")
+        return self.finish(self.send(code), timeout)
+
+    def send(self, code: str) -> str:
+        """Send ``code`` to run and return at once: the request's id, for ``finish``."""
+        self.wait_ready()
         # stop_on_error=False: an error must not make the kernel drop the next requests
-        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False,
-                                 stop_on_error=False)
+        return self.kc.execute(code, store_history=False, allow_stdin=False,
+                               stop_on_error=False)
+
+    def finish(self, msg_id: str, timeout: float) -> Outcome:
+        """Wait until the code sent as ``msg_id`` is done, at most ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         stdout, error, replied, idle = [], "", None, False
         while not (replied is not None and idle):

@@ -29,8 +29,6 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from .notebook_files import project_dir
-
 GiB = 1024 ** 3
 NOBODY = 65534
 
@@ -71,7 +69,7 @@ class Limits:
 def data_folder() -> Path:
     """The workbook's data (``core.data.data_dir``, read here without numpy)."""
     env = os.environ.get("LESSONLIB_DATA_DIR")
-    return Path(env).resolve() if env else project_dir() / "data"
+    return Path(env).resolve() if env else package_folder().parent / "data"
 
 
 def bwrap_path() -> str | None:

@@ -21,17 +21,18 @@ import importlib
 import json
 import os
 import secrets
+import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from . import framework, wire
 from .exercises import EXERCISES, Status, checks_module, exercises_of
-from .grade import GRADING_KEY
 from .kernel import KernelSession
-from .notebook_files import cell_info, notebook_name, read_notebook
+from .protocol import GRADING_KEY
 from .references import write_graded_package
 
 
@@ -39,28 +40,101 @@ class CallFailed(Exception):
     """The learner's function did not answer: it ran out of time, or its kernel stopped."""
 
 
+class Channel:
+    """One check's line to the kernel: a Unix socket the grader listens on in the scratch
+    folder, and ``wire.serve_loop`` running in the kernel, connected to it, for as long as
+    the check lasts. Each call has ``timeout`` seconds; after one that fails, every later
+    call of the check fails at once, with the reason in ``stopped``."""
+
+    def __init__(self, kernel: KernelSession, timeout: float):
+        self.kernel, self.timeout = kernel, timeout
+        self.server = self.conn = self.msg_id = self.path = None
+        self.stopped: str | None = None
+
+    def __enter__(self) -> Channel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        if not self.kernel.alive():
+            self._fail("stopped its kernel (the kernel had stopped)")
+        self.path = self.kernel.scratch / f".wire-{secrets.token_hex(4)}"
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(self.path))
+        os.chmod(self.path, 0o777)            # the kernel may run as nobody
+        self.server.listen(1)
+        self.server.settimeout(self.timeout)
+        self.msg_id = self.kernel.send(
+            "__import__('lessonlib.grader.wire', fromlist=['serve_loop'])"
+            f".serve_loop({str(self.path)!r}, globals())")
+        try:
+            self.conn, _ = self.server.accept()
+        except OSError:
+            self._fail(self._ended("never answered"))
+        self.conn.settimeout(self.timeout)
+
+    def call(self, target, args: tuple, kwargs: dict) -> dict:
+        """The decoded reply (``wire.read_reply``) of one call in the kernel."""
+        if self.stopped:
+            raise CallFailed(self.stopped)
+        if self.conn is None:
+            self._open()
+        try:
+            wire.send_frame(self.conn, wire.request(target, args, kwargs))
+            data = wire.recv_frame(self.conn)
+        except TimeoutError:
+            self._fail(self._ended(f"did not return within the {self.timeout:g} s limit",
+                                   now=True))
+        except (OSError, wire.ReplyError) as err:
+            self._fail(self._ended(f"gave no readable answer ({err})"))
+        if data is None:
+            self._fail(self._ended("gave no answer"))
+        try:
+            return wire.read_reply(data)
+        except wire.ReplyError as err:
+            self._fail(f"gave no readable answer ({err})")
+
+    def _ended(self, what: str, *, now: bool = False) -> str:
+        """Why the kernel's side ended: wait for its cell (stopping it ``now``)."""
+        outcome = self.kernel.finish(self.msg_id, 0 if now else 5)
+        self.msg_id = None
+        if outcome.status == "dead":
+            return f"stopped its kernel ({outcome.error})"
+        if outcome.error and not now:
+            return f"{what}: {outcome.error}"
+        return what
+
+    def _fail(self, reason: str):
+        self.stopped = reason
+        raise CallFailed(reason)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                wire.send_frame(self.conn, b"stop")
+            except OSError:
+                pass
+            self.conn.close()
+        if self.msg_id is not None:
+            self.kernel.finish(self.msg_id, self.timeout)
+        if self.server is not None:
+            self.server.close()
+            self.path.unlink(missing_ok=True)
+        self.server = self.conn = self.msg_id = None
+
+
 class Remote:
     """The learner's function ``name`` in the kernel, called like a local function."""
 
-    def __init__(self, session: KernelSession, name: str, timeout: float, state: dict):
-        self.session, self.name, self.timeout, self.state = session, name, timeout, state
+    def __init__(self, channel: Channel, name: str):
+        self.channel, self.name = channel, name
         self.__name__ = name
 
     def __call__(self, *args, **kwargs):
-        if self.state.get("stopped"):
-            raise CallFailed(self.state["stopped"])
-        nonce = secrets.token_hex(8)
-        outcome = self.session.run(wire.request(nonce, wire.Ref(self.name), args, kwargs),
-                                   self.timeout)
-        if outcome.status in ("timeout", "dead"):
-            self.state["stopped"] = (f"did not return within the {self.timeout:g} s limit"
-                                     if outcome.status == "timeout" else
-                                     f"stopped its kernel ({outcome.error})")
-            if outcome.status == "timeout":
-                self.state["timeouts"] = self.state.get("timeouts", 0) + 1
-            raise CallFailed(self.state["stopped"])
+        reply = self.channel.call(wire.Ref(self.name), args, kwargs)
         try:
-            reply = wire.read_reply(outcome.stdout, nonce)
             tree, arrays = reply["tree"], reply["arrays"]
             self._write_back(args, kwargs, tree, arrays)
             if "raise" in tree:
@@ -127,9 +201,8 @@ def check_call(source: str, function: str) -> tuple[str, dict]:
 
 def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: float) -> dict:
     """Run the graded copy at ``path`` and its trusted checks; the results as plain data."""
-    nb = read_notebook(path)
-    name = notebook_name(nb)
-    module = importlib.import_module(checks_module(name))
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))   # written by grade itself
+    name = nb["metadata"]["lessonlib"]["notebook"]
     # fresh random cases: answers hard-coded for the cases the notebook shows earn nothing
     entropy = secrets.randbits(63)
     framework.fresh_cases(entropy)
@@ -143,39 +216,44 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
             env["PYTHONPATH"] = os.pathsep.join(
                 [str(package.parent), *filter(None, [env.get("PYTHONPATH")])])
         with KernelSession(scratch, sandboxed=sandboxed, package=package, env=env) as kernel:
+            module = importlib.import_module(checks_module(name))    # while the kernel starts
             k = -1
-            for cell in nb.cells:
-                if cell.cell_type != "code":
+            for cell in nb["cells"]:
+                if cell["cell_type"] != "code":
                     continue
                 k += 1
-                info = cell_info(cell)
+                source = "".join(cell["source"])
+                info = cell.get("metadata", {}).get("lessonlib", {})
                 if info.get("role") == "check" and info.get("exercise") in EXERCISES:
                     results["checks"][info["exercise"]] = _trusted_check(
-                        module, EXERCISES[info["exercise"]], cell.source, kernel, timeout)
+                        module, EXERCISES[info["exercise"]], source, kernel, timeout)
                     continue
-                if cell.metadata.get(GRADING_KEY) == "skip":
+                if cell.get("metadata", {}).get(GRADING_KEY) == "skip":
                     results["cells"][k] = {"status": "skipped"}
                     continue
-                outcome = kernel.run(cell.source, timeout)
+                outcome = kernel.run(source, timeout)
                 results["cells"][k] = {"status": outcome.status, "error": outcome.error}
     return results
 
 
 def _trusted_check(module, exercise, source: str, kernel, timeout: float) -> dict:
     check = getattr(module, f"check_{exercise.function}")
-    state: dict = {}
     try:
         fn_name, context = check_call(source, exercise.function)
     except (SyntaxError, ValueError) as err:
-        return {"status": Status.FAILED.value, "points": 0.0, "message": str(err)}
-    fn = Remote(kernel, fn_name, timeout, state)
-    ctx = {key: Remote(kernel, name, timeout, state) for key, name in context.items()}
-    result = check.evaluate(fn, **ctx)
+        return {"status": Status.FAILED.value, "points": 0.0, "message": str(err),
+                "seconds": 0.0}
+    start = time.perf_counter()
+    with Channel(kernel, timeout) as channel:
+        fn = Remote(channel, fn_name)
+        ctx = {key: Remote(channel, name) for key, name in context.items()}
+        result = check.evaluate(fn, **ctx)
+    seconds = time.perf_counter() - start
     message = result.message
-    if state.get("stopped") and result.status is not Status.PASSED:
-        message = f"the function {state['stopped']}"
+    if channel.stopped and result.status is not Status.PASSED:
+        message = f"the function {channel.stopped}"
     return {"status": result.status.value, "points": float(result.points),
-            "message": message, "line": result.line}
+            "message": message, "line": result.line, "seconds": round(seconds, 4)}
 
 
 def main(argv=None) -> int:

@@ -1,10 +1,13 @@
 """The narrow channel between a trusted check and the learner's kernel.
 
 A trusted check (``grader.trusted``) calls the learner's function through a ``Remote``
-proxy. The call travels into the kernel as a pickle (the grader's own data, which the
-kernel may unpickle); the kernel runs ``serve`` there and answers with plain data only:
-a JSON tree whose arrays travel in an ``.npz`` read with ``allow_pickle=False``. Nothing
-the learner's process sends back is ever unpickled or executed.
+proxy. The grader listens on a Unix socket in the submission's scratch folder; the kernel
+runs ``serve_loop`` there, which connects to it and answers call after call (one cell for
+a whole check, so a call costs a fraction of a millisecond, not a cell's). A call travels
+in as a pickle (the grader's own data, which the kernel may unpickle); the answer comes
+back as plain data only: a JSON tree whose arrays travel in an ``.npz`` read with
+``allow_pickle=False``. Nothing the learner's process sends back is ever unpickled or
+executed.
 
 What may come back: ``None``, booleans, numbers, strings, numeric arrays, tuples, lists,
 dicts with string keys, the search-space distributions of ``search.spaces`` (rebuilt here
@@ -17,7 +20,6 @@ check sees changes made in place and draws taken from its ``rng``.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
 import json
@@ -26,7 +28,6 @@ import re
 
 import numpy as np
 
-MARKER = "\x00lessonlib-wire\x00"
 MAX_REPLY_BYTES = 64 * 1024 ** 2
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -141,13 +142,11 @@ def _tree(value, arrays: list, depth: int = 0):
     return {"handle": _keep(value), "type": type(value).__name__}
 
 
-def serve(nonce: str, payload: str, namespace: dict) -> None:
-    """Run one call in the kernel and print its reply: ``MARKER nonce base64(npz)``.
-
-    ``payload`` is the grader's pickle of ``(target, args, kwargs)``; ``namespace`` is the
-    learner's (``globals()`` of the cell). The learner's printing is swallowed.
-    """
-    target, args_in, kwargs_in = pickle.loads(base64.b64decode(payload))
+def answer(request: bytes, namespace: dict) -> bytes:
+    """Run one call in the kernel: ``request`` is the grader's pickle of ``(target, args,
+    kwargs)``, ``namespace`` the learner's; the reply is an ``.npz`` (no pickles) holding
+    the JSON tree and the arrays. The learner's printing is swallowed."""
+    target, args_in, kwargs_in = pickle.loads(request)
     sink = io.StringIO()
     args, kwargs = (), {}
     try:
@@ -180,16 +179,53 @@ def serve(nonce: str, payload: str, namespace: dict) -> None:
                         if isinstance(v, np.random.Generator)})
     buffer = io.BytesIO()
     np.savez(buffer, *arrays, tree=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))
-    print(f"{MARKER}{nonce} {base64.b64encode(buffer.getvalue()).decode()}", flush=True)
+    return buffer.getvalue()
+
+
+def send_frame(sock, data: bytes) -> None:
+    sock.sendall(len(data).to_bytes(8, "big") + data)
+
+
+def recv_frame(sock, limit: int = MAX_REPLY_BYTES) -> bytes | None:
+    """One frame from ``sock``; ``None`` when the other end closed it."""
+    head = _recv_exactly(sock, 8)
+    if head is None:
+        return None
+    size = int.from_bytes(head, "big")
+    if size > limit:
+        raise ReplyError("a reply larger than the grader accepts")
+    body = _recv_exactly(sock, size)
+    if body is None:
+        raise ReplyError("a reply cut short")
+    return body
+
+
+def _recv_exactly(sock, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def serve_loop(path: str, namespace: dict) -> None:
+    """In the kernel's main thread: connect to the grader's socket at ``path`` and answer
+    its calls until it says stop (an interrupt stops it too)."""
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(path)
+        while (request := recv_frame(conn, limit=1 << 34)) not in (None, b"stop"):
+            send_frame(conn, answer(request, namespace))
 
 
 # ------------------------------------------------------------------ in the grader
 
-def request(nonce: str, target, args: tuple, kwargs: dict) -> str:
-    """The code the grader runs in the kernel for one call."""
-    payload = base64.b64encode(pickle.dumps((target, _outgoing(args), _outgoing(kwargs))))
-    return (f"__import__('lessonlib.grader.wire', fromlist=['serve']).serve("
-            f"{nonce!r}, {payload.decode()!r}, globals())")
+def request(target, args: tuple, kwargs: dict) -> bytes:
+    """The grader's pickle of one call, for ``answer`` in the kernel."""
+    return pickle.dumps((target, _outgoing(args), _outgoing(kwargs)))
 
 
 def _outgoing(value):
@@ -208,18 +244,10 @@ class ReplyError(Exception):
     """The kernel's reply could not be read: it is not one ``serve`` writes."""
 
 
-def read_reply(text: str, nonce: str) -> dict:
-    """The reply of call ``nonce`` in the kernel's printed ``text``, decoded safely."""
-    head = f"{MARKER}{nonce} "
-    lines = [ln for ln in text.splitlines() if ln.startswith(head)]
-    if len(lines) != 1:
-        raise ReplyError("no reply" if not lines else "more than one reply")
-    raw = lines[0][len(head):]
-    if len(raw) > MAX_REPLY_BYTES * 4 // 3 + 4:
-        raise ReplyError("a reply larger than the grader accepts")
+def read_reply(data: bytes) -> dict:
+    """A reply of ``answer``, decoded safely: ``{"tree": ..., "arrays": {k: array}}``."""
     try:
-        with np.load(io.BytesIO(base64.b64decode(raw, validate=True)),
-                     allow_pickle=False) as npz:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             tree = json.loads(npz["tree"].tobytes().decode())
             arrays = {int(k[4:]): npz[k] for k in npz.files if k.startswith("arr_")}
     except Exception as err:  # noqa: BLE001 - anything unreadable is a bad reply

@@ -40,38 +40,51 @@ def kernel(tmp_path_factory):
         yield k
 
 
+def _remote(kernel, name, timeout=30):
+    channel = trusted.Channel(kernel, timeout)
+    return trusted.Remote(channel, name), channel
+
+
 def test_a_remote_call_returns_data_and_shows_changes_in_place(kernel):
     a = np.ones(3)
-    assert trusted.Remote(kernel, "scale_in_place", 30, {})(a, 2.0) == 6.0
-    np.testing.assert_array_equal(a, [2.0, 2.0, 2.0])
+    f, channel = _remote(kernel, "scale_in_place")
+    with channel:
+        assert f(a, 2.0) == 6.0
+        assert f(a, 0.5) == 3.0       # a second call on the same line
+    np.testing.assert_array_equal(a, [1.0, 1.0, 1.0])
 
 
 def test_a_remote_call_takes_its_draws_from_the_checks_rng(kernel):
     rng = np.random.default_rng(3)
     twin = copy.deepcopy(rng)
-    got = trusted.Remote(kernel, "draw", 30, {})(4, rng=rng)
+    f, channel = _remote(kernel, "draw")
+    with channel:
+        got = f(4, rng=rng)
     np.testing.assert_array_equal(got, twin.random(4))
     assert rng.bit_generator.state == twin.bit_generator.state
 
 
 def test_remote_errors_keep_their_names_and_a_stub_is_not_attempted(kernel):
-    with pytest.raises(NotImplementedError):
-        trusted.Remote(kernel, "stub", 30, {})()
-    with pytest.raises(Exception, match="missing") as info:
-        trusted.Remote(kernel, "lookup", 30, {})()
-    assert type(info.value).__name__ == "KeyError"
-    with pytest.raises(Exception) as info:
-        trusted.Remote(kernel, "no_such_function", 30, {})()
-    assert type(info.value).__name__ == "NameError"
+    with trusted.Channel(kernel, 30) as channel:
+        with pytest.raises(NotImplementedError):
+            trusted.Remote(channel, "stub")()
+        with pytest.raises(Exception, match="missing") as info:
+            trusted.Remote(channel, "lookup")()
+        assert type(info.value).__name__ == "KeyError"
+        with pytest.raises(Exception) as info:
+            trusted.Remote(channel, "no_such_function")()
+        assert type(info.value).__name__ == "NameError"
 
 
-def test_after_a_timeout_the_check_stops_calling(kernel):
-    state = {}
-    with pytest.raises(trusted.CallFailed, match="did not return within the 1 s"):
-        trusted.Remote(kernel, "spin", 1, state)()
-    with pytest.raises(trusted.CallFailed, match="did not return"):
-        trusted.Remote(kernel, "draw", 30, state)(1, rng=np.random.default_rng(0))
-    assert trusted.Remote(kernel, "scale_in_place", 30, {})(np.ones(1), 1.0) == 1.0
+def test_after_a_timeout_the_check_stops_calling_and_the_kernel_goes_on(kernel):
+    with trusted.Channel(kernel, 1) as channel:
+        with pytest.raises(trusted.CallFailed, match="did not return within the 1 s"):
+            trusted.Remote(channel, "spin")()
+        with pytest.raises(trusted.CallFailed, match="did not return"):
+            trusted.Remote(channel, "draw")(1, rng=np.random.default_rng(0))
+    f, channel = _remote(kernel, "scale_in_place")
+    with channel:
+        assert f(np.ones(1), 1.0) == 1.0
 
 
 # ---------------------------------------------------------------- the attack catalogue

@@ -1,11 +1,10 @@
 """lessonlib.grader.wire: calls travel into the kernel and plain data comes back; a reply
 the grader did not expect is rejected, never unpickled."""
 
-import base64
-import contextlib
 import io
 import json
 import pickle
+import socket
 
 import numpy as np
 import pytest
@@ -15,13 +14,9 @@ from lessonlib.search import spaces
 
 
 def _call(namespace, target, *args, **kwargs):
-    """What the grader gets back when ``serve`` runs ``target(*args, **kwargs)``."""
-    code = wire.request("n1", wire.Ref(target), args, kwargs)
-    payload = code.split("'n1', '")[1].split("'")[0]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        wire.serve("n1", payload, namespace)
-    return wire.read_reply(out.getvalue(), "n1")
+    """What the grader gets back when the kernel answers ``target(*args, **kwargs)``."""
+    return wire.read_reply(wire.answer(wire.request(wire.Ref(target), args, kwargs),
+                                       namespace))
 
 
 def test_numbers_arrays_tuples_dicts_and_distributions_come_back_as_data():
@@ -72,31 +67,45 @@ def test_errors_come_back_by_name_and_a_missing_function_is_named():
     assert name == "NameError" and "did its cell run?" in message
 
 
-def _reply(tree=None, arrays=(), raw=None):
+def _npz(tree):
     buf = io.BytesIO()
-    np.savez(buf, *arrays, tree=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))
-    body = raw if raw is not None else base64.b64encode(buf.getvalue()).decode()
-    return f"{wire.MARKER}n2 {body}"
+    np.savez(buf, tree=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))
+    return buf.getvalue()
 
 
-@pytest.mark.parametrize("text, why", [
-    ("", "no reply"),
-    (_reply({"return": {"v": 1}}) + "\n" + _reply({"return": {"v": 1}}), "more than one"),
-    (_reply(raw="not base64!"), "unreadable"),
-    (_reply(raw=base64.b64encode(pickle.dumps({"evil": 1})).decode()), "unreadable"),
-    (_reply(["a list"]), "not a JSON object"),
+@pytest.mark.parametrize("data, why", [
+    (b"", "unreadable"),
+    (b"not an npz at all", "unreadable"),
+    (pickle.dumps({"evil": 1}), "unreadable"),
+    (_npz(["a list"]), "not a JSON object"),
 ])
-def test_a_reply_that_serve_would_not_write_is_rejected(text, why):
+def test_a_reply_that_answer_would_not_write_is_rejected(data, why):
     with pytest.raises(wire.ReplyError, match=why):
-        wire.read_reply(text, "n2")
+        wire.read_reply(data)
 
 
 def test_an_object_array_is_never_unpickled():
     buf = io.BytesIO()
     np.savez(buf, np.array([object()], dtype=object), tree=np.frombuffer(b"{}", dtype=np.uint8))
-    text = f"{wire.MARKER}n3 {base64.b64encode(buf.getvalue()).decode()}"
     with pytest.raises(wire.ReplyError, match="unreadable"):
-        wire.read_reply(text, "n3")
+        wire.read_reply(buf.getvalue())
+
+
+def test_frames_carry_their_length_and_refuse_an_oversized_or_cut_reply():
+    a, b = socket.socketpair()
+    with a, b:
+        wire.send_frame(a, b"hello")
+        assert wire.recv_frame(b) == b"hello"
+        a.sendall((10 ** 12).to_bytes(8, "big"))
+        with pytest.raises(wire.ReplyError, match="larger than"):
+            wire.recv_frame(b)
+    a, b = socket.socketpair()
+    with b:
+        a.sendall((100).to_bytes(8, "big") + b"short")
+        a.close()
+        with pytest.raises(wire.ReplyError, match="cut short"):
+            wire.recv_frame(b)
+        assert wire.recv_frame(b) is None
 
 
 @pytest.mark.parametrize("node", [
