@@ -233,7 +233,74 @@ def bench_notebooks(paths) -> list[str]:
     return rows
 
 
-def run(*, notebooks: bool = True) -> str:
+def _half_done(solved, learner):
+    """A submission with every other exercise solved, the rest left as handed out."""
+    from .grader.notebook_files import cell_info
+    nb = copy.deepcopy(learner)
+    solved_cells = {cell_info(c).get("exercise"): c for c in solved.cells
+                    if cell_info(c).get("role") == "exercise"}
+    k = 0
+    for cell in nb.cells:
+        if cell_info(cell).get("role") == "exercise":
+            if k % 2 == 0:
+                cell.source = solved_cells[cell_info(cell)["exercise"]].source
+            k += 1
+    return nb
+
+
+def make_cohort(folder: Path, n_learners: int) -> list[Path]:
+    """``n_learners`` folders of the six notebooks in ``folder``: each notebook solved, half
+    done or not started, in turn. Returns the notebook files."""
+    from .grader.notebook_files import dumps, learner_dir
+    paths = []
+    for path in sorted(solutions_dir().glob("*.ipynb")):
+        solved, handed_out = read_notebook(path), read_notebook(learner_dir() / path.name)
+        variants = [solved, _half_done(solved, handed_out), handed_out]
+        for i in range(n_learners):
+            out = folder / f"learner{i:03d}" / path.name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(dumps(variants[(i + len(paths)) % 3]), encoding="utf-8")
+            paths.append(out)
+    return sorted(paths)
+
+
+def bench_cohort(n_learners: int) -> list[str]:
+    """Submissions graded per minute, for a synthetic cohort of ``n_learners`` x 6
+    notebooks: one at a time, ``--jobs`` on every core, and on a local Dask cluster of one
+    worker process per core."""
+    import tempfile
+
+    from .grader import cohort, sandbox
+    sandboxed = sandbox.sandbox_status() is None
+    cores = os.cpu_count() or 1
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="lessonlib-cohort-bench-") as tmp:
+        subs = [cohort.submission(p) for p in make_cohort(Path(tmp), n_learners)]
+        runs = [("one at a time", {"jobs": 1}), (f"--jobs {cores}", {"jobs": cores})]
+        cluster = None
+        try:
+            from dask.distributed import LocalCluster
+            cluster = LocalCluster(n_workers=cores, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            runs.append((f"Dask, {cores} worker processes",
+                         {"scheduler": cluster.scheduler_address}))
+        except ImportError:
+            rows.append("(Dask is not installed: pip install 'dask[distributed]')")
+        try:
+            for name, kw in runs:
+                start = time.perf_counter()
+                results = cohort.grade_cohort(subs, sandboxed=sandboxed, seed=1, **kw)
+                elapsed = time.perf_counter() - start
+                assert all(r.grade is not None for r in results)
+                rows.append(f"{name:<32}{len(subs):>4} submissions in {elapsed:6.1f} s"
+                            f"{60 * len(subs) / elapsed:8.1f} per minute")
+        finally:
+            if cluster is not None:
+                cluster.close()
+    return rows
+
+
+def run(*, notebooks: bool = True, cohort: int = 0) -> str:
     """All benchmarks as printed text.
 
     PyTorch is timed twice: on one thread, like for like with numpy (whose element-wise
@@ -264,4 +331,8 @@ def run(*, notebooks: bool = True) -> str:
                      f"{TARGETS['grade']:g}), and the cost of the sandbox and the trusted "
                      f"checks (target <= {TARGETS['trust']:g} s):")
         lines += bench_notebooks(sorted(solutions_dir().glob("*.ipynb")))
+    if cohort:
+        lines.append("")
+        lines.append(f"grading a synthetic cohort ({cohort} learners x 6 notebooks):")
+        lines += bench_cohort(cohort)
     return "\n".join(lines)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
+from .grader import cohort
+from .grader.cohort import Graded
 from .grader.exercises import progress_lines
-from .grader.grade import NotebookGrade, format_report, grade_notebook
+from .grader.grade import NotebookGrade, format_report
 from .grader.notebook_files import NotebookError, learner_dir, solutions_dir
 from .grader.release import refresh_solved, release
 
@@ -58,21 +61,43 @@ def _write_csv(path: Path, reports: list[NotebookGrade]) -> None:
             w.writerow([r.notebook, "total", "", "", r.score, r.max_score, r.passed, ""])
 
 
-def _grade_each(paths, args, show) -> tuple[list[NotebookGrade], bool]:
-    """Grade each notebook, ``show(path, report)`` as it is done; a notebook that cannot be
-    graded is reported on stderr and skipped. Returns the reports and whether one was."""
-    reports, broken = [], False
+def _grade_each(paths, args, *, bar: bool) -> tuple[list[Graded], bool]:
+    """Grade ``paths`` (``grader.cohort``): the results in the order of ``paths``, and
+    whether a file could not be graded (said on stderr). ``bar``: a progress bar on a
+    terminal, with the count done, the failures and the time left."""
+    subs, broken = [], False
     for path in paths:
         try:
-            report = grade_notebook(path, solutions=args.solutions, timeout=args.timeout,
-                                    sandboxed=args.sandboxed)
+            subs.append(cohort.submission(path, solutions=args.solutions,
+                                          learner=getattr(args, "learner", "folder")))
         except NotebookError as err:
             print(f"error: {err}", file=sys.stderr)
             broken = True
-            continue
-        reports.append(report)
-        show(path, report)
-    return reports, broken
+    from tqdm import tqdm  # here: the command line starts without it
+    progress = tqdm(total=len(subs), unit="notebook", file=sys.stderr,
+                    disable=None if bar else True, dynamic_ncols=True)
+    failed = 0
+
+    def done(graded: Graded) -> None:
+        nonlocal failed
+        failed += graded.grade is None or not graded.grade.passed
+        progress.set_postfix_str(f"{failed} not passed" + (" (reused)" if graded.reused
+                                                            else ""), refresh=False)
+        progress.update()
+
+    try:
+        results = cohort.grade_cohort(
+            subs, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
+            scheduler=getattr(args, "scheduler", None), results=getattr(args, "results", None),
+            solutions=args.solutions, timeout=args.timeout, sandboxed=args.sandboxed,
+            seed=getattr(args, "cases", None), on_done=done)
+    finally:
+        progress.close()
+    for graded in results:
+        if graded.error is not None:
+            print(f"error: {graded.error}", file=sys.stderr)
+            broken = True
+    return results, broken
 
 
 def _cmd_grade(args) -> int:
@@ -81,7 +106,10 @@ def _cmd_grade(args) -> int:
     if not paths:
         print("error: no notebooks to grade", file=sys.stderr)
         return 2
-    reports, broken = _grade_each(paths, args, lambda _, r: print(format_report(r)))
+    results, broken = _grade_each(paths, args, bar=True)
+    reports = [g.grade for g in results if g.grade is not None]
+    for report in reports:
+        print(format_report(report))
     if args.json:
         data = [r.as_dict() for r in reports]
         single = len(args.notebooks) == 1 and not Path(args.notebooks[0]).is_dir()
@@ -89,6 +117,13 @@ def _cmd_grade(args) -> int:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     if args.csv:
         _write_csv(args.csv, reports)
+    graded = [g for g in results if g.grade is not None]
+    if args.gradebook:
+        header, rows = cohort.gradebook_rows(graded)
+        with open(args.gradebook, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *rows])
+    if args.figure and graded:
+        cohort.plot_points(graded, args.figure)
     if broken:
         return 2
     return 0 if all(r.passed for r in reports) else 1
@@ -104,7 +139,11 @@ def _cmd_progress(args) -> int:
                                         [g.exercise for g in report.exercises],
                                         title=str(path))))
 
-    reports, broken = _grade_each(paths, args, show)
+    results, broken = _grade_each(paths, args, bar=False)
+    reports = [g.grade for g in results if g.grade is not None]
+    for graded in results:
+        if graded.grade is not None:
+            show(graded.submission.path, graded.grade)
     score = sum(r.score for r in reports)
     total = sum(r.max_score for r in reports)
     if len(paths) > 1:
@@ -114,7 +153,7 @@ def _cmd_progress(args) -> int:
 
 def _cmd_bench(args) -> int:
     from .bench import run  # here: bench loads numpy, nbclient and the network
-    print(run(notebooks=not args.no_notebooks))
+    print(run(notebooks=not args.no_notebooks, cohort=args.cohort))
     return 0
 
 
@@ -153,6 +192,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
     p.add_argument("--no-sandbox", action="store_true", help="run the submissions' code "
                    "without the sandbox (grade refuses to when bubblewrap is missing)")
+    p.add_argument("--jobs", type=int, help="submissions graded at once on this machine "
+                   "(default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask distributed "
+                   "cluster whose scheduler is at ADDRESS (tcp://host:8786)")
+    p.add_argument("--results", type=Path, help="a JSON-lines file of results, appended to "
+                   "as each submission is graded; a re-run skips what it already holds")
+    p.add_argument("--gradebook", type=Path, help="also write one row per learner and a "
+                   "column per notebook, with a total, as CSV")
+    p.add_argument("--figure", type=Path, help="also draw how the points of each exercise "
+                   "spread over the submissions (PNG)")
+    p.add_argument("--learner", choices=("folder", "file"), default="folder",
+                   help="whose submission a file is: its folder's name (default) or what "
+                   "its file name holds besides the notebook's")
+    p.add_argument("--cases", type=int, metavar="SEED", help="draw the checks' random cases "
+                   "from SEED and each submission's content, so that runs agree (default: "
+                   "fresh cases at each grading)")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("progress", help="which exercises pass, fail or are not attempted "
@@ -166,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed against PyTorch (optional) and grade against a "
                        "plain run, as printed ratios")
     p.add_argument("--no-notebooks", action="store_true", help="skip the notebook timings")
+    p.add_argument("--cohort", type=int, default=0, metavar="N", help="also grade a synthetic "
+                   "cohort of N learners x 6 notebooks: one at a time, on every core, and on "
+                   "a local Dask cluster")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("refresh", help="maintainers: re-execute solved notebooks, store "

@@ -46,3 +46,17 @@ def test_checks_in_process_time_the_solved_notebooks_checks():
     from lessonlib.grader.notebook_files import read_notebook, solutions_dir
     nb = read_notebook(solutions_dir() / "05_softmax_regression.ipynb")
     assert 0 < bench._checks_in_process(nb) < 30
+
+
+def test_a_synthetic_cohort_mixes_solved_half_done_and_untouched_notebooks(tmp_path):
+    from lessonlib.grader.notebook_files import cell_info, read_notebook
+    paths = bench.make_cohort(tmp_path, 3)
+    assert len(paths) == 18 and len({p.parent.name for p in paths}) == 3
+    solved_counts = set()
+    for p in paths:
+        nb = read_notebook(p)
+        cells = [c for c in nb.cells if cell_info(c).get("role") == "exercise"]
+        solved_counts.add(sum("NotImplementedError" not in c.source for c in cells)
+                          / len(cells))
+    assert min(solved_counts) == 0 and max(solved_counts) == 1
+    assert any(0 < s < 1 for s in solved_counts)

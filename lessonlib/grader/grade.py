@@ -60,8 +60,8 @@ class ExerciseGrade:
         """The exercise's row of ``--json`` and ``--csv``."""
         return {"id": self.exercise.id, "kind": self.exercise.kind,
                 "function": self.exercise.function, "points": self.points,
-                "max_points": float(self.exercise.points),
-                "passed": self.passed, "message": self.message}
+                "max_points": float(self.exercise.points), "passed": self.passed,
+                "status": self.status.value, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,14 @@ class NotebookGrade:
         """The notebook's object in ``--json``."""
         return {"notebook": self.notebook, "score": self.score, "max_score": self.max_score,
                 "exercises": [g.as_dict() for g in self.exercises]}
+
+    @classmethod
+    def from_dict(cls, data: dict, notes=()) -> NotebookGrade:
+        """The grade ``as_dict`` describes (a results file's line, a Dask worker's answer)."""
+        grades = tuple(ExerciseGrade(EXERCISES[e["id"]], float(e["points"]),
+                                     Status(e["status"]), str(e["message"]))
+                       for e in data["exercises"])
+        return cls(str(data["notebook"]), grades, tuple(notes))
 
 
 @dataclass
@@ -134,7 +142,7 @@ def _experiment_sources(solved) -> set[str]:
             if cell.cell_type == "code" and not cell_info(cell).get("role")}
 
 
-def _graded_copy(learner, solved) -> tuple[nbformat.NotebookNode, list]:
+def _graded_copy(learner, solved, *, skip: bool = True) -> tuple[nbformat.NotebookNode, list]:
     """The notebook the grader runs: the learner's cells without outputs, the solved
     notebook's check cells in place of the learner's, and the solved notebook's experiment
     cells marked ``skip`` (a cell the learner added or changed runs). Returns
@@ -143,7 +151,7 @@ def _graded_copy(learner, solved) -> tuple[nbformat.NotebookNode, list]:
                      if cell_info(c).get("role") == "check"}
     learner_checks = {cell_info(c).get("exercise") for c in learner.cells
                       if cell_info(c).get("role") == "check"}
-    experiments = _experiment_sources(solved)
+    experiments = _experiment_sources(solved) if skip else set()
     notes, cells, placed = [], [], set()
 
     def official(ex_id):
@@ -182,15 +190,16 @@ def _graded_copy(learner, solved) -> tuple[nbformat.NotebookNode, list]:
     return graded, notes
 
 
-def prepare(path, *, solutions=None) -> GradedCopy:
-    """Read the submission at ``path``, find its solved notebook and build the graded copy."""
+def prepare(path, *, solutions=None, skip_experiments: bool = True) -> GradedCopy:
+    """Read the submission at ``path``, find its solved notebook and build the graded copy
+    (with the lesson's experiments marked to skip, unless ``skip_experiments`` is false)."""
     path = Path(path)
     solutions = Path(solutions) if solutions else solutions_dir()
     learner = read_notebook(path)
     solved_path = find_solved(learner, path, solutions)
     solved = read_notebook(solved_path)
     ids = [cell_info(c)["exercise"] for c in solved.cells if cell_info(c).get("role") == "check"]
-    graded, notes = _graded_copy(learner, solved)
+    graded, notes = _graded_copy(learner, solved, skip=skip_experiments)
     graded.metadata.setdefault("lessonlib", {})["notebook"] = solved_path.stem
     return GradedCopy(path=path, name=solved_path.stem, exercises=[EXERCISES[ex] for ex in ids],
                       notebook=graded, notes=notes)
@@ -198,11 +207,13 @@ def prepare(path, *, solutions=None) -> GradedCopy:
 
 # ------------------------------------------------------------------ 2. execute
 
-def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True) -> Execution:
+def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
+            cases: int | None = None) -> Execution:
     """Run the graded copy and its trusted checks (``grader.trusted``), each cell and each
     call of a learner's function within ``timeout`` seconds, the learner's code in the
-    sandbox of ``grader.sandbox`` unless ``sandboxed`` is false. Raises ``NotebookError``
-    when the notebook could not be run at all, or not sandboxed."""
+    sandbox of ``grader.sandbox`` unless ``sandboxed`` is false. The checks draw fresh
+    random cases, from ``cases`` when given (the same number, the same cases). Raises
+    ``NotebookError`` when the notebook could not be run at all, or not sandboxed."""
     if sandboxed and (why := sandbox.sandbox_status()) is not None:
         raise NotebookError(f"{graded.path}: not graded, no sandbox: {why}. Grading runs "
                             "the submission's code; to run it without a sandbox anyway, "
@@ -215,7 +226,8 @@ def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True) 
         nb_file.write_text(dumps(graded.notebook), encoding="utf-8")
         cmd = [sys.executable, "-m", "lessonlib.grader.trusted", str(nb_file),
                "--scratch", str(scratch), "--results", str(results),
-               "--timeout", f"{timeout:g}"] + ([] if sandboxed else ["--no-sandbox"])
+               "--timeout", f"{timeout:g}"] + ([] if sandboxed else ["--no-sandbox"]) \
+            + ([] if cases is None else ["--cases", str(int(cases))])
         n_code = sum(c.cell_type == "code" for c in graded.notebook.cells)
         try:
             proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True,
@@ -261,12 +273,12 @@ def collect(graded: GradedCopy, run: Execution, *, timeout: float = 60) -> Noteb
     return NotebookGrade(str(graded.path), tuple(grades), tuple(notes))
 
 
-def grade_notebook(path, *, solutions=None, timeout: float = 60,
-                   sandboxed: bool = True) -> NotebookGrade:
+def grade_notebook(path, *, solutions=None, timeout: float = 60, sandboxed: bool = True,
+                   cases: int | None = None) -> NotebookGrade:
     """Grade one learner notebook: ``prepare``, ``execute`` (in the sandbox unless
-    ``sandboxed`` is false) and ``collect``."""
+    ``sandboxed`` is false; random cases from ``cases``) and ``collect``."""
     graded = prepare(path, solutions=solutions)
-    return collect(graded, execute(graded, timeout=timeout, sandboxed=sandboxed),
+    return collect(graded, execute(graded, timeout=timeout, sandboxed=sandboxed, cases=cases),
                    timeout=timeout)
 
 

@@ -199,12 +199,14 @@ def check_call(source: str, function: str) -> tuple[str, dict]:
     raise ValueError(f"no call check_{function}(<name>, ...) in the check cell")
 
 
-def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: float) -> dict:
-    """Run the graded copy at ``path`` and its trusted checks; the results as plain data."""
+def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: float,
+                    cases: int | None = None) -> dict:
+    """Run the graded copy at ``path`` and its trusted checks; the results as plain data.
+    The checks' random cases come from ``cases``, or from fresh entropy."""
     nb = json.loads(Path(path).read_text(encoding="utf-8"))   # written by grade itself
     name = nb["metadata"]["lessonlib"]["notebook"]
     # fresh random cases: answers hard-coded for the cases the notebook shows earn nothing
-    entropy = secrets.randbits(63)
+    entropy = secrets.randbits(63) if cases is None else int(cases)
     framework.fresh_cases(entropy)
     results: dict = {"cells": {}, "checks": {}, "notes": [], "cases": entropy}
     env = dict(os.environ, MPLBACKEND="Agg", LESSONLIB_HEADLESS="1")
@@ -263,9 +265,10 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--cases", type=int, help="the checks' random cases (default: fresh)")
     args = parser.parse_args(argv)
     results = grade_in_kernel(args.notebook, args.scratch, sandboxed=not args.no_sandbox,
-                              timeout=args.timeout)
+                              timeout=args.timeout, cases=args.cases)
     tmp = args.results.with_suffix(".part")
     tmp.write_text(json.dumps(results), encoding="utf-8")
     tmp.replace(args.results)

@@ -6,7 +6,7 @@ import json
 
 import nbformat
 
-from lessonlib.grader.grade import grade_notebook
+from lessonlib.grader.grade import NotebookGrade, grade_notebook
 from lessonlib.grader.notebook_files import cell_info
 from tests.grader.common import LEARNER, SOLVED, cells_of, run_cli
 
@@ -22,7 +22,7 @@ def test_grade_solved_notebook_full_marks_and_json(tmp_path):
         "random_search_points", "chance_at_least_one", "shrink_box", "panda_or_caviar",
         "grid_distinct_values"]
     assert all(set(e) == {"id", "kind", "function", "points", "max_points", "passed",
-                          "message"} for e in report["exercises"])
+                          "status", "message"} for e in report["exercises"])
     assert [e["kind"] for e in report["exercises"]] == ["exercise"] * 3 + ["question"] * 2
 
 
@@ -164,7 +164,9 @@ def test_collect_turns_the_trusted_results_into_typed_grades():
                            "code cell 7 (not a check) ran out of time and was stopped")
     assert grade.as_dict()["exercises"][0] == {
         "id": "1.1", "kind": "exercise", "function": "random_search_points", "points": 2.0,
-        "max_points": 2.0, "passed": True, "message": "6/6 checks passed"}
+        "max_points": 2.0, "passed": True, "status": "passed",
+        "message": "6/6 checks passed"}
+    assert NotebookGrade.from_dict(grade.as_dict(), grade.notes) == grade
 
 
 def test_the_graded_copy_skips_the_lessons_experiments_only():
@@ -175,3 +177,34 @@ def test_the_graded_copy_skips_the_lessons_experiments_only():
     assert plan[0] == "run"                          # set-up: imports and the seed
     assert "skip" in plan and plan.count("check") == 5
     assert all(p == "run" for c, p in zip(code, plan) if cell_info(c).get("role") == "exercise")
+
+
+def test_skipping_the_experiments_changes_no_grade(tmp_path):
+    """On notebook 05 solved, not started, with wrong answers and tampered with: the same
+    grade per exercise whether grading runs the lesson's experiment cells or skips them."""
+    from lessonlib.grader.grade import collect, execute, prepare
+    from tests.grader.test_trusted import ATTACKS_05, LEARNER_05, SOLVED_05
+
+    from .common import SANDBOXED
+    wrong = nbformat.read(SOLVED_05, as_version=4)
+    cells_of(wrong, "exercise")["5.1"].source = ("def softmax(Z):\n    E = np.exp(Z)\n"
+                                                 "    return E / E.sum(axis=0)\n")
+    cells_of(wrong, "exercise")["5.3"].source = ("def cross_entropy_cost(Y_hat, Y):\n"
+                                                 "    return float(-np.sum(Y * np.log(Y_hat)))\n")
+    tampered = nbformat.read(LEARNER_05, as_version=4)
+    for ex_id in ("5.1", "5.2", "5.4", "Q5.1"):
+        cells_of(tampered, "exercise")[ex_id].source = ATTACKS_05[ex_id]
+    paths = [SOLVED_05, LEARNER_05]
+    for name, nb in (("wrong", wrong), ("tampered", tampered)):
+        paths.append(tmp_path / name / "05_softmax_regression.ipynb")
+        paths[-1].parent.mkdir()
+        nbformat.write(nb, paths[-1])
+    for path in paths:
+        grades = []
+        for skip in (True, False):
+            graded = prepare(path, skip_experiments=skip)
+            run = execute(graded, timeout=60, sandboxed=SANDBOXED, cases=11)
+            assert any(c["status"] == "skipped" for c in run.cells.values()) == skip
+            grades.append([(g.exercise.id, g.points, g.status) for g in
+                           collect(graded, run).exercises])
+        assert grades[0] == grades[1], path

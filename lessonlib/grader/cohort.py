@@ -1,0 +1,292 @@
+"""Grading a cohort: many submissions, every core or a Dask cluster, nothing graded twice.
+
+``grade_cohort`` grades a list of ``Submission`` (a file, its learner, and a key naming its
+content and its solved notebook's) and returns one ``Graded`` per submission, in the order
+given, whatever order they finished in:
+
+- ``jobs`` gradings run at once on this machine (each is a process of its own, so threads
+  suffice to drive them), or ``scheduler`` names a Dask distributed scheduler whose workers
+  have the workbook installed: a submission travels to a worker as its file's bytes (and its
+  solved notebook's), and its grade comes back as plain data;
+- a ``results`` file (JSON lines) gets one line per submission as soon as it is graded; a
+  later run with the same file reuses the lines whose key is unchanged and grades the rest.
+  A line is written in one append, and a torn last line (a killed run) is ignored;
+- ``cases`` makes the checks' random cases a function of the submission's content: the same
+  number, the same cases, so a run with ``jobs=1`` and one with ``jobs=8`` give the same
+  grades (without it, every grading draws fresh ones).
+
+Also the instructor's gradebook: one row per learner (``gradebook_rows``), and a figure of
+how the points of each exercise spread over the cohort (``plot_points``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from .exercises import EXERCISES, NOTEBOOKS, exercises_of
+from .grade import NotebookGrade, find_solved, grade_notebook
+from .notebook_files import NotebookError, read_notebook, solutions_dir
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One notebook to grade: its ``path``, its ``learner``, its workbook ``notebook`` and
+    ``key``, a digest of its bytes and of its solved notebook's."""
+
+    path: Path
+    learner: str
+    notebook: str
+    solved: Path
+    key: str
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A submission's result: its grade, or why it could not be graded (``error``)."""
+
+    submission: Submission
+    grade: NotebookGrade | None
+    error: str | None = None
+    reused: bool = False
+
+
+def learner_of(path: Path, how: str = "folder") -> str:
+    """Whose submission ``path`` is: its folder's name (``"folder"``) or what its file name
+    holds besides the notebook's (``"file"``: ``01_tuning_process-alice.ipynb`` is alice)."""
+    path = Path(path)
+    if how == "folder":
+        return path.parent.name
+    if how == "file":
+        stem = path.stem
+        for name in sorted(NOTEBOOKS, key=len, reverse=True):
+            stem = stem.replace(name, "")
+        return re.sub(r"^[-_ .]+|[-_ .]+$", "", stem) or path.stem
+    raise ValueError(f"how must be 'folder' or 'file', got {how!r}")
+
+
+def submission(path, *, solutions=None, learner: str = "folder") -> Submission:
+    """A ``Submission`` for the notebook at ``path``; ``NotebookError`` when it is not one
+    of the workbook's."""
+    path = Path(path)
+    solutions = Path(solutions) if solutions else solutions_dir()
+    solved = find_solved(read_notebook(path), path, solutions)
+    digest = hashlib.sha256()
+    for part in (path.read_bytes(), solved.read_bytes()):
+        digest.update(hashlib.sha256(part).digest())
+    return Submission(path, learner_of(path, learner), solved.stem, solved, digest.hexdigest())
+
+
+def cases_for(sub: Submission, seed: int | None) -> int | None:
+    """The random cases of ``sub``'s checks for a run with ``seed`` (``None``: fresh)."""
+    if seed is None:
+        return None
+    return int(hashlib.sha256(f"{seed}:{sub.key}".encode()).hexdigest()[:15], 16)
+
+
+# ------------------------------------------------------------------ the results file
+
+def read_results(path) -> dict[str, dict]:
+    """The finished lines of a results file, by key (a torn last line is left out)."""
+    out: dict[str, dict] = {}
+    if path is None or not Path(path).exists():
+        return out
+    for line in Path(path).read_text(encoding="utf-8").splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break                               # the run that wrote it was killed
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "key" in record:
+            out[record["key"]] = record
+    return out
+
+
+def _append(path: Path, record: dict) -> None:
+    """Add one line in one write; first cut off a torn last line, if any."""
+    data = (json.dumps(record) + "\n").encode()
+    with open(path, "a+b") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell():
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.seek(0)
+                kept = f.read().rsplit(b"\n", 1)[0]
+                f.truncate(0)
+                f.write(kept + b"\n" if kept else b"")
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _record(sub: Submission, grade: NotebookGrade | None, error: str | None) -> dict:
+    return {"key": sub.key, "path": str(sub.path), "learner": sub.learner,
+            "notebook": sub.notebook, "error": error,
+            "grade": None if grade is None else grade.as_dict(),
+            "notes": [] if grade is None else list(grade.notes)}
+
+
+def _from_record(sub: Submission, record: dict, reused: bool) -> Graded:
+    if record.get("grade") is None:
+        return Graded(sub, None, record.get("error") or "not graded", reused)
+    grade = NotebookGrade.from_dict(record["grade"], record.get("notes", ()))
+    return Graded(sub, NotebookGrade(str(sub.path), grade.exercises, grade.notes), None,
+                  reused)
+
+
+# ------------------------------------------------------------------ grading
+
+def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content: bytes, *,
+                timeout: float, sandboxed: bool, cases: int | None) -> dict:
+    """Grade a submission given as bytes, against its solved notebook given as bytes: what a
+    Dask worker runs. Returns plain data: ``{"grade": ..., "notes": ..., "error": ...}``."""
+    with tempfile.TemporaryDirectory(prefix="lessonlib-cohort-") as tmp:
+        sub_dir, sol_dir = Path(tmp, "submission"), Path(tmp, "solutions")
+        sub_dir.mkdir()
+        sol_dir.mkdir()
+        path = sub_dir / Path(filename).name
+        path.write_bytes(content)
+        (sol_dir / f"{solved_name}.ipynb").write_bytes(solved_content)
+        try:
+            grade = grade_notebook(path, solutions=sol_dir, timeout=timeout,
+                                   sandboxed=sandboxed, cases=cases)
+        except NotebookError as err:
+            return {"grade": None, "notes": [], "error": str(err)}
+    return {"grade": grade.as_dict(), "notes": list(grade.notes), "error": None}
+
+
+def _grade_here(sub: Submission, *, timeout, sandboxed, solutions, seed) -> dict:
+    try:
+        grade = grade_notebook(sub.path, solutions=solutions, timeout=timeout,
+                               sandboxed=sandboxed, cases=cases_for(sub, seed))
+    except NotebookError as err:
+        return {"grade": None, "notes": [], "error": str(err)}
+    return {"grade": grade.as_dict(), "notes": list(grade.notes), "error": None}
+
+
+def grade_cohort(subs: list[Submission], *, jobs: int = 1, scheduler: str | None = None,
+                 results=None, solutions=None, timeout: float = 60, sandboxed: bool = True,
+                 seed: int | None = None, on_done=None) -> list[Graded]:
+    """Grade ``subs`` (see the module's doc); ``on_done(graded)`` is called as each one is
+    done, reused ones first. Returns the results in the order of ``subs``."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    done = read_results(results)
+    out: dict[int, Graded] = {}
+    todo = []
+    for i, sub in enumerate(subs):
+        if sub.key in done:
+            out[i] = _from_record(sub, done[sub.key], reused=True)
+            if on_done:
+                on_done(out[i])
+        else:
+            todo.append(i)
+
+    def finished(i: int, answer: dict) -> None:
+        sub = subs[i]
+        record = _record(sub, None, answer["error"]) if answer["grade"] is None else \
+            {**_record(sub, None, None), "grade": answer["grade"], "notes": answer["notes"]}
+        if results is not None:
+            _append(Path(results), record)
+        out[i] = _from_record(sub, record, reused=False)
+        if on_done:
+            on_done(out[i])
+
+    if scheduler is not None:
+        _on_dask(scheduler, subs, todo, finished, timeout=timeout, sandboxed=sandboxed,
+                 seed=seed)
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_grade_here, subs[i], timeout=timeout, sandboxed=sandboxed,
+                                   solutions=solutions, seed=seed): i for i in todo}
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+    return [out[i] for i in range(len(subs))]
+
+
+def _on_dask(address: str, subs, todo, finished, *, timeout, sandboxed, seed) -> None:
+    """Grade ``todo`` on the Dask cluster at ``address``; a task lost with its worker is
+    run again elsewhere (Dask's retries), and each submission is reported once."""
+    from dask.distributed import Client
+    from dask.distributed import as_completed as dask_completed
+    with Client(address, timeout=60) as client:
+        futures = {}
+        for i in todo:
+            sub = subs[i]
+            future = client.submit(
+                grade_bytes, sub.path.name, sub.path.read_bytes(), sub.notebook,
+                sub.solved.read_bytes(), timeout=timeout, sandboxed=sandboxed,
+                cases=cases_for(sub, seed), key=f"lessonlib-grade-{i}-{sub.key[:16]}",
+                pure=False, retries=3)
+            futures[future] = i
+        for future in dask_completed(list(futures)):
+            finished(futures[future], future.result())
+
+
+# ------------------------------------------------------------------ the gradebook
+
+def gradebook_rows(graded: list[Graded]) -> tuple[list[str], list[list]]:
+    """The wide gradebook: a header, then one row per learner (sorted) with the points of
+    each notebook they handed in (blank when they did not) and their total."""
+    notebooks = [n for n in NOTEBOOKS if any(g.submission.notebook == n for g in graded)]
+    by_learner: dict[str, dict[str, float]] = {}
+    for g in graded:
+        points = g.grade.score if g.grade is not None else 0.0
+        by_learner.setdefault(g.submission.learner, {})[g.submission.notebook] = points
+    header = ["learner", *notebooks, "total"]
+    maximum = {n: float(sum(e.points for e in exercises_of(n))) for n in notebooks}
+    rows = [["(maximum)", *[maximum[n] for n in notebooks], sum(maximum.values())]]
+    for learner in sorted(by_learner):
+        scores = by_learner[learner]
+        rows.append([learner, *[scores.get(n, "") for n in notebooks],
+                     round(sum(scores.values()), 2)])
+    return header, rows
+
+
+def points_by_exercise(graded: list[Graded]) -> dict[str, list[float]]:
+    """Each exercise's points as a share of its maximum, one per graded submission."""
+    shares: dict[str, list[float]] = {}
+    for g in graded:
+        if g.grade is None:
+            continue
+        for e in g.grade.exercises:
+            shares.setdefault(e.exercise.id, []).append(e.points / e.exercise.points)
+    return dict(sorted(shares.items(), key=lambda kv: EXERCISES[kv[0]].sort_key))
+
+
+def plot_points(graded: list[Graded], path) -> None:
+    """A PNG at ``path``: for each exercise, the share of submissions with full, partial and
+    no points, hardest (fewest full marks) first, so the hard exercises stand out."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    shares = points_by_exercise(graded)
+    if not shares:
+        raise ValueError("no graded submission to plot")
+    rows = sorted(shares.items(), key=lambda kv: sum(s == 1 for s in kv[1]) / len(kv[1]))
+    labels = [f"{i} {EXERCISES[i].function}" for i, _ in rows]
+    full = [sum(s == 1 for s in v) / len(v) for _, v in rows]
+    part = [sum(0 < s < 1 for s in v) / len(v) for _, v in rows]
+    none = [sum(s == 0 for s in v) / len(v) for _, v in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1.5))
+    y = range(len(rows))
+    ax.barh(y, full, color="#2a9d8f", label="full points")
+    ax.barh(y, part, left=full, color="#e9c46a", label="partial")
+    ax.barh(y, none, left=[a + b for a, b in zip(full, part)], color="#e76f51",
+            label="no points")
+    ax.set_yticks(list(y), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of the {max(len(v) for _, v in rows)} graded submissions")
+    ax.set_title("Points per exercise across the cohort (hardest first)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
