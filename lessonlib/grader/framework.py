@@ -201,8 +201,26 @@ _EVALUATING: dict = {}            # "id": the exercise whose sub-check is runnin
 LATEST: dict[str, CheckResult] = {}
 
 
+def weighted(weight: float):
+    """Give a sub-check its ``weight`` in the exercise's points (default 1): the mistakes
+    a notebook stresses weigh most, a slip in a secondary output little. Use as a
+    decorator, ``@weighted(3)``, or ``weighted(3)(sub)``."""
+    if not weight > 0:
+        raise ValueError(f"weight must be positive, got {weight!r}")
+
+    def mark(sub):
+        sub.weight = float(weight)
+        return sub
+    return mark
+
+
+def _weight(sub) -> float:
+    return float(getattr(sub, "weight", 1.0))
+
+
 def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> CheckResult:
-    """Run every sub-check on ``fn``; the first failure is reported, all count for credit.
+    """Run every sub-check on ``fn``; all count for credit, in proportion to their
+    weights (``weighted``), and the heaviest failure is reported (the first of equals).
 
     ``context`` holds the learner's other functions a check may use (e.g. ``forward=``);
     the sub-checks find it as ``ck.context``.
@@ -215,8 +233,8 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
         line = f"{Status.FAILED.mark} {head}: {msg} (0/{total} checks, 0/{max_pts} points)"
         return CheckResult(exercise, Status.FAILED, 0, total, 0.0, msg, line, [msg])
     ck = Checker(fn, context, exercise.id)
-    failures: list[tuple[str, str]] = []
-    passed = 0
+    failures: list[tuple[str, str, float]] = []
+    passed, earned = 0, 0.0
     for sub in subchecks:
         _EVALUATING["id"] = exercise.id
         try:
@@ -226,29 +244,30 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
             return CheckResult(exercise, Status.NOT_ATTEMPTED, 0, total, 0.0,
                                "not attempted yet", line)
         except CheckFailure as f:
-            failures.append((f.message, f.hint))
+            failures.append((f.message, f.hint, _weight(sub)))
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # noqa: BLE001 - an odd return value broke a comparison
             failures.append((f"returned something the check could not use "
                              f"({type(err).__name__}: {_short(str(err), 80)})",
-                             "compare what you return with the docstring"))
+                             "compare what you return with the docstring", _weight(sub)))
         else:
             passed += 1
+            earned += _weight(sub)
         finally:
             _EVALUATING.pop("id", None)
-    points = round(exercise.points * passed / total, 2)
+    points = round(exercise.points * earned / sum(_weight(sub) for sub in subchecks), 2)
     if not failures:
         line = (f"{Status.PASSED.mark} {head}: {passed}/{total} checks passed "
                 f"({max_pts}/{max_pts} points)")
         return CheckResult(exercise, Status.PASSED, passed, total, exercise.points,
                            f"{passed}/{total} checks passed", line)
-    message, hint = failures[0]
+    message, hint, _ = max(failures, key=lambda f: f[2])      # the first of the heaviest
     text = message.rstrip(".") + "." + (f" Hint: {hint.rstrip('.')}." if hint else "")
     line = (f"{Status.FAILED.mark} {head}: {text} ({passed}/{total} checks passed, "
             f"{fmt_points(points)}/{max_pts} points)")
     return CheckResult(exercise, Status.FAILED, passed, total, points, text, line,
-                       [m for m, _ in failures])
+                       [m for m, _, _ in failures])
 
 
 def _checker(exercise: Exercise, evaluate_fn):

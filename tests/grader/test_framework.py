@@ -207,3 +207,18 @@ def test_case_rng_is_fixed_in_notebooks_and_fresh_when_grading():
     finally:
         framework.fresh_cases(None)
     assert framework.case_rng(3).random() == a
+
+
+# ---------------------------------------------------------------- weights
+
+def test_points_follow_the_weights_and_the_heaviest_failure_is_reported():
+    light = framework.weighted(1)(lambda ck: require(False, "a slip", "light"))
+    heavy = framework.weighted(3)(lambda ck: require(False, "the mistake", "heavy"))
+    fine = framework.weighted(2)(lambda ck: None)
+    check = make_check(EX, [light, fine, heavy])
+    r = check.evaluate(lambda x: x)
+    assert r.points == round(3 * 2 / 6, 2) and r.passed_checks == 1
+    assert r.message == "the mistake. Hint: heavy."
+    assert make_check(EX, [light, fine]).evaluate(lambda x: x).points == 2.0
+    with pytest.raises(ValueError, match="weight must be positive"):
+        framework.weighted(0)
