@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .grader import cohort
 from .grader.cohort import Graded
-from .grader.exercises import progress_lines
+from .grader.exercises import Status, progress_lines, wrap_line
 from .grader.grade import NotebookGrade, format_report
 from .grader.notebook_files import NotebookError, learner_dir, solutions_dir
 from .grader.release import refresh_solved, release
@@ -138,6 +138,9 @@ def _cmd_progress(args) -> int:
         print("\n".join(progress_lines(report.exercises[0].exercise.notebook, results,
                                         [g.exercise for g in report.exercises],
                                         title=str(path))))
+        for g in report.exercises:          # what failed and the hint, as the check says it
+            if g.status is Status.FAILED:
+                print(wrap_line(f"      {g.exercise.id}: {g.message}", indent=" " * 8))
 
     results, broken = _grade_each(paths, args, bar=False)
     reports = [g.grade for g in results if g.grade is not None]

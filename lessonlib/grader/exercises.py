@@ -12,6 +12,7 @@ Also the three states of an exercise and the one mark of each, used by the check
 from __future__ import annotations
 
 import enum
+import textwrap
 from dataclasses import dataclass
 
 
@@ -133,6 +134,17 @@ def exercises_of(notebook: str) -> list[Exercise]:
 def fmt_points(x: float) -> str:
     """Points as the check lines print them: ``2``, ``1.33``."""
     return f"{round(x, 2):g}"
+
+
+LINE_WIDTH = 100
+
+
+def wrap_line(text: str, width: int = LINE_WIDTH, indent: str = "  ") -> str:
+    """``text`` broken at spaces into lines of at most ``width`` characters (a longer word
+    or number stays whole), later lines indented by ``indent``: JupyterLab would otherwise
+    wrap a long check line anywhere, in the middle of a number."""
+    return textwrap.fill(text, width=width, break_long_words=False, break_on_hyphens=False,
+                         subsequent_indent=indent)
 
 
 def not_attempted_line(exercise: Exercise) -> str:

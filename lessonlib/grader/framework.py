@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import passing
-from . import references
-from .exercises import Exercise, Status, fmt_points, not_attempted_line
+from . import cell_runs, references
+from .exercises import Exercise, Status, fmt_points, not_attempted_line, wrap_line
 from .exercises import progress_lines as _progress_lines
 
 
@@ -197,6 +197,7 @@ def require_array(value, name: str, shape: tuple | None = None) -> np.ndarray:
 
 
 _EVALUATING: dict = {}            # "id": the exercise whose sub-check is running
+cell_runs.watch()                 # in a kernel: notice exercise cells whose last run failed
 # The latest result of each exercise's check in this Python process (a notebook's kernel).
 LATEST: dict[str, CheckResult] = {}
 
@@ -278,7 +279,10 @@ def _checker(exercise: Exercise, evaluate_fn):
         LATEST[exercise.id] = result
         # a passing function drives the experiments that follow (core.passing)
         passing.record(exercise.id, exercise.function, fn, result.passed)
-        print(result.line)
+        note = cell_runs.stale_note(exercise.function, defined=True)
+        if note:
+            print(wrap_line(note))
+        print(wrap_line(result.line))
 
     check.evaluate = evaluate_fn
     check.exercise = exercise

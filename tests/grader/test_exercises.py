@@ -88,3 +88,15 @@ def test_progress_lines_count_questions_apart_from_exercises():
     assert lines[0] == ("Progress in 02_choosing_scales: 1/3 points, 0/1 exercises and "
                         "1/1 questions passed")
     assert lines[2] == "  ✓ Q2.1  which_scale            1/1   passed"
+
+
+def test_long_check_lines_wrap_between_words_never_inside_a_number():
+    from lessonlib.grader.exercises import wrap_line
+    line = ("✗ Exercise 5.1 softmax: for logits of size 1000 the columns sum to "
+            "[1.000001234, 0.99999876, nan] instead of 1. Hint: subtract each column's "
+            "maximum with keepdims=True before np.exp (0/6 checks passed, 0/2 points)")
+    wrapped = wrap_line(line)
+    assert all(len(part) <= 100 for part in wrapped.splitlines())
+    assert " ".join(wrapped.split()) == " ".join(line.split())
+    assert "[1.000001234," in wrapped.split() and "keepdims=True" in wrapped.split()
+    assert wrap_line("short line") == "short line"

@@ -208,3 +208,18 @@ def test_skipping_the_experiments_changes_no_grade(tmp_path):
             grades.append([(g.exercise.id, g.points, g.status) for g in
                            collect(graded, run).exercises])
         assert grades[0] == grades[1], path
+
+
+def test_progress_prints_what_failed_and_the_hint(tmp_path):
+    nb = nbformat.read(LEARNER, as_version=4)
+    cells_of(nb, "exercise")["1.2"].source = (
+        "def chance_at_least_one(fraction, n_trials):\n    return fraction * n_trials\n")
+    path = tmp_path / "01_tuning_process.ipynb"
+    nbformat.write(nb, path)
+    cli = run_cli("progress", path)
+    assert cli.returncode == 0, cli.stderr
+    out = " ".join(cli.stdout.split())
+    assert "✗ 1.2 chance_at_least_one 0/1 failed" in out
+    assert "1.2: for fraction=" in out and "Hint:" in out
+    message = [line for line in cli.stdout.splitlines() if line.startswith("      ")]
+    assert len(message) >= 2 and all(len(line) <= 100 for line in message)   # wrapped
