@@ -2,13 +2,15 @@
 
 A check runs the learner's function on fixed and random cases and on the classic mistakes
 of its topic, always on copies of the inputs, with the function's own printing captured so
-the check's output is exactly one stable line:
+the check's output is one stable line (wrapped at word boundaries to 100 characters):
 
     ✓ Exercise 1.1 random_search_points: 6/6 checks passed (2/2 points)
-    ✗ Exercise 1.1 random_search_points: <what failed>. Hint: <hint> (4/6 checks, 1.33/2 points)
+    ✗ Exercise 1.1 random_search_points: <what failed>. Hint: <hint> (4/6 checks, 0.82/2 points)
     ○ Exercise 1.1 random_search_points: not attempted yet (0/2 points)
 
-Partial credit is the exercise's points times the fraction of sub-checks passed. The
+Partial credit is the exercise's points times the weighted share of sub-checks passed
+(``weighted``: the mistakes a notebook stresses weigh most), and the heaviest failure is
+the one reported. The
 exercises themselves (ids, functions, points) are the table of ``grader.exercises``. The
 same checks award the points of ``grade``, run in a trusted process of their own
 (``grader.trusted``), not in the learner's kernel.

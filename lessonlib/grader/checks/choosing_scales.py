@@ -6,6 +6,15 @@ the fraction of draws per decade (of ``x``, or of ``1 - beta``), the shapes ``si
 for, and that the draws come from the ``rng`` argument (same seed, same draws; its state
 advances). Any correct implementation passes: natural or base-10 logs, or another map of a
 uniform draw such as ``high * (low / high) ** u``.
+
+Why these weights (``framework.weighted``), the same for both samplers: the notebook is about
+the scale, so the share per decade (of ``x``, or of ``1 - beta``) weighs 8 of 16 and the
+other ranges, where the exponent's bounds come from ``low`` and ``high``, 4. A sampler on the
+linear scale keeps 0.5/2; one whose draws leave the range (the lecture's slip
+``10**r + 1``, a wrong exponent) fails the bounds, the decades (measured only on draws
+inside the range, so the decades report the bounds' message) and the other ranges, and keeps
+0.38/2. The ``rng`` rule weighs 2, the bounds 1 (a draw outside also fails the decades), and
+the shapes of ``size`` 1, a slip in a secondary output.
 """
 
 from __future__ import annotations
@@ -16,7 +25,15 @@ import numpy as np
 
 from ...lessons.choosing_scales import decade_fractions
 from ..exercises import EXERCISES
-from ..framework import case_rng, fmt_array, make_check, make_question, require, require_array
+from ..framework import (
+    case_rng,
+    fmt_array,
+    make_check,
+    make_question,
+    require,
+    require_array,
+    weighted,
+)
 
 _N = 10_000          # draws for the bounds
 _N_DIST = 20_000     # draws for a distribution (a fraction's sampling error is <= 0.0035)
@@ -97,10 +114,12 @@ def _log_hint(x, low, high):
     return "draw r uniformly on [log10(low), log10(high)] and return 10 ** r"
 
 
+@weighted(1)
 def _slu_shapes(ck):
     _shapes(ck, 1e-4, 1.0, "sample_log_uniform")
 
 
+@weighted(1)
 def _slu_bounds(ck):
     low, high = 1e-4, 1.0
     x = _draws(ck, low, high, _N, 1)
@@ -108,7 +127,9 @@ def _slu_bounds(ck):
             f"[{x.min():.4g}, {x.max():.4g}], outside the range", _log_hint(x, low, high))
 
 
+@weighted(8)
 def _slu_decades(ck):
+    _slu_bounds(ck)              # shares per decade mean something only inside the range
     low, high = 1e-4, 1.0
     x = _draws(ck, low, high, _N_DIST, 2)
     _, frac = decade_fractions(x, low, high)
@@ -129,6 +150,7 @@ def _slu_decades(ck):
             "values", "do not round the exponent: r is any real number in its range")
 
 
+@weighted(4)
 def _slu_other_ranges(ck):
     _other_ranges(ck, [(0.003, 40.0), (2.0, 5000.0), (1e-7, 1e-6)], ".4g",
                   lambda x, low, high: (np.log10(x), math.log10(low), math.log10(high)),
@@ -138,6 +160,7 @@ def _slu_other_ranges(ck):
                   "log10 of the draws must be uniform on [log10(low), log10(high)]")
 
 
+@weighted(2)
 def _slu_rng(ck):
     _uses_rng(ck, 1e-4, 1.0)
 
@@ -167,10 +190,12 @@ def _ema_hint(beta, low, high):
     return "beta = 1 - 10**r with r uniform on [log10(1 - high), log10(1 - low)]"
 
 
+@weighted(1)
 def _seb_shapes(ck):
     _shapes(ck, 0.9, 0.999, "sample_ema_beta")
 
 
+@weighted(1)
 def _seb_bounds(ck):
     low, high = 0.9, 0.999
     beta = _draws(ck, low, high, _N, 1)
@@ -182,7 +207,9 @@ def _seb_bounds(ck):
             _ema_hint(beta, low, high))
 
 
+@weighted(8)
 def _seb_decades(ck):
+    _seb_bounds(ck)              # shares per decade mean something only inside the range
     low, high = 0.9, 0.999
     beta = _draws(ck, low, high, _N_DIST, 2)
     above = float(np.mean(beta > 0.99))
@@ -200,6 +227,7 @@ def _seb_decades(ck):
             "distinct values", "do not round the exponent: r is any real number in its range")
 
 
+@weighted(4)
 def _seb_other_ranges(ck):
     _other_ranges(ck, [(0.5, 0.9999), (0.0, 0.99), (0.95, 0.98)], ".6g",
                   lambda beta, low, high: (np.log10(np.maximum(1 - beta, 1e-300)),
@@ -210,6 +238,7 @@ def _seb_other_ranges(ck):
                   "log10(1 - beta) must be uniform on [log10(1 - high), log10(1 - low)]")
 
 
+@weighted(2)
 def _seb_rng(ck):
     _uses_rng(ck, 0.9, 0.999)
 

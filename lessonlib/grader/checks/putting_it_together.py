@@ -11,6 +11,22 @@ evaluation mode, on batches whose own statistics are far from the running ones (
 two digits only), on single images, and on the same images in another order and other batch
 sizes. It is called on a copy of the network, and that copy is inspected afterwards: its
 mode must be the one it had, and its running statistics and parameters must not have moved.
+
+Why these weights (``framework.weighted``):
+
+- 6.1 ``make_search_space``: the learning rate on a log scale is what notebooks 01, 02 and
+  this one stress most (tier 1, question 6.1, "a uniform draw would put 90 % of the trials
+  in the top decade"): 10 of 25, so a uniform learning rate keeps 1.2/2. The names weigh 3
+  (the trial reads them; what notebook 01 leaves at its default stays out), the learning
+  rate's range 3, the scales of the hidden units and of the mini-batch size 2 each (tier
+  2), and the ranges of those two, the layers' scale and range, and the drawn settings 1
+  each.
+- 6.2 ``evaluate``: evaluation mode is the exercise. 40 images of two digits, whose batch
+  statistics are far from the running ones, tell the modes apart best (3 of 16); a single
+  image, and the order and batch sizes that must not matter, 2 each; restoring each mode 2
+  each; the loaded network, where ``net.accuracy`` without evaluation mode slips, 2. The
+  validation images, the ten images and the unchanged statistics weigh 1 each (a training
+  step also fails four of the accuracy sub-checks). Training mode keeps 0.12/2.
 """
 
 from __future__ import annotations
@@ -36,6 +52,7 @@ from ..framework import (
     make_check,
     make_question,
     require,
+    weighted,
 )
 
 # ------------------------------------------------------------ 6.1 make_search_space
@@ -78,6 +95,7 @@ def _get(ck, name: str):
     return space[name]
 
 
+@weighted(3)
 def _sp_names(ck):
     space = _space(ck)
     missing = [k for k in _NAMES if k not in space]
@@ -94,6 +112,7 @@ def _kind(dist) -> str:
     return type(dist).__name__
 
 
+@weighted(10)
 def _sp_lr_scale(ck):
     d = _get(ck, "learning_rate")
     hint = {"Uniform": "on a uniform scale from 1e-4 to 1e-1, 90 % of the trials land in the "
@@ -116,6 +135,7 @@ def _bounds(d, name):
     return low, high
 
 
+@weighted(3)
 def _sp_lr_range(ck):
     d = _get(ck, "learning_rate")
     low, high = _bounds(d, "learning_rate")
@@ -164,6 +184,7 @@ def _int_range(ck, name, *, lowest, highest, factor, why_lowest, why_highest, ex
 _WHOLE = "a number of {what} is a whole number: IntLogUniform(low, high)"
 
 
+@weighted(2)
 def _sp_hidden_scale(ck):
     _int_scale(ck, "hidden_units", spaces.IntLogUniform, {
         "IntUniform": "over a range of doublings, 16 to 32 units changes a layer as much as 64 "
@@ -171,12 +192,14 @@ def _sp_hidden_scale(ck):
         "Uniform": _WHOLE.format(what="units"), "LogUniform": _WHOLE.format(what="units")})
 
 
+@weighted(1)
 def _sp_hidden_range(ck):
     _int_range(ck, "hidden_units", lowest=8, highest=512, factor=4, example="16 to 128",
                why_lowest="fewer than 8 units cannot tell 10 digits apart well",
                why_highest="more than 512 only slow the trials down")
 
 
+@weighted(2)
 def _sp_batch_scale(ck):
     _int_scale(ck, "batch_size", spaces.IntLogUniform, {
         "IntUniform": "a mini-batch size matters by its ratio (16 to 32 like 128 to 256); "
@@ -185,6 +208,7 @@ def _sp_batch_scale(ck):
         "LogUniform": _WHOLE.format(what="examples")})
 
 
+@weighted(1)
 def _sp_batch_range(ck):
     _int_range(ck, "batch_size", lowest=8, highest=512, factor=4, example="16 to 256",
                why_lowest="below 8 examples batch norm's statistics are very noisy and an "
@@ -192,6 +216,7 @@ def _sp_batch_range(ck):
                why_highest="above 512 an epoch of the 1079 training images is two steps")
 
 
+@weighted(1)
 def _sp_layers_scale(ck):
     _int_scale(ck, "n_hidden_layers", spaces.IntUniform, {
         "IntLogUniform": "a narrow range of counts such as 1 to 4 layers: every depth "
@@ -201,12 +226,14 @@ def _sp_layers_scale(ck):
         "LogUniform": "a number of layers is a whole number: IntUniform(low, high)"})
 
 
+@weighted(1)
 def _sp_layers_range(ck):
     _int_range(ck, "n_hidden_layers", lowest=1, highest=6, factor=None, example="1 to 4",
                why_lowest="a network needs at least 1 hidden layer",
                why_highest="more than 6 only slow the trials down on 8x8 images")
 
 
+@weighted(1)
 def _sp_draws(ck):
     space = _space(ck)
     try:
@@ -348,24 +375,28 @@ def _compare(ck, net, X, y, case):
     return got, after
 
 
+@weighted(1)
 def _ev_validation(ck):
     X, y = _images("val")
     _compare(ck, _net(True), X, y, "a trained batch-norm network (in training mode) on the "
              f"{y.size} validation images")
 
 
+@weighted(3)
 def _ev_two_digits(ck):
     X, y = _images("test", digits=[0, 1], n=40, seed=1)
     _compare(ck, _net(True), X, y, "40 test images of 0s and 1s only, whose batch statistics "
              "are far from the running ones")
 
 
+@weighted(1)
 def _ev_ten_images(ck):
     X, y = _images("test", digits=[3, 8, 9], n=10, seed=2)
     _compare(ck, _net(False), X, y, "10 test images of 3s, 8s and 9s (a network in "
              "evaluation mode)")
 
 
+@weighted(2)
 def _ev_single_images(ck):
     X, y = _images("test", n=12, seed=3)
     for j in range(12):
@@ -382,6 +413,7 @@ def _ev_single_images(ck):
             raise
 
 
+@weighted(2)
 def _ev_order_and_batches(ck):
     X, y = _images("test", n=150, seed=4)
     perm = case_rng(5).permutation(150)
@@ -424,14 +456,17 @@ def _ev_mode(ck, training: bool):
             "remember net.training and call net.train(previous) at the end")
 
 
+@weighted(2)
 def _ev_mode_training(ck):
     _ev_mode(ck, True)
 
 
+@weighted(2)
 def _ev_mode_eval(ck):
     _ev_mode(ck, False)
 
 
+@weighted(1)
 def _ev_unchanged(ck):
     X, y = _images("test", digits=[0, 1], n=40, seed=7)
     net = _net(True)
@@ -450,6 +485,7 @@ def _ev_unchanged(ck):
             "evaluation must not train the network")
 
 
+@weighted(2)
 def _ev_loaded(ck):
     X, y = _images("test", digits=[4, 7], n=30, seed=8)
     _compare(ck, _loaded_net(), X, y, "a network whose weights and running statistics were "

@@ -9,6 +9,28 @@ instead of averaged cost, and the gradient against a numerical one (``dZ`` missi
 ``1 / m``). Any correct implementation passes: ``exp(Z - logsumexp(Z))``, float32 input,
 ``np.eye(C)[y].T``, a cost that picks the true class's probability with ``np.where``, and
 so on.
+
+Why these weights (``framework.weighted``): each exercise's points follow the mistake the
+notebook stresses for it.
+
+- 5.1 ``softmax``: subtracting the maximum is what section 1 stresses most ("every real
+  implementation computes softmax this way"): logits of +-1000 weigh 8 and float32 logits 4
+  of 16, so the naive ``exp(Z) / sum`` keeps 0.5/2. The columns, the fixed and random cases
+  and the shift invariance weigh 1 each.
+- 5.2 ``one_hot``: C rows even when a class is absent from ``y`` (the exercise's own
+  warning) weighs 4 of 8, a square case that shows a transposed ``Y`` 2.
+- 5.3 ``cross_entropy_cost``: the exercise asks for two things, the value (divide by m, not
+  C m) and a cost that stays finite when a probability is 0. The fixed case weighs 3 (it
+  reports a wrong value first), the random and float32 cases 1 each; a 0 on a wrong class 3,
+  a 0 on the true class 3. A sum over the examples keeps 0.55/2, a log of 0 0.91/2.
+- 5.4 ``softmax_jacobian``: the formula, against a numerical Jacobian, weighs 4 of 7; the
+  large logits 2 (the naive softmax of 5.1 again); the symmetry and zero row sums 1, which a
+  flipped sign still passes.
+- 5.5 ``softmax_backward``: the numerical gradient, which catches the 1/m the notebook asks
+  about, weighs 3 of 7, the random cases 2, the lecture's square case 1 (dividing by C
+  passes it) and float32 1.
+- 5.6 ``cross_entropy_from_logits``: exact for logits far apart is the exercise's reason to
+  exist (weight 9 of 12): the log of softmax, clipped or not, keeps 0.5/2.
 """
 
 from __future__ import annotations
@@ -18,7 +40,15 @@ import numpy as np
 from ...core.gradcheck import numerical_gradient, relative_error
 from ...layers import softmax as ref
 from ..exercises import EXERCISES
-from ..framework import case_rng, fmt_array, make_check, make_question, require, require_array
+from ..framework import (
+    case_rng,
+    fmt_array,
+    make_check,
+    make_question,
+    require,
+    require_array,
+    weighted,
+)
 
 
 def _random_logits(seed: int, C: int, m: int, scale: float = 3.0) -> np.ndarray:
@@ -36,7 +66,7 @@ _STABLE_HINT = ("subtract each column's maximum before np.exp "
                 "overflows")
 
 
-def _softmax_out(ck, Z, case):
+def _softmax_out(ck, Z, case, overflow_hint=_STABLE_HINT):
     out = ck.call(Z)
     require(out is not None, f"returned None for {case}", "end the function with a return "
             "statement")
@@ -50,7 +80,7 @@ def _softmax_out(ck, Z, case):
         require(False, f"for {case} returned {type(out).__name__}, expected an array of "
                 "numbers")
     require(np.all(np.isfinite(arr)), f"for {case} returned NaN or infinity "
-            f"({fmt_array(arr)})", _STABLE_HINT)
+            f"({fmt_array(arr)})", overflow_hint)
     return arr
 
 
@@ -64,6 +94,16 @@ def _axis_hint(P):
     return "divide exp(Z) by its sum over axis 0 (the classes), keepdims=True"
 
 
+def _value_hint(P):
+    """The hint for finite probabilities that differ from softmax's (an overflow is told by
+    ``_softmax_out``): the axis when the columns do not sum to 1, else the formula."""
+    if not np.allclose(P.sum(axis=0), 1, atol=1e-6):
+        return _axis_hint(P)
+    return ("a = exp(z - max(z)) / sum(exp(z - max(z))) in each column: the maximum keeps "
+            "exp from overflowing and does not change the result")
+
+
+@weighted(1)
 def _softmax_columns(ck):
     Z = _random_logits(1, 4, 7)
     P = _softmax_out(ck, Z, "logits of shape (4, 7)")
@@ -73,6 +113,7 @@ def _softmax_columns(ck):
             "1 each", _axis_hint(P))
 
 
+@weighted(1)
 def _softmax_fixed(ck):
     z = np.array([[5.0], [2.0], [-1.0], [3.0]])
     got = _softmax_out(ck, z, "the column z = [5, 2, -1, 3]")
@@ -82,6 +123,7 @@ def _softmax_fixed(ck):
             f"{fmt_array(got.ravel(), 3)}", "a = exp(z) / sum(exp(z))")
 
 
+@weighted(1)
 def _softmax_random(ck):
     for seed, (C, m) in enumerate([(3, 5), (10, 20), (2, 1), (6, 6), (1, 4)], start=10):
         Z = _random_logits(seed, C, m)
@@ -92,6 +134,7 @@ def _softmax_random(ck):
                 f"{fmt_array(got)}", _axis_hint(got))
 
 
+@weighted(1)
 def _softmax_shift(ck):
     Z = _random_logits(2, 5, 6)
     shift = np.array([[30.0, -40.0, 0.0, 200.0, -500.0, 700.0]])
@@ -104,6 +147,7 @@ def _softmax_shift(ck):
             "softmax(Z + c) = softmax(Z); " + _STABLE_HINT)
 
 
+@weighted(8)
 def _softmax_extreme(ck):
     Z = np.array([[1000.0, -1000.0, -1000.0, 0.0],
                   [1001.0, -1001.0, 0.0, 0.0],
@@ -112,17 +156,19 @@ def _softmax_extreme(ck):
     want = ref.softmax(Z)
     require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
             f"for logits of +-1000 expected {fmt_array(want)}, got {fmt_array(got)}",
-            _STABLE_HINT)
+            _value_hint(got))
 
 
+@weighted(4)
 def _softmax_float32(ck):
     Z = _random_logits(3, 5, 8).astype(np.float32)
     Z[:, 0] += np.float32(500)
-    got = _softmax_out(ck, Z, "float32 logits of shape (5, 8)")
+    got = _softmax_out(ck, Z, "float32 logits of shape (5, 8)",
+                       "float32 overflows at exp(89): " + _STABLE_HINT)
     want = ref.softmax(Z.astype(np.float64))
     require(np.allclose(got, want, rtol=1e-4, atol=1e-6),
             f"for float32 logits expected {fmt_array(want)}, got {fmt_array(got)}",
-            "float32 overflows at exp(89): " + _STABLE_HINT)
+            _value_hint(got))
 
 
 check_softmax = make_check(
@@ -148,6 +194,7 @@ def _one_hot_out(ck, y, C):
     return arr, case
 
 
+@weighted(1)
 def _one_hot_fixed(ck):
     y = [2, 0, 1, 2]
     got, case = _one_hot_out(ck, y, 3)
@@ -156,6 +203,7 @@ def _one_hot_fixed(ck):
             f"got {fmt_array(got)}", "column i has a single 1, in row y[i]")
 
 
+@weighted(2)
 def _one_hot_square(ck):
     y = [1, 2, 0]
     got, case = _one_hot_out(ck, y, 3)
@@ -166,14 +214,16 @@ def _one_hot_square(ck):
             f"{fmt_array(got)}", "column i has a single 1, in row y[i]")
 
 
+@weighted(4)
 def _one_hot_unused_classes(ck):
     y = [0, 1, 1]
     got, case = _one_hot_out(ck, y, 5)
     require(np.array_equal(got, ref.one_hot(y, 5)), f"for {case} expected a 1 in rows 0, 1, "
-            f"1 of the columns, got {fmt_array(got)}", "use C, not max(y) + 1, for the "
-            "number of rows")
+            f"1 of the columns, got {fmt_array(got)}", "column i has a single 1, in row y[i]; "
+            "the rows of classes absent from y stay 0")
 
 
+@weighted(1)
 def _one_hot_random(ck):
     for seed, (C, m) in enumerate([(10, 50), (4, 1), (2, 9)], start=20):
         y = _random_labels(seed, C, m)
@@ -233,12 +283,14 @@ def _cost_compare(ck, Y_hat, Y, case):
             f"for {case} expected {want:.6f}, got {got:.6g}", _cost_hint(got, want, m, C))
 
 
+@weighted(3)
 def _cost_fixed(ck):
     Y_hat = np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]])
     Y = ref.one_hot([0, 2, 1], 3)
     _cost_compare(ck, Y_hat, Y, "3 examples, true-class probabilities 0.7, 0.3, 0.25")
 
 
+@weighted(1)
 def _cost_random(ck):
     for seed, (C, m) in enumerate([(4, 5), (10, 30), (3, 1), (2, 8)], start=30):
         Y_hat = ref.softmax(_random_logits(seed, C, m, scale=2.0))
@@ -246,6 +298,7 @@ def _cost_random(ck):
         _cost_compare(ck, Y_hat, Y, f"random probabilities of shape {(C, m)}")
 
 
+@weighted(1)
 def _cost_float32(ck):
     Y_hat = ref.softmax(_random_logits(40, 5, 6)).astype(np.float32)
     Y = ref.one_hot(_random_labels(41, 5, 6), 5).astype(np.float32)
@@ -255,12 +308,14 @@ def _cost_float32(ck):
             f"{want:.5f}, got {got:.6g}", _cost_hint(got, want, 6, 5))
 
 
+@weighted(3)
 def _cost_zero_wrong_class(ck):
     Y_hat = np.array([[1.0, 0.0, 0.5], [0.0, 0.8, 0.5], [0.0, 0.2, 0.0]])
     Y = ref.one_hot([0, 1, 1], 3)
     _cost_compare(ck, Y_hat, Y, "probabilities of exactly 0 on wrong classes")
 
 
+@weighted(3)
 def _cost_zero_true_class(ck):
     Y_hat = np.array([[0.0, 0.5], [1.0, 0.5]])
     Y = ref.one_hot([0, 0], 2)
@@ -297,6 +352,7 @@ def _jacobian_hint(got, z):
     "and for j != c"
 
 
+@weighted(4)
 def _jacobian_numerical(ck):
     for z in [np.array([5.0, 2.0, -1.0, 3.0]), np.array([0.3, -0.2]),
               _random_logits(80, 7, 1)[:, 0]]:
@@ -309,6 +365,7 @@ def _jacobian_numerical(ck):
                 _jacobian_hint(got, z))
 
 
+@weighted(1)
 def _jacobian_rows_sum_to_zero(ck):
     z = _random_logits(81, 10, 1)[:, 0]
     got = _jac(ck, z)
@@ -318,6 +375,7 @@ def _jacobian_rows_sum_to_zero(ck):
             _jacobian_hint(got, z))
 
 
+@weighted(2)
 def _jacobian_large_logits(ck):
     z = np.array([1000.0, 1001.0, 1002.0])
     stable = "compute the probabilities with your stable softmax (subtract the maximum)"
@@ -359,6 +417,7 @@ def _backward_hint(got, Y_hat, Y):
             "simplify it with sum_j y_j = 1")
 
 
+@weighted(1)
 def _backward_fixed(ck):
     Y_hat = np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]])
     Y = ref.one_hot([0, 2, 1], 3)
@@ -369,6 +428,7 @@ def _backward_fixed(ck):
             _backward_hint(got, Y_hat, Y))
 
 
+@weighted(3)
 def _backward_numerical(ck):
     C, m = 4, 5
     Z = _random_logits(50, C, m, scale=1.5)
@@ -382,6 +442,7 @@ def _backward_numerical(ck):
             _backward_hint(got, ref.softmax(Z), Y))
 
 
+@weighted(2)
 def _backward_random(ck):
     for seed, (C, m) in enumerate([(10, 32), (2, 7), (5, 1), (3, 64)], start=60):
         Y_hat = ref.softmax(_random_logits(seed, C, m))
@@ -393,6 +454,7 @@ def _backward_random(ck):
                 f"got {fmt_array(got)}", _backward_hint(got, Y_hat, Y))
 
 
+@weighted(1)
 def _backward_float32(ck):
     Y_hat = ref.softmax(_random_logits(70, 6, 9)).astype(np.float32)
     Y = ref.one_hot(_random_labels(71, 6, 9), 6).astype(np.float32)
@@ -416,19 +478,25 @@ def _logit_cost(ck, Z, Y, case):
             f"{np.shape(out)}, expected one number", "average over the examples: one float")
     got = float(out)
     want = ref.cross_entropy_from_logits(Z, Y)
-    hint = ("log(softmax(Z)) loses (or clips) a probability that rounds to 0: compute "
-            "log-softmax directly, Z - max - log(sum(exp(Z - max))) per column"
-            if not np.isfinite(got) or got < want - 1.0
-            else "average -sum(Y * log_softmax(Z)) over the m examples")
+    m = Y.shape[1]
+    if not np.isfinite(got) or got < want - 1.0:
+        hint = ("log(softmax(Z)) loses (or clips) a probability that rounds to 0: compute "
+                "log-softmax directly, Z - max - log(sum(exp(Z - max))) per column")
+    elif m > 1 and np.isclose(got, m * want, rtol=1e-6):
+        hint = "the cost is the mean over the m examples: divide the sum by m"
+    else:
+        hint = "average -sum(Y * log_softmax(Z)) over the m examples"
     require(np.isfinite(got) and abs(got - want) <= 1e-7 * max(1.0, abs(want)),
             f"for {case} expected {want:.6g}, got {got:.6g}", hint)
 
 
+@weighted(1)
 def _logits_fixed(ck):
     Z = np.array([[2.0, -1.0, 0.5], [1.0, 3.0, 0.5], [-0.5, 0.0, 0.5]])
     _logit_cost(ck, Z, ref.one_hot([0, 1, 2], 3), "3 examples of 3 classes")
 
 
+@weighted(1)
 def _logits_random(ck):
     for seed, (C, m) in enumerate([(10, 16), (2, 5), (4, 1)], start=90):
         Z = _random_logits(seed, C, m, scale=3.0)
@@ -436,11 +504,13 @@ def _logits_random(ck):
                     f"random logits of shape {(C, m)}")
 
 
+@weighted(9)
 def _logits_far_apart(ck):
     Z = np.array([[0.0, 1000.0], [800.0, 0.0]])
     _logit_cost(ck, Z, ref.one_hot([0, 0], 2), "logits 800 and 1000 apart (exact cost 400)")
 
 
+@weighted(1)
 def _logits_float32(ck):
     Z = _random_logits(95, 5, 8, scale=2.0).astype(np.float32)
     Y = ref.one_hot(_random_labels(96, 5, 8), 5).astype(np.float32)

@@ -1,4 +1,16 @@
-"""Checks for notebook 01, the tuning process (exercises 1.1 to 1.3, questions 1.1 and 1.2)."""
+"""Checks for notebook 01, the tuning process (exercises 1.1 to 1.3, questions 1.1 and 1.2).
+
+Why these weights (``framework.weighted``; the points follow what the notebook stresses):
+
+- 1.1 ``random_search_points``: random trials try a new value of every hyperparameter in
+  every trial, where a grid repeats a few (section 2's whole argument): distinct values weigh
+  8 of 17, so a grid keeps 0.82/2. Staying in the box, the uniform spread, independent axes
+  and the ``rng`` rule weigh 2 each; the shape 1 (a transposed array fails everything else).
+- 1.2 ``chance_at_least_one``: the formula on the notebook's cases and on random ones weighs
+  2 each; "is a probability" only 1, as the capped sum ``min(1, n p)`` passes it.
+- 1.3 ``shrink_box``: the log axis is what section 3 stresses (3 of 7), the best trials with
+  their padding 2, the clipping and the random cases 1 each.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +18,15 @@ import numpy as np
 
 from ...search import boxes as ref
 from ..exercises import EXERCISES
-from ..framework import case_rng, fmt_array, make_check, make_question, require, require_array
+from ..framework import (
+    case_rng,
+    fmt_array,
+    make_check,
+    make_question,
+    require,
+    require_array,
+    weighted,
+)
 
 # ------------------------------------------------------- 1.1 random_search_points
 
@@ -14,9 +34,14 @@ from ..framework import case_rng, fmt_array, make_check, make_question, require,
 def _points(ck, n, low, high, seed=0):
     out = ck.call(n, np.array(low, float), np.array(high, float),
                   rng=case_rng(seed))
-    return require_array(out, "points", (n, len(low)))
+    arr = require_array(out, "points")
+    require(arr.shape == (n, len(low)), f"returned points of shape {arr.shape} for {n} "
+            f"trials of {len(low)} hyperparameters, expected {(n, len(low))}",
+            "one trial per row: shape (n_trials, d)")
+    return arr
 
 
+@weighted(1)  # a slip: a transposed array fails every other sub-check too
 def _rsp_shape(ck):
     out = ck.call(5, np.array([0.0, 10.0, -3.0]), np.array([1.0, 100.0, 3.0]),
                   rng=case_rng(0))
@@ -27,6 +52,7 @@ def _rsp_shape(ck):
             "hyperparameters, expected (5, 3)", "one trial per row: shape (n_trials, d)")
 
 
+@weighted(2)
 def _rsp_bounds(ck):
     low, high = [0.5, 10.0], [0.75, 100.0]
     pts = _points(ck, 2000, low, high)
@@ -38,6 +64,7 @@ def _rsp_bounds(ck):
                 "scale and shift the uniform draw: low + (high - low) * u")
 
 
+@weighted(2)
 def _rsp_uniform(ck):
     low, high = np.array([-1.0, 10.0]), np.array([1.0, 20.0])
     pts = _points(ck, 20000, low, high, seed=1)
@@ -50,6 +77,7 @@ def _rsp_uniform(ck):
                 "draw uniformly on the linear scale of the box")
 
 
+@weighted(8)  # the notebook's point: random trials, not a grid
 def _rsp_distinct(ck):
     pts = _points(ck, 16, [0.0, 0.0], [1.0, 1.0], seed=2)
     counts = [np.unique(pts[:, j]).size for j in range(2)]
@@ -59,6 +87,7 @@ def _rsp_distinct(ck):
             "repeats them")
 
 
+@weighted(2)
 def _rsp_independent(ck):
     pts = _points(ck, 20000, [0.0, 0.0], [1.0, 1.0], seed=3)
     corr = float(np.corrcoef(pts[:, 0], pts[:, 1])[0, 1])
@@ -66,6 +95,7 @@ def _rsp_independent(ck):
             "draw an independent number for each hyperparameter: shape (n_trials, d)")
 
 
+@weighted(2)
 def _rsp_rng(ck):
     args = (200, np.array([0.0]), np.array([1.0]))
     rng = case_rng(42)
@@ -110,6 +140,7 @@ def _chance_value(ck, f, n):
                 "expected a number")
 
 
+@weighted(2)
 def _chance_fixed(ck):
     for f, n in _CHANCE_CASES:
         got = _chance_value(ck, f, n)
@@ -119,6 +150,7 @@ def _chance_fixed(ck):
                 _chance_hint(f, n, got))
 
 
+@weighted(2)
 def _chance_random(ck):
     rng = case_rng(11)
     for f, n in zip(rng.uniform(0, 1, 30), rng.integers(1, 200, 30)):
@@ -128,6 +160,7 @@ def _chance_random(ck):
                 _chance_hint(f, n, got))
 
 
+@weighted(1)  # min(1, n p) passes it
 def _chance_is_probability(ck):
     got = _chance_value(ck, 0.05, 100)
     require(0.0 <= got <= 1.0, f"for fraction=0.05, n_trials=100 returned {got:.4g}, "
@@ -153,10 +186,22 @@ def _box(ck, points, scores, low, high, n_best, log_scale, pad=0.1):
     return (require_array(out[0], "new_low", (d,)), require_array(out[1], "new_high", (d,)))
 
 
-def _compare_box(got, want, case, hint):
-    ok = all(np.allclose(g, w, rtol=1e-9, atol=1e-12) for g, w in zip(got, want))
-    require(ok, f"{case}: expected low {fmt_array(want[0])} high {fmt_array(want[1])}, got "
-            f"low {fmt_array(got[0])} high {fmt_array(got[1])}", hint)
+_WORST_HINT = "higher scores are better: keep the n_best largest"
+
+
+def _shrink_case(ck, case, hint, *, points, scores, low, high, n_best, log_scale, pad=0.1):
+    """Compare the learner's box with the reference's on one case; keeping the n_best
+    lowest scores instead of the highest gets its own hint on every case."""
+    got = _box(ck, points, scores, low, high, n_best, log_scale, pad)
+    args = dict(n_best=n_best, log_scale=log_scale, pad=pad)
+    want = ref.shrink_box(points, scores, low, high, **args)
+    if all(np.allclose(g, w, rtol=1e-9, atol=1e-12) for g, w in zip(got, want)):
+        return
+    worst = ref.shrink_box(points, -np.asarray(scores, float), low, high, **args)
+    if all(np.allclose(g, w) for g, w in zip(got, worst)):
+        hint = _WORST_HINT
+    require(False, f"{case}: expected low {fmt_array(want[0])} high {fmt_array(want[1])}, "
+            f"got low {fmt_array(got[0])} high {fmt_array(got[1])}", hint)
 
 
 _LINEAR_CASE = dict(points=[[0.1, 0.5], [0.4, 0.6], [0.9, 0.1], [0.35, 0.55]],
@@ -164,16 +209,11 @@ _LINEAR_CASE = dict(points=[[0.1, 0.5], [0.4, 0.6], [0.9, 0.1], [0.35, 0.55]],
                     n_best=2, log_scale=None)
 
 
+@weighted(2)
 def _shrink_linear(ck):
-    c = _LINEAR_CASE
-    got = _box(ck, **c)
-    want = ref.shrink_box(**c)
-    worst = ref.shrink_box(c["points"], -np.asarray(c["scores"]), c["low"], c["high"],
-                           n_best=2)
-    hint = ("higher scores are better: keep the n_best largest" if all(
-        np.allclose(g, w) for g, w in zip(got, worst)) else
-        "span the best trials' coordinates, widen by pad * (high - low), clip to the box")
-    _compare_box(got, want, "4 trials in the unit square, n_best=2", hint)
+    _shrink_case(ck, "4 trials in the unit square, n_best=2",
+                 "span the best trials' coordinates, widen by pad * (high - low), clip to "
+                 "the box", **_LINEAR_CASE)
 
 
 _LOG_CASE = dict(points=[[1e-3, 10.0], [1e-2, 20.0], [1e-1, 30.0], [1.0, 40.0]],
@@ -181,23 +221,21 @@ _LOG_CASE = dict(points=[[1e-3, 10.0], [1e-2, 20.0], [1e-1, 30.0], [1.0, 40.0]],
                  n_best=2, log_scale=[True, False])
 
 
+@weighted(3)  # section 3: shrink in log10 on a log axis
 def _shrink_log(ck):
-    c = _LOG_CASE
-    got = _box(ck, **c)
-    want = ref.shrink_box(**c)
-    _compare_box(got, want, "learning rate on a log axis [1e-4, 1], hidden units linear",
+    _shrink_case(ck, "learning rate on a log axis [1e-4, 1], hidden units linear",
                  "on a log-scaled axis take log10 of the coordinates and of the box, pad and "
-                 "clip there, and return 10 ** the result")
+                 "clip there, and return 10 ** the result", **_LOG_CASE)
 
 
+@weighted(1)
 def _shrink_clip(ck):
-    c = dict(points=[[0.02, 0.97], [0.5, 0.5]], scores=[1.0, 0.0], low=[0.0, 0.0],
-             high=[1.0, 1.0], n_best=1, log_scale=None)
-    got = _box(ck, **c)
-    want = ref.shrink_box(**c)
-    _compare_box(got, want, "best trial near a corner", "clip the padded box to the old box")
+    _shrink_case(ck, "best trial near a corner", "clip the padded box to the old box",
+                 points=[[0.02, 0.97], [0.5, 0.5]], scores=[1.0, 0.0], low=[0.0, 0.0],
+                 high=[1.0, 1.0], n_best=1, log_scale=None)
 
 
+@weighted(1)
 def _shrink_random(ck):
     rng = case_rng(5)
     low, high = np.array([1e-5, 0.0, 0.8]), np.array([1.0, 5.0, 0.999])
@@ -208,11 +246,10 @@ def _shrink_random(ck):
         scores = rng.standard_normal(30)
         n_best = int(rng.integers(1, 10))
         pad = float(rng.uniform(0, 0.3))
-        got = _box(ck, pts, scores, low, high, n_best, log_scale, pad)
-        want = ref.shrink_box(pts, scores, low, high, n_best=n_best, log_scale=log_scale,
-                              pad=pad)
-        _compare_box(got, want, f"30 random trials in 3-D, n_best={n_best}, pad={pad:.3f}",
-                     "follow the docstring step by step on this case")
+        _shrink_case(ck, f"30 random trials in 3-D, n_best={n_best}, pad={pad:.3f}",
+                     "follow the docstring step by step on this case", points=pts,
+                     scores=scores, low=low, high=high, n_best=n_best, log_scale=log_scale,
+                     pad=pad)
 
 
 check_shrink_box = make_check(

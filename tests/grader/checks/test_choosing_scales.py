@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lessonlib.grader.checks import choosing_scales as checks
+from lessonlib.grader.framework import evaluate
 from lessonlib.lessons.choosing_scales import sample_ema_beta_slip
 from lessonlib.search import scales
 from tests.grader.common import reference_copy
@@ -38,33 +39,35 @@ def slu_inverse_cdf_loop(low, high, size=None, *, rng):
     return float(x[0]) if size is None else x.reshape(size)
 
 
+# name: (wrong sampler, words of the reported hint, points out of 2). The scale is
+# the notebook's point: the share per decade weighs most.
 SLU_WRONG = {
     "uniform on the linear scale": (lambda low, high, size=None, *, rng:
-                                    rng.uniform(low, high, size), "linear scale"),
+                                    rng.uniform(low, high, size), "linear scale", 0.5),
     "10 ** uniform(low, high)": (lambda low, high, size=None, *, rng:
-                                 10 ** rng.uniform(low, high, size), "not over [low, high]"),
+                                 10 ** rng.uniform(low, high, size), "not over [low, high]", 0.38),
     "exponent with the wrong sign": (lambda low, high, size=None, *, rng:
                                      10 ** rng.uniform(-np.log10(high), -np.log10(low), size),
-                                     "wrong sign"),
+                                     "wrong sign", 0.38),
     "natural log with base 10": (lambda low, high, size=None, *, rng:
                                  10 ** rng.uniform(np.log(low), np.log(high), size),
-                                 "mixed"),
+                                 "mixed", 0.38),
     "base 10 log with exp": (lambda low, high, size=None, *, rng:
                              np.exp(rng.uniform(np.log10(low), np.log10(high), size)),
-                             "mixed"),
+                             "mixed", 0.5),
     "fixed exponent range [-4, 0]": (lambda low, high, size=None, *, rng:
-                                     10 ** rng.uniform(-4, 0, size), "not fixed numbers"),
+                                     10 ** rng.uniform(-4, 0, size), "not fixed numbers", 1.5),
     "ignores rng": (lambda low, high, size=None, *, rng:
                     10 ** np.random.uniform(np.log10(low), np.log10(high), size),
-                    "did not draw from the rng"),
+                    "did not draw from the rng", 1.75),
     "own generator": (lambda low, high, size=None, *, rng: slu_natural_log(
-        low, high, size, rng=np.random.default_rng(0)), "did not draw from the rng"),
+        low, high, size, rng=np.random.default_rng(0)), "did not draw from the rng", 1.75),
     "rounded exponent": (lambda low, high, size=None, *, rng:
                          10 ** np.round(rng.uniform(np.log10(low), np.log10(high), size), 1),
-                         ""),
+                         "", 0.5),
     "ignores size=None": (lambda low, high, size=None, *, rng:
                           10 ** rng.uniform(np.log10(low), np.log10(high), size or 1),
-                          "single number"),
+                          "single number", 1.88),
 }
 
 
@@ -76,10 +79,20 @@ def test_log_uniform_accepts_correct(fn):
 
 
 @pytest.mark.parametrize("name", sorted(SLU_WRONG))
-def test_log_uniform_rejects_wrong_with_hint(name):
-    fn, hint = SLU_WRONG[name]
+def test_log_uniform_rejects_wrong_with_hint_and_points(name):
+    fn, hint, points = SLU_WRONG[name]
     r = checks.check_sample_log_uniform.evaluate(fn)
-    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+    assert r.status == "failed" and hint in r.line and r.points == points, r.line
+
+
+def test_log_uniform_linear_scale_line():
+    r = checks.check_sample_log_uniform.evaluate(SLU_WRONG["uniform on the linear scale"][0])
+    assert " ".join(r.line.split()) == (
+        "✗ Exercise 2.1 sample_log_uniform: for low=0.0001, high=1 the four decades [1e-4, "
+        "1e-3), ..., [0.1, 1] hold fractions [0.00105, 0.00895, 0.0922, 0.898] of 20000 draws, "
+        "expected about 0.25 each. Hint: that is uniform sampling on the linear scale, which "
+        "puts about 90% of the draws in the top decade; draw the exponent r uniformly instead. "
+        "(3/5 checks passed, 0.5/2 points)")
 
 
 def test_log_uniform_stub_is_not_attempted():
@@ -118,34 +131,35 @@ def _exponent(low, high, size, rng):
     return rng.uniform(np.log10(1 - high), np.log10(1 - low), size)
 
 
+# name: (wrong sampler, words of the reported hint, points out of 2)
 SEB_WRONG = {
     "the lecture's slip 10**r + 1": (lambda low, high, size=None, *, rng:
                                      10 ** _exponent(low, high, size, rng) + 1,
-                                     "beta = 1 - 10**r, not 10**r + 1"),
+                                     "beta = 1 - 10**r, not 10**r + 1", 0.38),
     "uniform on the linear scale": (lambda low, high, size=None, *, rng:
-                                    rng.uniform(low, high, size), "spreads beta evenly"),
+                                    rng.uniform(low, high, size), "spreads beta evenly", 0.5),
     "log-uniform beta": (lambda low, high, size=None, *, rng:
                          _sample_log_uniform(low, high, size, rng=rng),
-                         "spreads beta evenly"),
+                         "spreads beta evenly", 0.5),
     "returns 1 - beta": (lambda low, high, size=None, *, rng:
-                         10 ** _exponent(low, high, size, rng), "1 - beta must lie in"),
+                         10 ** _exponent(low, high, size, rng), "1 - beta must lie in", 0.38),
     "exponent from log10(low), log10(high)": (
         lambda low, high, size=None, *, rng:
-        1 - 10 ** rng.uniform(np.log10(low), np.log10(high), size), "1 - beta must lie in"),
+        1 - 10 ** rng.uniform(np.log10(low), np.log10(high), size), "1 - beta must lie in", 0.38),
     "exponent with the wrong sign": (lambda low, high, size=None, *, rng:
                                      1 - 10 ** (-_exponent(low, high, size, rng)),
-                                     "wrong sign"),
+                                     "wrong sign", 0.38),
     "fixed exponent range [-3, -1]": (lambda low, high, size=None, *, rng:
                                       1 - 10 ** rng.uniform(-3, -1, size),
-                                      "must be uniform on [log10(1 - high)"),
+                                      "must be uniform on [log10(1 - high)", 1.5),
     "natural log with base 10": (lambda low, high, size=None, *, rng:
                                  1 - 10 ** rng.uniform(np.log(1 - high), np.log(1 - low), size),
-                                 "mixed"),
+                                 "mixed", 0.38),
     "ignores rng": (lambda low, high, size=None, *, rng:
                     1 - 10 ** np.random.uniform(np.log10(1 - high), np.log10(1 - low), size),
-                    "did not draw from the rng"),
+                    "did not draw from the rng", 1.75),
     "own generator": (lambda low, high, size=None, *, rng: seb_log1p(
-        low, high, size, rng=np.random.default_rng(1)), "did not draw from the rng"),
+        low, high, size, rng=np.random.default_rng(1)), "did not draw from the rng", 1.75),
 }
 
 
@@ -158,10 +172,10 @@ def test_ema_beta_accepts_correct(fn):
 
 
 @pytest.mark.parametrize("name", sorted(SEB_WRONG))
-def test_ema_beta_rejects_wrong_with_hint(name):
-    fn, hint = SEB_WRONG[name]
+def test_ema_beta_rejects_wrong_with_hint_and_points(name):
+    fn, hint, points = SEB_WRONG[name]
     r = checks.check_sample_ema_beta.evaluate(fn)
-    assert r.status == "failed" and r.points < 2 and hint in r.line, r.line
+    assert r.status == "failed" and hint in r.line and r.points == points, r.line
 
 
 def test_ema_beta_names_the_lecture_slip_first():
@@ -170,6 +184,11 @@ def test_ema_beta_names_the_lecture_slip_first():
     assert r.line.startswith("✗ Exercise 2.2 sample_ema_beta: for low=0.9, high=0.999 all "
                              "10000 draws lie above 1 (largest 1.")
     assert "Hint: beta = 1 - 10**r, not 10**r + 1." in r.line
+    assert " ".join(r.line.split()).endswith("(2/5 checks passed, 0.38/2 points)")
+    assert r.points == 0.38
+    # the decades, which weigh most, report the slip too: shares mean nothing outside the range
+    alone = evaluate(checks.EXERCISES["2.2"], [checks._seb_decades], sample_ema_beta_slip)
+    assert "all 10000 draws lie above 1" in alone.line and alone.points == 0
 
 
 def test_ema_beta_stub_is_not_attempted():

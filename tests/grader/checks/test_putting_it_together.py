@@ -97,17 +97,43 @@ SPACE_WRONG = {
 }
 
 
+# The points (out of 2) of each wrong space: the learning rate's scale weighs most (notebooks
+# 01, 02 and question 6.1), a range or a secondary scale little.
+SPACE_POINTS = {
+    "uniform learning rate": 1.2, "learning rate as an EMA weight": 1.2,
+    "learning rate one decade": 1.76, "learning rate misses 0.01": 1.76,
+    "learning rate up to 100": 1.76, "low >= high": 0,
+    "float hidden units": 1.76, "log-uniform float hidden units": 1.76,
+    "hidden units on a linear scale": 1.84, "hidden units as floats in IntLogUniform": 0,
+    "hidden units up to 4096": 1.92, "hidden units from 2": 1.92,
+    "hidden units one doubling": 1.92,
+    "float mini-batch size": 1.76, "mini-batch size on a linear scale": 1.84,
+    "mini-batch size from 1": 1.84, "mini-batch size up to 1024": 1.92,
+    "mini-batch size one doubling": 1.92,
+    "layers on a log scale": 1.92, "float layers": 1.84, "a single depth": 1.92,
+    "up to 10 layers": 1.92, "zero layers": 1.84,
+    "tunes Adam's beta1 too": 1.68, "tunes batch norm's decay too": 1.76,
+    "tunes epsilon too": 1.68, "the old space of beta1 and bn_decay": 1.28,
+    "missing the mini-batch size": 1.44, "layers instead of n_hidden_layers": 1.52,
+    "extra epochs": 1.76, "a list": 0, "None": 0,
+}
+
+
 @pytest.mark.parametrize("fn", [lesson.make_search_space, space_narrow_but_fine, space_wide])
 def test_make_search_space_accepts_correct(fn):
     r = checks.check_make_search_space.evaluate(reference_copy(fn) if fn is
                                                 lesson.make_search_space else fn)
-    assert r.passed, r.line
+    assert r.passed and r.points == 2, r.line
+
+
+def test_every_wrong_space_has_its_points():
+    assert set(SPACE_POINTS) == set(SPACE_WRONG)
 
 
 @pytest.mark.parametrize("name", sorted(SPACE_WRONG))
-def test_make_search_space_rejects_wrong(name):
+def test_make_search_space_rejects_wrong_with_its_points(name):
     r = checks.check_make_search_space.evaluate(SPACE_WRONG[name])
-    assert r.status == "failed" and r.points < 2, r.line
+    assert r.status == "failed" and r.points == SPACE_POINTS[name], r.line
 
 
 def test_make_search_space_stub_and_hints():
@@ -133,11 +159,17 @@ def test_make_search_space_check_line_is_exact():
     assert check.evaluate(space_wide).line == (
         "✓ Exercise 6.1 make_search_space: 10/10 checks passed (2/2 points)")
     r = check.evaluate(SPACE_WRONG["mini-batch size on a linear scale"])
-    assert r.line == (
+    assert " ".join(r.line.split()) == (
         "✗ Exercise 6.1 make_search_space: batch_size is IntUniform, expected IntLogUniform. "
         "Hint: a mini-batch size matters by its ratio (16 to 32 like 128 to 256); uniform "
         "draws from 16 to 256 are mostly above 128: use IntLogUniform. "
-        "(9/10 checks passed, 1.8/2 points)")
+        "(9/10 checks passed, 1.84/2 points)")
+    r = check.evaluate(SPACE_WRONG["uniform learning rate"])
+    assert " ".join(r.line.split()) == (
+        "✗ Exercise 6.1 make_search_space: the learning rate is Uniform, expected LogUniform. "
+        "Hint: on a uniform scale from 1e-4 to 1e-1, 90 % of the trials land in the top "
+        "decade: a learning rate is searched log-uniformly, LogUniform(low, high). "
+        "(9/10 checks passed, 1.2/2 points)")
 
 
 # ---------------------------------------------------------------- the questions
@@ -288,17 +320,45 @@ def ev_one_by_one(net, X, y):
     return sum(hits) / len(hits)
 
 
+# The points (out of 2) of each wrong evaluate: evaluation mode is the exercise, so the batch's
+# statistics keep least; not restoring the mode costs a quarter of a point.
+EV_POINTS = {
+    "training mode (batch statistics)": 0.12,
+    "leaves the network in evaluation mode": 1.75,
+    "always back to training mode": 1.75,
+    "count instead of fraction": 0.38,
+    "argmax over axis 1": 0,
+    "net.accuracy without evaluation mode": 1.75,
+    "updates the running statistics": 0.88,
+    "percentage": 0.12,
+    "error rate": 0.12,
+    "array of hits": 0,
+}
+
+
 @pytest.mark.parametrize("fn", [reference_copy(lesson.evaluate), ev_folded, ev_manual_restore,
                                 ev_one_by_one])
 def test_evaluate_accepts_correct(fn):
     r = checks.check_evaluate.evaluate(fn)
-    assert r.passed, r.line
+    assert r.passed and r.points == 2, r.line
+
+
+def test_every_wrong_evaluate_has_its_points():
+    assert set(EV_POINTS) == set(EV_WRONG)
 
 
 @pytest.mark.parametrize("name", sorted(EV_WRONG))
-def test_evaluate_rejects_wrong(name):
+def test_evaluate_rejects_wrong_with_its_points(name):
     r = checks.check_evaluate.evaluate(EV_WRONG[name])
-    assert r.status == "failed" and r.points < 2, r.line
+    assert r.status == "failed" and r.points == EV_POINTS[name], r.line
+
+
+def test_evaluate_in_training_mode_reports_the_two_digits():
+    r = checks.check_evaluate.evaluate(ev_training_mode)
+    assert " ".join(r.line.split()).startswith(
+        "✗ Exercise 6.2 evaluate: 40 test images of 0s and 1s only, whose batch statistics are "
+        "far from the running ones: expected accuracy ")
+    assert " ".join(r.line.split()).endswith("(1/9 checks passed, 0.12/2 points)")
 
 
 def test_evaluate_stub_and_hints():

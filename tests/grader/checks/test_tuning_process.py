@@ -28,41 +28,48 @@ def rsp_column_by_column(n, low, high, *, rng):
     return np.column_stack([lo + (hi - lo) * rng.random(n) for lo, hi in zip(low, high)])
 
 
+# name: (wrong implementation, words of the reported hint, points out of 2). The grid is the
+# mistake section 2 argues against: its repeated values weigh most.
 RSP_WRONG = {
-    "grid": lambda n, low, high, *, rng: boxes.grid_points(
-        int(np.ceil(n ** (1 / len(low)))), low, high)[:n],
-    "global np.random": lambda n, low, high, *, rng: low + (high - low) * np.random.random(
-        (n, len(low))),
-    "transposed": lambda n, low, high, *, rng: (low + (high - low) * rng.random(
-        (n, len(low)))).T,
-    "scaled by high only": lambda n, low, high, *, rng: low + high * rng.random((n, len(low))),
-    "log-uniform": lambda n, low, high, *, rng: 10 ** rng.uniform(
-        np.log10(np.maximum(low, 1e-3)), np.log10(high), (n, len(low))),
-    "same number on every axis": lambda n, low, high, *, rng: low + (high - low) * rng.random(
-        (n, 1)),
-    "fixed seed inside": lambda n, low, high, *, rng: rsp_uniform_call(
-        n, low, high, rng=np.random.default_rng(0)),
+    "grid": (lambda n, low, high, *, rng: boxes.grid_points(
+        int(np.ceil(n ** (1 / len(low)))), low, high)[:n], "a grid repeats them", 0.82),
+    "global np.random": (lambda n, low, high, *, rng: low + (high - low) * np.random.random(
+        (n, len(low))), "not np.random", 1.76),
+    "transposed": (lambda n, low, high, *, rng: (low + (high - low) * rng.random(
+        (n, len(low)))).T, "one trial per row", 0.24),
+    "scaled by high only": (lambda n, low, high, *, rng: low + high * rng.random(
+        (n, len(low))), "low + (high - low) * u", 1.53),
+    "log-uniform": (lambda n, low, high, *, rng: 10 ** rng.uniform(
+        np.log10(np.maximum(low, 1e-3)), np.log10(high), (n, len(low))), "linear scale",
+        1.76),
+    "same number on every axis": (lambda n, low, high, *, rng: low + (high - low) * rng.random(
+        (n, 1)), "independent number", 1.76),
+    "fixed seed inside": (lambda n, low, high, *, rng: rsp_uniform_call(
+        n, low, high, rng=np.random.default_rng(0)), "did not draw from the rng", 1.76),
 }
 
 
 @pytest.mark.parametrize("fn", [_random_search_points, rsp_uniform_call,
                                 rsp_column_by_column])
 def test_random_search_points_accepts_correct(fn):
-    assert checks.check_random_search_points.evaluate(fn).passed
+    r = checks.check_random_search_points.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
 
 
 @pytest.mark.parametrize("name", sorted(RSP_WRONG))
-def test_random_search_points_rejects_wrong(name):
-    r = checks.check_random_search_points.evaluate(RSP_WRONG[name])
-    assert r.status == "failed" and r.points < 2, r.line
+def test_random_search_points_rejects_wrong_with_hint_and_points(name):
+    fn, hint, points = RSP_WRONG[name]
+    r = checks.check_random_search_points.evaluate(fn)
+    assert r.status == "failed" and hint in r.line and r.points == points, r.line
 
 
-def test_random_search_points_stub_and_hints():
+def test_random_search_points_stub_and_grid_line():
     assert checks.check_random_search_points.evaluate(_stub).status == "not attempted"
-    assert "not np.random" in checks.check_random_search_points.evaluate(
-        RSP_WRONG["global np.random"]).line
-    assert "a grid repeats them" in checks.check_random_search_points.evaluate(
-        RSP_WRONG["grid"]).line
+    r = checks.check_random_search_points.evaluate(RSP_WRONG["grid"][0])
+    assert " ".join(r.line.split()) == (
+        "✗ Exercise 1.1 random_search_points: 16 trials tried only 4 and 4 distinct values on "
+        "the two axes. Hint: random search draws a new value of every hyperparameter for every "
+        "trial; a grid repeats them. (4/6 checks passed, 0.82/2 points)")
 
 
 # ---------------------------------------------------------------- 1.2
@@ -79,26 +86,28 @@ def chance_via_logs(fraction, n_trials):
         float(n_trials > 0)
 
 
+# name: (wrong implementation, words of the reported hint, points out of 1)
 CHANCE_WRONG = {
-    "sum of chances": (lambda f, n: n * f, "counts overlapping hits twice"),
-    "chance of no hit": (lambda f, n: (1 - f) ** n, "take 1 minus it"),
-    "all hit": (lambda f, n: f ** n, "every trial lands"),
-    "capped sum": (lambda f, n: min(1.0, n * f), ""),
-    "off by one": (lambda f, n: 1 - (1 - f) ** (n + 1), ""),
+    "sum of chances": (lambda f, n: n * f, "counts overlapping hits twice", 0),
+    "chance of no hit": (lambda f, n: (1 - f) ** n, "take 1 minus it", 0.2),
+    "all hit": (lambda f, n: f ** n, "every trial lands", 0.2),
+    "capped sum": (lambda f, n: min(1.0, n * f), "counts overlapping hits twice", 0.2),
+    "off by one": (lambda f, n: 1 - (1 - f) ** (n + 1), "each misses with 1 - fraction", 0.2),
 }
 
 
 @pytest.mark.parametrize("fn", [_chance_at_least_one, chance_by_complement_product,
                                 chance_via_logs])
 def test_chance_accepts_correct(fn):
-    assert checks.check_chance_at_least_one.evaluate(fn).passed
+    r = checks.check_chance_at_least_one.evaluate(fn)
+    assert r.passed and r.points == 1, r.line
 
 
 @pytest.mark.parametrize("name", sorted(CHANCE_WRONG))
-def test_chance_rejects_wrong_with_hint(name):
-    fn, hint = CHANCE_WRONG[name]
+def test_chance_rejects_wrong_with_hint_and_points(name):
+    fn, hint, points = CHANCE_WRONG[name]
     r = checks.check_chance_at_least_one.evaluate(fn)
-    assert r.status == "failed" and hint in r.line, r.line
+    assert r.status == "failed" and hint in r.line and r.points == points, r.line
 
 
 # ---------------------------------------------------------------- 1.3
@@ -142,27 +151,31 @@ def _shrink_sorts_in_place(points, scores, low, high, *, n_best, log_scale=None,
                              pad=pad)
 
 
+# name: (wrong implementation, words of the reported hint, points out of 2). The log axis,
+# which section 3 stresses, weighs most.
 SHRINK_WRONG = {
-    "ignores log scale": (_shrink_ignoring_log, "log10"),
-    "keeps the worst": (_shrink_worst, "higher scores are better"),
-    "no clipping": (_shrink_no_clip, ""),
+    "ignores log scale": (_shrink_ignoring_log, "log10", 0.86),
+    "keeps the worst": (_shrink_worst, "higher scores are better", 0),
+    "no clipping": (_shrink_no_clip, "clip the padded box", 1.43),
     "pads by a fixed amount": (lambda p, s, lo, hi, *, n_best, log_scale=None, pad=0.1:
                                _shrink_box(p, s, lo, hi, n_best=n_best,
-                                                 log_scale=log_scale, pad=0.1), ""),
-    "mutates scores": (_shrink_sorts_in_place, "in place"),
+                                                 log_scale=log_scale, pad=0.1),
+                               "step by step", 1.71),
+    "mutates scores": (_shrink_sorts_in_place, "in place", 0),
 }
 
 
 @pytest.mark.parametrize("fn", [_shrink_box, shrink_box_loop])
 def test_shrink_box_accepts_correct(fn):
-    assert checks.check_shrink_box.evaluate(fn).passed
+    r = checks.check_shrink_box.evaluate(fn)
+    assert r.passed and r.points == 2, r.line
 
 
 @pytest.mark.parametrize("name", sorted(SHRINK_WRONG))
-def test_shrink_box_rejects_wrong_with_hint(name):
-    fn, hint = SHRINK_WRONG[name]
+def test_shrink_box_rejects_wrong_with_hint_and_points(name):
+    fn, hint, points = SHRINK_WRONG[name]
     r = checks.check_shrink_box.evaluate(fn)
-    assert r.status == "failed" and hint in r.line, r.line
+    assert r.status == "failed" and hint in r.line and r.points == points, r.line
 
 
 def test_shrink_box_stub():
