@@ -7,6 +7,8 @@ and ``batchnorm_backward``, simplified; one set of sub-checks grades both) recei
 that tuple. The backward check builds its caches with lessonlib's reference forward, so it
 grades one function; it compares the learner's ``dZ`` with the centred-difference numerical
 gradient (relative error below 1e-7, float64), and ``dgamma``, ``dbeta`` with their sums.
+Each sub-check looks at one output only, so a slip in a secondary one (a cache, dgamma,
+dbeta) costs only its own sub-checks; their weights, beside each check, follow the notebook.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..framework import (
     make_question,
     require,
     require_array,
+    weighted,
 )
 
 _AXIS_HINT = ("normalize each unit (row) over the m examples of the batch: mean and "
@@ -73,11 +76,16 @@ def _forward_variants(Z, gamma, beta, eps):
     ]
 
 
-def _forward_hint(got, Z, gamma, beta, eps, default):
-    for variant, hint in _forward_variants(Z, gamma, beta, eps):
-        if variant.shape == got.shape and np.allclose(got, variant, rtol=1e-7, atol=1e-9):
+def _match(got, variants, default, rtol=1e-7):
+    """The hint of the first ``(value, hint)`` of ``variants`` that ``got`` equals."""
+    for variant, hint in variants:
+        if variant.shape == got.shape and np.allclose(got, variant, rtol=rtol, atol=1e-9):
             return hint
     return default
+
+
+def _forward_hint(got, Z, gamma, beta, eps, default):
+    return _match(got, _forward_variants(Z, gamma, beta, eps), default)
 
 
 def _backward_variants(dZt, cache):
@@ -108,32 +116,39 @@ def _backward_variants(dZt, cache):
 
 
 def _backward_hint(got, dZt, cache, default):
-    for variant, hint in _backward_variants(dZt, cache):
-        if variant.shape == got.shape and np.allclose(got, variant, rtol=1e-6, atol=1e-9):
-            return hint
-    return default
+    return _match(got, _backward_variants(dZt, cache), default, rtol=1e-6)
 
 
 # ------------------------------------------------------- 3.1 batchnorm_forward
 
 
-def _fwd_call(ck, Z, gamma, beta, eps=None):
-    args = (Z, gamma, beta) if eps is None else (Z, gamma, beta, eps)
-    out = ck.call(*args)
+def _fwd_call(ck, Z, gamma, beta, eps=None, *, pair=False):
+    """``(Z_tilde, cache)``; unless ``pair``, a bare array is ``Z_tilde`` with no cache (a
+    missing cache costs the two sub-checks of the cache only)."""
+    out = ck.call(*((Z, gamma, beta) if eps is None else (Z, gamma, beta, eps)))
+    if isinstance(out, np.ndarray) and not pair:
+        out = (out, None)
     require(isinstance(out, (tuple, list)) and len(out) == 2,
             f"returned {type(out).__name__}, expected a pair (Z_tilde, cache)",
             "return Z_tilde, cache")
     return require_array(out[0], "Z_tilde", Z.shape), out[1]
 
 
-def _fwd_shape(ck):
-    Z = _batch(0, 3, 5)
-    got, cache = _fwd_call(ck, Z, np.ones((3, 1)), np.zeros((3, 1)))
-    require(isinstance(cache, (tuple, list)) and len(cache) == 6,
+def _require_cache(cache, n: int = 6, form: str = "(Z, Z_hat, mu, var, gamma, eps)"):
+    require(isinstance(cache, (tuple, list)) and len(cache) == n,
             f"returned a cache of type {type(cache).__name__}"
             + (f" and length {len(cache)}" if isinstance(cache, (tuple, list)) else "")
-            + ", expected the tuple (Z, Z_hat, mu, var, gamma, eps)",
-            "return Z_tilde, (Z, Z_hat, mu, var, gamma, eps)")
+            + f", expected the {n}-tuple {form}", f"return the cache {form}")
+
+
+def _fwd_shape(ck):
+    """The form alone: the pair, the 6-tuple, mu and var as (n, 1) columns."""
+    _, cache = _fwd_call(ck, _batch(0, 3, 5), np.ones((3, 1)), np.zeros((3, 1)), pair=True)
+    _require_cache(cache)
+    for name, value in zip(("mu", "var"), cache[2:4]):
+        require(np.shape(value) == (3, 1),
+                f"the cache's {name} has shape {np.shape(value)}, expected (3, 1)",
+                "keep mu and var as (n, 1) columns (keepdims=True)")
 
 
 def _fwd_mean_var(ck):
@@ -142,17 +157,14 @@ def _fwd_mean_var(ck):
     got, _ = _fwd_call(ck, Z, np.ones((n, 1)), np.zeros((n, 1)), eps)
     means, variances = got.mean(axis=1), got.var(axis=1)
     want_var = Z.var(axis=1) / (Z.var(axis=1) + eps)
-    default = ("subtract each unit's mean over the examples and divide by "
-               "sqrt(var + eps)")
-    require(np.allclose(means, 0, atol=1e-9),
-            f"with gamma = 1, beta = 0 the per-unit means over the examples are "
-            f"{fmt_array(means, 3)}, expected 0",
-            _forward_hint(got, Z, np.ones((n, 1)), np.zeros((n, 1)), eps, default))
+    hint = _forward_hint(got, Z, np.ones((n, 1)), np.zeros((n, 1)), eps, "subtract each "
+                         "unit's mean over the examples and divide by sqrt(var + eps)")
+    require(np.allclose(means, 0, atol=1e-9), f"with gamma = 1, beta = 0 the per-unit means "
+            f"over the examples are {fmt_array(means, 3)}, expected 0", hint)
     require(np.allclose(variances, want_var, rtol=1e-7),
             f"with gamma = 1, beta = 0 and eps = 1e-5 the per-unit variances are "
             f"[{', '.join(f'{v:.7f}' for v in variances)}], expected var / (var + eps) = "
-            f"[{', '.join(f'{v:.7f}' for v in want_var)}]",
-            _forward_hint(got, Z, np.ones((n, 1)), np.zeros((n, 1)), eps, default))
+            f"[{', '.join(f'{v:.7f}' for v in want_var)}]", hint)
 
 
 def _fwd_gamma_beta(ck):
@@ -173,12 +185,12 @@ def _fwd_gamma_beta(ck):
             hint)
 
 
-def _require_forward(ck, Z, gamma, beta, eps, case: str, default_hint: str) -> None:
-    """The learner's ``Z_tilde`` equals the reference's on this case, or a failure naming
-    the case (``"... expected <want>"``) and the mistake it matches."""
+def _require_forward(ck, Z, gamma, beta, eps, case: str, default_hint: str, tol=None):
+    """The learner's ``Z_tilde`` equals the reference's (in float64) on this case, or a
+    failure naming the case (``"... expected <want>"``) and the mistake it matches."""
     got, _ = _fwd_call(ck, Z, gamma, beta, eps)
-    want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
-    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
+    want, _ = ref.batchnorm_forward(*(np.asarray(a, float) for a in (Z, gamma, beta)), eps)
+    require(np.allclose(got, want, rtol=tol or 1e-9, atol=tol or 1e-10),
             f"{case} {fmt_array(want)}, got {fmt_array(got)}",
             _forward_hint(got, Z, gamma, beta, eps, default_hint))
 
@@ -207,43 +219,30 @@ def _fwd_random(ck):
 def _fwd_constant_unit(ck):
     Z = _batch(7, 3, 6)
     Z[1] = 2.5                                       # a unit that is the same for every example
-    gamma, beta = _unit_params(8, 3)
-    got, _ = _fwd_call(ck, Z, gamma, beta, 1e-5)
-    want, _ = ref.batchnorm_forward(Z, gamma, beta, 1e-5)
-    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
-            f"with a unit whose value is the same for every example expected its output "
-            f"{fmt_array(want[1])} (beta), got {fmt_array(got[1])}",
-            "eps inside the square root keeps the division finite when var = 0")
+    _require_forward(ck, Z, *_unit_params(8, 3), 1e-5, "with a unit whose value is the same "
+                     "for every example (its output is beta) expected",
+                     "eps inside the square root keeps the division finite when var = 0")
 
 
 def _fwd_float32(ck):
-    n, m = 4, 32
-    Z = _batch(9, n, m).astype(np.float32)
-    gamma, beta = (p.astype(np.float32) for p in _unit_params(10, n))
-    got, _ = _fwd_call(ck, Z, gamma, beta, 1e-5)
-    want, _ = ref.batchnorm_forward(Z.astype(float), gamma.astype(float),
-                                    beta.astype(float), 1e-5)
-    require(np.allclose(got, want, rtol=1e-4, atol=1e-4),
-            f"with float32 input expected {fmt_array(want)}, got {fmt_array(got)}",
-            "the same formula works for float32 arrays; do not round or cast to int")
+    Z = _batch(9, 4, 32).astype(np.float32)
+    gamma, beta = (p.astype(np.float32) for p in _unit_params(10, 4))
+    _require_forward(ck, Z, gamma, beta, 1e-5, "with float32 input expected",
+                     "the same formula works for float32 arrays; do not round or cast to int",
+                     tol=1e-4)
 
 
 def _fwd_cache(ck):
     n, m, eps = 3, 10, 1e-3
     Z = _batch(11, n, m)
     gamma, beta = _unit_params(12, n)
-    _, cache = _fwd_call(ck, Z, gamma, beta, eps)
-    require(isinstance(cache, (tuple, list)) and len(cache) == 6,
-            "the cache is not the 6-tuple (Z, Z_hat, mu, var, gamma, eps)",
-            "return Z_tilde, (Z, Z_hat, mu, var, gamma, eps)")
+    _, cache = _fwd_call(ck, Z, gamma, beta, eps, pair=True)
+    _require_cache(cache)
     _, want = ref.batchnorm_forward(Z, gamma, beta, eps)
-    names = ("Z", "Z_hat", "mu", "var", "gamma")
-    for name, got_v, want_v in zip(names, cache, want):
+    for name, got_v, want_v in zip(("Z", "Z_hat", "mu", "var", "gamma"), cache, want):
         arr = require_array(got_v, f"cache's {name}")
-        require(arr.shape == want_v.shape,
-                f"the cache's {name} has shape {arr.shape}, expected {want_v.shape}",
-                "keep mu and var as (n, 1) columns (keepdims=True)")
-        require(np.allclose(arr, want_v, rtol=1e-9, atol=1e-12),
+        arr = arr.reshape(want_v.shape) if arr.size == want_v.size else arr  # _fwd_shape's
+        require(arr.shape == want_v.shape and np.allclose(arr, want_v, rtol=1e-9, atol=1e-12),
                 f"the cache's {name} is {fmt_array(arr)}, expected {fmt_array(want_v)}",
                 "the cache holds (Z, Z_hat, mu, var, gamma, eps) in this order, var the "
                 "biased variance")
@@ -255,10 +254,17 @@ def _fwd_cache(ck):
             f"{eps:g}", "put the eps you were given last in the cache")
 
 
-check_batchnorm_forward = make_check(
-    EXERCISES["3.1"],
-    [_fwd_shape, _fwd_mean_var, _fwd_gamma_beta, _fwd_eps, _fwd_random, _fwd_constant_unit,
-     _fwd_float32, _fwd_cache])
+# Weights (of 15): section 1 stresses normalizing each unit over axis 1 with the biased
+# variance and eps inside the square root; the cache is a secondary output.
+check_batchnorm_forward = make_check(EXERCISES["3.1"], [
+    weighted(1)(_fwd_shape),          # the form: a pair, a 6-tuple, (n, 1) statistics
+    weighted(4)(_fwd_mean_var),       # per unit over axis 1, biased variance: the heart
+    weighted(2)(_fwd_gamma_beta),     # gamma scales, beta shifts
+    weighted(2)(_fwd_eps),            # eps inside the square root, the eps given
+    weighted(2)(_fwd_random),         # every shape and eps
+    weighted(1)(_fwd_constant_unit),  # var = 0 stays finite
+    weighted(1)(_fwd_float32),
+    weighted(2)(_fwd_cache)])         # what the backward reads: the order, the biased var
 
 # ------------------------------------------------------- 3.2 recover_gamma_beta
 
@@ -300,24 +306,12 @@ def _rgb_hint(gamma, beta, Z, eps):
 
 def _rgb_roundtrip(ck, Z, eps, what, tol=1e-9):
     gamma, beta = _rgb_call(ck, Z, eps)
+    Z = np.asarray(Z, dtype=float)
     back, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
     err = float(np.max(np.abs(back - Z)))
     require(np.allclose(back, Z, rtol=tol, atol=tol),
             f"{what}: batch norm with your gamma and beta changes Z by up to {err:.2g}, "
             "expected Z back exactly", _rgb_hint(gamma, beta, Z, eps))
-
-
-def _rgb_shape(ck):
-    _rgb_call(ck, _batch(30, 3, 7), 1e-5)
-
-
-def _rgb_basic(ck):
-    _rgb_roundtrip(ck, _batch(31, 4, 25), 1e-5, "a batch of shape (4, 25), eps = 1e-5")
-
-
-def _rgb_eps(ck):
-    _rgb_roundtrip(ck, 0.3 * _batch(32, 3, 9, spread=False), 0.5,
-                   "a batch with small variances and eps = 0.5")
 
 
 def _rgb_random(ck):
@@ -328,18 +322,18 @@ def _rgb_random(ck):
                        f"a random batch of shape ({n}, {m}), eps = {eps:.3g}")
 
 
-def _rgb_float32(ck):
-    Z = _batch(40, 3, 20).astype(np.float32)
-    gamma, beta = _rgb_call(ck, Z, 1e-5)
-    back, _ = ref.batchnorm_forward(Z.astype(float), gamma, beta, 1e-5)
-    require(np.allclose(back, Z, rtol=1e-4, atol=1e-4),
-            "with float32 input batch norm does not give Z back",
-            _rgb_hint(gamma, beta, Z.astype(float), 1e-5))
-
-
-check_recover_gamma_beta = make_check(
-    EXERCISES["3.2"],
-    [_rgb_shape, _rgb_basic, _rgb_eps, _rgb_random, _rgb_float32])
+# Weights (of 8): gamma = sqrt(var + eps) with the biased variance, not the standard
+# deviation: eps must show. gamma and beta are the answer, so their (n, 1) shape counts in
+# every sub-check (a flat one does not give Z back).
+check_recover_gamma_beta = make_check(EXERCISES["3.2"], [
+    weighted(1)(lambda ck: _rgb_call(ck, _batch(30, 3, 7), 1e-5)),      # the pair's form
+    weighted(2)(lambda ck: _rgb_roundtrip(ck, _batch(31, 4, 25), 1e-5,
+                                          "a batch of shape (4, 25), eps = 1e-5")),
+    weighted(2)(lambda ck: _rgb_roundtrip(ck, 0.3 * _batch(32, 3, 9, spread=False), 0.5,
+                                          "a batch with small variances and eps = 0.5")),
+    weighted(2)(_rgb_random),
+    weighted(1)(lambda ck: _rgb_roundtrip(ck, _batch(40, 3, 20).astype(np.float32), 1e-5,
+                                          "with float32 input", tol=1e-4))])
 
 # ------------------------------------ 3.3 batchnorm_backward_graph, 3.4 batchnorm_backward
 # Two ways to the same gradients (node by node on the graph, then the simplified formula):
@@ -358,33 +352,37 @@ def _bwd_case(seed, n, m, eps=1e-5, dtype=np.float64):
     return Z, gamma, beta, G, tuple(cache)
 
 
-def _bwd_call(ck, G, cache):
+def _bwd_call(ck, G, cache, *names, flat_ok=True):
+    """The learner's gradients ``names`` (of dZ, dgamma, dbeta), each checked alone so that a
+    slip in one costs only the sub-checks of that one. A flat ``(n,)`` dgamma or dbeta is
+    read as a column unless not ``flat_ok`` (the form's sub-check alone charges it)."""
     out = ck.call(G, cache)
     require(isinstance(out, (tuple, list)) and len(out) == 3,
             f"returned {type(out).__name__}, expected a triple (dZ, dgamma, dbeta)",
             "return dZ, dgamma, dbeta")
     n, m = G.shape
-    for name, value in zip(("dgamma", "dbeta"), out[1:]):
+    got = []
+    for name in names:
+        if name == "dZ":
+            got.append(require_array(out[0], "dZ", (n, m)))
+            continue
+        value = out[1] if name == "dgamma" else out[2]
         shape = np.shape(value)
         require(shape != (n, m), f"returned {name} of shape ({n}, {m}), expected ({n}, 1)",
                 f"gamma and beta are shared by the m examples: sum {name} over them "
                 "(axis=1, keepdims=True)")
-        require(shape != (n,), f"returned {name} of shape ({n},), expected ({n}, 1)",
+        require(flat_ok or shape != (n,), f"returned {name} of shape ({n},), expected ({n}, 1)",
                 "keep one column per unit: keepdims=True")
         require(shape != (1, m), f"returned {name} of shape {shape}, expected ({n}, 1)",
                 "sum over the examples (axis=1), not over the units")
-    return (require_array(out[0], "dZ", (n, m)), require_array(out[1], "dgamma", (n, 1)),
-            require_array(out[2], "dbeta", (n, 1)))
-
-
-def _bwd_shape(ck):
-    _, _, _, G, cache = _bwd_case(50, 3, 7)
-    _bwd_call(ck, G, cache)
+        got.append(require_array(np.reshape(value, (n, 1)) if shape == (n,) else value, name,
+                                 (n, 1)))
+    return got[0] if len(got) == 1 else got
 
 
 def _bwd_dbeta(ck):
     _, _, _, G, cache = _bwd_case(51, 4, 9)
-    _, _, dbeta = _bwd_call(ck, G, cache)
+    dbeta = _bwd_call(ck, G, cache, "dbeta")
     want = G.sum(axis=1, keepdims=True)
     require(np.allclose(dbeta, want, rtol=1e-9, atol=1e-12),
             f"dbeta is {fmt_array(dbeta)}, expected {fmt_array(want)}",
@@ -395,7 +393,7 @@ def _bwd_dbeta(ck):
 
 def _bwd_dgamma(ck):
     _, _, _, G, cache = _bwd_case(52, 4, 9)
-    _, dgamma, _ = _bwd_call(ck, G, cache)
+    dgamma = _bwd_call(ck, G, cache, "dgamma")
     want = np.sum(G * cache[1], axis=1, keepdims=True)
     require(np.allclose(dgamma, want, rtol=1e-9, atol=1e-12),
             f"dgamma is {fmt_array(dgamma)}, expected {fmt_array(want)}",
@@ -406,7 +404,7 @@ def _bwd_numerical(ck):
     cases = [(53, 4, 8, 1e-5), (54, 3, 3, 1e-5), (55, 2, 30, 0.5), (56, 1, 5, 1e-3)]
     for seed, n, m, eps in cases:
         Z, gamma, beta, G, cache = _bwd_case(seed, n, m, eps)
-        dZ, _, _ = _bwd_call(ck, G, cache)
+        dZ = _bwd_call(ck, G, cache, "dZ")
 
         def cost(x, gamma=gamma, beta=beta, G=G, eps=eps):
             return float(np.sum(G * ref.batchnorm_forward(x, gamma, beta, eps)[0]))
@@ -423,7 +421,7 @@ def _bwd_numerical(ck):
 
 def _bwd_sums_to_zero(ck):
     _, _, _, G, cache = _bwd_case(57, 5, 16)
-    dZ, _, _ = _bwd_call(ck, G, cache)
+    dZ = _bwd_call(ck, G, cache, "dZ")
     sums = dZ.sum(axis=1)
     require(np.allclose(sums, 0, atol=1e-9 * max(1.0, float(np.abs(dZ).max()))),
             f"dZ summed over the examples is {fmt_array(sums, 3)} per unit, expected 0 "
@@ -433,14 +431,12 @@ def _bwd_sums_to_zero(ck):
 
 def _bwd_float32(ck):
     _, _, _, G, cache = _bwd_case(58, 4, 24, dtype=np.float32)
-    dZ, dgamma, dbeta = _bwd_call(ck, G, cache)
+    dZ = _bwd_call(ck, G, cache, "dZ")
     c64 = tuple(np.asarray(c, dtype=float) if isinstance(c, np.ndarray) else c
                 for c in cache)
-    want = ref.batchnorm_backward(G.astype(float), c64)
-    ok = all(np.allclose(g, w, rtol=1e-3, atol=1e-4) for g, w in
-             zip((dZ, dgamma, dbeta), want))
-    require(ok, f"with float32 input expected dZ {fmt_array(want[0])}, got {fmt_array(dZ)}",
-            "the same formula works for float32 arrays")
+    want = ref.batchnorm_backward(G.astype(float), c64)[0]
+    require(np.allclose(dZ, want, rtol=1e-3, atol=1e-4), f"with float32 input expected dZ "
+            f"{fmt_array(want)}, got {fmt_array(dZ)}", "the same formula works for float32")
 
 
 def _bwd_with_own_forward(ck):
@@ -448,7 +444,8 @@ def _bwd_with_own_forward(ck):
 
     The learner's ``forward=`` is used when it agrees with the reference on a test batch;
     otherwise (not given, not attempted yet, or wrong, which check 3.1 reports) lessonlib's
-    forward stands in, so a forward bug never costs backward points.
+    forward stands in, so a forward bug never costs backward points. Only dZ is graded here
+    (dgamma and dbeta have their own sub-checks).
     """
     own = ck.context.get("forward")
     forward = ref.batchnorm_forward
@@ -462,18 +459,26 @@ def _bwd_with_own_forward(ck):
         except (NotAttempted, CheckFailure, TypeError, ValueError, IndexError):
             pass
     quiet_forward = Checker(forward).call
-    errors = batchnorm_gradcheck(quiet_forward, lambda G, cache: _bwd_call(ck, G, cache),
-                                     n=4, m=10, rng=case_rng(60))
+    zeros = np.zeros((4, 1))
+    err = batchnorm_gradcheck(quiet_forward, lambda G, c: (_bwd_call(ck, G, c, "dZ"), zeros,
+                                                           zeros), n=4, m=10, rng=case_rng(60))
     who = "your batchnorm_forward" if forward is own else "lessonlib's batchnorm_forward"
-    require(errors["max"] < 1e-7,
-            f"with {who}, the relative errors against the numerical gradient are dZ "
-            f"{errors['dZ']:.1e}, dgamma {errors['dgamma']:.1e}, dbeta {errors['dbeta']:.1e}, "
-            "expected below 1e-7",
+    require(err["dZ"] < _GRAD_TOL, f"with {who}, dZ differs from the numerical gradient by a "
+            f"relative error of {err['dZ']:.1e}, expected below 1e-7",
             "read the cache your forward returns in the same order in the backward pass")
 
 
-_BACKWARD_SUBCHECKS = [_bwd_shape, _bwd_dbeta, _bwd_dgamma, _bwd_numerical, _bwd_sums_to_zero,
-                       _bwd_float32, _bwd_with_own_forward]
+# Weights (of 18): section 3 is about dZ, every path through the graph (the mean's above
+# all); dgamma and dbeta are one-line sums, a flat (n,) one costs the form's 1 only.
+_BACKWARD_SUBCHECKS = [
+    weighted(1)(lambda ck: _bwd_call(ck, *_bwd_case(50, 3, 7)[3:], "dZ", "dgamma", "dbeta",
+                                     flat_ok=False)),   # the form: the triple, (n, 1) columns
+    weighted(2)(_bwd_dbeta),          # the sum of dZ_tilde over the examples
+    weighted(2)(_bwd_dgamma),         # the sum of dZ_tilde * Z_hat
+    weighted(8)(_bwd_numerical),      # dZ against the numerical gradient: the heart
+    weighted(2)(_bwd_sums_to_zero),   # dZ sums to 0 per unit: the path through the mean
+    weighted(1)(_bwd_float32),
+    weighted(2)(_bwd_with_own_forward)]   # dZ with the learner's own forward and cache
 check_batchnorm_backward_graph = make_check(EXERCISES["3.3"], _BACKWARD_SUBCHECKS)
 check_batchnorm_backward = make_check(EXERCISES["3.4"], _BACKWARD_SUBCHECKS)
 
@@ -491,49 +496,35 @@ def _layer_case(seed, n_prev=5, n=4, m=8, activation="relu"):
 
 def _lbf_mistake(got, A_prev, W, gamma, beta, act):
     """The hint for a forward pass that matches one of the classic slips."""
-    def g(z):
-        return activate(z, act)
-
     Z = W @ A_prev
     slips = [(ref.batchnorm_forward(Z, gamma, beta)[0],
               "apply the activation to Z_tilde: A = g(Z_tilde)"),
-             (ref.batchnorm_forward(g(Z), gamma, beta)[0],
+             (ref.batchnorm_forward(activate(Z, act), gamma, beta)[0],
               "batch norm comes before the activation: A = g(batchnorm(W A_prev))"),
-             (g(Z), "normalize Z with batch norm before the activation")]
+             (activate(Z, act), "normalize Z with batch norm before the activation")]
     for want, hint in slips:
         if np.shape(want) == np.shape(got) and np.allclose(got, want):
             return hint
     return "Z = W @ A_prev, then your batch norm, then the activation"
 
 
-def _lbf_case(ck, seed, activation):
+def _lbf_case(ck, seed, activation, check_A=True):
     A_prev, W, gamma, beta, act = _layer_case(seed, activation=activation)
     out = ck.call(A_prev, W, gamma, beta, act)
     require(isinstance(out, (tuple, list)) and len(out) == 2,
             f"returned {type(out).__name__}, expected a pair (A, cache)", "return A, cache")
-    got = require_array(out[0], "A", (W.shape[0], A_prev.shape[1]))
     want, ref_cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
+    got = require_array(out[0], "A", want.shape) if check_A else want
     require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
             f"with activation {act!r} expected A {fmt_array(want)}, got {fmt_array(got)}",
             _lbf_mistake(got, A_prev, W, gamma, beta, act))
     return out[1], ref_cache
 
 
-def _lbf_relu(ck):
-    _lbf_case(ck, 70, "relu")
-
-
-def _lbf_sigmoid(ck):
-    _lbf_case(ck, 71, "sigmoid")
-
-
 def _lbf_cache(ck):
-    cache, want = _lbf_case(ck, 72, "relu")
-    require(isinstance(cache, tuple) and len(cache) == 5,
-            f"returned a cache of type {type(cache).__name__}"
-            + (f" and length {len(cache)}" if isinstance(cache, tuple) else "")
-            + ", expected the 5-tuple (A_prev, W, bn_cache, Z_tilde, activation)",
-            "the backward pass of exercise 3.6 reads the cache in that order")
+    """The cache alone (A has the other two sub-checks)."""
+    cache, want = _lbf_case(ck, 72, "relu", check_A=False)
+    _require_cache(cache, 5, "(A_prev, W, bn_cache, Z_tilde, activation)")
     names = ("A_prev", "W", "bn_cache", "Z_tilde", "activation")
     for name, got, ref_value in zip(names, cache, want):
         same = got == ref_value if name == "activation" else \
@@ -544,47 +535,52 @@ def _lbf_cache(ck):
                 "batchnorm_forward")
 
 
-check_linear_bn_forward = make_check(EXERCISES["3.5"], [_lbf_relu, _lbf_sigmoid, _lbf_cache])
+# Weights (of 5): A, batch norm before the activation, with either activation; the cache
+# is a secondary output.
+check_linear_bn_forward = make_check(EXERCISES["3.5"], [
+    weighted(2)(lambda ck: _lbf_case(ck, 70, "relu")),
+    weighted(2)(lambda ck: _lbf_case(ck, 71, "sigmoid")), weighted(1)(_lbf_cache)])
 
 
-def _lbb_numerical(ck, seed, activation):
-    A_prev, W, gamma, beta, act = _layer_case(seed, activation=activation)
-    _, cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
-    G = case_rng(seed + 2).standard_normal(cache[3].shape)
-    out = ck.call(G, cache)
-    require(isinstance(out, (tuple, list)) and len(out) == 4,
-            f"returned {type(out).__name__}, expected (dA_prev, dW, dgamma, dbeta)",
-            "return dA_prev, dW, dgamma, dbeta")
-    # the classic slip: back through batch norm without the activation's derivative
-    dZ, *no_act = ref.batchnorm_backward(G, cache[2])
-    no_act = [W.T @ dZ, dZ @ A_prev.T, *no_act]
-    args = {"A_prev": A_prev, "W": W, "gamma": gamma, "beta": beta}
-    hints = {"A_prev": "dA_prev = W.T @ dZ", "W": "dW = dZ @ A_prev.T",
-             "gamma": "dgamma comes from your batch norm's backward pass",
-             "beta": "dbeta comes from your batch norm's backward pass"}
-    for k, ((name, value), got) in enumerate(zip(args.items(), out)):
-        got = require_array(got, "d" + name, value.shape)
+def _lbb_case(ck, names):
+    """The gradients ``names`` (of A_prev, W, gamma, beta) against numerical ones, with ReLU
+    and with sigmoid units; the others are not looked at."""
+    for seed, act in ((80, "relu"), (81, "sigmoid")):
+        A_prev, W, gamma, beta, _ = _layer_case(seed)
+        _, cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
+        G = case_rng(seed + 2).standard_normal(cache[3].shape)
+        out = ck.call(G, cache)
+        require(isinstance(out, (tuple, list)) and len(out) == 4,
+                f"returned {type(out).__name__}, expected (dA_prev, dW, dgamma, dbeta)",
+                "return dA_prev, dW, dgamma, dbeta")
+        # the classic slip: back through batch norm without the activation's derivative
+        dZ, *no_act = ref.batchnorm_backward(G, cache[2])
+        no_act = [W.T @ dZ, dZ @ A_prev.T, *no_act]
+        args = {"A_prev": A_prev, "W": W, "gamma": gamma, "beta": beta}
+        hints = {"A_prev": "dA_prev = W.T @ dZ", "W": "dW = dZ @ A_prev.T",
+                 "gamma": "dgamma comes from your batch norm's backward pass",
+                 "beta": "dbeta comes from your batch norm's backward pass"}
+        for k, ((name, value), got) in enumerate(zip(args.items(), out)):
+            if name not in names:
+                continue
+            got = require_array(got, "d" + name, value.shape)
 
-        def cost(x, name=name):
-            return float(np.sum(G * ref_linear_bn.linear_bn_forward(
-                **{**args, name: x}, activation=act)[0]))
+            def cost(x, name=name, G=G, act=act, args=args):
+                return float(np.sum(G * ref_linear_bn.linear_bn_forward(
+                    **{**args, name: x}, activation=act)[0]))
 
-        err = relative_error(got, numerical_gradient(cost, value.copy()))
-        require(err < _GRAD_TOL, f"with activation {act!r} d{name} differs from the numerical "
-                f"gradient by a relative error of {err:.1e}, expected below 1e-7",
-                "multiply dA by the activation's derivative at Z_tilde first"
-                if np.allclose(got, no_act[k]) else hints[name])
-
-
-def _lbb_relu(ck):
-    _lbb_numerical(ck, 80, "relu")
-
-
-def _lbb_sigmoid(ck):
-    _lbb_numerical(ck, 81, "sigmoid")
+            err = relative_error(got, numerical_gradient(cost, value.copy()))
+            require(err < _GRAD_TOL, f"with activation {act!r} d{name} differs from the "
+                    f"numerical gradient by a relative error of {err:.1e}, expected below 1e-7",
+                    "multiply dA by the activation's derivative at Z_tilde first"
+                    if np.allclose(got, no_act[k]) else hints[name])
 
 
-check_linear_bn_backward = make_check(EXERCISES["3.6"], [_lbb_relu, _lbb_sigmoid])
+# Weights (of 4): dA_prev and dW, through the activation, batch norm and the product, weigh
+# 3; dgamma and dbeta, batch norm's secondary outputs, 1.
+check_linear_bn_backward = make_check(EXERCISES["3.6"], [
+    weighted(3)(lambda ck: _lbb_case(ck, ("A_prev", "W"))),
+    weighted(1)(lambda ck: _lbb_case(ck, ("gamma", "beta")))])
 
 
 # ------------------------------------------------------- questions 3.1 to 3.3

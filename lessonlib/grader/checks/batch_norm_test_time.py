@@ -25,6 +25,7 @@ from ..framework import (
     make_question,
     require,
     require_array,
+    weighted,
 )
 
 
@@ -198,10 +199,16 @@ def _urs_float32(ck):
             f"{_fmt(got[0])}", "the same formula works for float32 arrays")
 
 
-check_update_running_stats = make_check(
-    EXERCISES["4.1"],
-    [_urs_shape, _urs_one_step, _urs_decays, _urs_recurrence, _urs_constant_stats,
-     _urs_float32])
+# Weights (of 11): section 2 stresses decay as the weight on the old value and the average
+# itself, step after step (no bias correction); running_mean and running_var are both the
+# answer, so neither is a secondary output.
+check_update_running_stats = make_check(EXERCISES["4.1"], [
+    weighted(1)(_urs_shape),            # the pair's form
+    weighted(3)(_urs_one_step),         # decay * old + (1 - decay) * batch statistic
+    weighted(2)(_urs_decays),           # the decay given, 0 and 0.99 included
+    weighted(3)(_urs_recurrence),       # 300 steps fed back: the closed form, uncorrected
+    weighted(1)(_urs_constant_stats),   # converges to a constant statistic
+    weighted(1)(_urs_float32)])
 
 # ------------------------------------------------------- 4.2 batchnorm_inference
 
@@ -383,10 +390,20 @@ def _inf_no_state(ck):
             "at test time nothing is updated: compute Z_tilde from the arguments alone")
 
 
-check_batchnorm_inference = make_check(
-    EXERCISES["4.2"],
-    [_inf_shape, _inf_reference, _inf_one_example, _inf_batch_independence, _inf_eps,
-     _inf_zero_variance, _inf_random, _inf_float32, _inf_no_state])
+# Weights (of 13): section 3 stresses the running statistics in place of the batch's, so
+# that a batch of one works and an example's output depends on it alone; the rest (eps,
+# variance 0, shapes, float32, no hidden state) weighs 1 each. Changing the running
+# statistics in place fails every sub-check: they are only read.
+check_batchnorm_inference = make_check(EXERCISES["4.2"], [
+    weighted(1)(_inf_shape),                # one array Z_tilde of Z's shape
+    weighted(2)(_inf_reference),            # the running statistics, not the batch's
+    weighted(2)(_inf_one_example),          # a batch of one example
+    weighted(3)(_inf_batch_independence),   # the same example, the same output, any batch
+    weighted(1)(_inf_eps),
+    weighted(1)(_inf_zero_variance),
+    weighted(1)(_inf_random),
+    weighted(1)(_inf_float32),
+    weighted(1)(_inf_no_state)])            # no state kept between calls
 
 
 # ------------------------------------------------------------------ 4.3 layernorm_forward
@@ -419,16 +436,17 @@ def _ln_case(seed, n, m):
     return Z, rng.uniform(0.5, 2, (n, 1)), rng.normal(0, 1, (n, 1))
 
 
-def _ln_call(ck, Z, gamma, beta, eps, case):
+def _ln_call(ck, Z, gamma, beta, eps, case, check_Z_tilde=True):
     out = ck.call(Z, gamma, beta, eps)
     require(isinstance(out, (tuple, list)) and len(out) == 2,
             f"returned {type(out).__name__}, expected a pair (Z_tilde, cache)",
             "return Z_tilde, cache")
-    got = require_array(out[0], "Z_tilde", Z.shape)
     want, ref_cache = ref_ln.layernorm_forward(Z, gamma, beta, eps)
-    require(np.allclose(got, want, rtol=1e-7, atol=1e-9),
-            f"for {case} expected Z_tilde {fmt_array(want)}, got {fmt_array(got)}",
-            _ln_hint(got, Z, gamma, beta, eps))
+    if check_Z_tilde:
+        got = require_array(out[0], "Z_tilde", Z.shape)
+        require(np.allclose(got, want, rtol=1e-7, atol=1e-9),
+                f"for {case} expected Z_tilde {fmt_array(want)}, got {fmt_array(got)}",
+                _ln_hint(got, Z, gamma, beta, eps))
     return out[1], ref_cache
 
 
@@ -453,9 +471,10 @@ def _ln_independent(ck):
 
 def _ln_cache(ck):
     Z, gamma, beta = _ln_case(103, 5, 6)
-    cache, want = _ln_call(ck, Z, gamma, beta, 1e-5, "a (5, 6) batch")
+    cache, want = _ln_call(ck, Z, gamma, beta, 1e-5, "a (5, 6) batch", check_Z_tilde=False)
     ok = isinstance(cache, tuple) and len(cache) == 6 and all(
-        np.shape(c) == np.shape(w) and np.allclose(c, w) for c, w in zip(cache, want))
+        np.shape(c) == np.shape(w) and np.allclose(c, w, rtol=1e-7, atol=1e-9)
+        for c, w in zip(cache, want))
     require(ok, "the cache is not (Z, Z_hat, mu, var, gamma, eps) with mu and var of shape "
             "(1, m)", "the backward pass reads the cache in that order")
 
@@ -470,8 +489,14 @@ def _ln_float32(ck):
             "the same formula works for float32 arrays")
 
 
-check_layernorm_forward = make_check(
-    EXERCISES["4.3"], [_ln_fixed, _ln_one_example, _ln_independent, _ln_cache, _ln_float32])
+# Weights (of 9): section 7's point is normalizing each example over its units (axis 0),
+# independent of its batch; the cache is a secondary output.
+check_layernorm_forward = make_check(EXERCISES["4.3"], [
+    weighted(3)(_ln_fixed),          # axis 0, biased variance, on examples of different scales
+    weighted(2)(_ln_one_example),    # a single example
+    weighted(2)(_ln_independent),    # an example's output does not change with its batch
+    weighted(1)(_ln_cache),          # (1, m) statistics in the cache's order
+    weighted(1)(_ln_float32)])
 
 
 # ------------------------------------------------------------------ questions

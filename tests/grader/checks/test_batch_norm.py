@@ -18,6 +18,11 @@ from lessonlib.grader.exercises import EXERCISES
 from lessonlib.layers import batchnorm as ref
 from tests.grader.common import reference_copy
 
+
+def _flat(line):
+    """A check line with its whitespace collapsed (lines may be wrapped when printed)."""
+    return " ".join(line.split())
+
 # ------------------------------------------------------------------ 3.1 batchnorm_forward
 
 
@@ -100,6 +105,24 @@ WRONG_FORWARD = {
     "flat mu and var in the cache": fwd_flat_stats_cache,
 }
 
+# The points (of 2) each mistake earns, pinned. The weights of check 3.1 (of 15): the form 1,
+# the per-unit mean and variance 4, gamma and beta 2, eps 2, random cases 2, a constant unit
+# 1, float32 1, the cache's values 2. Normalizing over the wrong axis, with the unbiased
+# variance or eps outside the root costs nearly everything; a slip in the cache, a
+# secondary output, costs its own share only.
+FORWARD_POINTS = {
+    "wrong axis": 0, "whole array": 0,          # mu and var of the wrong shape: even the form
+    "unbiased variance": 0.13,                  # the form only
+    "eps outside the sqrt": 0.27, "eps ignored": 0.27,        # the form and float32
+    "eps hard-coded": 1.2,                      # right whenever eps = 1e-5
+    "gamma and beta swapped": 0.4,              # the form and the cache
+    "returns Z_hat": 0.93,                      # the form, gamma = 1 and beta = 0, the cache
+    "changes Z in place": 0,                    # every call changes Z
+    "no cache": 1.6,                            # Z_tilde right: the form and the cache lost
+    "cache in the wrong order": 1.73, "unbiased variance in the cache": 1.73,
+    "flat mu and var in the cache": 1.87,       # a shape slip in the cache: the form only
+}
+
 
 def test_forward_reference_passes():
     result = check_batchnorm_forward.evaluate(reference_copy(ref.batchnorm_forward))
@@ -112,13 +135,15 @@ def test_forward_reference_passes():
 def test_forward_other_correct_versions_pass(fn):
     result = check_batchnorm_forward.evaluate(fn)
     assert result.status == "passed", result.line
+    assert result.points == 2
 
 
 @pytest.mark.parametrize("name", list(WRONG_FORWARD))
 def test_forward_mistakes_are_rejected(name):
     result = check_batchnorm_forward.evaluate(WRONG_FORWARD[name])
     assert result.status == "failed", result.line
-    assert result.points < 2
+    assert result.points == FORWARD_POINTS[name], result.line
+    assert _flat(result.line).endswith(f"{FORWARD_POINTS[name]:g}/2 points)")
     assert result.line.startswith("✗ Exercise 3.1 batchnorm_forward:")
     assert "\n" not in result.line
 
@@ -165,6 +190,11 @@ def _rgb(kind):
 
 WRONG_RECOVER = ["std only", "unbiased", "variance", "swapped", "eps outside", "flat",
                  "wrong axis", "inverse"]
+# Points (of 1), weights of 3.2 (of 8): the form 1, a batch 2, eps = 0.5 2, random batches
+# 2, float32 1. gamma and beta are the answer, so a flat or wrongly shaped one earns nothing.
+RECOVER_POINTS = {"std only": 0.25, "eps outside": 0.25,    # the form, and float32 hides eps
+                  "unbiased": 0.12, "variance": 0.12, "swapped": 0.12, "inverse": 0.12,
+                  "flat": 0, "wrong axis": 0}
 
 
 def test_recover_reference_passes():
@@ -174,13 +204,15 @@ def test_recover_reference_passes():
 
 @pytest.mark.parametrize("fn", [rgb_np_std, rgb_via_forward_cache])
 def test_recover_other_correct_versions_pass(fn):
-    assert check_recover_gamma_beta.evaluate(fn).status == "passed"
+    result = check_recover_gamma_beta.evaluate(fn)
+    assert result.status == "passed" and result.points == 1, result.line
 
 
 @pytest.mark.parametrize("kind", WRONG_RECOVER)
 def test_recover_mistakes_are_rejected(kind):
     result = check_recover_gamma_beta.evaluate(_rgb(kind))
     assert result.status == "failed", result.line
+    assert result.points == RECOVER_POINTS[kind], result.line
     assert result.line.startswith("✗ Exercise 3.2 recover_gamma_beta:")
 
 
@@ -278,7 +310,10 @@ def _bwd(kind):
             dgamma = dbeta
         elif kind == "flat dbeta":
             dbeta = dbeta.ravel()
+        elif kind == "flat dgamma":
+            dgamma = dgamma.ravel()
         return dZ, dgamma, dbeta
+    backward.kind = kind
     return backward
 
 
@@ -300,15 +335,30 @@ def _graph(kind):
         dZ = dC + dmu / m if kind != "Z not summed over its two uses" else dC
         return dZ, np.sum(dZ_tilde * Z_hat, 1, keepdims=True), np.sum(dZ_tilde, 1,
                                                                      keepdims=True)
+    backward.kind = kind
     return backward
 
 
 WRONG_BACKWARD = ["no mean path", "no variance path", "no batch paths", "no gamma",
                   "eps outside", "unbiased", "times m", "dgamma not summed",
                   "dbeta not summed", "dgamma summed over units", "dbeta averaged",
-                  "dgamma without Z_hat", "flat dbeta"]
+                  "dgamma without Z_hat", "flat dbeta", "flat dgamma"]
 WRONG_GRAPH = ["ds with the wrong sign", "dvar without the square root's 1/(2s)",
                "C not summed over its two uses", "Z not summed over its two uses"]
+# Points (of 2), the same for 3.3 and 3.4. Weights (of 18): the form 1, dbeta 2, dgamma 2, dZ
+# against the numerical gradient 8, dZ summing to 0 (the mean's path) 2, float32 1, dZ with
+# the learner's own forward 2. Each sub-check reads only its own gradient, so a wrong dZ
+# keeps dgamma's and dbeta's 5 and a slip in dgamma or dbeta costs only its own.
+BACKWARD_POINTS = {
+    "no mean path": 0.56, "no batch paths": 0.56, "Z not summed over its two uses": 0.56,
+    "no variance path": 0.78, "no gamma": 0.78, "unbiased": 0.78, "times m": 0.78,
+    "ds with the wrong sign": 0.78, "dvar without the square root's 1/(2s)": 0.78,
+    "C not summed over its two uses": 0.78,      # dZ still sums to 0: the mean's path is there
+    "eps outside": 0.89,                          # close enough in float32
+    "dgamma not summed": 1.67, "dbeta not summed": 1.67, "dgamma summed over units": 1.67,
+    "dbeta averaged": 1.78, "dgamma without Z_hat": 1.78,     # a wrong value: its own 2
+    "flat dbeta": 1.89, "flat dgamma": 1.89,                  # a shape slip: the form's 1
+}
 
 
 @pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
@@ -328,7 +378,7 @@ def test_backward_references_pass(check, head, fn):
                               "graph"])
 def test_backward_other_correct_versions_pass(check, head, fn):
     result = check.evaluate(fn)
-    assert result.status == "passed", result.line
+    assert result.status == "passed" and result.points == 2, result.line
 
 
 @pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
@@ -338,6 +388,25 @@ def test_backward_mistakes_are_rejected(check, head, fn):
     result = check.evaluate(fn)
     assert result.status == "failed", result.line
     assert result.line.startswith(f"✗ Exercise {head}:")
+    assert result.points == BACKWARD_POINTS[fn.kind], result.line
+
+
+@pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
+def test_a_secondary_slip_costs_only_its_own_sub_checks(check, head):
+    """dZ right, dgamma of shape (n,): only the form fails (it used to fail all seven, since
+    every sub-check read all three gradients); the line says what is wrong."""
+    result = check.evaluate(_bwd("flat dgamma"))
+    assert (result.passed_checks, result.points) == (6, 1.89), result.line
+    assert "returned dgamma of shape (3,), expected (3, 1)" in _flat(result.line)
+    assert "keepdims=True" in result.line
+    # a wrong dZ with right dgamma and dbeta: those two keep their points, and the line is
+    # about dZ, the heaviest failure
+    result = check.evaluate(_bwd("no mean path"))
+    assert result.passed_checks == 3 and "path through the batch mean" in _flat(result.line)
+    worst_slip = min(p for k, p in BACKWARD_POINTS.items() if "dgamma" in k or "dbeta" in k)
+    worst_dZ = max(p for k, p in BACKWARD_POINTS.items() if "dgamma" not in k
+                   and "dbeta" not in k)
+    assert worst_dZ < 1 < worst_slip
 
 
 @pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
@@ -500,27 +569,34 @@ def _lbb(kind):
 def test_layer_references_and_unusual_versions_pass():
     from lessonlib.layers.linear_bn import linear_bn_backward, linear_bn_forward
     for fn in (reference_copy(linear_bn_forward), lbf_inline, _lbf("correct")):
-        assert check_linear_bn_forward.evaluate(fn).line.startswith("✓ Exercise 3.5")
+        result = check_linear_bn_forward.evaluate(fn)
+        assert result.line.startswith("✓ Exercise 3.5") and result.points == 1
     for fn in (reference_copy(linear_bn_backward), lbb_inline, _lbb("correct")):
-        assert check_linear_bn_backward.evaluate(fn).line.startswith("✓ Exercise 3.6")
+        result = check_linear_bn_backward.evaluate(fn)
+        assert result.line.startswith("✓ Exercise 3.6") and result.points == 2
 
 
-@pytest.mark.parametrize("kind, words", [
-    ("activation first", "batch norm comes before the activation"),
-    ("no activation", "apply the activation to Z_tilde"),
-    ("cache in another order", "cache = (A_prev, W, bn_cache, Z_tilde, activation)")])
-def test_layer_forward_mistakes_are_rejected_with_their_hint(kind, words):
+# Points pinned. 3.5 (of 1), weights (of 5): A with ReLU 2, with sigmoid 2, the cache 1 (it
+# is checked on its own: the two catalogued forwards that get A wrong keep a right cache).
+# 3.6 (of 2), weights (of 4): dA_prev and dW 3, dgamma and dbeta 1, both activations each.
+@pytest.mark.parametrize("kind, words, points", [
+    ("activation first", "batch norm comes before the activation", 0.2),
+    ("no activation", "apply the activation to Z_tilde", 0.2),
+    ("cache in another order", "cache = (A_prev, W, bn_cache, Z_tilde, activation)", 0.8)])
+def test_layer_forward_mistakes_are_rejected_with_their_hint(kind, words, points):
     result = check_linear_bn_forward.evaluate(_lbf(kind))
     assert result.status == "failed" and words in result.line, result.line
+    assert result.points == points
 
 
-@pytest.mark.parametrize("kind, words", [
-    ("no activation derivative", "activation's derivative"),
-    ("dW transposed", "returned dW of shape (5, 4), expected (4, 5)"),
-    ("dgamma from dA", "activation's derivative")])
-def test_layer_backward_mistakes_are_rejected_with_their_hint(kind, words):
+@pytest.mark.parametrize("kind, words, points", [
+    ("no activation derivative", "activation's derivative", 0),
+    ("dW transposed", "returned dW of shape (5, 4), expected (4, 5)", 0.5),
+    ("dgamma from dA", "activation's derivative", 1.5)])
+def test_layer_backward_mistakes_are_rejected_with_their_hint(kind, words, points):
     result = check_linear_bn_backward.evaluate(_lbb(kind))
     assert result.status == "failed" and words in result.line, result.line
+    assert result.points == points
 
 
 # ------------------------------------------------------------------ questions 3.1 to 3.3

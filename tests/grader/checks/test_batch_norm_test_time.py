@@ -118,24 +118,28 @@ def test_update_running_stats_accepts_correct(fn):
     assert result.points == 2 and result.line.startswith("✓ Exercise 4.1")
 
 
-@pytest.mark.parametrize("fn, words", [
-    (urs_wrong_term, "decay is the weight on the old running value"),
-    (urs_in_place, "changed running_mean (argument #1) in place"),
-    (urs_batch_stats, "do not just return the batch's"),
-    (urs_no_one_minus, "weighted by (1 - decay)"),
-    (urs_swapped, "the running mean averages the batch means"),
-    (urs_var_not_averaged, "update running_var too"),
-    (urs_fixed_decay, "use the decay you are given"),
-    (urs_halfway, "decay = 0"),
-    (_make_bias_corrected(), "expected running_mean"),
-    (urs_only_mean, "expected a pair"),
-    (urs_stacked, "expected a pair"),
+# Points (of 2) pinned. Weights of 4.1 (of 11): the form 1, one step 3, other decays 2, 300
+# steps fed back 3, a constant statistic 1, float32 1. Both outputs are the answer: a wrong
+# formula for either keeps the form's point only; changing the inputs in place, or returning
+# anything but the pair, earns nothing.
+@pytest.mark.parametrize("fn, words, points", [
+    (urs_wrong_term, "decay is the weight on the old running value", 0.18),
+    (urs_in_place, "changed running_mean (argument #1) in place", 0),
+    (urs_batch_stats, "do not just return the batch's", 0.18),
+    (urs_no_one_minus, "weighted by (1 - decay)", 0.18),
+    (urs_swapped, "the running mean averages the batch means", 0.18),
+    (urs_var_not_averaged, "update running_var too", 0.18),
+    (urs_fixed_decay, "use the decay you are given", 0.91),     # right when decay = 0.9
+    (urs_halfway, "decay = 0", 0.18),
+    (_make_bias_corrected(), "expected running_mean", 0.18),
+    (urs_only_mean, "expected a pair", 0),
+    (urs_stacked, "expected a pair", 0),
 ])
-def test_update_running_stats_rejects_mistakes(fn, words):
+def test_update_running_stats_rejects_mistakes(fn, words, points):
     result = check_update_running_stats.evaluate(fn)
     assert result.status == "failed" and not result.passed, result.line
-    assert result.points < 2
-    assert words in result.line, result.line
+    assert result.points == points, result.line
+    assert words in " ".join(result.line.split()), result.line
     assert "\n" not in result.line
 
 
@@ -255,24 +259,28 @@ def test_batchnorm_inference_accepts_correct(fn):
     assert result.points == 2 and result.line.startswith("✓ Exercise 4.2")
 
 
-@pytest.mark.parametrize("fn, words", [
-    (inf_batch_stats, "batch's own mean and variance"),
-    (inf_eps_outside, "eps goes inside the square root"),
-    (inf_no_sqrt, "not by the variance"),
-    (inf_updates_in_place, "updated the running statistics at test time"),
-    (inf_updates_a_copy, "must not update the running statistics"),
-    (_make_stateful(), "failed"),
-    (inf_fixed_eps, "not a fixed 1e-5"),
-    (inf_swapped, "gamma scales and beta shifts"),
-    (inf_returns_pair, "returned a pair"),
-    (inf_no_centring, "subtract running_mean"),
+# Points (of 2) pinned. Weights of 4.2 (of 13): the form 1, the running statistics 2, a batch
+# of one 2, batch independence 3, eps 1, variance 0 1, random cases 1, float32 1, no hidden
+# state 1. Normalizing with the batch's statistics, the mistake section 3 is about, keeps 2
+# of 13; a fixed eps, right whenever eps = 1e-5, loses only the three cases with another eps.
+@pytest.mark.parametrize("fn, words, points", [
+    (inf_batch_stats, "batch's own mean and variance", 0.31),
+    (inf_eps_outside, "eps goes inside the square root", 0.46),
+    (inf_no_sqrt, "not by the variance", 0.31),
+    (inf_updates_in_place, "updated the running statistics at test time", 0),
+    (inf_updates_a_copy, "must not update the running statistics", 0.31),
+    (_make_stateful(), "failed", 0.15),
+    (inf_fixed_eps, "not a fixed 1e-5", 1.54),
+    (inf_swapped, "gamma scales and beta shifts", 0.31),
+    (inf_returns_pair, "returned a pair", 0),
+    (inf_no_centring, "subtract running_mean", 0.31),
 ])
-def test_batchnorm_inference_rejects_mistakes(fn, words):
+def test_batchnorm_inference_rejects_mistakes(fn, words, points):
     result = check_batchnorm_inference.evaluate(fn)
     assert result.status == "failed" and not result.passed, result.line
-    assert result.points < 2
+    assert result.points == points, result.line
     if words != "failed":
-        assert words in result.line, result.line
+        assert words in " ".join(result.line.split()), result.line
     assert "\n" not in result.line
 
 
@@ -329,12 +337,17 @@ def test_layernorm_correct_and_unusual_version_pass():
         assert r.passed and r.points == 2, r.line
 
 
-@pytest.mark.parametrize("kind, words", [
-    ("over the examples", "axis=1 is batch norm"), ("unbiased", "biased variance"),
-    ("eps outside", "inside the square root"), ("no gamma and beta", "gamma * Z_hat + beta")])
-def test_layernorm_mistakes_are_rejected_with_their_hint(kind, words):
+# Points (of 2) pinned. Weights of 4.3 (of 9): a batch of examples of different scales 3, one
+# example 2, independence from the batch 2, the cache 1 (checked on its own), float32 1.
+@pytest.mark.parametrize("kind, words, points", [
+    ("over the examples", "axis=1 is batch norm", 0),        # batch norm: nothing right
+    ("unbiased", "biased variance", 0.44),                    # still independent of its batch
+    ("eps outside", "inside the square root", 0.67),          # and close enough in float32
+    ("no gamma and beta", "gamma * Z_hat + beta", 0.67)])     # and a right cache
+def test_layernorm_mistakes_are_rejected_with_their_hint(kind, words, points):
     r = check_layernorm_forward.evaluate(_ln(kind))
-    assert r.status == "failed" and r.points < 2 and words in r.line, r.line
+    assert r.status == "failed" and words in " ".join(r.line.split()), r.line
+    assert r.points == points, r.line
 
 
 # ------------------------------------------------------------------ questions
