@@ -30,11 +30,28 @@ def progress(iterable, *, total: int | None = None, desc: str = ""):
     """``iterable`` wrapped in a tqdm bar that counts its items, where someone watches;
     ``iterable`` itself in a headless run.
 
-    The bar disappears when the loop ends (``leave=False``); iterating gives exactly the
-    items of ``iterable``.
+    The bar disappears when the loop ends; iterating gives exactly the items of
+    ``iterable``. In a notebook the bar's widget view is then replaced by empty text, so a
+    saved notebook keeps no view of a widget that is gone ("widget model not found" when it
+    is reopened).
     """
     if not interactive_kernel():
         return iterable
     from tqdm.auto import tqdm  # here: headless runs never create tqdm's locks
 
-    return tqdm(iterable, total=total, desc=desc, leave=False)
+    if not tqdm.__module__.startswith("tqdm.notebook"):     # a text bar (no ipywidgets)
+        return tqdm(iterable, total=total, desc=desc, leave=False)
+    return _shown_while_running(tqdm(iterable, total=total, desc=desc, leave=False,
+                                     display=False))
+
+
+def _shown_while_running(bar):
+    """Iterate ``bar``, its widget shown under a display id and cleared at the end."""
+    from IPython.display import display
+    handle = display(bar.container, display_id=True)
+    try:
+        yield from bar
+    finally:
+        bar.close()
+        if handle is not None:
+            handle.update({"text/plain": ""}, raw=True)

@@ -10,12 +10,17 @@ and the noise of batch statistics against the batch size. Batch norm itself is i
 
 from __future__ import annotations
 
+import copy
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython import get_ipython
+from IPython.display import display
 
 from ..core.data import shared_digits
 from ..core.gradcheck import numerical_gradient, relative_error
+from ..core.passing import Choice, choose
 from ..core.progress import progress
 from ..core.threads import one_blas_thread
 from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng, as_sizes
@@ -23,6 +28,7 @@ from ..layers.batchnorm import batchnorm_backward, batchnorm_forward
 from ..layers.softmax import one_hot, softmax_cross_entropy
 from ..network import Network, train_epochs
 from ..optim import Optimizer
+from .widgets import FixedWidgets
 
 # ------------------------------------------------------------------ the gradient check
 
@@ -67,27 +73,113 @@ def batchnorm_gradcheck(forward, backward, *, n: int = 4, m: int = 8, eps: float
     return errors
 
 
+def _whose(fn) -> str:
+    """What the line calls ``fn``: a ``passing.Choice`` says whose it is, a plain function
+    goes by its name."""
+    return fn.whose if isinstance(fn, Choice) else getattr(fn, "__name__", repr(fn))
+
+
 def gradcheck_report(forward, backward, *, rng: np.random.Generator) -> str:
     """One line for the notebook: the relative errors of a forward/backward pair.
 
-    Falls back to lessonlib's reference (and says so) while either function still raises
-    ``NotImplementedError``; any other error is reported in the line, never raised.
+    ``forward`` and ``backward`` are functions, or ``passing.Choice`` s (what ``choose``
+    returns, as ``gradcheck_choices`` does), whose ``whose`` the line repeats. Any error,
+    ``NotImplementedError`` included, is reported in the line, never raised; nothing falls
+    back to another function here (``choose`` does that, and says so).
     """
     rng = as_rng(rng)
-    state = rng.bit_generator.state
-    label = "your batchnorm_forward and batchnorm_backward"
+    label = f"batch norm by {_whose(forward)} and {_whose(backward)}"
+    fns = [f.fn if isinstance(f, Choice) else f for f in (forward, backward)]
     try:
-        err = batchnorm_gradcheck(forward, backward, rng=rng)
+        err = batchnorm_gradcheck(*fns, rng=rng)
     except NotImplementedError:
-        rng.bit_generator.state = state
-        label = "lessonlib's reference (yours are not written yet)"
-        err = batchnorm_gradcheck(batchnorm_forward, batchnorm_backward, rng=rng)
+        return f"the gradient check could not run: {label}: one is not written yet"
     except Exception as e:  # noqa: BLE001 - a learner's bug is reported, not raised
-        return f"the gradient check could not run: {type(e).__name__}: {e}"
+        return f"the gradient check could not run: {label}: {type(e).__name__}: {e}"
     verdict = "below 1e-7: correct" if err["max"] < 1e-7 else "above 1e-7: check your formula"
     return (f"{label}: relative error dZ {err['dZ']:.1e}, dgamma {err['dgamma']:.1e}, "
             f"dbeta {err['dbeta']:.1e} ({verdict})")
 
+
+def gradcheck_choices() -> tuple[Choice, Choice]:
+    """The forward and backward pass notebook 03's gradient check runs, by the checks that
+    pass now (``lessonlib.core.passing``): your ``batchnorm_forward`` once exercise 3.1
+    passes; your ``batchnorm_backward`` once 3.4 passes, else your
+    ``batchnorm_backward_graph`` once 3.3 passes; lessonlib's otherwise, and the
+    ``whose`` of each says which."""
+    forward = choose("3.1", batchnorm_forward)
+    backward = choose("3.4", batchnorm_backward)
+    if not backward.yours:
+        graph = choose("3.3", batchnorm_backward)
+        backward = graph if graph.yours else Choice(
+            batchnorm_backward, "lessonlib's batchnorm_backward (exercises 3.3 and 3.4 do "
+            "not pass yet)", False)
+    return forward, backward
+
+
+class GradcheckLine:
+    """Notebook 03's gradient-check line, kept true to the checks that pass.
+
+    Built once from the notebook's ``rng`` (which it advances exactly as one
+    ``batchnorm_gradcheck`` does), it remembers that random batch: ``refresh()`` runs the
+    check again on the same batch when ``gradcheck_choices()`` picks other functions (a
+    check of 3.1, 3.3 or 3.4 started or stopped passing), and says whether ``text``
+    changed.
+    """
+
+    def __init__(self, *, rng: np.random.Generator):
+        rng = as_rng(rng)
+        self._case = copy.deepcopy(rng.bit_generator.state)
+        self.choices = gradcheck_choices()
+        self.text = gradcheck_report(*self.choices, rng=rng)
+
+    def refresh(self) -> bool:
+        choices = gradcheck_choices()
+        if all(new.fn is old.fn for new, old in zip(choices, self.choices)):
+            return False
+        case = np.random.default_rng()
+        case.bit_generator.state = copy.deepcopy(self._case)
+        self.choices = choices
+        text = gradcheck_report(*choices, rng=case)
+        changed, self.text = text != self.text, text
+        return changed
+
+
+_LIVE: dict = {}     # the kernel's one live gradient-check line: {"callback": fn}
+
+
+def show_gradcheck(*, rng: np.random.Generator) -> None:
+    """Show the ``GradcheckLine`` of ``gradcheck_choices()`` under the cell, and keep it true.
+
+    In a notebook the line is updated in place after every cell that changes which
+    functions pass (you fix exercise 3.4 above and run its check: this line now shows your
+    functions), so it never goes on naming lessonlib's functions, or yours, after that
+    stopped being true. Running the cell again replaces the line it kept up to date.
+    Outside IPython it prints the line. Returns ``None``.
+    """
+    line = GradcheckLine(rng=rng)
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "events"):
+        print(line.text)
+        return
+    handle = display({"text/plain": line.text}, raw=True, display_id=True)
+
+    def after_cell(result=None):
+        try:
+            if line.refresh():
+                handle.update({"text/plain": line.text}, raw=True)
+        except Exception as e:  # noqa: BLE001 - never break the learner's cell
+            handle.update({"text/plain": f"the gradient check could not run: "
+                                         f"{type(e).__name__}: {e}"}, raw=True)
+
+    old = _LIVE.pop("callback", None)
+    if old is not None:
+        try:
+            shell.events.unregister("post_run_cell", old)
+        except ValueError:
+            pass
+    shell.events.register("post_run_cell", after_cell)
+    _LIVE["callback"] = after_cell
 
 
 # ------------------------------------------------------------------ one unit, the widget
@@ -118,34 +210,70 @@ def unit_batch(gamma: float, beta: float, batch_size: int, *, eps: float = 1e-5,
 
 
 def plot_unit_batch(batch: dict, ax=None):
-    """Histograms of one unit's ``z`` and ``z_tilde`` from ``unit_batch``. Returns the Axes."""
+    """Histograms of one unit's ``z`` and ``z_tilde`` from ``unit_batch``. Returns the Axes.
+
+    The legend sits outside the axes, to their right, so that it covers no bar whatever
+    the batch size.
+    """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+        _, ax = plt.subplots(figsize=(8, 3.5))
     z, zt = batch["z"], batch["z_tilde"]
     lo = min(z.min(), zt.min(), -4.0)
     hi = max(z.max(), zt.max(), 10.0)
     bins = np.linspace(lo, hi, 50)
+    def two(x):                     # 2 decimals, and never "-0.00"
+        return f"{np.round(x, 2) + 0.0:.2f}"
+
     ax.hist(z, bins=bins, alpha=0.5, color="tab:gray",
-            label=f"z: mean {batch['batch_mean']:.2f}, std {batch['batch_std']:.2f}")
+            label=f"z: mean {two(batch['batch_mean'])}, std {two(batch['batch_std'])}")
     ax.hist(zt, bins=bins, alpha=0.6, color="tab:blue",
-            label=f"z_tilde: mean {batch['mean']:.2f}, std {batch['std']:.2f}")
-    ax.axvline(batch["beta"], color="tab:blue", ls="--", lw=1)
+            label=f"z_tilde: mean {two(batch['mean'])}, std {two(batch['std'])}")
+    ax.axvline(batch["beta"], color="tab:blue", ls="--", lw=1, label="beta")
     ax.set_xlabel("value of the unit")
     ax.set_ylabel("examples in the batch")
     ax.set_title(f"batch of {z.size}: gamma = {batch['gamma']:.2f}, "
                  f"beta = {batch['beta']:.2f}")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8)
     return ax
 
 
-def normalization_widget(*, seed: int = 0, forward=batchnorm_forward):
+BATCH_SIZES = tuple(2 ** k for k in range(1, 11))    # the widget's batch sizes, 2 to 1024
+
+# Each widget opens under a fixed model id, with a placeholder in the notebook's metadata
+# (``lessons.widgets``): a saved notebook reopened with a new kernel logs no missing model.
+_WIDGETS = FixedWidgets("03_batch_norm", {
+    "normalization_widget": "Run this cell to get the gamma, beta and batch size sliders back "
+                            "(a widget needs a running kernel)."})
+WIDGET_IDS = _WIDGETS.ids
+
+
+def saved_widget_state() -> dict:
+    """The ``metadata.widgets`` of notebook 03: a placeholder per widget's fixed id."""
+    return _WIDGETS.saved_state()
+
+
+def normalization_widget(*, seed: int = 0, forward=batchnorm_forward, gamma: float = 1.0,
+                         beta: float = 0.0, batch_size: int = 64):
     """Sliders for ``gamma``, ``beta`` and the batch size redrawing ``plot_unit_batch``
-    (batch norm by ``forward``)."""
+    (batch norm by ``forward``; the batch of ``unit_batch`` drawn from ``seed``).
+
+    ``gamma`` and ``beta`` move in steps of 0.1 (from -3 to 3, and from -3 to 6), the batch
+    size through the powers of two of ``BATCH_SIZES``; each slider opens on exactly the
+    value given. Returns an ipywidgets ``VBox`` under the fixed model id
+    ``WIDGET_IDS["normalization_widget"]``; making it again closes the one made before.
+    """
 
     seed = as_int("seed", seed, low=0)
-    g = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.1, description="gamma")
-    b = widgets.FloatSlider(value=0.0, min=-3.0, max=6.0, step=0.1, description="beta")
-    m = widgets.IntSlider(value=64, min=2, max=1024, description="batch size")
+    g = widgets.FloatSlider(value=_on_grid("gamma", gamma, -3.0, 3.0), min=-3.0, max=3.0,
+                            step=0.1, description="gamma")
+    b = widgets.FloatSlider(value=_on_grid("beta", beta, -3.0, 6.0), min=-3.0, max=6.0,
+                            step=0.1, description="beta")
+    batch_size = as_int("batch_size", batch_size)
+    if batch_size not in BATCH_SIZES:
+        raise ValueError(f"batch_size must be one of the slider's sizes {list(BATCH_SIZES)}, "
+                         f"got {batch_size}")
+    m = widgets.SelectionSlider(options=[(str(k), k) for k in BATCH_SIZES], value=batch_size,
+                                description="batch size")
     out = widgets.Output()
 
     def redraw(change=None):
@@ -159,7 +287,18 @@ def normalization_widget(*, seed: int = 0, forward=batchnorm_forward):
     for w in (g, b, m):
         w.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([g, b, m]), out])
+    return _WIDGETS.box("normalization_widget", [widgets.HBox([g, b, m]), out])
+
+
+def _on_grid(name: str, value, low: float, high: float, step: float = 0.1) -> float:
+    """``value`` if a slider from ``low`` to ``high`` in steps of ``step`` has it (the
+    browser snaps a slider's value to ``low + k * step``), else a clear error."""
+    value = as_real(name, value, low=low, high=high)
+    k = (value - low) / step
+    if abs(k - round(k)) > 1e-9:
+        raise ValueError(f"{name} must be a multiple of {step:g} (a step of its slider), got "
+                         f"{value:g}")
+    return value
 
 
 # ------------------------------------------------------------------ a network of your layers

@@ -21,6 +21,7 @@ from ..core.validate import as_float_array, as_int, as_labels, as_real, as_rng
 from ..layers.softmax import cross_entropy_cost, one_hot, softmax
 from ..network import Network, train_epochs
 from ..optim import Optimizer
+from .widgets import FixedWidgets
 
 
 def _image_shape(image_shape) -> tuple[int, int]:
@@ -420,23 +421,69 @@ def describe_temperature(z, T) -> str:
     return f"T = {float(T):.3g}: probabilities " + " ".join(f"{x:.3f}" for x in p)
 
 
+def temperature_options(T: float = 1.0, T_min: float = 0.05, T_max: float = 20.0, *,
+                        per_decade: int = 100) -> list[tuple[str, float]]:
+    """The temperatures the slider of ``temperature_widget`` offers, as ``(label, T)`` pairs.
+
+    ``T * 10**(k / per_decade)`` for whole ``k``, from ``T_min`` to ``T_max``: both ends,
+    ``T`` itself and whole decades from it are among them exactly, so a slider over
+    them opens on exactly ``T`` (a ``FloatLogSlider`` snaps its value to ``min + k * step``
+    in the browser: 1.0 on a slider from 0.05 in steps of 0.01 showed 0.998). The labels
+    are the temperatures to 3 significant digits (more if two would read the same).
+    Notebook 05.
+    """
+    T_min = as_real("T_min", T_min, low=0, low_inclusive=False)
+    T_max = as_real("T_max", T_max, low=T_min, low_inclusive=False)
+    T = as_real("T", T, low=T_min, high=T_max)
+    per_decade = as_int("per_decade", per_decade, low=1, high=500)
+
+    # T * 10**(k / per_decade): whole decades from T are exact (10 for T = 1), then the ends
+    k = np.arange(np.ceil(per_decade * np.log10(T_min / T) - 1e-9),
+                  np.floor(per_decade * np.log10(T_max / T) + 1e-9) + 1)
+    grid = [T * 10.0 ** (j / per_decade) if j else T for j in k]
+    near = 10 ** (0.5 / per_decade)              # an end closer than half a step replaces it
+    values = [T_min, *(v for v in grid if (v > T_min * near and v < T_max / near) or v == T),
+              T_max]
+    values = list(dict.fromkeys(float(v) for v in values))      # T may be T_min or T_max
+    for digits in range(3, 18):                  # more digits only where 3 would repeat
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(labels):
+            break
+    return list(zip(labels, values))
+
+
+# Each widget opens under a fixed model id, with a placeholder in the notebook's metadata
+# (``lessons.widgets``): a saved notebook reopened with a new kernel logs no missing model.
+_WIDGETS = FixedWidgets("05_softmax_regression", {
+    "temperature_widget": "Run this cell to get the temperature slider back (a widget needs a "
+                          "running kernel)."})
+WIDGET_IDS = _WIDGETS.ids
+
+
+def saved_widget_state() -> dict:
+    """The ``metadata.widgets`` of notebook 05: a placeholder per widget's fixed id."""
+    return _WIDGETS.saved_state()
+
+
 def temperature_widget(z, *, T: float = 1.0, T_min: float = 0.05, T_max: float = 20.0,
                        class_names=None):
     """A temperature slider that redraws ``softmax(z / T)`` for the logits ``z`` (``(C,)``).
 
     Left: the probabilities at the slider's ``T`` (``plot_probabilities``); right: every
-    class's probability against ``T`` (``plot_temperature``). Returns an ipywidgets
-    ``VBox(slider, text, plot)``; the text line (``describe_temperature``) lists the
-    probabilities. Notebook 05.
+    class's probability against ``T`` (``plot_temperature``). The slider steps through
+    ``temperature_options(T, T_min, T_max)`` (a hundredth of a decade apart) and opens on
+    exactly ``T``.
+    Returns an ipywidgets ``VBox(slider, text, plot)``; the text line
+    (``describe_temperature``) lists the probabilities. The box has the fixed model id
+    ``WIDGET_IDS["temperature_widget"]``; making it again closes the one made before.
+    Notebook 05.
     """
 
     z = as_float_array("z", z, ndim=1)
-    T_min = as_real("T_min", T_min, low=0, low_inclusive=False)
-    T_max = as_real("T_max", T_max, low=T_min, low_inclusive=False)
-    T = as_real("T", T, low=T_min, high=T_max)
-    slider = widgets.FloatLogSlider(value=T, base=10, min=np.log10(T_min),
-                                    max=np.log10(T_max), step=0.01, description="T",
-                                    readout_format=".3g", continuous_update=True)
+    options = temperature_options(T, T_min, T_max)
+    T_min, T_max = options[0][1], options[-1][1]
+    slider = widgets.SelectionSlider(options=options, value=float(T), description="T",
+                                     continuous_update=True)
     text = widgets.HTML()
     out = widgets.Output()
 
@@ -456,4 +503,4 @@ def temperature_widget(z, *, T: float = 1.0, T_min: float = 0.05, T_max: float =
 
     slider.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([slider, text, out])
+    return _WIDGETS.box("temperature_widget", [slider, text, out])

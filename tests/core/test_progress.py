@@ -20,3 +20,25 @@ def test_in_a_kernel_a_tqdm_bar_counts_the_items(monkeypatch):
     bar = progress.progress(iter("abc"), total=3, desc="trials")
     assert bar.total == 3 and bar.desc.startswith("trials") and not bar.leave
     assert list(bar) == ["a", "b", "c"] and bar.n == 3
+
+
+def test_in_a_notebook_the_bars_view_is_cleared_when_the_loop_ends(monkeypatch):
+    """A notebook bar is shown under a display id and replaced by empty text at the end,
+    so a saved notebook keeps no view of a widget that is gone."""
+    import IPython.display
+    import tqdm.auto
+    import tqdm.notebook
+    monkeypatch.setattr(progress, "interactive_kernel", lambda: True)
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, data, raw=False):
+            updates.append((data, raw))
+
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, display_id=False: shown.append(obj) or Handle())
+    bar = progress.progress(iter("abc"), total=3, desc="trials")
+    assert not shown                                   # nothing until the loop starts
+    assert list(bar) == ["a", "b", "c"]
+    assert len(shown) == 1 and updates == [({"text/plain": ""}, True)]

@@ -215,6 +215,12 @@ BAD = [
         lambda: softmax_regression.temperature_widget([1, 2], T_min=1, T_max=0.5), ValueError, "T_max"),
     bad("softmax_regression.temperature_widget", "T outside the slider",
         lambda: softmax_regression.temperature_widget([1, 2], T=100), ValueError, "T"),
+    bad("softmax_regression.temperature_options", "T outside the slider",
+        lambda: softmax_regression.temperature_options(T=100), ValueError, "T"),
+    bad("softmax_regression.temperature_options", "T_min=0",
+        lambda: softmax_regression.temperature_options(T_min=0), ValueError, "T_min"),
+    bad("softmax_regression.temperature_options", "per_decade=0",
+        lambda: softmax_regression.temperature_options(per_decade=0), ValueError, "per_decade"),
 
     bad("batch_norm.batchnorm_gradcheck", "forward not callable",
         lambda: batch_norm.batchnorm_gradcheck(None, batchnorm.batchnorm_backward, rng=R()), TypeError,
@@ -237,6 +243,10 @@ BAD = [
     bad("batch_norm.gradcheck_report", "rng None",
         lambda: batch_norm.gradcheck_report(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward, rng=None),
         TypeError, "rng"),
+    bad("batch_norm.GradcheckLine", "rng None", lambda: batch_norm.GradcheckLine(rng=None),
+        TypeError, "rng"),
+    bad("batch_norm.show_gradcheck", "rng a seed", lambda: batch_norm.show_gradcheck(rng=3),
+        TypeError, "rng"),
     bad("batch_norm.unit_batch", "a batch of one", lambda: batch_norm.unit_batch(1, 0, 1, rng=R()),
         ValueError, "batch_size"),
     bad("batch_norm.unit_batch", "gamma nan", lambda: batch_norm.unit_batch(NAN, 0, 8, rng=R()),
@@ -251,6 +261,12 @@ BAD = [
         lambda: batch_norm.normalization_widget(seed="0"), TypeError, "seed"),
     bad("batch_norm.normalization_widget", "seed<0", lambda: batch_norm.normalization_widget(seed=-1),
         ValueError, "seed"),
+    bad("batch_norm.normalization_widget", "a batch size the slider lacks",
+        lambda: batch_norm.normalization_widget(batch_size=100), ValueError, "batch_size"),
+    bad("batch_norm.normalization_widget", "gamma between the slider's steps",
+        lambda: batch_norm.normalization_widget(gamma=0.05), ValueError, "gamma"),
+    bad("batch_norm.normalization_widget", "beta beyond the slider",
+        lambda: batch_norm.normalization_widget(beta=10), ValueError, "beta"),
     bad("batch_norm.figure1_run", "steps=0",
         lambda: batch_norm.figure1_run(batch_norm=True, steps=0, learning_rate=0.1, rng=R()),
         ValueError, "steps"),
@@ -816,6 +832,10 @@ EXEMPT = {
     "batch_norm_test_time.plot_running_mean": "only draws the dict follow_batch_means returned",
     "batch_norm_test_time.plot_statistics_gap": "only draws the dict track_statistics returned",
     "putting_it_together.make_search_space": "no argument (the reference of exercise 6.1)",
+    "batch_norm.gradcheck_choices": "no argument (reads which checks pass)",
+    "batch_norm.saved_widget_state": "no argument (a constant for the notebook's metadata)",
+    "softmax_regression.saved_widget_state": "no argument (a constant for the notebook's "
+                                             "metadata)",
 }
 
 EXTREME = [

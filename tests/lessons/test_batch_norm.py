@@ -4,38 +4,178 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from pathlib import Path  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from lessonlib.core import passing  # noqa: E402
 from lessonlib.layers import batchnorm  # noqa: E402
 from lessonlib.lessons import batch_norm as lesson  # noqa: E402
+from tests.grader.common import reference_copy  # noqa: E402
 
 
-def test_gradcheck_report_reference_and_fallback():
+def test_gradcheck_report_names_whose_functions_ran():
     report = lesson.gradcheck_report(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward,
-                                 rng=np.random.default_rng(0))
-    assert report.startswith("your batchnorm_forward") and "correct" in report
+                                     rng=np.random.default_rng(0))
+    assert report.startswith("batch norm by batchnorm_forward and batchnorm_backward: ")
+    assert "correct" in report
+    forward, backward = lesson.gradcheck_choices()
+    assert lesson.gradcheck_report(forward, backward, rng=np.random.default_rng(0)) == (
+        f"batch norm by {forward.whose} and {backward.whose}: "
+        + report.split(": ", 1)[1])
 
     def stub(*a):
         raise NotImplementedError
 
-    fallback = lesson.gradcheck_report(stub, stub, rng=np.random.default_rng(0))
-    assert "reference" in fallback and "correct" in fallback
+    unwritten = lesson.gradcheck_report(stub, stub, rng=np.random.default_rng(0))
+    assert "could not run" in unwritten and "not written yet" in unwritten
 
     def wrong_backward(dZt, cache):
         dZ, dg, db = batchnorm.batchnorm_backward(dZt, cache)
         return dZ * 1.01, dg, db
 
     bad = lesson.gradcheck_report(batchnorm.batchnorm_forward, wrong_backward,
-                              rng=np.random.default_rng(0))
+                                  rng=np.random.default_rng(0))
     assert "check your formula" in bad
 
     def crashes(*a):
         raise ValueError("boom")
 
     assert "could not run" in lesson.gradcheck_report(crashes, crashes,
-                                                  rng=np.random.default_rng(0))
+                                                      rng=np.random.default_rng(0))
+
+
+@pytest.fixture
+def no_passing():
+    passing.forget_all()
+    yield
+    passing.forget_all()
+
+
+def test_gradcheck_choices_follow_the_checks_that_pass(no_passing):
+    forward, backward = lesson.gradcheck_choices()
+    assert forward.fn is batchnorm.batchnorm_forward and not forward.yours
+    assert backward.fn is batchnorm.batchnorm_backward and not backward.yours
+    assert "3.1 does not pass yet" in forward.whose
+    assert "3.3 and 3.4 do not pass yet" in backward.whose
+    graph, short = (reference_copy(batchnorm.batchnorm_backward) for _ in range(2))
+    fwd = reference_copy(batchnorm.batchnorm_forward)
+    passing.record("3.3", "batchnorm_backward_graph", graph, True)
+    assert lesson.gradcheck_choices()[1].fn is graph
+    assert lesson.gradcheck_choices()[1].whose == "your batchnorm_backward_graph"
+    passing.record("3.4", "batchnorm_backward", short, True)      # the short one wins
+    assert lesson.gradcheck_choices()[1].whose == "your batchnorm_backward"
+    passing.record("3.1", "batchnorm_forward", fwd, True)
+    forward, backward = lesson.gradcheck_choices()
+    assert (forward.fn, backward.fn) == (fwd, short) and forward.yours and backward.yours
+
+
+def test_gradcheck_line_follows_the_checks_on_one_batch(no_passing):
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    line = lesson.GradcheckLine(rng=rng)
+    lesson.batchnorm_gradcheck(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward,
+                               rng=twin)
+    assert rng.bit_generator.state == twin.bit_generator.state   # the notebook's stream
+    assert "lessonlib's batchnorm_backward (exercises 3.3 and 3.4" in line.text
+    first = line.text
+    assert line.refresh() is False and line.text == first         # nothing changed
+
+    passing.record("3.4", "batchnorm_backward", reference_copy(batchnorm.batchnorm_backward),
+                   True)
+    assert line.refresh() is True
+    assert "and your batchnorm_backward: " in line.text
+    assert "not pass yet" in line.text                            # 3.1 still lessonlib's
+    assert line.text.split("relative error")[1] == first.split("relative error")[1]  # same batch
+
+    def wrong(dZt, cache):
+        dZ, dg, db = batchnorm.batchnorm_backward(dZt, cache)
+        return dZ, 2 * dg, db
+
+    passing.record("3.4", "batchnorm_backward", wrong, True)
+    assert line.refresh() is True and "check your formula" in line.text
+    passing.forget_all()
+    assert line.refresh() is True and line.text == first
+
+
+class _Handle:
+    def __init__(self, shown):
+        self.shown = shown
+
+    def update(self, obj, raw=False):
+        assert raw
+        self.shown.append(("update", obj["text/plain"]))
+
+
+def test_show_gradcheck_updates_its_line_after_each_cell(no_passing, monkeypatch):
+    from IPython.core.events import EventManager, available_events
+
+    class Shell:
+        events = EventManager(None, available_events)
+
+    shown = []
+
+    def fake_display(obj, raw=False, display_id=None):
+        assert raw and display_id is True
+        shown.append(("display", obj["text/plain"]))
+        return _Handle(shown)
+
+    monkeypatch.setattr(lesson, "get_ipython", lambda: Shell)
+    monkeypatch.setattr(lesson, "display", fake_display)
+    assert lesson.show_gradcheck(rng=np.random.default_rng(1)) is None
+    lesson.show_gradcheck(rng=np.random.default_rng(1))           # the cell run again
+    assert len(Shell.events.callbacks["post_run_cell"]) == 1      # one line kept up to date
+    assert [k for k, _ in shown] == ["display", "display"]
+    Shell.events.trigger("post_run_cell", None)
+    assert len(shown) == 2                                        # no change, no update
+    passing.record("3.1", "batchnorm_forward", reference_copy(batchnorm.batchnorm_forward),
+                   True)
+    Shell.events.trigger("post_run_cell", None)                   # after the check cell
+    assert shown[-1][0] == "update"
+    assert shown[-1][1].startswith("batch norm by your batchnorm_forward and lessonlib's")
+    Shell.events.trigger("post_run_cell", None)
+    assert len(shown) == 3
+
+
+def test_show_gradcheck_in_a_kernel_rewrites_its_output_when_a_check_passes():
+    """In a real kernel: the line is shown with a display id, and the cell that makes a
+    check pass sends an update of that display with your function's name."""
+    jupyter_client = pytest.importorskip("jupyter_client")
+    km, kc = jupyter_client.manager.start_new_kernel(kernel_name="python3")
+    try:
+        def run(code):
+            msgs, msg_id = [], kc.execute(code)
+            while True:
+                msg = kc.get_iopub_msg(timeout=60)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    return msgs
+                msgs.append(msg)
+
+        shown = run("import numpy as np\n"
+                    "from lessonlib.lessons import batch_norm as lesson\n"
+                    "lesson.show_gradcheck(rng=np.random.default_rng(0))")
+        first = [m for m in shown if m["msg_type"] == "display_data"]
+        assert len(first) == 1
+        display_id = first[0]["content"]["transient"]["display_id"]
+        assert "does not pass yet" in first[0]["content"]["data"]["text/plain"]
+        # what a passing check of exercise 3.4 does, in a cell of its own
+        later = run("from lessonlib.core import passing\n"
+                    "from lessonlib.layers import batchnorm\n"
+                    "def batchnorm_backward(dZ_tilde, cache):\n"
+                    "    return batchnorm.batchnorm_backward(dZ_tilde, cache)\n"
+                    "passing.record('3.4', 'batchnorm_backward', batchnorm_backward, True)")
+        updates = [m for m in later if m["msg_type"] == "update_display_data"]
+        assert len(updates) == 1
+        assert updates[0]["content"]["transient"]["display_id"] == display_id
+        text = updates[0]["content"]["data"]["text/plain"]
+        assert "and your batchnorm_backward: relative error" in text and "correct" in text
+        assert not [m for m in run("x = 2") if m["msg_type"] == "update_display_data"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def test_unit_batch_is_pure_and_follows_gamma_beta():
@@ -72,12 +212,130 @@ def test_plots_return_axes():
     plt.close("all")
 
 
-def test_widget_builds():
-    widget = lesson.normalization_widget(seed=0)
-    sliders = [w for w in widget.children[0].children]
-    assert [s.description for s in sliders] == ["gamma", "beta", "batch size"]
-    sliders[2].value = 10                           # redraws without error
+def browser_value(slider):
+    """The value a slider shows when it opens in the browser: a numeric slider snaps its
+    value to ``min + k * step`` (on the exponent for a log slider), a selection slider shows
+    the option at its index."""
+    import ipywidgets as widgets
+
+    if isinstance(slider, widgets.SelectionSlider):
+        return slider._options_values[slider.index]
+    if isinstance(slider, widgets.FloatLogSlider):
+        exp = np.log(slider.value) / np.log(slider.base)
+        k = round((exp - slider.min) / slider.step)
+        return slider.base ** (slider.min + k * slider.step)
+    return slider.min + round((slider.value - slider.min) / slider.step) * slider.step
+
+
+def test_browser_value_models_the_snapping_that_showed_0998():
+    import ipywidgets as widgets
+
+    old = widgets.FloatLogSlider(value=1.0, base=10, min=np.log10(0.05), max=np.log10(20),
+                                 step=0.01)
+    assert f"{browser_value(old):.3g}" == "0.998"
+
+
+def test_widget_opens_on_the_values_the_code_states():
+    import inspect
+
+    import ipywidgets as widgets
+
+    stated = {name: p.default for name, p in
+              inspect.signature(lesson.normalization_widget).parameters.items()}
+    box = lesson.normalization_widget(seed=0)
+    gamma, beta, size = box.children[0].children
+    assert [s.description for s in (gamma, beta, size)] == ["gamma", "beta", "batch size"]
+    assert (stated["gamma"], stated["beta"], stated["batch_size"]) == (1.0, 0.0, 64)
+    for slider, value in ((gamma, 1.0), (beta, 0.0), (size, 64)):
+        assert slider.value == value
+        assert browser_value(slider) == pytest.approx(value, abs=1e-12)
+    box = lesson.normalization_widget(seed=0, gamma=-2.3, beta=4.2, batch_size=2)
+    assert [browser_value(s) for s in box.children[0].children] == pytest.approx(
+        [-2.3, 4.2, 2], abs=1e-12)
     plt.close("all")
+
+    # the batch size on a log scale: powers of two, 64 in the middle, not at the far left
+    assert isinstance(size, widgets.SelectionSlider)
+    assert size._options_values == tuple(2 ** k for k in range(1, 11)) == lesson.BATCH_SIZES
+    assert size._options_labels == tuple(str(2 ** k) for k in range(1, 11))
+    assert size.index == 5 and size.label == "64"
+    size.value = 2                                        # redraws without error
+    assert size.value == 2
+    plt.close("all")
+
+
+def test_the_widget_redraws_with_the_chosen_batch():
+    import ipywidgets as widgets
+
+    seen = []
+    real = lesson.unit_batch
+
+    def spy(*args, **kwargs):
+        seen.append(args)
+        return real(*args, **kwargs)
+
+    try:
+        lesson.unit_batch = spy
+        box = lesson.normalization_widget(seed=0)
+        gamma, beta, size = box.children[0].children
+        size.value, gamma.value, beta.value = 1024, 2.0, -1.0
+    finally:
+        lesson.unit_batch = real
+    assert seen == [(1.0, 0.0, 64), (1.0, 0.0, 1024), (2.0, 0.0, 1024), (2.0, -1.0, 1024)]
+    assert isinstance(box.children[1], widgets.Output)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("batch_size", [2, 4, 64, 1024])
+@pytest.mark.parametrize("gamma, beta", [(1.0, 0.0), (3.0, 6.0), (-3.0, -3.0), (0.1, 5.0)])
+def test_the_legend_covers_no_bar(batch_size, gamma, beta):
+    """The legend of the widget's plot lies outside the axes, whatever the batch."""
+    batch = lesson.unit_batch(gamma, beta, batch_size, rng=np.random.default_rng(3))
+    ax = lesson.plot_unit_batch(batch)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [p.get_window_extent(renderer) for p in ax.patches if p.get_height() > 0]
+    assert bars
+    assert not any(legend.overlaps(b) for b in bars)
+    assert not legend.overlaps(ax.get_window_extent(renderer))   # nothing inside the axes
+    assert not [t for t in ax.get_legend().get_texts() if "-0.00" in t.get_text()]
+    tight = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)   # what is shown
+    assert tight.x1 >= legend.x1 - 0.5 and tight.y0 <= legend.y0 + 0.5
+    plt.close(fig)
+
+
+def test_each_widget_has_a_fixed_id_and_a_placeholder_in_the_notebook():
+    import ipywidgets as widgets
+
+    from lessonlib.grader.notebook_files import read_notebook
+
+    first = lesson.normalization_widget(seed=0)
+    assert first.model_id == lesson.WIDGET_IDS["normalization_widget"]
+    again = lesson.normalization_widget(seed=0)                   # the cell run again
+    assert first.comm is None                                     # the old one is closed
+    assert again.model_id == lesson.WIDGET_IDS["normalization_widget"]
+    plt.close("all")
+
+    state = lesson.saved_widget_state()
+    models = state["application/vnd.jupyter.widget-state+json"]["state"]
+    placeholder = models[lesson.WIDGET_IDS["normalization_widget"]]
+    html = widgets.HTML()
+    for model, real in ((placeholder, html),
+                        (models[placeholder["state"]["layout"].removeprefix("IPY_MODEL_")],
+                         html.layout),
+                        (models[placeholder["state"]["style"].removeprefix("IPY_MODEL_")],
+                         html.style)):
+        assert (model["model_name"], model["model_module"], model["model_module_version"]) == (
+            real._model_name, real._model_module, real._model_module_version)
+    assert "Run this cell" in placeholder["state"]["value"]
+    root = Path(__file__).resolve().parents[2] / "notebooks"
+    for path in (root / "solutions" / "03_batch_norm.ipynb", root / "03_batch_norm.ipynb"):
+        nb = read_notebook(path)
+        assert nb.metadata["widgets"] == state, path
+        calls = [c for c in nb.cells if "normalization_widget(" in c.source]
+        assert len(calls) == 1                       # one widget, one fixed id
 
 
 def test_steps_to_accuracy():

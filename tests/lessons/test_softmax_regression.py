@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from pathlib import Path  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -130,8 +132,78 @@ def test_temperature_widget_builds_and_follows_the_slider():
     assert text.value == lesson.describe_temperature([2.0, 1.0, 0.1], 1.0)
     slider.value = 10.0
     assert text.value.startswith("T = 10:")
-    assert abs(slider.value - 10.0) < 1e-9
+    assert slider.value == 10.0 and slider.label == "10"         # a decade from 1, exactly
     assert plt.get_fignums() == []                 # the widget closes what it draws
+
+
+@pytest.mark.parametrize("T", [1.0, 0.05, 20.0, 0.3, 2.5, 7.0])
+def test_temperature_widget_opens_on_exactly_the_stated_T(T):
+    """The slider shows an option by its index: the browser cannot snap it to a nearby
+    temperature, as a log slider from 0.05 in steps of 0.01 did (T = 1.0 showed 0.998)."""
+    import ipywidgets as widgets
+
+    slider, text, _ = lesson.temperature_widget([2.0, 1.0, 0.1], T=T).children
+    assert isinstance(slider, widgets.SelectionSlider)
+    assert slider._options_values[slider.index] == T == slider.value
+    assert slider._options_labels[slider.index] == f"{T:.3g}"     # what the readout shows
+    assert text.value.startswith(f"T = {T:.3g}:")
+    plt.close("all")
+
+
+def test_temperature_widget_default_is_the_one_its_signature_states():
+    import inspect
+
+    stated = inspect.signature(lesson.temperature_widget).parameters["T"].default
+    slider = lesson.temperature_widget([1.0, 0.0]).children[0]
+    assert slider.value == stated == 1.0 and slider.label == "1"
+    plt.close("all")
+
+
+def test_temperature_options_cover_the_range_evenly_on_a_log_scale():
+    options = lesson.temperature_options(1.0, 0.05, 20.0)
+    labels, values = zip(*options)
+    assert values[0] == 0.05 and values[-1] == 20.0 and 1.0 in values
+    ratios = np.diff(np.log10(values))
+    assert np.median(ratios) == pytest.approx(0.01)            # a hundredth of a decade,
+    assert 0.005 <= ratios.min() and ratios.max() <= 0.015     # the two at the ends too
+    assert len(set(labels)) == len(labels)                     # what the readout shows
+    assert labels[values.index(1.0)] == "1"
+    edge = lesson.temperature_options(3.0, 2.99, 3.001)        # a step too small for 3 digits
+    assert [v for _, v in edge] == [2.99, 3.0, 3.001]
+    assert len({label for label, _ in edge}) == 3
+    assert [v for _, v in lesson.temperature_options(0.05)][:2] == pytest.approx(
+        [0.05, 0.05 * 10 ** 0.01], rel=1e-3)
+
+
+def test_temperature_widget_has_a_fixed_id_and_a_placeholder_in_the_notebook():
+    import ipywidgets as widgets
+
+    from lessonlib.grader.notebook_files import read_notebook
+
+    first = lesson.temperature_widget([1.0, 0.0])
+    assert first.model_id == lesson.WIDGET_IDS["temperature_widget"]
+    again = lesson.temperature_widget([1.0, 0.0])               # the cell run again
+    assert first.comm is None                                   # the old one is closed
+    assert again.model_id == lesson.WIDGET_IDS["temperature_widget"] == again.comm.comm_id
+    state = lesson.saved_widget_state()
+    models = state["application/vnd.jupyter.widget-state+json"]["state"]
+    placeholder = models[lesson.WIDGET_IDS["temperature_widget"]]
+    html = widgets.HTML()
+    assert (placeholder["model_name"], placeholder["model_module"],
+            placeholder["model_module_version"]) == (html._model_name, html._model_module,
+                                                     html._model_module_version)
+    assert "Run this cell" in placeholder["state"]["value"]
+    for ref in ("layout", "style"):
+        assert placeholder["state"][ref].removeprefix("IPY_MODEL_") in models
+    root = Path(__file__).resolve().parents[2] / "notebooks"
+    for path in (root / "solutions" / "05_softmax_regression.ipynb",
+                 root / "05_softmax_regression.ipynb"):
+        nb = read_notebook(path)
+        assert nb.metadata["widgets"] == state, path
+        assert len([c for c in nb.cells if "temperature_widget(" in c.source]) == 1
+        assert not [o for c in nb.cells for o in c.get("outputs", [])
+                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    plt.close("all")
 
 
 _Y2 = np.array([[1.0], [0.0]])
