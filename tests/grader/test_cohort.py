@@ -114,7 +114,7 @@ def test_the_gradebook_and_its_figure(tmp_path, sequential):
     assert rows[0] == ["(maximum)", 6.0, 13.0, 19.0]
     assert rows[1] == ["ada", "", 13.0, 13.0]
     assert rows[2] == ["ben", 0.0, 0.0, 0.0]
-    assert rows[3][0] == "cy" and 11 < rows[3][2] < 13
+    assert rows[3][0] == "cy" and 10 < rows[3][2] < 13     # the naive softmax costs 5.1 and 5.4
     shares = cohort.points_by_exercise(sequential)
     assert list(shares)[:2] == ["2.1", "2.2"] and len(shares["5.1"]) == 3
     png = tmp_path / "points.png"
