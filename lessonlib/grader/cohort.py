@@ -118,19 +118,19 @@ def _append(path: Path, record: dict) -> None:
             f.seek(-1, os.SEEK_END)
             if f.read(1) != b"\n":
                 f.seek(0)
-                kept = f.read().rsplit(b"\n", 1)[0]
+                text = f.read()
+                kept = text.rsplit(b"\n", 1)[0] + b"\n" if b"\n" in text else b""
                 f.truncate(0)
-                f.write(kept + b"\n" if kept else b"")
+                f.write(kept)
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
 
 
-def _record(sub: Submission, grade: NotebookGrade | None, error: str | None) -> dict:
+def _record(sub: Submission, answer: dict) -> dict:
+    """A results file's line: the submission and its ``answer`` (``_answer``)."""
     return {"key": sub.key, "path": str(sub.path), "learner": sub.learner,
-            "notebook": sub.notebook, "error": error,
-            "grade": None if grade is None else grade.as_dict(),
-            "notes": [] if grade is None else list(grade.notes)}
+            "notebook": sub.notebook, **answer}
 
 
 def _from_record(sub: Submission, record: dict, reused: bool) -> Graded:
@@ -143,6 +143,15 @@ def _from_record(sub: Submission, record: dict, reused: bool) -> Graded:
 
 # ------------------------------------------------------------------ grading
 
+def _answer(path: Path, **kwargs) -> dict:
+    """``grade_notebook(path, **kwargs)`` as plain data: ``{"grade", "notes", "error"}``."""
+    try:
+        grade = grade_notebook(path, **kwargs)
+    except NotebookError as err:
+        return {"grade": None, "notes": [], "error": str(err)}
+    return {"grade": grade.as_dict(), "notes": list(grade.notes), "error": None}
+
+
 def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content: bytes, *,
                 timeout: float, sandboxed: bool, cases: int | None) -> dict:
     """Grade a submission given as bytes, against its solved notebook given as bytes: what a
@@ -154,21 +163,8 @@ def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content:
         path = sub_dir / Path(filename).name
         path.write_bytes(content)
         (sol_dir / f"{solved_name}.ipynb").write_bytes(solved_content)
-        try:
-            grade = grade_notebook(path, solutions=sol_dir, timeout=timeout,
-                                   sandboxed=sandboxed, cases=cases)
-        except NotebookError as err:
-            return {"grade": None, "notes": [], "error": str(err)}
-    return {"grade": grade.as_dict(), "notes": list(grade.notes), "error": None}
-
-
-def _grade_here(sub: Submission, *, timeout, sandboxed, solutions, seed) -> dict:
-    try:
-        grade = grade_notebook(sub.path, solutions=solutions, timeout=timeout,
-                               sandboxed=sandboxed, cases=cases_for(sub, seed))
-    except NotebookError as err:
-        return {"grade": None, "notes": [], "error": str(err)}
-    return {"grade": grade.as_dict(), "notes": list(grade.notes), "error": None}
+        return _answer(path, solutions=sol_dir, timeout=timeout, sandboxed=sandboxed,
+                       cases=cases)
 
 
 def grade_cohort(subs: list[Submission], *, jobs: int = 1, scheduler: str | None = None,
@@ -191,8 +187,7 @@ def grade_cohort(subs: list[Submission], *, jobs: int = 1, scheduler: str | None
 
     def finished(i: int, answer: dict) -> None:
         sub = subs[i]
-        record = _record(sub, None, answer["error"]) if answer["grade"] is None else \
-            {**_record(sub, None, None), "grade": answer["grade"], "notes": answer["notes"]}
+        record = _record(sub, answer)
         if results is not None:
             _append(Path(results), record)
         out[i] = _from_record(sub, record, reused=False)
@@ -204,8 +199,9 @@ def grade_cohort(subs: list[Submission], *, jobs: int = 1, scheduler: str | None
                  seed=seed)
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_grade_here, subs[i], timeout=timeout, sandboxed=sandboxed,
-                                   solutions=solutions, seed=seed): i for i in todo}
+            futures = {pool.submit(_answer, subs[i].path, solutions=solutions,
+                                   timeout=timeout, sandboxed=sandboxed,
+                                   cases=cases_for(subs[i], seed)): i for i in todo}
             for future in as_completed(futures):
                 finished(futures[future], future.result())
     return [out[i] for i in range(len(subs))]

@@ -252,7 +252,7 @@ _CELL_NOTES = {"error": "code cell {k} (not a check) raised {error}",
                "dead": "the kernel stopped in code cell {k}: {error}"}
 
 
-def collect(graded: GradedCopy, run: Execution, *, timeout: float = 60) -> NotebookGrade:
+def collect(graded: GradedCopy, run: Execution) -> NotebookGrade:
     """One grade per exercise, from its trusted check; 0 points and the reason when the
     check could not run."""
     notes = [*graded.notes, *run.notes]
@@ -278,8 +278,7 @@ def grade_notebook(path, *, solutions=None, timeout: float = 60, sandboxed: bool
     """Grade one learner notebook: ``prepare``, ``execute`` (in the sandbox unless
     ``sandboxed`` is false; random cases from ``cases``) and ``collect``."""
     graded = prepare(path, solutions=solutions)
-    return collect(graded, execute(graded, timeout=timeout, sandboxed=sandboxed, cases=cases),
-                   timeout=timeout)
+    return collect(graded, execute(graded, timeout=timeout, sandboxed=sandboxed, cases=cases))
 
 
 # ------------------------------------------------------------------ 4. report

@@ -145,3 +145,13 @@ def test_on_a_dask_cluster_a_killed_worker_loses_no_submission(cohort_dir, seque
     assert killed
     assert _dicts(results) == _dicts(sequential)
     assert sorted(g.submission.key for g in seen) == sorted(s.key for s in subs)
+
+
+def test_an_append_after_a_torn_line_keeps_only_whole_lines(tmp_path):
+    for torn, kept in ((b'{"key": "a"}\n{"key": "b', [{"key": "a"}]), (b'{"key": "b', [])):
+        path = tmp_path / "grades.jsonl"
+        path.write_bytes(torn)
+        cohort._append(path, {"key": "c"})
+        lines = path.read_text().splitlines(keepends=True)
+        assert [json.loads(line) for line in lines] == [*kept, {"key": "c"}]
+        assert all(line.endswith("\n") for line in lines)
