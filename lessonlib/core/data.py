@@ -7,7 +7,6 @@ Every ``X`` here has shape ``(n_x, m)`` (one example per column) and every ``y``
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,17 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import data_dir
 from .validate import as_int, as_real, as_rng
 
 DIGITS_FILE = "digits.npz"
 DIGITS_SHA256 = "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
 DIGITS_SPLIT_SEED = 20261124
-
-
-def data_dir() -> Path:
-    """The folder holding the data files: ``$LESSONLIB_DATA_DIR`` or the checkout's ``data/``."""
-    env = os.environ.get("LESSONLIB_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
 
 
 @dataclass(frozen=True)

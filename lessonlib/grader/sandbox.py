@@ -29,6 +29,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.paths import DATA_DIR_ENV, data_dir
+
 GiB = 1024 ** 3
 NOBODY = 65534
 
@@ -66,12 +68,6 @@ class Limits:
             resource.setrlimit(which, (value, value))
 
 
-def data_folder() -> Path:
-    """The workbook's data (``core.data.data_dir``, read here without numpy)."""
-    env = os.environ.get("LESSONLIB_DATA_DIR")
-    return Path(env).resolve() if env else package_folder().parent / "data"
-
-
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
@@ -87,7 +83,7 @@ def _readable_roots() -> list[Path]:
     roots |= {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
     roots |= {Path(p) for p in site.getsitepackages() + [site.getusersitepackages()]}
     roots |= {Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib")}
-    roots.add(data_folder())
+    roots.add(data_dir().resolve())
     roots.add(Path(sys.executable).resolve().parent)
     return sorted(r for r in roots if r.exists())
 
@@ -136,7 +132,7 @@ def sandbox_command(cmd: list[str], scratch: Path, *, package: Path | None = Non
              "--setenv", "JUPYTER_RUNTIME_DIR", str(scratch / ".jupyter-runtime"),
              "--setenv", "IPYTHONDIR", str(scratch / ".ipython"),
              "--setenv", "MPLCONFIGDIR", str(scratch / ".matplotlib"),
-             "--setenv", "LESSONLIB_DATA_DIR", str(data_folder()),
+             "--setenv", DATA_DIR_ENV, str(data_dir().resolve()),
              "--"]
     return args + list(cmd)
 

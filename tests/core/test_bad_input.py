@@ -14,6 +14,7 @@ from lessonlib.core import (  # noqa: E402
     gradcheck,
     memory,
     passing,
+    paths,
     progress,
     threads,
     validate,
@@ -31,7 +32,7 @@ from tests.bad_input import (  # noqa: E402
     with_nan,
 )
 
-MODULES = (data, gradcheck, validate, progress, threads, memory, passing)
+MODULES = (data, gradcheck, validate, progress, threads, memory, passing, paths)
 
 BAD = [
     bad("data.load_digits", "val_fraction=1", lambda: data.load_digits(val_fraction=1),
@@ -131,7 +132,7 @@ BAD = [
 # Public callables that get no row, and why. Keep this short: exempt only what has no
 # argument to get wrong or only draws what a tested function returned.
 EXEMPT = {
-    "data.data_dir": "no argument (reads $LESSONLIB_DATA_DIR)",
+    "paths.data_dir": "no argument (reads $LESSONLIB_DATA_DIR)",
     "data.Split": "a frozen dataclass holding what load_digits built and checked",
     "data.Digits": "a frozen dataclass holding what load_digits built and checked",
     "progress.interactive_kernel": "no argument (reads the environment and IPython)",
