@@ -123,8 +123,7 @@ def _tree(value, arrays: list, depth: int = 0):
         return {"float": repr(float(value))}
     if isinstance(value, str):
         return {"str": value}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" \
-            and value.dtype.hasobject is False:
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         arrays.append(np.ascontiguousarray(value))
         return {"array": len(arrays) - 1}
     if isinstance(value, np.random.Generator):
