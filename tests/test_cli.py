@@ -1,6 +1,10 @@
 """lessonlib.cli: the commands, folders of notebooks, and exit codes (grading and release
 themselves are tested in tests/grader)."""
 
+import importlib.util
+import subprocess
+import sys
+
 import pytest
 
 from lessonlib import cli
@@ -34,3 +38,14 @@ def test_release_check_passes_on_the_committed_notebooks(capsys):
 def test_grade_with_nothing_to_grade_exits_2(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path)]) == 2
     assert "no notebooks to grade" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rfc3987_syntax") is None,
+                    reason="rfc3987_syntax is not installed: nothing to skip")
+def test_the_command_line_skips_the_slow_iri_grammar_nbformat_would_load():
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "lessonlib", "release",
+                          "--check"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()}
+    assert {"nbformat", "jsonschema"} <= imported      # it did validate notebooks
+    assert "rfc3987_syntax.syntax_helpers" not in imported   # nor built the IRI parsers
