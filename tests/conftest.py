@@ -1,9 +1,4 @@
-import os
-
 import pytest
-
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("LESSONLIB_HEADLESS", "1")   # notebooks run by nbval show no progress bars
 
 
 @pytest.fixture(autouse=True)
