@@ -7,6 +7,8 @@ Conventions of a solved notebook in ``notebooks/solutions/``:
   its solution between ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
 - its check cell has ``lessonlib = {"exercise": "1.1", "role": "check"}`` and the tag
   ``nbval-check-output``, and stores the check's one line as its only output;
+- every other code cell that only prints stores what it printed, with the same tag (both
+  written by ``python -m lessonlib refresh``), so nbval compares it on every run;
 - the set-up cells (imports, the seed, data the exercises need) have
   ``lessonlib = {"role": "setup"}``: ``grade`` runs them and the learner's cells, and
   skips the lesson's other code cells (its experiments).

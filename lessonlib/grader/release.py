@@ -1,5 +1,5 @@
-"""Learner notebooks from solved ones (``release``), and storing a solved notebook's check
-lines (``refresh_solved``, for maintainers)."""
+"""Learner notebooks from solved ones (``release``), and storing what a solved notebook prints
+(``refresh_solved``, for maintainers)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from .notebook_files import (
 )
 
 BACKUP_SUFFIX = ".bak"
+CHECK_TAG = "nbval-check-output"   # nbval compares the cell's stored outputs on every run
 
 
 def _stub(source: str, exercise) -> str:
@@ -51,9 +52,21 @@ def _stub(source: str, exercise) -> str:
     return "\n".join(out)
 
 
+def _tag_compared(cell, compared: bool) -> None:
+    """Give the cell the tag that has nbval compare its outputs, or take it away."""
+    tags = [t for t in cell.metadata.get("tags", []) if t != CHECK_TAG]
+    if compared:
+        tags.append(CHECK_TAG)
+    if tags:
+        cell.metadata["tags"] = tags
+    else:
+        cell.metadata.pop("tags", None)
+
+
 def make_learner(solved) -> nbformat.NotebookNode:
-    """The learner version of a solved notebook: solutions become stubs, outputs go, and each
-    check cell keeps one output, the "not attempted yet" line its check prints for a stub."""
+    """The learner version of a solved notebook: solutions become stubs, outputs and the tags
+    that compare them go, and each check cell keeps one output, the "not attempted yet" line
+    its check prints for a stub."""
     nb = copy.deepcopy(solved)
     name = notebook_name(nb)
     if not name:
@@ -63,6 +76,8 @@ def make_learner(solved) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         cell.outputs, cell.execution_count = [], None
+        if info.get("role") != "check":
+            _tag_compared(cell, False)
         ex_id = info.get("exercise")
         if (BEGIN in cell.source) != (info.get("role") == "exercise"):
             raise NotebookError(f"{name}: a cell with {BEGIN} must have role 'exercise' "
@@ -144,10 +159,14 @@ def release(*, solutions=None, out=None, force: bool = False, check: bool = Fals
 
 
 def refresh_solved(path, *, timeout: int = 300) -> None:
-    """Execute a solved notebook and store only its check cells' outputs (maintainers)."""
+    """Execute a solved notebook (headless, matplotlib's Agg backend: as the tests run it) and
+    store what its cells print: each code cell whose every output is printed text keeps that
+    text and the tag ``nbval-check-output``, so nbval compares it on every run of the suite
+    (the figures the prose quotes come from these cells). Other cells keep no output."""
     from nbclient import NotebookClient
 
     os.environ.setdefault("LESSONLIB_HEADLESS", "1")
+    os.environ["MPLBACKEND"] = "Agg"   # no figure output, as under the tests' conftest
     path = Path(path)
     nb = read_notebook(path)
     run = copy.deepcopy(nb)
@@ -156,9 +175,13 @@ def refresh_solved(path, *, timeout: int = 300) -> None:
     for cell, done in zip(nb.cells, run.cells):
         if cell.cell_type != "code":
             continue
-        if cell_info(cell).get("role") == "check":
-            cell.outputs = [o for o in done.outputs if o.get("output_type") == "stream"]
-            cell.execution_count = 1
-        else:
-            cell.outputs, cell.execution_count = [], None
+        printed = [o for o in done.outputs if o.get("output_type") == "stream"
+                   and o.get("name") == "stdout"]
+        compared = printed and len(printed) == len(done.outputs)
+        if cell_info(cell).get("role") == "check" and not compared:
+            raise NotebookError(f"{path.name}: the check cell {cell.get('id')} printed "
+                                f"{[o.get('output_type') for o in done.outputs]}, not its line")
+        _tag_compared(cell, compared)
+        cell.outputs = printed if compared else []
+        cell.execution_count = 1 if compared else None
     path.write_text(dumps(nb), encoding="utf-8")

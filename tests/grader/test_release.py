@@ -82,3 +82,34 @@ def test_release_rejects_unbalanced_markers(tmp_path):
     ex.source = ex.source.replace(notebook_files.END, "")
     with pytest.raises(notebook_files.NotebookError, match="without"):
         release.make_learner(nb)
+
+
+def test_refresh_stores_and_tags_the_cells_that_only_print(tmp_path, monkeypatch):
+    monkeypatch.delenv("MPLBACKEND")   # refresh sets Agg itself, as the tests' kernels have it
+    nb = nbformat.v4.new_notebook(metadata={"lessonlib": {"notebook": "99_tiny"}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 6 * 7"),
+                nbformat.v4.new_code_cell("print(x)", metadata={"tags": [release.CHECK_TAG]}),
+                nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+                                          "plt.show()\nprint('drawn')"),
+                nbformat.v4.new_code_cell("print('and shown')\nx",
+                                          metadata={"tags": ["keep-me", release.CHECK_TAG]})]
+    for cell in nb.cells:
+        cell.outputs = [nbformat.v4.new_output("stream", text="stale\n")]
+    path = tmp_path / "99_tiny.ipynb"
+    nbformat.write(nb, path)
+    release.refresh_solved(path)
+    silent, printed, plotted, shown = nbformat.read(path, as_version=4).cells
+    assert silent.outputs == [] and "tags" not in silent.metadata
+    assert [o.text for o in printed.outputs] == ["42\n"]
+    assert printed.metadata.tags == [release.CHECK_TAG] and printed.execution_count == 1
+    assert [o.text for o in plotted.outputs] == ["drawn\n"]   # no image: figures off-screen
+    assert shown.outputs == [] and shown.metadata.tags == ["keep-me"]   # printed and a result
+    assert shown.execution_count is None
+
+
+def test_refresh_refuses_a_check_cell_that_prints_nothing(tmp_path):
+    nb = nbformat.v4.new_notebook(metadata={"lessonlib": {"notebook": "99_tiny"}})
+    nb.cells = [nbformat.v4.new_code_cell("1", metadata={"lessonlib": {"role": "check"}})]
+    nbformat.write(nb, tmp_path / "99_tiny.ipynb")
+    with pytest.raises(notebook_files.NotebookError, match="check cell"):
+        release.refresh_solved(tmp_path / "99_tiny.ipynb")
