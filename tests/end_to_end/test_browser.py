@@ -223,6 +223,8 @@ def browser(lab):
     """One Chromium and one JupyterLab page for the whole file: the app boots once, and
     each notebook opens from the file browser, as a learner opens the next lesson."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in [*ARTIFACTS.glob("*.png"), ARTIFACTS / "timings.json"]:
+        old.unlink(missing_ok=True)   # the artifacts show this run only
     pw = sync_api.sync_playwright().start()
     try:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
