@@ -59,15 +59,23 @@ class Optimizer:
             if self.kind == "gd":
                 p -= lr * g
                 continue
-            v = self.state.setdefault("v" + name, np.zeros_like(p))
+            v = self._average("v" + name, p)
             v *= self.beta1
             v += (1 - self.beta1) * g
             if self.kind == "momentum":
                 p -= lr * v
                 continue
-            s = self.state.setdefault("s" + name, np.zeros_like(p))
+            s = self._average("s" + name, p)
             s *= self.beta2
             s += (1 - self.beta2) * g * g
             v_hat = v / (1 - self.beta1 ** self.t)
             s_hat = s / (1 - self.beta2 ** self.t)
             p -= lr * v_hat / (np.sqrt(s_hat) + self.epsilon)
+
+    def _average(self, key: str, p: np.ndarray) -> np.ndarray:
+        """The running average ``key`` (``"v"`` or ``"s"`` + name), zeros like ``p`` at first
+        (not ``setdefault``, which would build the zeros again at every step)."""
+        average = self.state.get(key)
+        if average is None:
+            average = self.state[key] = np.zeros_like(p)
+        return average
