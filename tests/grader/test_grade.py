@@ -194,9 +194,9 @@ def test_skipping_the_experiments_changes_no_grade(tmp_path):
                                                  "    return float(-np.sum(Y * np.log(Y_hat)))\n")
     for ex_id in ("5.2", "5.4", "5.5", "Q5.1"):           # wrong above, tampered here
         cells_of(wrong, "exercise")[ex_id].source = ATTACKS_05[ex_id]
-    path = tmp_path / "05_softmax_regression.ipynb"
-    nbformat.write(wrong, path)
-    for path in (SOLVED_05, LEARNER_05, path):
+    mixed = tmp_path / "05_softmax_regression.ipynb"
+    nbformat.write(wrong, mixed)
+    for path in (SOLVED_05, LEARNER_05, mixed):
         grades = []
         for skip in (True, False):
             graded = prepare(path, skip_experiments=skip)
