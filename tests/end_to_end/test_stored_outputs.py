@@ -5,7 +5,8 @@ prints, with the tag ``nbval-check-output`` (``release.refresh_solved``). nbval,
 every notebook in the suite, compares each tagged cell's printed text with the stored text.
 So each run of the suite is a second execution compared line by line with the stored first:
 the figures the prose quotes are the figures the notebook prints. These tests make sure the
-comparison covers every printing cell and fails, with what to do, when a figure changes.
+comparison covers every printing cell and fails, with what to do, when a figure changes,
+and that every decimal figure the prose quotes is one the notebook prints.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ from lessonlib.grader.release import CHECK_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLVED = sorted(solutions_dir().glob("*.ipynb"))
+
+# A decimal figure in the prose (two or more decimals: exercise numbers such as 3.1 and
+# settings such as 0.9 are not measured), not part of a link, an exponent or a longer word.
+QUOTED = re.compile(r"(?<![\w.^{\\/:])\d+\.\d{2,}(?![\w}])")
+PRINTED = re.compile(r"\d+\.\d+")
+# The figures of the prose that are not measurements, with what they are instead.
+NOT_MEASURED = {
+    ("01_tuning_process", "0.71"): "where the toy score peaks, a setting of the figure",
+    ("02_choosing_scales", "0.0005"): "arithmetic in the sentence: 0.9995 - 0.999",
+    ("02_choosing_scales", "0.9999"): "the end of a range in question 2.1",
+    ("06_putting_it_together", "0.28"): "one image of 359 as a percentage, arithmetic",
+}
 
 
 def _code_cells(path):
@@ -68,3 +81,36 @@ def test_a_changed_figure_fails_the_suite_and_says_what_to_do(tmp_path):
     assert "Cell outputs differ" in run.stdout
     assert "python -m lessonlib refresh" in run.stdout
     assert re.search(r"^1 failed, \d+ passed", run.stdout, re.M), run.stdout[-1000:]
+
+
+def _backed(quoted: str, printed: list[str]) -> bool:
+    """Whether some printed number rounds to ``quoted`` at its number of decimals."""
+    decimals = len(quoted.split(".")[1])
+    return any(len(p.split(".")[1]) >= decimals
+               and abs(float(p) - float(quoted)) <= 0.5 * 10 ** -decimals + 1e-12
+               for p in printed)
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=[p.stem for p in SOLVED])
+def test_every_decimal_figure_of_the_prose_is_printed(path):
+    """A refresh that changes a figure the prose quotes fails here, not only in nbval: the
+    sentence must be reread. Each figure of two or more decimals in a markdown cell must
+    round from a number the notebook prints (in its stored outputs), or be listed in
+    NOT_MEASURED with what it is."""
+    nb = nbformat.read(path, as_version=4)
+    printed = PRINTED.findall("".join(o.text for c in nb.cells if c.cell_type == "code"
+                                      for o in c.outputs))
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    quoted = set(QUOTED.findall(prose))
+    unbacked = sorted(q for q in quoted if (path.stem, q) not in NOT_MEASURED
+                      and not _backed(q, printed))
+    assert not unbacked, f"{path.stem}: the prose quotes {unbacked}, which no cell prints"
+    stale = sorted(q for (stem, q) in NOT_MEASURED if stem == path.stem and q not in quoted)
+    assert not stale, f"NOT_MEASURED lists {stale}, which {path.stem}'s prose no longer has"
+
+
+def test_a_figure_check_rejects_an_unprinted_figure():
+    assert _backed("708.40", ["700.0000", "708.3964"])
+    assert not _backed("708.41", ["708.3964"])          # rounds to 708.40, not 708.41
+    assert not _backed("0.947", ["0.95"])               # too few decimals printed
+    assert QUOTED.findall("at 0.950, see arXiv:1607.06450, $10^{0.25}$ and 3.1") == ["0.950"]
