@@ -50,7 +50,7 @@ def test_every_cell_that_prints_is_stored_and_compared(path):
         assert tagged == bool(cell.outputs), cell.source[:80]
         if tagged:
             assert cell.execution_count == 1
-            assert all(o.output_type == "stream" and o.name == "stdout" for o in cell.outputs)
+            assert [(o.output_type, o.name) for o in cell.outputs] == [("stream", "stdout")]
             compared += cell_info(cell).get("role") != "check"
     assert compared >= 10   # the lesson's experiments, not only the check lines
 
