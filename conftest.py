@@ -16,7 +16,7 @@ STORED_OUTPUTS = (
     "A solved notebook stores what each of its cells printed when `python -m lessonlib refresh` "
     "last ran it, and every run of the suite must print exactly that (the prose quotes these "
     "figures). If you changed the notebook or lessonlib on purpose, run `python -m lessonlib "
-    "refresh notebooks/solutions/NAME.ipynb` and read the prose against the new figures. If "
+    "refresh instructor/solutions/NAME.ipynb` and read the prose against the new figures. If "
     "nothing changed, this cell is not deterministic: find the unseeded randomness, or the "
     "result that depends on the machine.")
 
@@ -36,10 +36,10 @@ def pytest_runtest_makereport(item, call):
 # notebooks last, as collected, one worker ran a notebook for the last minute while the other
 # was idle. Roughly longest first: the browser test (every learner notebook in JupyterLab),
 # the notebooks, the grader's tests that run notebooks in kernels, then the rest as collected.
-LONGEST_FIRST = ("tests/end_to_end/test_browser.py", "notebooks/solutions/03", "notebooks/03",
-                 "notebooks/solutions/04", "notebooks/04", "notebooks/solutions/06",
-                 "notebooks/06", "notebooks/", "tests/grader/test_grade.py",
-                 "tests/grader/test_cohort.py", "tests/grader/")
+LONGEST_FIRST = ("tests/end_to_end/test_browser.py", "instructor/solutions/03",
+                 "notebooks/03", "instructor/solutions/04", "notebooks/04",
+                 "instructor/solutions/06", "notebooks/06", "notebooks/", "instructor/solutions/",
+                 "tests/grader/test_grade.py", "tests/grader/test_cohort.py", "tests/grader/")
 
 
 def pytest_collection_modifyitems(config, items):

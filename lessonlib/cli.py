@@ -90,7 +90,8 @@ def _grade_each(paths, args, *, bar: bool) -> tuple[list[Graded], bool]:
             subs, jobs=getattr(args, "jobs", None) or os.cpu_count() or 1,
             scheduler=getattr(args, "scheduler", None), results=getattr(args, "results", None),
             solutions=args.solutions, timeout=args.timeout, sandboxed=args.sandboxed,
-            seed=getattr(args, "cases", None), on_done=done)
+            seed=getattr(args, "cases", None), on_done=done,
+            keys=getattr(args, "keys", True))
     finally:
         progress.close()
     for graded in results:
@@ -131,6 +132,7 @@ def _cmd_grade(args) -> int:
 
 def _cmd_progress(args) -> int:
     args.sandboxed = False     # a learner's own notebooks, run for the learner
+    args.keys = False          # the questions as the learner's check cells see them
     paths = _expand(args.notebooks) or sorted(learner_dir().glob("*.ipynb"))
 
     def show(path, report):
@@ -175,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("release", help="write the learner notebooks from the solved ones")
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks "
-                   "(default: notebooks/solutions)")
+                   "(default: instructor/solutions)")
     p.add_argument("--out", type=Path, help="folder for learner notebooks (default: notebooks)")
     p.add_argument("--force", action="store_true", help="replace learner notebooks that have "
                    "edits (each is first copied to NAME.ipynb.bak)")

@@ -153,7 +153,7 @@ def _answer(path: Path, **kwargs) -> dict:
 
 
 def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content: bytes, *,
-                timeout: float, sandboxed: bool, cases: int | None) -> dict:
+                timeout: float, sandboxed: bool, cases: int | None, keys: bool = True) -> dict:
     """Grade a submission given as bytes, against its solved notebook given as bytes: what a
     Dask worker runs. Returns plain data: ``{"grade": ..., "notes": ..., "error": ...}``."""
     with tempfile.TemporaryDirectory(prefix="lessonlib-cohort-") as tmp:
@@ -164,14 +164,15 @@ def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content:
         path.write_bytes(content)
         (sol_dir / f"{solved_name}.ipynb").write_bytes(solved_content)
         return _answer(path, solutions=sol_dir, timeout=timeout, sandboxed=sandboxed,
-                       cases=cases)
+                       cases=cases, keys=keys)
 
 
 def grade_cohort(subs: list[Submission], *, jobs: int = 1, scheduler: str | None = None,
                  results=None, solutions=None, timeout: float = 60, sandboxed: bool = True,
-                 seed: int | None = None, on_done=None) -> list[Graded]:
+                 seed: int | None = None, on_done=None, keys: bool = True) -> list[Graded]:
     """Grade ``subs`` (see the module's doc); ``on_done(graded)`` is called as each one is
-    done, reused ones first. Returns the results in the order of ``subs``."""
+    done, reused ones first. Returns the results in the order of ``subs``. ``keys=False``
+    reads the questions' answers for their form only (a learner's ``progress``)."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     done = read_results(results)
@@ -196,18 +197,20 @@ def grade_cohort(subs: list[Submission], *, jobs: int = 1, scheduler: str | None
 
     if scheduler is not None:
         _on_dask(scheduler, subs, todo, finished, timeout=timeout, sandboxed=sandboxed,
-                 seed=seed)
+                 seed=seed, keys=keys)
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_answer, subs[i].path, solutions=solutions,
                                    timeout=timeout, sandboxed=sandboxed,
-                                   cases=cases_for(subs[i], seed)): i for i in todo}
+                                   cases=cases_for(subs[i], seed), keys=keys): i
+                       for i in todo}
             for future in as_completed(futures):
                 finished(futures[future], future.result())
     return [out[i] for i in range(len(subs))]
 
 
-def _on_dask(address: str, subs, todo, finished, *, timeout, sandboxed, seed) -> None:
+def _on_dask(address: str, subs, todo, finished, *, timeout, sandboxed, seed,
+             keys) -> None:
     """Grade ``todo`` on the Dask cluster at ``address``; a task lost with its worker is
     run again elsewhere (Dask's retries), and each submission is reported once."""
     from dask.distributed import Client
@@ -219,7 +222,8 @@ def _on_dask(address: str, subs, todo, finished, *, timeout, sandboxed, seed) ->
             future = client.submit(
                 grade_bytes, sub.path.name, sub.path.read_bytes(), sub.notebook,
                 sub.solved.read_bytes(), timeout=timeout, sandboxed=sandboxed,
-                cases=cases_for(sub, seed), key=f"lessonlib-grade-{i}-{sub.key[:16]}",
+                cases=cases_for(sub, seed), keys=keys,
+                key=f"lessonlib-grade-{i}-{sub.key[:16]}",
                 pure=False, retries=3)
             futures[future] = i
         for future in dask_completed(list(futures)):

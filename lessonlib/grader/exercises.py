@@ -5,8 +5,8 @@ grader's bookkeeping stay light. Each notebook's checks live in the checks modul
 same name (``checks_module("03_batch_norm")`` is ``lessonlib.grader.checks.batch_norm``);
 a test keeps the table and the checks modules in step.
 
-Also the three states of an exercise and the one mark of each, used by the check lines,
-``progress`` and ``grade``.
+Also the states of an exercise (and of a question's answer) and the one mark of each, used
+by the check lines, ``progress`` and ``grade``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ class Status(str, enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
     NOT_ATTEMPTED = "not attempted"
+    ANSWERED = "answered"     # a question's well-formed answer, right or wrong at grading
 
     @property
     def mark(self) -> str:
-        return {"passed": "✓", "failed": "✗", "not attempted": "○"}[self.value]
+        return {"passed": "✓", "failed": "✗", "not attempted": "○", "answered": "✎"}[self.value]
 
 
 KINDS = ("exercise", "question")
@@ -167,17 +168,22 @@ def progress_lines(notebook: str, results: dict, exercises: list[Exercise] | Non
         raise ValueError(f"notebook must name a workbook notebook with exercises, "
                          f"got {notebook!r}")
     width = max(len(e.function) for e in exercises)
-    rows, score = [], 0.0
-    passed = {kind: [0, 0] for kind in KINDS}
+    rows, score, ungraded = [], 0.0, False
+    done = {kind: [0, 0] for kind in KINDS}     # exercises passed, questions answered
     for e in exercises:
         status, pts = results.get(e.id, (Status.NOT_ATTEMPTED, 0.0))
         score += pts
-        passed[e.kind][0] += status is Status.PASSED
-        passed[e.kind][1] += 1
+        ungraded |= status is Status.ANSWERED
+        done[e.kind][0] += status is Status.PASSED or (e.is_question
+                                                      and status is Status.ANSWERED)
+        done[e.kind][1] += 1
+        shown = "-" if status is Status.ANSWERED else fmt_points(pts)
         rows.append(f"  {status.mark} {e.id:<5} {e.function:<{width}}  "
-                    f"{fmt_points(pts):>4}/{fmt_points(e.points):<3} {status.value}")
+                    f"{shown:>4}/{fmt_points(e.points):<3} {status.value}")
     total = sum(e.points for e in exercises)
-    counts = " and ".join(f"{done}/{n} {kind}s" for kind, (done, n) in passed.items() if n)
+    verbs = {"exercise": "passed", "question": "answered"}
+    counts = " and ".join(f"{n_done}/{n} {kind}s {verbs[kind]}"
+                          for kind, (n_done, n) in done.items() if n)
     head = (f"Progress in {title or notebook}: {fmt_points(score)}/{fmt_points(total)} points, "
-            f"{counts} passed")
+            f"{counts}" + (" (graded later)" if ungraded else ""))
     return [head, *rows]

@@ -326,29 +326,30 @@ def _read_number(got):
     return float(got) if np.isfinite(float(got)) else None
 
 
-def evaluate_question(exercise: Exercise, answer, why: str, fn, *, choices: str | None = None,
-                      rel_tol: float = 0.01) -> CheckResult:
-    """Grade the answer ``fn()`` returns against ``answer``.
+def _answer_form(choices: str | None, parts: int) -> tuple[str, str]:
+    """What a question's answer must look like, and an example of that form."""
+    form = f"one of the letters {', '.join(choices)}" if choices else "a number"
+    example = "'b'" if choices else "0.25"
+    if parts > 1:
+        form, example = f"a tuple of {parts} answers, each {form}", \
+            "(" + ", ".join([example] * parts) + ")"
+    return form, example
 
-    ``answer`` is a letter of ``choices`` (a multiple-choice question), a number (right
-    within ``rel_tol``), or a tuple of either (one part each, partial credit per part). A
-    wrong answer is told the right one and ``why``; an answer of the wrong form (not one of
-    the letters, not a number, the wrong count of parts) is told the form only.
-    """
-    want = _as_parts(answer)
+
+def _shown(choices: str | None, values) -> str:
+    return ", ".join(f"({v})" if choices else f"{v:.4g}" for v in values)
+
+
+def _read_answer(exercise: Exercise, fn, *, choices: str | None, parts: int):
+    """The parts of the answer ``fn()`` returns, read in the question's form, or the
+    ``CheckResult`` of an answer that is missing or not of that form."""
     max_pts = fmt_points(exercise.points)
     head = f"{exercise.label} {exercise.function}"
 
-    def result(status, right, message, line):
-        points = exercise.points if status is Status.PASSED else \
-            round(exercise.points * right / len(want), 2)
-        return CheckResult(exercise, status, right, len(want), points, message, line,
-                           [] if status is Status.PASSED else [message])
-
     def malformed(message, hint):
         text = f"{message}. Hint: {hint}."
-        return result(Status.FAILED, 0, text, f"{Status.FAILED.mark} {head}: {text} "
-                      f"(0/{max_pts} points)")
+        return CheckResult(exercise, Status.FAILED, 0, parts, 0.0, text,
+                           f"{Status.FAILED.mark} {head}: {text} (0/{max_pts} points)", [text])
 
     if not callable(fn):
         return malformed(f"expected the function {exercise.function}, got "
@@ -356,50 +357,97 @@ def evaluate_question(exercise: Exercise, answer, why: str, fn, *, choices: str 
     try:
         got = Checker(fn).call()
     except NotAttempted:
-        return result(Status.NOT_ATTEMPTED, 0, "not attempted yet",
-                      not_attempted_line(exercise))
+        return CheckResult(exercise, Status.NOT_ATTEMPTED, 0, parts, 0.0,
+                           "not attempted yet", not_attempted_line(exercise))
     except CheckFailure as f:
         return malformed(f.message, "the function takes no argument and returns the answer")
-    form = (f"one of the letters {', '.join(choices)}" if choices else "a number")
-    example = "'b'" if choices else "0.25"
-    if len(want) > 1:
-        form, example = f"a tuple of {len(want)} answers, each {form}", \
-            "(" + ", ".join([example] * len(want)) + ")"
-    parts = _as_parts(got) if len(want) > 1 else (got,)
-    read = [(_read_choice(g, choices) if choices else _read_number(g)) for g in parts]
-    if len(parts) != len(want) or any(r is None for r in read):
+    form, example = _answer_form(choices, parts)
+    got_parts = _as_parts(got) if parts > 1 else (got,)
+    read = tuple((_read_choice(g, choices) if choices else _read_number(g)) for g in got_parts)
+    if len(read) != parts or any(r is None for r in read):
         return malformed(f"returned {_short(repr(got), 60)}, expected {form}",
                          f"return the answer as {example}")
+    return read
+
+
+def evaluate_answer(exercise: Exercise, fn, *, choices: str | None = None,
+                    parts: int = 1) -> CheckResult:
+    """What a learner's own check cell says of a question: whether ``fn()`` answers in the
+    question's form (a letter of ``choices``, or a number; a tuple of ``parts`` of them),
+    and that the answer is recorded. Whether it is right comes with grading
+    (``grade_answer``): the key is not here, and a right-or-wrong reply could be tried
+    letter by letter."""
+    read = _read_answer(exercise, fn, choices=choices, parts=parts)
+    if isinstance(read, CheckResult):
+        return read
+    points = fmt_points(exercise.points)
+    noun = "point" if exercise.points == 1 else "points"
+    text = f"answered {_shown(choices, read)}"
+    return CheckResult(exercise, Status.ANSWERED, 0, parts, 0.0, text,
+                       f"{Status.ANSWERED.mark} {exercise.label} {exercise.function}: {text}; "
+                       f"right or wrong comes with grading ({points} {noun})")
+
+
+def _key_parts(exercise: Exercise, key, *, choices: str | None, parts: int) -> tuple:
+    want = _as_parts(key.answer)
+    ok = len(want) == parts and all(
+        (isinstance(w, str) and len(w) == 1 and w in choices) if choices
+        else _read_number(w) is not None for w in want)
+    if not ok:
+        form, _ = _answer_form(choices, parts)
+        raise ValueError(f"the key of {exercise.id}, {key.answer!r}, is not {form}")
+    return want
+
+
+def grade_answer(exercise: Exercise, key, fn, *, choices: str | None = None,
+                 parts: int = 1) -> CheckResult:
+    """Grade the answer ``fn()`` returns against ``key`` (its ``answer``, ``why`` and
+    ``rel_tol``; the instructor side's, read by the trusted grader alone).
+
+    One part each of a tuple gives partial credit. A wrong answer is told the right one and
+    why; an answer of the wrong form is told the form only (``evaluate_answer``).
+    """
+    want = _key_parts(exercise, key, choices=choices, parts=parts)
+    read = _read_answer(exercise, fn, choices=choices, parts=parts)
+    if isinstance(read, CheckResult):
+        return read
+    max_pts = fmt_points(exercise.points)
+    head = f"{exercise.label} {exercise.function}"
     right = sum((r == w) if choices else
-                math.isclose(r, w, rel_tol=rel_tol, abs_tol=1e-12)
+                math.isclose(r, w, rel_tol=key.rel_tol, abs_tol=1e-12)
                 for r, w in zip(read, want))
-    if right == len(want):
-        return result(Status.PASSED, right, "right",
-                      f"{Status.PASSED.mark} {head}: right ({max_pts}/{max_pts} points)")
-    shown = (lambda v: f"({v})") if choices else (lambda v: f"{v:.4g}")
-    yours = ", ".join(shown(r) for r in read)
-    correct = ", ".join(shown(w) for w in want)
-    text = f"you answered {yours}; the answer is {correct}. Why: {why.rstrip('.')}."
-    count = f"{right}/{len(want)} parts right, " if len(want) > 1 else ""
-    points = round(exercise.points * right / len(want), 2)
-    return result(Status.FAILED, right, text, f"{Status.FAILED.mark} {head}: {text} "
-                  f"({count}{fmt_points(points)}/{max_pts} points)")
+    if right == parts:
+        return CheckResult(exercise, Status.PASSED, right, parts, exercise.points, "right",
+                           f"{Status.PASSED.mark} {head}: right ({max_pts}/{max_pts} points)")
+    text = (f"you answered {_shown(choices, read)}; the answer is {_shown(choices, want)}. "
+            f"Why: {key.why.rstrip('.')}.")
+    count = f"{right}/{parts} parts right, " if parts > 1 else ""
+    points = round(exercise.points * right / parts, 2)
+    return CheckResult(exercise, Status.FAILED, right, parts, points, text,
+                       f"{Status.FAILED.mark} {head}: {text} ({count}{fmt_points(points)}/"
+                       f"{max_pts} points)", [text])
 
 
-def make_question(exercise: Exercise, answer, why: str, *, choices: str | None = None,
-                  rel_tol: float = 0.01):
-    """The check of a concept question: ``check(fn)`` grades ``fn()`` against ``answer``
-    (see ``evaluate_question``) and prints one line, like ``make_check``'s checks."""
+def make_question(exercise: Exercise, *, choices: str | None = None, parts: int = 1):
+    """The check of a concept question, answered in the form ``choices`` (a letter; else a
+    number) times ``parts``: ``check(fn)`` prints whether the answer is well formed and
+    recorded (``evaluate_answer``), like ``make_check``'s checks. ``check.grade(fn, key)``
+    is the trusted grader's: right or wrong against the instructor's key
+    (``grade_answer``)."""
     if not exercise.is_question:
         raise ValueError(f"{exercise.id} is an exercise, not a question")
-    for w in _as_parts(answer):
-        if choices is not None and (len(str(w)) != 1 or w not in choices):
-            raise ValueError(f"answer {w!r} of {exercise.id} is not one of {choices!r}")
-        if choices is None and _read_number(w) is None:
-            raise ValueError(f"answer {w!r} of {exercise.id} is not a finite number")
-    _evaluate = evaluate_question
-    return _checker(exercise, lambda fn, **context: _evaluate(
-        exercise, answer, why, fn, choices=choices, rel_tol=rel_tol))
+    if choices is not None and (not isinstance(choices, str) or len(choices) < 2):
+        raise ValueError(f"choices of {exercise.id} must be a string of two or more letters, "
+                         f"got {choices!r}")
+    if not isinstance(parts, int) or parts < 1:
+        raise ValueError(f"parts of {exercise.id} must be a positive whole number, "
+                         f"got {parts!r}")
+    _evaluate = evaluate_answer
+    check = _checker(exercise, lambda fn, **context: _evaluate(exercise, fn, choices=choices,
+                                                               parts=parts))
+    check.grade = lambda fn, key: grade_answer(exercise, key, fn, choices=choices,
+                                               parts=parts)
+    return check
 
 
 def progress_lines(notebook: str, exercises: list[Exercise] | None = None) -> list[str]:

@@ -208,12 +208,13 @@ def prepare(path, *, solutions=None, skip_experiments: bool = True) -> GradedCop
 # ------------------------------------------------------------------ 2. execute
 
 def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
-            cases: int | None = None) -> Execution:
+            cases: int | None = None, keys: bool = True) -> Execution:
     """Run the graded copy and its trusted checks (``grader.trusted``), each cell and each
     call of a learner's function within ``timeout`` seconds, the learner's code in the
     sandbox of ``grader.sandbox`` unless ``sandboxed`` is false. The checks draw fresh
     random cases, from ``cases`` when given (the same number, the same cases). Raises
-    ``NotebookError`` when the notebook could not be run at all, or not sandboxed."""
+    ``NotebookError`` when the notebook could not be run at all, or not sandboxed.
+    ``keys=False`` reads the questions' answers for their form only (``progress``)."""
     if sandboxed and (why := sandbox.sandbox_status()) is not None:
         raise NotebookError(f"{graded.path}: not graded, no sandbox: {why}. Grading runs "
                             "the submission's code; to run it without a sandbox anyway, "
@@ -227,7 +228,8 @@ def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
         cmd = [sys.executable, "-m", "lessonlib.grader.trusted", str(nb_file),
                "--scratch", str(scratch), "--results", str(results),
                "--timeout", f"{timeout:g}"] + ([] if sandboxed else ["--no-sandbox"]) \
-            + ([] if cases is None else ["--cases", str(int(cases))])
+            + ([] if cases is None else ["--cases", str(int(cases))]) \
+            + ([] if keys else ["--no-keys"])
         n_code = sum(c.cell_type == "code" for c in graded.notebook.cells)
         try:
             proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True,
@@ -274,11 +276,13 @@ def collect(graded: GradedCopy, run: Execution) -> NotebookGrade:
 
 
 def grade_notebook(path, *, solutions=None, timeout: float = 60, sandboxed: bool = True,
-                   cases: int | None = None) -> NotebookGrade:
+                   cases: int | None = None, keys: bool = True) -> NotebookGrade:
     """Grade one learner notebook: ``prepare``, ``execute`` (in the sandbox unless
-    ``sandboxed`` is false; random cases from ``cases``) and ``collect``."""
+    ``sandboxed`` is false; random cases from ``cases``; the questions against their keys
+    unless ``keys`` is false) and ``collect``."""
     graded = prepare(path, solutions=solutions)
-    return collect(graded, execute(graded, timeout=timeout, sandboxed=sandboxed, cases=cases))
+    return collect(graded, execute(graded, timeout=timeout, sandboxed=sandboxed, cases=cases,
+                                   keys=keys))
 
 
 # ------------------------------------------------------------------ 4. report

@@ -1,6 +1,6 @@
 """Notebook files: where they are, reading them with a clear error, and their metadata.
 
-Conventions of a solved notebook in ``notebooks/solutions/``:
+Conventions of a solved notebook in ``instructor/solutions/``:
 
 - notebook metadata ``lessonlib.notebook`` is its name, e.g. ``"01_tuning_process"``;
 - an exercise cell has metadata ``lessonlib = {"exercise": "1.1", "role": "exercise"}`` and
@@ -34,7 +34,8 @@ def project_dir() -> Path:
 
 
 def solutions_dir() -> Path:
-    return project_dir() / "notebooks" / "solutions"
+    """The solved notebooks: the instructor side of the checkout, never handed out."""
+    return project_dir() / "instructor" / "solutions"
 
 
 def learner_dir() -> Path:

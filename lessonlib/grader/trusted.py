@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import framework, wire
+from . import framework, instructor, wire
 from .exercises import EXERCISES, Status, checks_module, exercises_of
 from .kernel import KernelSession
 from .protocol import GRADING_KEY
@@ -200,9 +200,12 @@ def check_call(source: str, function: str) -> tuple[str, dict]:
 
 
 def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: float,
-                    cases: int | None = None) -> dict:
+                    cases: int | None = None, keys: bool = True) -> dict:
     """Run the graded copy at ``path`` and its trusted checks; the results as plain data.
-    The checks' random cases come from ``cases``, or from fresh entropy."""
+    The checks' random cases come from ``cases``, or from fresh entropy. The questions are
+    graded against the instructor side's keys, or with ``keys=False`` only read for their
+    form, as a learner's own check cell does (``progress``)."""
+    question_keys = instructor.question_keys() if keys else None
     nb = json.loads(Path(path).read_text(encoding="utf-8"))   # written by grade itself
     name = nb["metadata"]["lessonlib"]["notebook"]
     # fresh random cases: answers hard-coded for the cases the notebook shows earn nothing
@@ -228,7 +231,8 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
                 info = cell.get("metadata", {}).get("lessonlib", {})
                 if info.get("role") == "check" and info.get("exercise") in EXERCISES:
                     results["checks"][info["exercise"]] = _trusted_check(
-                        module, EXERCISES[info["exercise"]], source, kernel, timeout)
+                        module, EXERCISES[info["exercise"]], source, kernel, timeout,
+                        question_keys)
                     continue
                 if cell.get("metadata", {}).get(GRADING_KEY) == "skip":
                     results["cells"][k] = {"status": "skipped"}
@@ -238,7 +242,8 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
     return results
 
 
-def _trusted_check(module, exercise, source: str, kernel, timeout: float) -> dict:
+def _trusted_check(module, exercise, source: str, kernel, timeout: float,
+                   question_keys: dict | None) -> dict:
     check = getattr(module, f"check_{exercise.function}")
     try:
         fn_name, context = check_call(source, exercise.function)
@@ -249,7 +254,10 @@ def _trusted_check(module, exercise, source: str, kernel, timeout: float) -> dic
     with Channel(kernel, timeout) as channel:
         fn = Remote(channel, fn_name)
         ctx = {key: Remote(channel, name) for key, name in context.items()}
-        result = check.evaluate(fn, **ctx)
+        if exercise.is_question and question_keys is not None:
+            result = check.grade(fn, question_keys[exercise.id])
+        else:
+            result = check.evaluate(fn, **ctx)
     seconds = time.perf_counter() - start
     message = result.message
     if channel.stopped and result.status is not Status.PASSED:
@@ -266,9 +274,11 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--no-sandbox", action="store_true")
     parser.add_argument("--cases", type=int, help="the checks' random cases (default: fresh)")
+    parser.add_argument("--no-keys", action="store_true",
+                        help="read the questions' answers for their form only, not their keys")
     args = parser.parse_args(argv)
     results = grade_in_kernel(args.notebook, args.scratch, sandboxed=not args.no_sandbox,
-                              timeout=args.timeout, cases=args.cases)
+                              timeout=args.timeout, cases=args.cases, keys=not args.no_keys)
     tmp = args.results.with_suffix(".part")
     tmp.write_text(json.dumps(results), encoding="utf-8")
     tmp.replace(args.results)

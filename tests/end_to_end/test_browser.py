@@ -158,7 +158,7 @@ def lab(tmp_path_factory):
     """One JupyterLab server for the whole file, serving a copy of ``notebooks/``."""
     tmp_path = tmp_path_factory.mktemp("jupyterlab")
     root = tmp_path / "workbook"
-    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns("solutions"))
+    shutil.copytree(ROOT / "notebooks", root)
     # render every cell (no windowing), start the kernel without asking, and keep
     # JupyterLab from asking about news
     settings = tmp_path / "settings" / "@jupyterlab"

@@ -8,7 +8,7 @@ from lessonlib.grader.notebook_files import cell_info
 from lessonlib.grader.sandbox import sandbox_status
 
 ROOT = Path(__file__).resolve().parents[2]
-SOLVED = ROOT / "notebooks" / "solutions" / "01_tuning_process.ipynb"
+SOLVED = ROOT / "instructor" / "solutions" / "01_tuning_process.ipynb"
 LEARNER = ROOT / "notebooks" / "01_tuning_process.ipynb"
 
 
@@ -39,3 +39,15 @@ def reference_copy(fn):
                               fn.__closure__)
     copy.__kwdefaults__ = fn.__kwdefaults__
     return copy
+
+
+class Keyed:
+    """A question's check as the trusted grader runs it: ``evaluate(fn)`` grades ``fn()``
+    against the instructor side's key (a learner's own check only reads the answer's form)."""
+
+    def __init__(self, check):
+        from lessonlib_instructor.questions import KEYS
+        self.check, self.key, self.exercise = check, KEYS[check.exercise.id], check.exercise
+
+    def evaluate(self, fn):
+        return self.check.grade(fn, self.key)

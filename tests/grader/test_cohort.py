@@ -14,7 +14,7 @@ from lessonlib.grader.notebook_files import NotebookError
 
 from .common import ROOT, SANDBOXED, cells_of
 
-SOLVED_05 = ROOT / "notebooks" / "solutions" / "05_softmax_regression.ipynb"
+SOLVED_05 = ROOT / "instructor" / "solutions" / "05_softmax_regression.ipynb"
 LEARNER_05 = ROOT / "notebooks" / "05_softmax_regression.ipynb"
 LEARNER_02 = ROOT / "notebooks" / "02_choosing_scales.ipynb"
 

@@ -61,7 +61,7 @@ def test_a_lecture_has_one_name():
 
 
 def test_statuses_marks_and_order():
-    assert [s.mark for s in Status] == ["✓", "✗", "○"]
+    assert [s.mark for s in Status] == ["✓", "✗", "○", "✎"]
     assert Status.FAILED == "failed"
     e = Exercise("1.10", "f", 1, "01_tuning_process")
     assert sorted([e, EXERCISES["1.2"]], key=lambda x: x.sort_key)[-1] is e
@@ -74,7 +74,8 @@ def test_statuses_marks_and_order():
 
 def test_progress_lines_count_points_and_passes():
     lines = progress_lines("02_choosing_scales", {"2.1": (Status.FAILED, 1.2)}, title="me")
-    assert lines == ["Progress in me: 1.2/6 points, 0/2 exercises and 0/2 questions passed",
+    assert lines == ["Progress in me: 1.2/6 points, 0/2 exercises passed and 0/2 questions "
+                     "answered",
                      "  ✗ 2.1   sample_log_uniform   1.2/2   failed",
                      "  ○ 2.2   sample_ema_beta        0/2   not attempted",
                      "  ○ Q2.1  which_scale            0/1   not attempted",
@@ -85,9 +86,22 @@ def test_progress_lines_count_questions_apart_from_exercises():
     items = [Exercise("2.1", "sample_log_uniform", 2, "02_choosing_scales"),
              Exercise("Q2.1", "which_scale", 1, "02_choosing_scales", kind="question")]
     lines = progress_lines("02_choosing_scales", {"Q2.1": (Status.PASSED, 1.0)}, items)
-    assert lines[0] == ("Progress in 02_choosing_scales: 1/3 points, 0/1 exercises and "
-                        "1/1 questions passed")
+    assert lines[0] == ("Progress in 02_choosing_scales: 1/3 points, 0/1 exercises passed and "
+                        "1/1 questions answered")
     assert lines[2] == "  ✓ Q2.1  which_scale            1/1   passed"
+
+
+def test_progress_lines_show_a_recorded_answer_without_points():
+    items = [Exercise("2.1", "sample_log_uniform", 2, "02_choosing_scales"),
+             Exercise("Q2.1", "which_scale", 1, "02_choosing_scales", kind="question"),
+             Exercise("Q2.2", "top_decade_share", 1, "02_choosing_scales", kind="question")]
+    lines = progress_lines("02_choosing_scales", {"2.1": (Status.PASSED, 2.0),
+                                                  "Q2.1": (Status.ANSWERED, 0.0)}, items)
+    assert lines == ["Progress in 02_choosing_scales: 2/4 points, 1/1 exercises passed and "
+                     "1/2 questions answered (graded later)",
+                     "  ✓ 2.1   sample_log_uniform     2/2   passed",
+                     "  ✎ Q2.1  which_scale            -/1   answered",
+                     "  ○ Q2.2  top_decade_share       0/1   not attempted"]
 
 
 def test_long_check_lines_wrap_between_words_never_inside_a_number():

@@ -1,4 +1,6 @@
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -116,24 +118,43 @@ def test_progress_lines_follow_the_latest_check_in_this_kernel():
 Q_CHOICE = Exercise("Q9.1", "why_so", 1, "99_test", kind="question")
 Q_PARTS = Exercise("Q9.2", "which_scales", 2, "99_test", kind="question")
 Q_NUMBER = Exercise("Q9.3", "how_many", 1, "99_test", kind="question")
-check_why_so = framework.make_question(Q_CHOICE, "c", "because the mean is subtracted",
-                                       choices="abcd")
-check_which_scales = framework.make_question(Q_PARTS, ("a", "b", "b", "a"), "see section 2",
-                                             choices="ab")
-check_how_many = framework.make_question(Q_NUMBER, 0.25, "one decade of four")
+KEY_CHOICE = SimpleNamespace(answer="c", why="because the mean is subtracted", rel_tol=0.01)
+KEY_PARTS = SimpleNamespace(answer=("a", "b", "b", "a"), why="see section 2", rel_tol=0.01)
+KEY_NUMBER = SimpleNamespace(answer=0.25, why="one decade of four", rel_tol=0.01)
+check_why_so = framework.make_question(Q_CHOICE, choices="abcd")
+check_which_scales = framework.make_question(Q_PARTS, choices="ab", parts=4)
+check_how_many = framework.make_question(Q_NUMBER)
 
 
-def test_a_right_choice_passes_whatever_its_spelling(capsys):
-    for answer in ("c", "C", " (c) "):
+def graded(check, key):
+    """The question's check as the trusted grader runs it, against ``key``."""
+    return lambda fn: check.grade(fn, key)
+
+
+def test_a_learners_check_records_a_well_formed_answer_and_shows_no_key(capsys):
+    for answer in ("a", "c", " (C) "):
         r = check_why_so.evaluate(lambda a=answer: a)
+        assert r.status == "answered" and r.points == 0 and not r.passed
+        letter = answer.strip().strip("()").lower()
+        assert r.line == (f"✎ Question 9.1 why_so: answered ({letter}); right or wrong comes "
+                          "with grading (1 point)")
+    check_which_scales(lambda: ("a", "b", "a", "b"))
+    out = capsys.readouterr().out
+    assert out.startswith("✎ Question 9.2 which_scales: answered (a), (b), (a), (b);")
+    assert " ".join(out.split()).endswith("right or wrong comes with grading (2 points)")
+    assert check_how_many.evaluate(lambda: 0.9).line.startswith(
+        "✎ Question 9.3 how_many: answered 0.9;")
+
+
+def test_a_right_choice_passes_whatever_its_spelling():
+    for answer in ("c", "C", " (c) "):
+        r = graded(check_why_so, KEY_CHOICE)(lambda a=answer: a)
         assert r.passed and r.points == 1
         assert r.line == "✓ Question 9.1 why_so: right (1/1 points)"
-    check_why_so(lambda: "c")
-    assert capsys.readouterr().out == "✓ Question 9.1 why_so: right (1/1 points)\n"
 
 
-def test_a_wrong_choice_is_told_the_answer_and_why():
-    r = check_why_so.evaluate(lambda: "a")
+def test_a_wrong_choice_is_told_the_answer_and_why_in_grading_only():
+    r = graded(check_why_so, KEY_CHOICE)(lambda: "a")
     assert r.status == "failed" and r.points == 0
     assert r.line == ("✗ Question 9.1 why_so: you answered (a); the answer is (c). Why: "
                       "because the mean is subtracted. (0/1 points)")
@@ -141,52 +162,63 @@ def test_a_wrong_choice_is_told_the_answer_and_why():
 
 @pytest.mark.parametrize("answer", ["e", "ab", 3, None, ("c",), "the third one"])
 def test_an_answer_of_the_wrong_form_is_told_the_form_not_the_answer(answer):
-    r = check_why_so.evaluate(lambda: answer)
-    assert r.status == "failed" and r.points == 0
-    assert "expected one of the letters a, b, c, d" in r.line and "(c)" not in r.line
+    for evaluate in (check_why_so.evaluate, graded(check_why_so, KEY_CHOICE)):
+        r = evaluate(lambda: answer)
+        assert r.status == "failed" and r.points == 0
+        assert "expected one of the letters a, b, c, d" in r.line and "(c)" not in r.line
 
 
 def test_a_question_not_answered_yet_and_one_that_raises():
     def stub():
         raise NotImplementedError("Question 9.1: why_so")
-    assert check_why_so.evaluate(stub).line == \
-        "○ Question 9.1 why_so: not attempted yet (0/1 points)"
 
     def broken():
         return 1 / 0
-    r = check_why_so.evaluate(broken)
-    assert r.status == "failed" and "ZeroDivisionError" in r.line and "(c)" not in r.line
-    assert check_why_so.evaluate("c").status == "failed"
+    for evaluate in (check_why_so.evaluate, graded(check_why_so, KEY_CHOICE)):
+        assert evaluate(stub).line == "○ Question 9.1 why_so: not attempted yet (0/1 points)"
+        r = evaluate(broken)
+        assert r.status == "failed" and "ZeroDivisionError" in r.line and "(c)" not in r.line
+        assert evaluate("c").status == "failed"
 
 
 def test_parts_earn_partial_credit():
-    r = check_which_scales.evaluate(lambda: ("a", "b", "a", "b"))
+    grade = graded(check_which_scales, KEY_PARTS)
+    r = grade(lambda: ("a", "b", "a", "b"))
     assert r.status == "failed" and r.points == 1
     assert r.line.endswith("(2/4 parts right, 1/2 points)")
     assert "the answer is (a), (b), (b), (a)" in r.line
-    assert check_which_scales.evaluate(lambda: ["A", "b", "b", "a"]).passed
-    wrong_count = check_which_scales.evaluate(lambda: ("a", "b"))
-    assert "a tuple of 4 answers" in wrong_count.line and wrong_count.points == 0
+    assert grade(lambda: ["A", "b", "b", "a"]).passed
+    for evaluate in (check_which_scales.evaluate, grade):
+        wrong_count = evaluate(lambda: ("a", "b"))
+        assert "a tuple of 4 answers" in wrong_count.line and wrong_count.points == 0
 
 
 def test_numbers_are_right_within_the_tolerance():
-    assert check_how_many.evaluate(lambda: 0.2501).passed
-    assert check_how_many.evaluate(lambda: np.float32(0.25)).passed
-    r = check_how_many.evaluate(lambda: 0.9)
+    grade = graded(check_how_many, KEY_NUMBER)
+    assert grade(lambda: 0.2501).passed
+    assert grade(lambda: np.float32(0.25)).passed
+    r = grade(lambda: 0.9)
     assert r.line == ("✗ Question 9.3 how_many: you answered 0.9; the answer is 0.25. Why: "
                       "one decade of four. (0/1 points)")
     for bad in ("0.25", True, float("nan"), [0.25]):
-        r = check_how_many.evaluate(lambda b=bad: b)
-        assert "expected a number" in r.line and r.points == 0
+        for evaluate in (check_how_many.evaluate, grade):
+            r = evaluate(lambda b=bad: b)
+            assert "expected a number" in r.line and r.points == 0
 
 
-def test_a_question_key_must_be_well_formed():
-    with pytest.raises(ValueError, match="not one of"):
-        framework.make_question(Q_CHOICE, "e", "x", choices="abcd")
-    with pytest.raises(ValueError, match="not a finite number"):
-        framework.make_question(Q_NUMBER, "x", "y")
+def test_a_question_key_and_form_must_be_well_formed():
+    with pytest.raises(ValueError, match="is not one of the letters"):
+        graded(check_why_so, SimpleNamespace(answer="e", why="x", rel_tol=0.01))(lambda: "a")
+    with pytest.raises(ValueError, match="is not a number"):
+        graded(check_how_many, SimpleNamespace(answer="x", why="y", rel_tol=0.01))(lambda: 1)
+    with pytest.raises(ValueError, match="is not a tuple of 4"):
+        graded(check_which_scales, KEY_CHOICE)(lambda: "a")
     with pytest.raises(ValueError, match="is an exercise"):
-        framework.make_question(EX, 1.0, "z")
+        framework.make_question(EX)
+    with pytest.raises(ValueError, match="choices"):
+        framework.make_question(Q_CHOICE, choices="a")
+    with pytest.raises(ValueError, match="parts"):
+        framework.make_question(Q_CHOICE, parts=0)
     with pytest.raises(ValueError, match="starts with 'Q'"):
         Exercise("9.9", "f", 1, "99_test", kind="question")
     with pytest.raises(ValueError, match="kind must be"):

@@ -37,5 +37,5 @@ def test_metadata_and_the_source_hash():
 
 
 def test_folders():
-    assert nf.solutions_dir() == nf.project_dir() / "notebooks" / "solutions"
+    assert nf.solutions_dir() == nf.project_dir() / "instructor" / "solutions"
     assert (nf.learner_dir() / "01_tuning_process.ipynb").is_file()

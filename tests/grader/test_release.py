@@ -14,11 +14,11 @@ def test_committed_learner_notebooks_equal_what_release_generates():
 
 
 def test_every_solved_notebook_has_a_learner_notebook_and_checks():
-    solved = sorted(p.name for p in (ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    solved = sorted(p.name for p in (ROOT / "instructor" / "solutions").glob("*.ipynb"))
     learner = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert solved == learner
     for name in solved:
-        nb = notebook_files.read_notebook(ROOT / "notebooks" / "solutions" / name)
+        nb = notebook_files.read_notebook(ROOT / "instructor" / "solutions" / name)
         assert cells_of(nb, "exercise").keys() == cells_of(nb, "check").keys()
 
 

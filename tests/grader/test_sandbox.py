@@ -39,6 +39,8 @@ def test_the_sandbox_runs_numpy_and_lessonlib_and_writes_its_scratch_folder(tmp_
 @needs_sandbox
 @pytest.mark.parametrize("what, code", [
     ("the solved notebooks", "open({solved!r}).read()"),
+    ("the question keys", "import lessonlib_instructor.questions"),
+    ("the question keys' file", "open({keys!r}).read()"),
     ("the tests", "import os; os.listdir({tests!r})"),
     ("another submission", "open({other!r}).read()"),
     ("writing into lessonlib", "open({package!r} + '/forged.py', 'w')"),
@@ -48,9 +50,10 @@ def test_the_sandbox_runs_numpy_and_lessonlib_and_writes_its_scratch_folder(tmp_
 def test_an_attack_from_inside_fails(tmp_path, what, code):
     other = tmp_path / "other-learner.ipynb"
     other.write_text("{}")
-    code = code.format(solved=str(ROOT / "notebooks" / "solutions" / LEARNER.name),
+    code = code.format(solved=str(ROOT / "instructor" / "solutions" / LEARNER.name),
                        tests=str(ROOT / "tests"), other=str(other),
-                       package=str(ROOT / "lessonlib"))
+                       package=str(ROOT / "lessonlib"),
+                       keys=str(ROOT / "instructor" / "lessonlib_instructor" / "questions.py"))
     proc, _ = _run(tmp_path, code)
     assert proc.returncode != 0, f"{what} was reachable"
     assert "Traceback" in proc.stderr

@@ -16,7 +16,7 @@ from lessonlib.grader.kernel import KernelSession
 from .common import ROOT, SANDBOXED, cells_of
 
 LEARNER_05 = ROOT / "notebooks" / "05_softmax_regression.ipynb"
-SOLVED_05 = ROOT / "notebooks" / "solutions" / "05_softmax_regression.ipynb"
+SOLVED_05 = ROOT / "instructor" / "solutions" / "05_softmax_regression.ipynb"
 
 
 def test_check_call_reads_the_learners_names_from_the_check_cell():

@@ -4,8 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from pathlib import Path  # noqa: E402
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -309,7 +307,7 @@ def test_the_legend_covers_no_bar(batch_size, gamma, beta):
 def test_each_widget_has_a_fixed_id_and_a_placeholder_in_the_notebook():
     import ipywidgets as widgets
 
-    from lessonlib.grader.notebook_files import read_notebook
+    from lessonlib.grader.notebook_files import learner_dir, read_notebook, solutions_dir
 
     first = lesson.normalization_widget(seed=0)
     assert first.model_id == lesson.WIDGET_IDS["normalization_widget"]
@@ -330,8 +328,7 @@ def test_each_widget_has_a_fixed_id_and_a_placeholder_in_the_notebook():
         assert (model["model_name"], model["model_module"], model["model_module_version"]) == (
             real._model_name, real._model_module, real._model_module_version)
     assert "Run this cell" in placeholder["state"]["value"]
-    root = Path(__file__).resolve().parents[2] / "notebooks"
-    for path in (root / "solutions" / "03_batch_norm.ipynb", root / "03_batch_norm.ipynb"):
+    for path in (solutions_dir() / "03_batch_norm.ipynb", learner_dir() / "03_batch_norm.ipynb"):
         nb = read_notebook(path)
         assert nb.metadata["widgets"] == state, path
         calls = [c for c in nb.cells if "normalization_widget(" in c.source]

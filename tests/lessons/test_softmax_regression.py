@@ -4,8 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from pathlib import Path  # noqa: E402
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -178,7 +176,7 @@ def test_temperature_options_cover_the_range_evenly_on_a_log_scale():
 def test_temperature_widget_has_a_fixed_id_and_a_placeholder_in_the_notebook():
     import ipywidgets as widgets
 
-    from lessonlib.grader.notebook_files import read_notebook
+    from lessonlib.grader.notebook_files import learner_dir, read_notebook, solutions_dir
 
     first = lesson.temperature_widget([1.0, 0.0])
     assert first.model_id == lesson.WIDGET_IDS["temperature_widget"]
@@ -195,9 +193,8 @@ def test_temperature_widget_has_a_fixed_id_and_a_placeholder_in_the_notebook():
     assert "Run this cell" in placeholder["state"]["value"]
     for ref in ("layout", "style"):
         assert placeholder["state"][ref].removeprefix("IPY_MODEL_") in models
-    root = Path(__file__).resolve().parents[2] / "notebooks"
-    for path in (root / "solutions" / "05_softmax_regression.ipynb",
-                 root / "05_softmax_regression.ipynb"):
+    for path in (solutions_dir() / "05_softmax_regression.ipynb",
+                 learner_dir() / "05_softmax_regression.ipynb"):
         nb = read_notebook(path)
         assert nb.metadata["widgets"] == state, path
         assert len([c for c in nb.cells if "temperature_widget(" in c.source]) == 1

@@ -584,13 +584,6 @@ check_linear_bn_backward = make_check(EXERCISES["3.6"], [
 
 
 # ------------------------------------------------------- questions 3.1 to 3.3
-check_bias_before_batch_norm = make_question(EXERCISES["Q3.1"], "c", (
-    "b adds to every example's z and to the batch mean alike, so subtracting the mean cancels "
-    "it: its gradient is 0 up to round-off, and beta does the shifting"), choices="abcd")
-check_batch_norm_beta = make_question(EXERCISES["Q3.2"], ("a", "b", "c", "a"), (
-    "batch norm's beta and gamma are (n, 1) arrays the optimizer updates like W; Adam's beta_1 "
-    "is one fixed number weighting its gradient average; mu comes from each batch"),
-    choices="abc")
-check_covariate_shift = make_question(EXERCISES["Q3.3"], "c", (
-    "standardizing 1 - x with its own statistics gives exactly minus the standardized x: the "
-    "mean and variance match, the images do not"), choices="abcd")
+check_bias_before_batch_norm = make_question(EXERCISES["Q3.1"], choices="abcd")
+check_batch_norm_beta = make_question(EXERCISES["Q3.2"], choices="abc", parts=4)
+check_covariate_shift = make_question(EXERCISES["Q3.3"], choices="abcd")

@@ -529,15 +529,7 @@ check_cross_entropy_from_logits = make_check(
 
 # Q5.1: with C = 2, the probability of class 0 is e^z0 / (e^z0 + e^z1) = sigmoid(?).
 # (a) z0  (b) z1 - z0  (c) z0 - z1  (d) z0 + z1  (e) z0 / z1
-check_two_class_softmax = make_question(
-    EXERCISES["Q5.1"], "c",
-    "divide top and bottom by e^z0: 1 / (1 + e^(z1 - z0)) = sigmoid(z0 - z1). Only the "
-    "difference of the logits counts; sigmoid(z1 - z0) is class 1's probability",
-    choices="abcde")
+check_two_class_softmax = make_question(EXERCISES["Q5.1"], choices="abcde")
 
 # Q5.2: the cost J when softmax gives 1/10 to each of C = 10 classes for every example.
-check_untrained_cost = make_question(
-    EXERCISES["Q5.2"], float(np.log(10)),
-    "every example gives its true class 1/10, so every loss is -ln(1/10) = ln 10 = 2.303 "
-    "whatever the label, and the mean over the examples is the same",
-    rel_tol=0.01)
+check_untrained_cost = make_question(EXERCISES["Q5.2"])

@@ -10,7 +10,7 @@ from lessonlib.grader.checks import choosing_scales as checks
 from lessonlib.grader.framework import evaluate
 from lessonlib.lessons.choosing_scales import sample_ema_beta_slip
 from lessonlib.search import scales
-from tests.grader.common import reference_copy
+from tests.grader.common import Keyed, reference_copy
 
 # lessonlib's answer as a learner would write it (the original is off limits in a check)
 _sample_log_uniform = reference_copy(scales.sample_log_uniform)
@@ -221,7 +221,7 @@ def _q_stub():
 
 
 def test_which_scale_each_part_is_graded():
-    check = checks.check_which_scale
+    check = Keyed(checks.check_which_scale)
     assert check.evaluate(lambda: ("a", "c", "b", "b")).line == \
         "✓ Question 2.1 which_scale: right (1/1 points)"
     assert check.evaluate(_q_stub).status == "not attempted"
@@ -242,7 +242,7 @@ def test_which_scale_each_part_is_graded():
 
 
 def test_top_decade_share_matches_log_uniform_draws():
-    check = checks.check_top_decade_share
+    check = Keyed(checks.check_top_decade_share)
     assert check.evaluate(lambda: 0.25).line == \
         "✓ Question 2.2 top_decade_share: right (1/1 points)"
     assert check.evaluate(lambda: 1 / 4).passed

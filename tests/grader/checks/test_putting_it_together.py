@@ -10,7 +10,7 @@ from lessonlib.grader.checks import putting_it_together as checks
 from lessonlib.lessons import putting_it_together as lesson
 from lessonlib.network import fold_network
 from lessonlib.search import spaces
-from tests.grader.common import reference_copy
+from tests.grader.common import Keyed, reference_copy
 
 
 def _stub(*args, **kwargs):
@@ -178,12 +178,12 @@ def test_make_search_space_check_line_is_exact():
 @pytest.mark.parametrize("answer, passed", [("b", True), ("B", True), ("a", False),
                                             ("c", False), ("d", False)])
 def test_tune_first(answer, passed):
-    r = checks.check_tune_first.evaluate(lambda: answer)
+    r = Keyed(checks.check_tune_first).evaluate(lambda: answer)
     assert r.passed is passed, r.line
 
 
 def test_tune_first_lines_are_exact():
-    check = checks.check_tune_first
+    check = Keyed(checks.check_tune_first)
     assert check.evaluate(_stub).status == "not attempted"
     assert check.evaluate(lambda: "b").line == "✓ Question 6.1 tune_first: right (1/1 points)"
     assert check.evaluate(lambda: "d").line == (
@@ -197,7 +197,7 @@ def test_tune_first_lines_are_exact():
 @pytest.mark.parametrize("answer", [0.0074, 0.00739, math.sqrt(0.98 * 0.02 / 359),
                                     math.sqrt(0.98 * 0.02 / 358), 0.007, np.float64(0.0075)])
 def test_accuracy_standard_error_accepts(answer):
-    r = checks.check_accuracy_standard_error.evaluate(lambda: answer)
+    r = Keyed(checks.check_accuracy_standard_error).evaluate(lambda: answer)
     assert r.passed, r.line
 
 
@@ -212,12 +212,12 @@ def test_accuracy_standard_error_accepts(answer):
     2 * math.sqrt(0.98 * 0.02 / 359),  # two standard errors
 ])
 def test_accuracy_standard_error_rejects(answer):
-    r = checks.check_accuracy_standard_error.evaluate(lambda: answer)
+    r = Keyed(checks.check_accuracy_standard_error).evaluate(lambda: answer)
     assert r.status == "failed" and r.points == 0, r.line
 
 
 def test_accuracy_standard_error_lines_are_exact():
-    check = checks.check_accuracy_standard_error
+    check = Keyed(checks.check_accuracy_standard_error)
     assert check.evaluate(_stub).status == "not attempted"
     assert check.evaluate(lambda: 0.0074).line == (
         "✓ Question 6.2 accuracy_standard_error: right (1/1 points)")

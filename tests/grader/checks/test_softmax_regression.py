@@ -7,6 +7,7 @@ import pytest
 from lessonlib.grader.checks import softmax_regression as checks
 from lessonlib.grader.exercises import EXERCISES
 from lessonlib.layers import softmax as sm
+from tests.grader.common import Keyed
 
 
 def _stub(*args, **kwargs):
@@ -455,34 +456,34 @@ def test_two_class_softmax_takes_z0_minus_z1():
     z0, z1 = 0.7, -1.9                          # the key agrees with the algebra
     assert np.isclose(sm.softmax(np.array([[z0], [z1]]))[0, 0], 1 / (1 + np.exp(-(z0 - z1))))
     for right in ("c", "C", "(c)"):
-        r = checks.check_two_class_softmax.evaluate(lambda a=right: a)
+        r = Keyed(checks.check_two_class_softmax).evaluate(lambda a=right: a)
         assert r.passed and r.points == 1
     assert r.line == "✓ Question 5.1 two_class_softmax: right (1/1 points)"
 
 
 @pytest.mark.parametrize("wrong", ["a", "b", "d", "e"])
 def test_two_class_softmax_rejects_each_distractor(wrong):
-    r = checks.check_two_class_softmax.evaluate(lambda: wrong)
+    r = Keyed(checks.check_two_class_softmax).evaluate(lambda: wrong)
     assert r.status == "failed" and r.points == 0
     assert f"you answered ({wrong}); the answer is (c)" in r.line
 
 
 def test_two_class_softmax_lines_are_exact():
-    assert checks.check_two_class_softmax.evaluate(lambda: "b").line == (
+    assert Keyed(checks.check_two_class_softmax).evaluate(lambda: "b").line == (
         "✗ Question 5.1 two_class_softmax: you answered (b); the answer is (c). Why: divide "
         "top and bottom by e^z0: 1 / (1 + e^(z1 - z0)) = sigmoid(z0 - z1). Only the "
         "difference of the logits counts; sigmoid(z1 - z0) is class 1's probability. "
         "(0/1 points)")
-    assert checks.check_two_class_softmax.evaluate(_stub).line == \
+    assert Keyed(checks.check_two_class_softmax).evaluate(_stub).line == \
         "○ Question 5.1 two_class_softmax: not attempted yet (0/1 points)"
-    malformed = checks.check_two_class_softmax.evaluate(lambda: "f")
+    malformed = Keyed(checks.check_two_class_softmax).evaluate(lambda: "f")
     assert "expected one of the letters a, b, c, d, e" in malformed.line
     assert "(c)" not in malformed.line
 
 
 @pytest.mark.parametrize("right", [np.log(10), 2.3026, 2.30, np.float32(2.302585)])
 def test_untrained_cost_is_ln_10(right):
-    r = checks.check_untrained_cost.evaluate(lambda: right)
+    r = Keyed(checks.check_untrained_cost).evaluate(lambda: right)
     assert r.passed and r.points == 1, r.line
     assert r.line == "✓ Question 5.2 untrained_cost: right (1/1 points)"
 
@@ -496,7 +497,7 @@ def test_untrained_cost_is_ln_10(right):
     -2.3026,               # the sign of -log forgotten
 ])
 def test_untrained_cost_rejects_the_usual_slips(wrong):
-    r = checks.check_untrained_cost.evaluate(lambda: wrong)
+    r = Keyed(checks.check_untrained_cost).evaluate(lambda: wrong)
     assert r.status == "failed" and r.points == 0
     assert "the answer is 2.303" in r.line
 
@@ -504,9 +505,9 @@ def test_untrained_cost_rejects_the_usual_slips(wrong):
 def test_untrained_cost_line_is_exact_and_the_key_is_measured():
     Y = sm.one_hot(np.arange(10).repeat(3), 10)
     assert np.isclose(sm.cross_entropy_cost(np.full((10, 30), 0.1), Y), np.log(10))
-    assert checks.check_untrained_cost.evaluate(lambda: 1.0).line == (
+    assert Keyed(checks.check_untrained_cost).evaluate(lambda: 1.0).line == (
         "✗ Question 5.2 untrained_cost: you answered 1; the answer is 2.303. Why: every "
         "example gives its true class 1/10, so every loss is -ln(1/10) = ln 10 = 2.303 "
         "whatever the label, and the mean over the examples is the same. (0/1 points)")
-    assert "expected a number" in checks.check_untrained_cost.evaluate(lambda: "2.303").line
+    assert "expected a number" in Keyed(checks.check_untrained_cost).evaluate(lambda: "2.303").line
 

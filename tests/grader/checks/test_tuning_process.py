@@ -6,7 +6,7 @@ import pytest
 
 from lessonlib.grader.checks import tuning_process as checks
 from lessonlib.search import boxes
-from tests.grader.common import reference_copy
+from tests.grader.common import Keyed, reference_copy
 
 # lessonlib's answers as a learner would write them (the originals are off limits in a check)
 _random_search_points = reference_copy(boxes.random_search_points)
@@ -185,7 +185,7 @@ def test_shrink_box_stub():
 # ---------------------------------------------------------------- questions 1.1 and 1.2
 
 def test_panda_or_caviar_right_wrong_and_not_attempted():
-    check = checks.check_panda_or_caviar
+    check = Keyed(checks.check_panda_or_caviar)
     assert check.evaluate(lambda: "c").line == \
         "✓ Question 1.1 panda_or_caviar: right (1/1 points)"
     assert check.evaluate(lambda: "C").passed
@@ -194,13 +194,13 @@ def test_panda_or_caviar_right_wrong_and_not_attempted():
         assert r.status == "failed" and r.points == 0
         assert f"you answered ({wrong}); the answer is (c)" in r.line
         assert "60 GPU-days" in r.line
-    assert checks.check_panda_or_caviar.evaluate(_stub).line == \
+    assert Keyed(checks.check_panda_or_caviar).evaluate(_stub).line == \
         "○ Question 1.1 panda_or_caviar: not attempted yet (0/1 points)"
     assert check.evaluate(lambda: "e").status == "failed"        # not a choice
 
 
 def test_grid_distinct_values_exact_counts_with_partial_credit():
-    check = checks.check_grid_distinct_values
+    check = Keyed(checks.check_grid_distinct_values)
     assert check.evaluate(lambda: (5, 25)).line == \
         "✓ Question 1.2 grid_distinct_values: right (1/1 points)"
     assert check.evaluate(lambda: [5.0, 25.0]).passed
@@ -219,5 +219,5 @@ def test_grid_distinct_values_exact_counts_with_partial_credit():
 def test_grid_distinct_values_answer_agrees_with_the_lesson():
     from lessonlib.lessons.tuning_process import search_coverage
     c = search_coverage(25, rng=np.random.default_rng(0))
-    assert checks.check_grid_distinct_values.evaluate(
+    assert Keyed(checks.check_grid_distinct_values).evaluate(
         lambda: (c["grid_distinct"], c["random_distinct"])).passed

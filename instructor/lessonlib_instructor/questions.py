@@ -1,0 +1,72 @@
+"""The key of every concept question, and why it is the answer.
+
+Only the trusted grader reads these (``lessonlib.grader.instructor``): a learner's own check
+cell confirms that an answer is well formed and recorded, and whether it is right comes with
+the graded feedback. ``answer`` is a letter, a number or a tuple of them, in the form the
+question's check asks for (``lessonlib.grader.checks.<lecture>``); a number is right within
+``rel_tol``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    """A question's ``answer``, ``why`` it is right (said to a wrong answer in the graded
+    feedback), and the relative tolerance of a numeric answer."""
+
+    answer: str | float | tuple
+    why: str
+    rel_tol: float = 0.01
+
+
+KEYS: dict[str, Key] = {
+    "Q1.1": Key("c", (
+        "20 runs of 3 days need 60 GPU-days and you have 10; 20 runs sharing one GPU each run "
+        "about 20 times slower. With compute for about 3 runs, babysitting one model is how "
+        "to tune")),
+    "Q1.2": Key((5, 25), (
+        "a 5x5 grid repeats each of its 5 learning rates 5 times and only varies epsilon; 25 "
+        "random trials draw a new learning rate every time"), rel_tol=0.0),
+    "Q2.1": Key(("a", "c", "b", "b"), (
+        "ranges over several decades (lambda, 16 to 1024 units) go on a log scale; beta2 on "
+        "log(1 - beta2), as its window 1/(1 - beta2) varies; 2 to 4 layers are a few equal "
+        "steps: linear")),
+    "Q2.2": Key(0.25, (
+        "log-uniform on [1e-4, 1] gives each of its 4 decades the same share, 1/4; uniform "
+        "sampling would put 90 % of the trials in the top decade"), rel_tol=0.02),
+    "Q3.1": Key("c", (
+        "b adds to every example's z and to the batch mean alike, so subtracting the mean "
+        "cancels it: its gradient is 0 up to round-off, and beta does the shifting")),
+    "Q3.2": Key(("a", "b", "c", "a"), (
+        "batch norm's beta and gamma are (n, 1) arrays the optimizer updates like W; Adam's "
+        "beta_1 is one fixed number weighting its gradient average; mu comes from each "
+        "batch")),
+    "Q3.3": Key("c", (
+        "standardizing 1 - x with its own statistics gives exactly minus the standardized x: "
+        "the mean and variance match, the images do not")),
+    "Q4.1": Key("b", (
+        "a batch of one has mean z and variance 0, so z_norm = (z - z) / sqrt(0 + eps) = 0 "
+        "and the unit outputs gamma * 0 + beta = beta: eps prevents the division by zero, "
+        "not the erasure")),
+    "Q4.2": Key(1 - 0.9 ** 10, (
+        "the batch k updates back weighs 0.1 * 0.9**k, so the 10 latest add up to "
+        "1 - 0.9**10; older batches, whose statistics came from older weights, share the "
+        "other 0.35 and fade")),
+    "Q5.1": Key("c", (
+        "divide top and bottom by e^z0: 1 / (1 + e^(z1 - z0)) = sigmoid(z0 - z1). Only the "
+        "difference of the logits counts; sigmoid(z1 - z0) is class 1's probability")),
+    "Q5.2": Key(math.log(10), (
+        "every example gives its true class 1/10, so every loss is -ln(1/10) = ln 10 = 2.303 "
+        "whatever the label, and the mean over the examples is the same")),
+    "Q6.1": Key("b", (
+        "the learning rate (notebook 01's tier 1) moves the score the most; Adam's beta1 and "
+        "epsilon work at their defaults, and batch norm's decay only has to warm up in "
+        "time")),
+    "Q6.2": Key(math.sqrt(0.98 * 0.02 / 359), (
+        "a test accuracy is a share of m images: its standard error is sqrt(p (1 - p) / m) = "
+        "sqrt(0.98 * 0.02 / 359), about 0.0074 or 2.7 images"), rel_tol=0.06),
+}
