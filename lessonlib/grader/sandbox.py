@@ -5,8 +5,10 @@ What the code inside sees and may do:
 - no network (a network namespace of its own, with only loopback, which the kernel and
   nbval need between them);
 - a read-only view of what Python needs (the system's ``/usr``, ``/etc``, the interpreter
-  and its site-packages, the ``lessonlib`` package), and nothing else of the machine: not
-  the solved notebooks, not other submissions, not the grader's files;
+  and its standard library, the ``lessonlib`` package), and of site-packages only the
+  workbook's runtime (``KERNEL_RUNTIME`` and what they require): not the rest of the
+  grader's environment (the instructor side, PyTorch, autograd, Dask, pytest), not the
+  solved notebooks, not other submissions, not the grader's files;
 - one writable folder, the submission's private scratch folder, plus a private ``/tmp``;
 - its own process namespace, killed with the grader; limits on memory (address space per
   process), CPU time, file size and the number of open files, and, when the grader runs as
@@ -19,7 +21,9 @@ then refuses, unless told ``--no-sandbox``.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import resource
 import shutil
 import site
@@ -68,6 +72,60 @@ class Limits:
             resource.setrlimit(which, (value, value))
 
 
+# What a submission's kernel imports: lessonlib's notebooks and checks at run time, and the
+# kernel. Everything they require comes too; nothing else of site-packages is shown.
+KERNEL_RUNTIME = ("numpy", "matplotlib", "ipywidgets", "ipykernel", "tqdm", "threadpoolctl")
+
+
+def _requirement_names(dist) -> list[str]:
+    """The distributions ``dist`` requires here (no extras; markers evaluated)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    names = []
+    for text in dist.requires or []:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            names.append(req.name)
+    return names
+
+
+def runtime_distributions(names=KERNEL_RUNTIME) -> dict:
+    """``{normalized name: Distribution}`` of ``names`` and all they require, installed."""
+    found: dict = {}
+    todo = list(names)
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name in found:
+            continue
+        try:
+            found[name] = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue          # an optional requirement that is not installed
+        todo += _requirement_names(found[name])
+    return found
+
+
+def runtime_entries(site_dir: Path) -> list[Path]:
+    """The files and folders directly in ``site_dir`` that the runtime distributions own."""
+    site_dir = Path(site_dir).resolve()
+    entries = set()
+    for dist in runtime_distributions().values():
+        for f in dist.files or []:
+            if f.parts and f.parts[0] != "..":
+                path = Path(dist.locate_file(f.parts[0])).resolve()
+                if path.parent == site_dir and path.exists():
+                    entries.add(path)
+    return sorted(entries)
+
+
+def _site_dirs() -> list[Path]:
+    dirs = {Path(p) for p in site.getsitepackages() + [site.getusersitepackages()]}
+    dirs |= {Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")}
+    return sorted(d.resolve() for d in dirs if d.exists())
+
+
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
@@ -81,8 +139,7 @@ def _readable_roots() -> list[Path]:
     """What Python, numpy and Jupyter need to read (lessonlib is mounted apart)."""
     roots = {Path(p) for p in ("/usr", "/etc", "/opt")}
     roots |= {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
-    roots |= {Path(p) for p in site.getsitepackages() + [site.getusersitepackages()]}
-    roots |= {Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib")}
+    roots.add(Path(sysconfig.get_paths()["stdlib"]))
     roots.add(data_dir().resolve())
     roots.add(Path(sys.executable).resolve().parent)
     return sorted(r for r in roots if r.exists())
@@ -91,8 +148,9 @@ def _readable_roots() -> list[Path]:
 def sandbox_command(cmd: list[str], scratch: Path, *, package: Path | None = None
                     ) -> list[str]:
     """``cmd`` wrapped in ``bwrap``, with ``scratch`` as the only writable folder (also the
-    working directory and ``HOME``). ``package`` (default: the real one) is the folder shown,
-    read-only, where the ``lessonlib`` package lies, so that imports find it unchanged."""
+    working directory and ``HOME``). Each site-packages folder shows only the runtime's
+    entries (``runtime_entries``), and ``lessonlib``: ``package`` (default: the real one),
+    read-only, in the first of them, as an installed package."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
@@ -114,7 +172,8 @@ def sandbox_command(cmd: list[str], scratch: Path, *, package: Path | None = Non
         elif p.exists():
             args += ["--ro-bind", link, link]
     roots = _readable_roots()
-    shown = package_folder()
+    sites = _site_dirs()
+    shown = sites[0] / "lessonlib"
     # the folders above each mount, traversable by nobody (bwrap copies /root's 0700)
     above = {a for r in [*roots, shown, scratch] for a in r.parents
              if a not in (Path("/"), Path("/tmp"))}
@@ -122,8 +181,11 @@ def sandbox_command(cmd: list[str], scratch: Path, *, package: Path | None = Non
         args += ["--perms", "0755", "--dir", str(folder)]
     for root in roots:
         args += ["--ro-bind", str(root), str(root)]
-    # after the roots: where site-packages holds lessonlib, this mount covers it
-    args += ["--ro-bind", str(Path(package or shown).resolve()), str(shown)]
+    for site_dir in sites:        # over what the roots showed of it: the runtime alone
+        args += ["--perms", "0755", "--tmpfs", str(site_dir)]
+        for entry in runtime_entries(site_dir):
+            args += ["--ro-bind", str(entry), str(entry)]
+    args += ["--ro-bind", str(Path(package or package_folder()).resolve()), str(shown)]
     args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch),
              "--setenv", "HOME", str(scratch), "--setenv", "TMPDIR", "/tmp",
              # a kernel polls the parent named here, and its parent is the sandbox's init

@@ -41,6 +41,9 @@ def test_the_sandbox_runs_numpy_and_lessonlib_and_writes_its_scratch_folder(tmp_
     ("the solved notebooks", "open({solved!r}).read()"),
     ("the question keys", "import lessonlib_instructor.questions"),
     ("the question keys' file", "open({keys!r}).read()"),
+    ("a package of the grader's, not the runtime's", "import pytest"),
+    ("PyTorch, which computes softmax and its gradients", "import torch"),
+    ("automatic differentiation", "import autograd"),
     ("the tests", "import os; os.listdir({tests!r})"),
     ("another submission", "open({other!r}).read()"),
     ("writing into lessonlib", "open({package!r} + '/forged.py', 'w')"),
@@ -58,6 +61,13 @@ def test_an_attack_from_inside_fails(tmp_path, what, code):
     assert proc.returncode != 0, f"{what} was reachable"
     assert "Traceback" in proc.stderr
     assert not (ROOT / "lessonlib" / "forged.py").exists()
+
+
+def test_the_runtime_is_the_kernels_and_the_notebooks_requirements_and_no_more():
+    names = set(sandbox.runtime_distributions())
+    assert {"numpy", "matplotlib", "ipywidgets", "ipykernel", "traitlets", "pyzmq"} <= names
+    assert not names & {"pytest", "nbval", "nbclient", "torch", "autograd", "dask",
+                        "lessonlib-instructor", "import-linter", "jupyterlab"}
 
 
 @needs_sandbox
