@@ -35,10 +35,12 @@ def pytest_runtest_makereport(item, call):
 # the longest files go first and the many short ones fill the gaps at the end: with the
 # notebooks last, as collected, one worker ran a notebook for the last minute while the other
 # was idle. Roughly longest first: the browser test (every learner notebook in JupyterLab),
+# the handout's (a fresh environment, every learner notebook twice),
 # the notebooks, the grader's tests that run notebooks in kernels, then the rest as collected.
-LONGEST_FIRST = ("tests/end_to_end/test_browser.py", "instructor/solutions/03",
-                 "notebooks/03", "instructor/solutions/04", "notebooks/04",
-                 "instructor/solutions/06", "notebooks/06", "notebooks/", "instructor/solutions/",
+LONGEST_FIRST = ("tests/end_to_end/test_browser.py", "tests/grader/test_handout.py",
+                 "instructor/solutions/03", "notebooks/03", "instructor/solutions/04",
+                 "notebooks/04", "instructor/solutions/06", "notebooks/06", "notebooks/",
+                 "instructor/solutions/",
                  "tests/grader/test_grade.py", "tests/grader/test_cohort.py", "tests/grader/")
 
 

@@ -101,6 +101,18 @@ def _grade_each(paths, args, *, bar: bool) -> tuple[list[Graded], bool]:
     return results, broken
 
 
+def _cmd_handout(args) -> int:
+    from .grader.handout import write_handout  # here: only this command builds a wheel
+    try:
+        files = write_handout(args.out)
+    except NotebookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"handout written to {args.out}: {len(files)} files")
+    print("\n".join(f"  {f}" for f in files))
+    return 0
+
+
 def _cmd_grade(args) -> int:
     args.sandboxed = not args.no_sandbox
     paths = _expand(args.notebooks)
@@ -184,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a learner "
                    "notebook differs from what release would write")
     p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("handout", help="write what a class gets: the learner notebooks, "
+                       "the data, a wheel of lessonlib, requirements and a README")
+    p.add_argument("out", type=Path, help="a new folder for the handout")
+    p.set_defaults(func=_cmd_handout)
 
     p = sub.add_parser("grade", help="grade learner notebooks by re-executing them")
     p.add_argument("notebooks", nargs="+", type=Path,

@@ -12,9 +12,9 @@ from lessonlib import cli
 
 def test_every_command_is_there():
     parser = cli.build_parser()
-    for command in ("release", "grade", "progress", "bench", "refresh"):
-        assert parser.parse_args([command] + (["x.ipynb"] if command == "grade" else [])) \
-            .command == command
+    for command in ("release", "grade", "progress", "bench", "refresh", "handout"):
+        arg = {"grade": ["x.ipynb"], "handout": ["out"]}.get(command, [])
+        assert parser.parse_args([command, *arg]).command == command
     with pytest.raises(SystemExit):
         parser.parse_args(["grade"])              # grade needs at least one notebook
 
@@ -33,6 +33,13 @@ def test_release_check_passes_on_the_committed_notebooks(capsys):
     assert cli.main(["release", "--check"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 6 and all(line.endswith(": unchanged") for line in out)
+
+
+def test_handout_into_an_existing_folder_exits_2_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "mine.txt").write_text("keep")
+    assert cli.main(["handout", str(tmp_path)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
 
 
 def test_grade_with_nothing_to_grade_exits_2(tmp_path, capsys):
