@@ -15,8 +15,9 @@ exercises themselves (ids, functions, points) are the table of ``grader.exercise
 same checks award the points of ``grade``, run in a trusted process of their own
 (``grader.trusted``), not in the learner's kernel.
 
-A check's expected values come from ``ck.ref`` (``grader.oracle``), lessonlib's references
-unless the caller gives other answers.
+A check's expected values come from ``ck.ref`` (``grader.oracle``): lessonlib's references
+when the tests, ``release`` or the trusted grader evaluate it (``check.evaluate``), and the
+notebook's check data, which ``release`` precomputed, in a check cell.
 """
 
 from __future__ import annotations
@@ -174,6 +175,11 @@ def case_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed if fresh is None else [seed, fresh])
 
 
+def fixed_cases() -> bool:
+    """Whether the checks draw the notebooks' fixed cases (``fresh_cases`` is ``None``)."""
+    return _CASES["fresh"] is None
+
+
 def fresh_cases(entropy: int | None) -> None:
     """From now on, draw the checks' random cases from ``entropy`` (``None``: the fixed
     cases of the notebooks)."""
@@ -282,11 +288,12 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
                        [m for m, _, _ in failures])
 
 
-def _checker(exercise: Exercise, evaluate_fn):
+def _checker(exercise: Exercise, evaluate_fn, cell_evaluate=None):
     """The check function of ``exercise``: ``check(fn, **context)`` prints one line, keeps
-    the result for ``progress_lines``, and records a passing ``fn`` for the experiments."""
+    the result for ``progress_lines``, and records a passing ``fn`` for the experiments.
+    The check cell evaluates with ``cell_evaluate`` (default: ``evaluate_fn``)."""
     def check(fn, **context) -> None:
-        result = evaluate_fn(fn, **context)
+        result = (cell_evaluate or evaluate_fn)(fn, **context)
         LATEST[exercise.id] = result
         # a passing function drives the experiments that follow (core.passing)
         passing.record(exercise.id, exercise.function, fn, result.passed)
@@ -308,9 +315,10 @@ def make_check(exercise: Exercise, subchecks):
     prints one line. A passing ``fn`` is kept for the experiments that follow
     (``core.passing.choose``); a failing one makes them use lessonlib's again.
 
-    The returned function also has ``.evaluate(fn, *, ref=None, **context) ->
-    CheckResult``, with lessonlib's references unless ``ref`` says otherwise (used by the
-    tests and the trusted grader), and ``.exercise``.
+    The check cell takes the reference answers from the notebook's check data
+    (``oracle.replay_for``). The returned function also has ``.evaluate(fn, *, ref=None,
+    **context) -> CheckResult``, with lessonlib's references unless ``ref`` says otherwise
+    (the tests, ``release`` and the trusted grader use it), and ``.exercise``.
     """
     subchecks = list(subchecks)
     _evaluate = evaluate
@@ -318,7 +326,13 @@ def make_check(exercise: Exercise, subchecks):
     def evaluate_fn(fn, *, ref=None, **context):
         return _evaluate(exercise, subchecks, fn, context, ref)
 
-    return _checker(exercise, evaluate_fn)
+    def in_cell(fn, **context):
+        if not fixed_cases():
+            raise oracle.CheckDataError("the check data holds a notebook's fixed cases, not "
+                                        "fresh ones: evaluate with lessonlib's references")
+        return evaluate_fn(fn, ref=oracle.replay_for(exercise.notebook), **context)
+
+    return _checker(exercise, evaluate_fn, in_cell)
 
 
 # ------------------------------------------------------------------ concept questions

@@ -230,6 +230,26 @@ def test_check_data_that_cannot_answer_is_raised_never_charged_to_the_learner():
             check_probabilities.evaluate(fn, ref=oracle.Replay([], "the test's data"))
 
 
+def test_a_check_cell_replays_its_notebooks_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)                 # a notebook's kernel runs in its folder
+    with pytest.raises(oracle.CheckDataError, match="no check data for notebook 99_test"):
+        check_probabilities(_softmax)
+    recorder = oracle.Recorder(oracle.reference_namespace())
+    check_probabilities.evaluate(_softmax, ref=recorder)
+    path = oracle.data_path(tmp_path, "99_test")
+    path.parent.mkdir()
+    path.write_text(oracle.dumps("99_test", recorder.calls))
+    check_probabilities(_softmax)
+    assert capsys.readouterr().out == "✓ Exercise 9.2 probabilities: 1/1 checks passed " \
+        "(1/1 points)\n"
+    try:
+        framework.fresh_cases(7)                # fresh cases are not in any check data
+        with pytest.raises(oracle.CheckDataError, match="fixed cases"):
+            check_probabilities(_softmax)
+    finally:
+        framework.fresh_cases(None)
+
+
 # ---------------------------------------------------------------- fresh cases
 
 def test_case_rng_is_fixed_in_notebooks_and_fresh_when_grading():

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import time
 from collections import namedtuple
 
@@ -178,3 +179,21 @@ def test_a_data_file_is_deterministic_and_stores_a_repeated_array_once():
                    text.replace('"pooled":1', '"pooled":7'), '{"calls": 3}'):
         with pytest.raises(oracle.CheckDataError, match="cannot be read as check data"):
             oracle.loads(broken, "the file f")
+
+
+def test_replay_for_reads_the_notebook_folder_first_then_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    checkout = oracle.replay_for("05_softmax_regression")        # none here: the checkout's
+    assert checkout.one_hot([0, 0], 2).shape == (2, 2)
+    recorder = oracle.Recorder(oracle.Live({"double": double}))
+    recorder.double(X)
+    path = oracle.data_path(tmp_path, "05_softmax_regression")
+    path.parent.mkdir()
+    path.write_text(oracle.dumps("05_softmax_regression", recorder.calls))
+    here = oracle.replay_for("05_softmax_regression")
+    assert np.array_equal(here.double(X), 2 * X)
+    with pytest.raises(oracle.CheckDataError, match=re.escape(str(path))):
+        here.one_hot([0, 0], 2)
+    nowhere = oracle.replay_for("99_none")       # a check that asks nothing needs no data
+    with pytest.raises(oracle.CheckDataError, match="no check data for notebook 99_none"):
+        nowhere.double(X)
