@@ -1,9 +1,11 @@
 """What the grader's tests share: the paths of notebook 01, the command line, cells by role,
 the committed check data."""
 
+import copy
 import functools
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 from lessonlib.grader import oracle
@@ -60,13 +62,17 @@ def outcome(result):
     return result.status, result.points, result.line
 
 
-def replay_disagreement(check, fn, context, live, evaluate=None):
-    """``None`` when ``check`` evaluated on ``fn`` (and ``context``) replaying the committed
-    data gives the ``live`` result's outcome; else both outcomes. A function whose own
-    results change from one evaluation to the next (it keeps state) cannot be compared, and
-    gives ``None`` too. ``evaluate``: the check's ``evaluate`` (default ``check.evaluate``)."""
-    evaluate = evaluate or check.evaluate
-    replayed = evaluate(fn, ref=committed_replay(check.exercise.notebook), **context)
-    if outcome(replayed) == outcome(live) or outcome(evaluate(fn, **context)) != outcome(live):
-        return None
-    return outcome(live), outcome(replayed)
+def twin(fn):
+    """``fn`` with its own copy of what its closure holds now, so that a function keeping
+    state between calls there starts a second evaluation where ``fn`` starts the first;
+    ``fn`` itself when it keeps nothing there that can be copied (a module, say)."""
+    if not isinstance(fn, types.FunctionType) or not fn.__closure__:
+        return fn
+    try:
+        cells = tuple(types.CellType(copy.deepcopy(c.cell_contents)) for c in fn.__closure__)
+    except (ValueError, TypeError):         # a cell not filled yet, or not copyable
+        return fn
+    out = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, cells)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    out.__dict__.update(fn.__dict__)
+    return out
