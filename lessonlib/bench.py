@@ -12,10 +12,7 @@ the trusted checks together adding at most about one second per notebook.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import importlib
-import io
 import os
 import statistics
 import time
@@ -166,31 +163,37 @@ def bench_epoch(torch) -> list[str]:
              {"repeats": 5, "min_seconds": 0.2})]
 
 
-def _checks_in_process(nb) -> float:
-    """Seconds the notebook's checks take on its solved functions in this process, as in
-    the learner's kernel: the set-up and exercise cells run here, then each check."""
-    from .grader import exercises
-    from .grader.notebook_files import cell_info, notebook_name
-    from .grader.trusted import check_call
-    name = notebook_name(nb)
-    module = importlib.import_module(exercises.checks_module(name))
-    namespace: dict = {}
+def _checks_in_process(checks, ref=None) -> float:
+    """Seconds the exercise ``checks`` (``grader.check_data.solved_checks``) take on the
+    solved functions in this process, with the reference answers ``ref(notebook)`` (default:
+    lessonlib's references, as the trusted grader has them)."""
     seconds = 0.0
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in nb.cells:
-            role = cell_info(cell).get("role")
-            if cell.cell_type != "code" or role not in ("setup", "exercise", "check"):
-                continue
-            if role != "check":
-                exec(compile(cell.source, name, "exec"), namespace)
-                continue
-            ex = exercises.EXERCISES[cell_info(cell)["exercise"]]
-            fn, context = check_call(cell.source, ex.function)
-            check = getattr(module, f"check_{ex.function}")
-            start = time.perf_counter()
-            check.evaluate(namespace[fn], **{k: namespace[v] for k, v in context.items()})
-            seconds += time.perf_counter() - start
+    for check, fn, context in checks:
+        answers = {} if ref is None else {"ref": ref(check.exercise.notebook)}
+        start = time.perf_counter()
+        check.evaluate(fn, **answers, **context)
+        seconds += time.perf_counter() - start
     return seconds
+
+
+def bench_check_data(paths) -> list[str]:
+    """Per solved notebook: the size of the check data beside the learner notebooks, and the
+    seconds its exercise checks take on the solved functions with lessonlib's references
+    (as the trusted grader runs them) and replaying the check data as a check cell does,
+    reading the file each time (``grader.oracle``)."""
+    from .grader.check_data import solved_checks
+    from .grader.notebook_files import learner_dir, notebook_name
+    from .grader.oracle import data_path, replay_for
+    rows = [f"{'':<26}{'data':>9}{'checks':>8}{'references':>12}{'replay':>9}{'ratio':>7}"]
+    for path in paths:
+        nb = read_notebook(path)
+        size = data_path(learner_dir(), notebook_name(nb)).stat().st_size
+        checks = list(solved_checks(nb))
+        live = statistics.median(_checks_in_process(checks) for _ in range(3))
+        replay = statistics.median(_checks_in_process(checks, replay_for) for _ in range(3))
+        rows.append(f"{Path(path).stem:<26}{size / 1024:7.1f}kB{len(checks):8d}"
+                    f"{live:11.3f}s{replay:8.3f}s{replay / live:7.2f}")
+    return rows
 
 
 def bench_notebooks(paths) -> list[str]:
@@ -198,6 +201,7 @@ def bench_notebooks(paths) -> list[str]:
     checks), and what the sandbox and the trusted checks cost: ``grade`` without the
     sandbox, and the checks through the channel against the same checks in process."""
     from .grader import grade, sandbox
+    from .grader.check_data import solved_checks
     sandboxed = sandbox.sandbox_status() is None
     rows = [f"{'':<26}{'run':>8}{'grade':>8}{'ratio':>7}   {'sandbox':>8}"
             f"{'checks: channel':>17}{'in process':>12}{'cost':>8}"]
@@ -215,7 +219,7 @@ def bench_notebooks(paths) -> list[str]:
         run = grade.execute(grade.prepare(path), sandboxed=False)
         unsandboxed = time.perf_counter() - start
         channel = sum(c.get("seconds", 0.0) for c in run.checks.values())
-        local = _checks_in_process(nb)
+        local = _checks_in_process(list(solved_checks(nb)))
         trust = (graded - unsandboxed if sandboxed else 0.0) + channel - local
         ratio = graded / plain
         total_plain, total_graded = total_plain + plain, total_graded + graded
@@ -331,6 +335,10 @@ def run(*, notebooks: bool = True, cohort: int = 0) -> str:
                      f"{TARGETS['grade']:g}), and the cost of the sandbox and the trusted "
                      f"checks (target <= {TARGETS['trust']:g} s):")
         lines += bench_notebooks(sorted(solutions_dir().glob("*.ipynb")))
+    lines.append("")
+    lines.append("check cells: their check data, and their checks on the solved functions "
+                 "with lessonlib's references and replaying the data (a check cell's way):")
+    lines += bench_check_data(sorted(solutions_dir().glob("*.ipynb")))
     if cohort:
         lines.append("")
         lines.append(f"grading a synthetic cohort ({cohort} learners x 6 notebooks):")

@@ -17,17 +17,20 @@ from .grader.notebook_files import NotebookError, learner_dir, solutions_dir
 from .grader.release import refresh_solved, release
 
 
-def _release_and_report(*, check: bool = False, **kwargs) -> int:
-    """Run ``release``, print a line per notebook; 1 when one differs (``check``) or was
-    kept for its learner edits, 2 on an error."""
+def _release_and_report(*, check: bool = False, force: bool = False, **kwargs) -> int:
+    """Run ``release``, then write the check data beside the learner notebooks
+    (``grader.check_data``); print a line per file. 1 when one differs (``check``) or was
+    kept (learner edits, or a data file release did not write), 2 on an error."""
+    from .grader.check_data import write_check_data  # here: it loads numpy and the checks
     try:
-        results = release(check=check, **kwargs)
+        results = release(check=check, force=force, **kwargs)
+        results += write_check_data(check=check, **kwargs)
     except NotebookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for r in results:
         print(f"{r.name}: {r.status}" + (f" ({r.detail})" if r.detail else ""))
-    bad = {"differs"} if check else {"kept (learner edits)"}
+    bad = {"differs"} if check else {"kept (learner edits)", "kept (not check data)"}
     return 1 if any(r.status in bad for r in results) else 0
 
 
@@ -187,14 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Release and grade the week-3 workbook.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", help="write the learner notebooks from the solved ones")
+    p = sub.add_parser("release", help="write the learner notebooks from the solved ones, "
+                       "and their check data (notebooks/checks/)")
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks "
                    "(default: instructor/solutions)")
     p.add_argument("--out", type=Path, help="folder for learner notebooks (default: notebooks)")
     p.add_argument("--force", action="store_true", help="replace learner notebooks that have "
                    "edits (each is first copied to NAME.ipynb.bak)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a learner "
-                   "notebook differs from what release would write")
+                   "notebook or check data file differs from what release would write")
     p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("handout", help="write what a class gets: the learner notebooks, "

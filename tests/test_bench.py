@@ -43,9 +43,19 @@ def test_pytorch_cases_compute_the_same_thing():
 
 
 def test_checks_in_process_time_the_solved_notebooks_checks():
+    from lessonlib.grader.check_data import solved_checks
     from lessonlib.grader.notebook_files import read_notebook, solutions_dir
+    from lessonlib.grader.oracle import replay_for
     nb = read_notebook(solutions_dir() / "05_softmax_regression.ipynb")
-    assert 0 < bench._checks_in_process(nb) < 30
+    checks = list(solved_checks(nb))
+    assert 0 < bench._checks_in_process(checks) < 30
+    assert 0 < bench._checks_in_process(checks, replay_for) < 30
+
+
+def test_the_check_data_rows_name_each_notebook():
+    from lessonlib.grader.notebook_files import solutions_dir
+    rows = bench.bench_check_data([solutions_dir() / "01_tuning_process.ipynb"])
+    assert len(rows) == 2 and rows[1].startswith("01_tuning_process") and "kB" in rows[1]
 
 
 def test_a_synthetic_cohort_mixes_solved_half_done_and_untouched_notebooks(tmp_path):

@@ -32,7 +32,8 @@ def test_folders_are_replaced_by_their_notebooks_in_order(tmp_path):
 def test_release_check_passes_on_the_committed_notebooks(capsys):
     assert cli.main(["release", "--check"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 6 and all(line.endswith(": unchanged") for line in out)
+    assert len(out) == 12 and all(line.endswith(": unchanged") for line in out)
+    assert out[6] == "checks/01_tuning_process.json: unchanged"
 
 
 def test_handout_into_an_existing_folder_exits_2_and_writes_nothing(tmp_path, capsys):

@@ -14,6 +14,10 @@ the one reported. The
 exercises themselves (ids, functions, points) are the table of ``grader.exercises``. The
 same checks award the points of ``grade``, run in a trusted process of their own
 (``grader.trusted``), not in the learner's kernel.
+
+A check's expected values come from ``ck.ref`` (``grader.oracle``): lessonlib's references
+when the tests, ``release`` or the trusted grader evaluate it (``check.evaluate``), and the
+notebook's check data, which ``release`` precomputed, in a check cell.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import passing
-from . import cell_runs, references
+from . import cell_runs, oracle, references
 from .exercises import Exercise, Status, fmt_points, not_attempted_line, wrap_line
 from .exercises import progress_lines as _progress_lines
 
@@ -82,13 +86,16 @@ class Checker:
 
     ``exercise_id`` names the exercise whose lessonlib answers are off limits while the
     function runs (``grader.references``); by default, the exercise being evaluated (so a
-    sub-check's own ``Checker`` of a learner's helper is covered too).
+    sub-check's own ``Checker`` of a learner's helper is covered too). ``ref`` is where the
+    sub-checks find the reference answers (``grader.oracle``): ``ck.ref.softmax(Z)``.
     """
 
-    def __init__(self, fn, context: dict | None = None, exercise_id: str | None = None):
+    def __init__(self, fn, context: dict | None = None, exercise_id: str | None = None,
+                 ref=None):
         self.fn = fn
         self.context = context or {}
         self.exercise_id = exercise_id or _EVALUATING.get("id")
+        self.ref = ref
 
     def call(self, *args, **kwargs):
         """Call the learner's function on copies of the arguments.
@@ -168,6 +175,11 @@ def case_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed if fresh is None else [seed, fresh])
 
 
+def fixed_cases() -> bool:
+    """Whether the checks draw the notebooks' fixed cases (``fresh_cases`` is ``None``)."""
+    return _CASES["fresh"] is None
+
+
 def fresh_cases(entropy: int | None) -> None:
     """From now on, draw the checks' random cases from ``entropy`` (``None``: the fixed
     cases of the notebooks)."""
@@ -221,12 +233,15 @@ def _weight(sub) -> float:
     return float(getattr(sub, "weight", 1.0))
 
 
-def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> CheckResult:
+def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
+             ref=None) -> CheckResult:
     """Run every sub-check on ``fn``; all count for credit, in proportion to their
     weights (``weighted``), and the heaviest failure is reported (the first of equals).
 
     ``context`` holds the learner's other functions a check may use (e.g. ``forward=``);
-    the sub-checks find it as ``ck.context``.
+    the sub-checks find it as ``ck.context``. ``ref`` gives the reference answers (default:
+    lessonlib's own, ``oracle.reference_namespace()``). Check data that cannot answer
+    (``oracle.CheckDataError``) is raised, never reported as the learner's failure.
     """
     total = len(subchecks)
     max_pts = fmt_points(exercise.points)
@@ -235,7 +250,7 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
         msg = f"expected the function {exercise.function}, got {type(fn).__name__}"
         line = f"{Status.FAILED.mark} {head}: {msg} (0/{total} checks, 0/{max_pts} points)"
         return CheckResult(exercise, Status.FAILED, 0, total, 0.0, msg, line, [msg])
-    ck = Checker(fn, context, exercise.id)
+    ck = Checker(fn, context, exercise.id, oracle.reference_namespace() if ref is None else ref)
     failures: list[tuple[str, str, float]] = []
     passed, earned = 0, 0.0
     for sub in subchecks:
@@ -248,7 +263,7 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
                                "not attempted yet", line)
         except CheckFailure as f:
             failures.append((f.message, f.hint, _weight(sub)))
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit, oracle.CheckDataError):
             raise
         except Exception as err:  # noqa: BLE001 - an odd return value broke a comparison
             failures.append((f"returned something the check could not use "
@@ -273,11 +288,12 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None) -> 
                        [m for m, _, _ in failures])
 
 
-def _checker(exercise: Exercise, evaluate_fn):
+def _checker(exercise: Exercise, evaluate_fn, cell_evaluate=None):
     """The check function of ``exercise``: ``check(fn, **context)`` prints one line, keeps
-    the result for ``progress_lines``, and records a passing ``fn`` for the experiments."""
+    the result for ``progress_lines``, and records a passing ``fn`` for the experiments.
+    The check cell evaluates with ``cell_evaluate`` (default: ``evaluate_fn``)."""
     def check(fn, **context) -> None:
-        result = evaluate_fn(fn, **context)
+        result = (cell_evaluate or evaluate_fn)(fn, **context)
         LATEST[exercise.id] = result
         # a passing function drives the experiments that follow (core.passing)
         passing.record(exercise.id, exercise.function, fn, result.passed)
@@ -299,13 +315,24 @@ def make_check(exercise: Exercise, subchecks):
     prints one line. A passing ``fn`` is kept for the experiments that follow
     (``core.passing.choose``); a failing one makes them use lessonlib's again.
 
-    The returned function also has ``.evaluate(fn, **context) -> CheckResult`` (used by the
-    tests) and ``.exercise``.
+    The check cell takes the reference answers from the notebook's check data
+    (``oracle.replay_for``). The returned function also has ``.evaluate(fn, *, ref=None,
+    **context) -> CheckResult``, with lessonlib's references unless ``ref`` says otherwise
+    (the tests, ``release`` and the trusted grader use it), and ``.exercise``.
     """
     subchecks = list(subchecks)
     _evaluate = evaluate
-    return _checker(exercise, lambda fn, **context: _evaluate(exercise, subchecks, fn,
-                                                               context))
+
+    def evaluate_fn(fn, *, ref=None, **context):
+        return _evaluate(exercise, subchecks, fn, context, ref)
+
+    def in_cell(fn, **context):
+        if not fixed_cases():
+            raise oracle.CheckDataError("the check data holds a notebook's fixed cases, not "
+                                        "fresh ones: evaluate with lessonlib's references")
+        return evaluate_fn(fn, ref=oracle.replay_for(exercise.notebook), **context)
+
+    return _checker(exercise, evaluate_fn, in_cell)
 
 
 # ------------------------------------------------------------------ concept questions

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import framework, instructor, wire
+from . import framework, instructor, oracle, wire
 from .exercises import EXERCISES, Status, checks_module, exercises_of
 from .kernel import KernelSession
 from .protocol import GRADING_KEY
@@ -222,6 +222,7 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
                 [str(package.parent), *filter(None, [env.get("PYTHONPATH")])])
         with KernelSession(scratch, sandboxed=sandboxed, package=package, env=env) as kernel:
             module = importlib.import_module(checks_module(name))    # while the kernel starts
+            answers = oracle.reference_namespace()     # the real references, here only
             k = -1
             for cell in nb["cells"]:
                 if cell["cell_type"] != "code":
@@ -231,7 +232,7 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
                 info = cell.get("metadata", {}).get("lessonlib", {})
                 if info.get("role") == "check" and info.get("exercise") in EXERCISES:
                     results["checks"][info["exercise"]] = _trusted_check(
-                        module, EXERCISES[info["exercise"]], source, kernel, timeout,
+                        module, EXERCISES[info["exercise"]], source, kernel, timeout, answers,
                         question_keys)
                     continue
                 if cell.get("metadata", {}).get(GRADING_KEY) == "skip":
@@ -242,8 +243,11 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
     return results
 
 
-def _trusted_check(module, exercise, source: str, kernel, timeout: float,
+def _trusted_check(module, exercise, source: str, kernel, timeout: float, answers,
                    question_keys: dict | None) -> dict:
+    """The check of ``exercise`` run here on the learner's functions in ``kernel``, with the
+    reference ``answers`` (``oracle.reference_namespace()``) or, for a question, its key
+    (none: the answer's form only), as plain data."""
     check = getattr(module, f"check_{exercise.function}")
     try:
         fn_name, context = check_call(source, exercise.function)
@@ -257,7 +261,7 @@ def _trusted_check(module, exercise, source: str, kernel, timeout: float,
         if exercise.is_question and question_keys is not None:
             result = check.grade(fn, question_keys[exercise.id])
         else:
-            result = check.evaluate(fn, **ctx)
+            result = check.evaluate(fn, ref=answers, **ctx)
     seconds = time.perf_counter() - start
     message = result.message
     if channel.stopped and result.status is not Status.PASSED:

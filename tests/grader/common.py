@@ -1,9 +1,14 @@
-"""What the grader's tests share: the paths of notebook 01, the command line, cells by role."""
+"""What the grader's tests share: the paths of notebook 01, the command line, cells by role,
+the committed check data."""
 
+import copy
+import functools
 import subprocess
 import sys
+import types
 from pathlib import Path
 
+from lessonlib.grader import oracle
 from lessonlib.grader.notebook_files import cell_info
 from lessonlib.grader.sandbox import sandbox_status
 
@@ -51,3 +56,35 @@ class Keyed:
 
     def evaluate(self, fn):
         return self.check.grade(fn, self.key)
+
+
+@functools.cache
+def _committed_calls(notebook):
+    path = oracle.data_path(ROOT / "notebooks", notebook)
+    return oracle.loads(path.read_text(encoding="utf-8"), str(path))
+
+
+def committed_replay(notebook):
+    """A ``Replay`` of the check data committed for ``notebook`` (``notebooks/checks/``)."""
+    return oracle.Replay(_committed_calls(notebook), f"the committed check data of {notebook}")
+
+
+def outcome(result):
+    """What a learner sees of a check's result: status, points and line."""
+    return result.status, result.points, result.line
+
+
+def twin(fn):
+    """``fn`` with its own copy of what its closure holds now, so that a function keeping
+    state between calls there starts a second evaluation where ``fn`` starts the first;
+    ``fn`` itself when it keeps nothing there that can be copied (a module, say)."""
+    if not isinstance(fn, types.FunctionType) or not fn.__closure__:
+        return fn
+    try:
+        cells = tuple(types.CellType(copy.deepcopy(c.cell_contents)) for c in fn.__closure__)
+    except (ValueError, TypeError):         # a cell not filled yet, or not copyable
+        return fn
+    out = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, cells)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    out.__dict__.update(fn.__dict__)
+    return out

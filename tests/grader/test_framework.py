@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lessonlib.grader import framework
+from lessonlib.grader import framework, oracle
 from lessonlib.grader.exercises import Exercise
 from lessonlib.grader.framework import CheckFailure, make_check, require
 
@@ -223,6 +223,63 @@ def test_a_question_key_and_form_must_be_well_formed():
         Exercise("9.9", "f", 1, "99_test", kind="question")
     with pytest.raises(ValueError, match="kind must be"):
         Exercise("9.9", "f", 1, "99_test", kind="quiz")
+
+
+# ---------------------------------------------------------------- reference answers
+
+EX_REF = Exercise("9.2", "probabilities", 1, "99_test")
+LOGITS = np.array([[1.0, -2.0], [3.0, 0.5]])
+
+
+def _like_softmax(ck):
+    want = ck.ref.softmax(LOGITS)
+    require(np.allclose(ck.call(LOGITS), want), f"expected {framework.fmt_array(want)}")
+
+
+check_probabilities = make_check(EX_REF, [_like_softmax])
+
+
+def _softmax(Z):
+    return np.exp(Z) / np.exp(Z).sum(axis=0)
+
+
+def test_a_check_reads_the_references_live_recorded_or_replayed():
+    assert check_probabilities.evaluate(_softmax).passed            # lessonlib's by default
+    recorder = oracle.Recorder(oracle.reference_namespace())
+    wrong = check_probabilities.evaluate(np.exp, ref=recorder)
+    assert [c["name"] for c in recorder.calls] == ["softmax"]
+    replay = oracle.Replay(recorder.calls, "the test's data")
+    assert check_probabilities.evaluate(np.exp, ref=replay).line == wrong.line
+    assert check_probabilities.evaluate(_softmax, ref=replay).passed
+
+
+def test_check_data_that_cannot_answer_is_raised_never_charged_to_the_learner():
+    def stub(Z):
+        raise NotImplementedError
+
+    for fn in (_softmax, np.exp, stub):
+        with pytest.raises(oracle.CheckDataError, match="no expected output for softmax"):
+            check_probabilities.evaluate(fn, ref=oracle.Replay([], "the test's data"))
+
+
+def test_a_check_cell_replays_its_notebooks_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)                 # a notebook's kernel runs in its folder
+    with pytest.raises(oracle.CheckDataError, match="no check data for notebook 99_test"):
+        check_probabilities(_softmax)
+    recorder = oracle.Recorder(oracle.reference_namespace())
+    check_probabilities.evaluate(_softmax, ref=recorder)
+    path = oracle.data_path(tmp_path, "99_test")
+    path.parent.mkdir()
+    path.write_text(oracle.dumps("99_test", recorder.calls))
+    check_probabilities(_softmax)
+    assert capsys.readouterr().out == "✓ Exercise 9.2 probabilities: 1/1 checks passed " \
+        "(1/1 points)\n"
+    try:
+        framework.fresh_cases(7)                # fresh cases are not in any check data
+        with pytest.raises(oracle.CheckDataError, match="fixed cases"):
+            check_probabilities(_softmax)
+    finally:
+        framework.fresh_cases(None)
 
 
 # ---------------------------------------------------------------- fresh cases

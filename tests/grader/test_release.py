@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from lessonlib.grader import notebook_files, release
+from lessonlib.grader import check_data, notebook_files, release
 from lessonlib.grader.notebook_files import cell_info
 from tests.grader.common import ROOT, SOLVED, cells_of, run_cli
 
@@ -11,6 +11,11 @@ from tests.grader.common import ROOT, SOLVED, cells_of, run_cli
 def test_committed_learner_notebooks_equal_what_release_generates():
     results = release.release(check=True)
     assert results and all(r.status == "unchanged" for r in results), results
+
+
+def test_committed_check_data_equals_what_release_writes():
+    results = check_data.write_check_data(check=True)
+    assert len(results) == 6 and all(r.status == "unchanged" for r in results), results
 
 
 def test_every_solved_notebook_has_a_learner_notebook_and_checks():

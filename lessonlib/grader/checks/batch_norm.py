@@ -4,8 +4,8 @@ The cache is part of the exercises' contract: ``batchnorm_forward`` returns
 ``cache = (Z, Z_hat, mu, var, gamma, eps)`` (``mu`` and ``var`` of shape ``(n, 1)``, ``var``
 the biased variance) and both backward passes (``batchnorm_backward_graph``, node by node,
 and ``batchnorm_backward``, simplified; one set of sub-checks grades both) receive exactly
-that tuple. The backward check builds its caches with lessonlib's reference forward, so it
-grades one function; it compares the learner's ``dZ`` with the centred-difference numerical
+that tuple. The backward check builds its caches with the reference forward, so it grades
+one function; it compares the learner's ``dZ`` with the centred-difference numerical
 gradient (relative error below 1e-7, float64), and ``dgamma``, ``dbeta`` with their sums.
 Each sub-check looks at one output only, so a slip in a secondary one (a cache, dgamma,
 dbeta) costs only its own sub-checks; their weights, beside each check, follow the notebook.
@@ -13,12 +13,11 @@ dbeta) costs only its own sub-checks; their weights, beside each check, follow t
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ...core.gradcheck import numerical_gradient, relative_error
-from ...layers import batchnorm as ref
-from ...layers import linear_bn as ref_linear_bn
-from ...layers.activations import activate
 from ...lessons.batch_norm import batchnorm_gradcheck
 from ..exercises import EXERCISES
 from ..framework import (
@@ -33,9 +32,14 @@ from ..framework import (
     require_array,
     weighted,
 )
-
-_AXIS_HINT = ("normalize each unit (row) over the m examples of the batch: mean and "
-              "variance along axis=1 with keepdims=True")
+from .batch_norm_mistakes import (
+    AXIS_HINT,
+    backward_hint,
+    forward_hint,
+    layer_hint,
+    layer_slips,
+    recover_hint,
+)
 
 
 def _batch(seed, n, m, *, spread=True):
@@ -49,74 +53,6 @@ def _unit_params(seed, n):
     rng = case_rng(seed)
     return rng.uniform(0.5, 2.5, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1)), \
         rng.normal(0, 2, (n, 1))
-
-
-# ------------------------------------------------------------------ the usual mistakes
-
-def _forward_variants(Z, gamma, beta, eps):
-    """What the classic mistakes of the forward pass return, with a hint for each."""
-    def bn(axis=1, ddof=0, eps_inside=True, eps_used=eps, g=gamma, b=beta):
-        mu = Z.mean(axis=axis, keepdims=True)
-        var = Z.var(axis=axis, keepdims=True, ddof=ddof)
-        std = np.sqrt(var + eps_used) if eps_inside else np.sqrt(var) + eps_used
-        with np.errstate(all="ignore"):
-            return g * (Z - mu) / std + b
-
-    return [
-        (bn(axis=0), _AXIS_HINT),
-        (bn(ddof=1), "use the biased variance, the mean of (Z - mu)**2 over the m examples "
-                     "(divide by m, not m - 1)"),
-        (bn(eps_inside=False), "eps goes inside the square root: sqrt(var + eps), not "
-                               "sqrt(var) + eps"),
-        (bn(eps_used=1e-5), "use the eps you are given, not a fixed 1e-5"),
-        (bn(eps_used=0.0), "add eps to the variance before the square root"),
-        (bn(g=beta, b=gamma), "gamma scales and beta shifts: gamma * Z_hat + beta"),
-        (bn(g=1.0, b=0.0), "return Z_tilde = gamma * Z_hat + beta, not Z_hat"),
-        (bn(axis=None), "normalize each unit on its own, not the whole array at once"),
-    ]
-
-
-def _match(got, variants, default, rtol=1e-7):
-    """The hint of the first ``(value, hint)`` of ``variants`` that ``got`` equals."""
-    for variant, hint in variants:
-        if variant.shape == got.shape and np.allclose(got, variant, rtol=rtol, atol=1e-9):
-            return hint
-    return default
-
-
-def _forward_hint(got, Z, gamma, beta, eps, default):
-    return _match(got, _forward_variants(Z, gamma, beta, eps), default)
-
-
-def _backward_variants(dZt, cache):
-    _, Z_hat, _, var, gamma, eps = cache
-    m = Z_hat.shape[1]
-    inv = 1.0 / np.sqrt(var + eps)
-    mean_g = dZt.mean(axis=1, keepdims=True)
-    mean_gz = (dZt * Z_hat).mean(axis=1, keepdims=True)
-    return [
-        (gamma * inv * (dZt - Z_hat * mean_gz),
-         "dZ is missing the path through the batch mean: subtract mean(dZ_hat) over the "
-         "examples"),
-        (gamma * inv * (dZt - mean_g),
-         "dZ is missing the path through the batch variance: subtract "
-         "Z_hat * mean(dZ_hat * Z_hat) over the examples"),
-        (gamma * inv * dZt,
-         "every Z_hat depends on the whole batch through mu and var: dZ needs the paths "
-         "through the mean and the variance"),
-        (inv * (dZt - mean_g - Z_hat * mean_gz),
-         "multiply by gamma: dZ_hat = dZ_tilde * gamma"),
-        (gamma / (np.sqrt(var) + eps) * (dZt - mean_g - Z_hat * mean_gz),
-         "the forward pass divides by sqrt(var + eps), with eps inside the square root"),
-        (gamma * inv * (dZt - mean_g - Z_hat * mean_gz) * m,
-         "the means over the examples divide by m; the result is m times too large"),
-        (gamma * inv * (dZt - mean_g - Z_hat * mean_gz * m / (m - 1)),
-         "the forward pass uses the biased variance (divide by m), so must the backward"),
-    ]
-
-
-def _backward_hint(got, dZt, cache, default):
-    return _match(got, _backward_variants(dZt, cache), default, rtol=1e-6)
 
 
 # ------------------------------------------------------- 3.1 batchnorm_forward
@@ -157,7 +93,7 @@ def _fwd_mean_var(ck):
     got, _ = _fwd_call(ck, Z, np.ones((n, 1)), np.zeros((n, 1)), eps)
     means, variances = got.mean(axis=1), got.var(axis=1)
     want_var = Z.var(axis=1) / (Z.var(axis=1) + eps)
-    hint = _forward_hint(got, Z, np.ones((n, 1)), np.zeros((n, 1)), eps, "subtract each "
+    hint = forward_hint(got, Z, np.ones((n, 1)), np.zeros((n, 1)), eps, "subtract each "
                          "unit's mean over the examples and divide by sqrt(var + eps)")
     require(np.allclose(means, 0, atol=1e-9), f"with gamma = 1, beta = 0 the per-unit means "
             f"over the examples are {fmt_array(means, 3)}, expected 0", hint)
@@ -171,9 +107,9 @@ def _fwd_gamma_beta(ck):
     n, m, eps = 4, 30, 1e-5
     Z = _batch(2, n, m)
     gamma, beta = _unit_params(3, n)
+    want, _ = ck.ref.batchnorm_forward(Z, gamma, beta, eps)
     got, _ = _fwd_call(ck, Z, gamma, beta, eps)
-    want, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
-    hint = _forward_hint(got, Z, gamma, beta, eps,
+    hint = forward_hint(got, Z, gamma, beta, eps,
                          "each unit's output should have mean beta and standard deviation "
                          "|gamma|: Z_tilde = gamma * Z_hat + beta")
     require(np.allclose(got.mean(axis=1), beta[:, 0], atol=1e-8),
@@ -188,11 +124,11 @@ def _fwd_gamma_beta(ck):
 def _require_forward(ck, Z, gamma, beta, eps, case: str, default_hint: str, tol=None):
     """The learner's ``Z_tilde`` equals the reference's (in float64) on this case, or a
     failure naming the case (``"... expected <want>"``) and the mistake it matches."""
+    want, _ = ck.ref.batchnorm_forward(*(np.asarray(a, float) for a in (Z, gamma, beta)), eps)
     got, _ = _fwd_call(ck, Z, gamma, beta, eps)
-    want, _ = ref.batchnorm_forward(*(np.asarray(a, float) for a in (Z, gamma, beta)), eps)
     require(np.allclose(got, want, rtol=tol or 1e-9, atol=tol or 1e-10),
             f"{case} {fmt_array(want)}, got {fmt_array(got)}",
-            _forward_hint(got, Z, gamma, beta, eps, default_hint))
+            forward_hint(got, Z, gamma, beta, eps, default_hint))
 
 
 def _fwd_eps(ck):
@@ -236,9 +172,9 @@ def _fwd_cache(ck):
     n, m, eps = 3, 10, 1e-3
     Z = _batch(11, n, m)
     gamma, beta = _unit_params(12, n)
+    _, want = ck.ref.batchnorm_forward(Z, gamma, beta, eps)
     _, cache = _fwd_call(ck, Z, gamma, beta, eps, pair=True)
     _require_cache(cache)
-    _, want = ref.batchnorm_forward(Z, gamma, beta, eps)
     for name, got_v, want_v in zip(("Z", "Z_hat", "mu", "var", "gamma"), cache, want):
         arr = require_array(got_v, f"cache's {name}")
         arr = arr.reshape(want_v.shape) if arr.size == want_v.size else arr  # _fwd_shape's
@@ -280,38 +216,22 @@ def _rgb_call(ck, Z, eps):
         require(shape != (n,), f"returned {name} of shape ({n},), expected ({n}, 1)",
                 "keep one column per unit: keepdims=True")
         require(shape != (1, Z.shape[1]),
-                f"returned {name} of shape {shape}, expected ({n}, 1)", _AXIS_HINT)
+                f"returned {name} of shape {shape}, expected ({n}, 1)", AXIS_HINT)
     return require_array(out[0], "gamma", (n, 1)), require_array(out[1], "beta", (n, 1))
 
 
-def _rgb_hint(gamma, beta, Z, eps):
-    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
-    cases = [
-        (np.sqrt(var), mu, "batch norm divides by sqrt(var + eps), so gamma must be "
-                           "sqrt(var + eps), not the standard deviation"),
-        (np.sqrt(Z.var(axis=1, keepdims=True, ddof=1) + eps), mu,
-         "use the biased variance (divide by m), as batch norm does"),
-        (var + eps, mu, "gamma multiplies Z_hat, so it is a standard deviation: "
-                        "sqrt(var + eps)"),
-        (mu, np.sqrt(var + eps), "gamma scales and beta shifts: gamma = sqrt(var + eps), "
-                                 "beta = mu"),
-        (np.sqrt(var) + eps, mu, "eps goes inside the square root: sqrt(var + eps)"),
-    ]
-    for g, b, hint in cases:
-        if np.allclose(gamma, g, rtol=1e-7, atol=1e-12) and \
-                np.allclose(beta, b, rtol=1e-7, atol=1e-12):
-            return hint
-    return "undo the normalization: gamma * Z_hat + beta = Z needs gamma = sqrt(var + eps)"
-
-
 def _rgb_roundtrip(ck, Z, eps, what, tol=1e-9):
+    """Batch norm with the learner's gamma and beta, gamma * Z_hat + beta with the
+    reference's Z_hat (n, m), gives the float64 ``Z`` back."""
+    Z64 = np.asarray(Z, dtype=float)
+    n = Z64.shape[0]
+    Z_hat = ck.ref.batchnorm_forward(Z64, np.ones((n, 1)), np.zeros((n, 1)), eps)[1][1]
     gamma, beta = _rgb_call(ck, Z, eps)
-    Z = np.asarray(Z, dtype=float)
-    back, _ = ref.batchnorm_forward(Z, gamma, beta, eps)
-    err = float(np.max(np.abs(back - Z)))
-    require(np.allclose(back, Z, rtol=tol, atol=tol),
+    back = gamma * Z_hat + beta
+    err = float(np.max(np.abs(back - Z64)))
+    require(np.allclose(back, Z64, rtol=tol, atol=tol),
             f"{what}: batch norm with your gamma and beta changes Z by up to {err:.2g}, "
-            "expected Z back exactly", _rgb_hint(gamma, beta, Z, eps))
+            "expected Z back exactly", recover_hint(gamma, beta, Z64, eps))
 
 
 def _rgb_random(ck):
@@ -342,7 +262,8 @@ check_recover_gamma_beta = make_check(EXERCISES["3.2"], [
 _GRAD_TOL = 1e-7
 
 
-def _bwd_case(seed, n, m, eps=1e-5, dtype=np.float64):
+def _bwd_case(ref, seed, n, m, eps=1e-5, dtype=np.float64):
+    """``Z, gamma, beta``, an upstream gradient ``G`` (n, m) and the reference's cache."""
     rng = case_rng(seed)
     Z = _batch(seed, n, m).astype(dtype)
     gamma, beta = (p.astype(dtype) for p in _unit_params(seed + 1, n))
@@ -381,7 +302,7 @@ def _bwd_call(ck, G, cache, *names, flat_ok=True):
 
 
 def _bwd_dbeta(ck):
-    _, _, _, G, cache = _bwd_case(51, 4, 9)
+    _, _, _, G, cache = _bwd_case(ck.ref, 51, 4, 9)
     dbeta = _bwd_call(ck, G, cache, "dbeta")
     want = G.sum(axis=1, keepdims=True)
     require(np.allclose(dbeta, want, rtol=1e-9, atol=1e-12),
@@ -392,7 +313,7 @@ def _bwd_dbeta(ck):
 
 
 def _bwd_dgamma(ck):
-    _, _, _, G, cache = _bwd_case(52, 4, 9)
+    _, _, _, G, cache = _bwd_case(ck.ref, 52, 4, 9)
     dgamma = _bwd_call(ck, G, cache, "dgamma")
     want = np.sum(G * cache[1], axis=1, keepdims=True)
     require(np.allclose(dgamma, want, rtol=1e-9, atol=1e-12),
@@ -400,79 +321,108 @@ def _bwd_dgamma(ck):
             "dgamma = sum over the examples of dZ_tilde * Z_hat")
 
 
+def _numerical_dZ(ref, Z, gamma, beta, G, eps):
+    """The centred-difference gradient (n, m) of ``sum(G * Z_tilde)`` with respect to
+    ``Z``, through the reference forward pass (a derived answer, ``oracle``)."""
+    return numerical_gradient(
+        lambda x: float(np.sum(G * ref.batchnorm_forward(x, gamma, beta, eps)[0])), Z.copy())
+
+
 def _bwd_numerical(ck):
     cases = [(53, 4, 8, 1e-5), (54, 3, 3, 1e-5), (55, 2, 30, 0.5), (56, 1, 5, 1e-3)]
     for seed, n, m, eps in cases:
-        Z, gamma, beta, G, cache = _bwd_case(seed, n, m, eps)
+        Z, gamma, beta, G, cache = _bwd_case(ck.ref, seed, n, m, eps)
+        num = ck.ref.derived(_numerical_dZ, Z, gamma, beta, G, eps)
         dZ = _bwd_call(ck, G, cache, "dZ")
-
-        def cost(x, gamma=gamma, beta=beta, G=G, eps=eps):
-            return float(np.sum(G * ref.batchnorm_forward(x, gamma, beta, eps)[0]))
-
-        num = numerical_gradient(cost, Z.copy())
         err = relative_error(dZ, num)
         require(err < _GRAD_TOL,
                 f"on a ({n}, {m}) batch with eps = {eps:g} dZ differs from the numerical "
                 f"gradient by a relative error of {err:.1e}, expected below 1e-7",
-                _backward_hint(dZ, G, cache,
+                backward_hint(dZ, G, cache,
                                "compare each step with the chain rule: dZ_hat = dZ_tilde * "
                                "gamma, then the paths through Z_hat, var and mu"))
 
 
 def _bwd_sums_to_zero(ck):
-    _, _, _, G, cache = _bwd_case(57, 5, 16)
+    _, _, _, G, cache = _bwd_case(ck.ref, 57, 5, 16)
     dZ = _bwd_call(ck, G, cache, "dZ")
     sums = dZ.sum(axis=1)
     require(np.allclose(sums, 0, atol=1e-9 * max(1.0, float(np.abs(dZ).max()))),
             f"dZ summed over the examples is {fmt_array(sums, 3)} per unit, expected 0 "
             "(adding a constant to a unit's Z changes nothing after batch norm)",
-            _backward_hint(dZ, G, cache, "include the path through the batch mean"))
+            backward_hint(dZ, G, cache, "include the path through the batch mean"))
 
 
 def _bwd_float32(ck):
-    _, _, _, G, cache = _bwd_case(58, 4, 24, dtype=np.float32)
-    dZ = _bwd_call(ck, G, cache, "dZ")
+    _, _, _, G, cache = _bwd_case(ck.ref, 58, 4, 24, dtype=np.float32)
     c64 = tuple(np.asarray(c, dtype=float) if isinstance(c, np.ndarray) else c
                 for c in cache)
-    want = ref.batchnorm_backward(G.astype(float), c64)[0]
+    want = ck.ref.batchnorm_backward(G.astype(float), c64)[0]
+    dZ = _bwd_call(ck, G, cache, "dZ")
     require(np.allclose(dZ, want, rtol=1e-3, atol=1e-4), f"with float32 input expected dZ "
             f"{fmt_array(want)}, got {fmt_array(dZ)}", "the same formula works for float32")
+
+
+class _Drawn(Exception):
+    """Stops ``batchnorm_gradcheck`` at its backward pass (``_reference_gradcheck``)."""
+
+
+def _reference_gradcheck(ref, seed):
+    """The case ``batchnorm_gradcheck(n=4, m=10, rng=case_rng(seed))`` draws, with the
+    reference forward: the upstream gradient ``G`` (4, 10), the cache the backward receives
+    and the numerical ``dZ`` (4, 10). Read off the gradcheck, run up to its backward pass."""
+    seen = []
+
+    def forward(*args):
+        seen.append(args)
+        return ref.batchnorm_forward(*args)
+
+    def backward(G, cache):
+        seen.append((G, tuple(cache)))
+        raise _Drawn
+
+    with contextlib.suppress(_Drawn):
+        batchnorm_gradcheck(forward, backward, n=4, m=10, rng=case_rng(seed))
+    (Z, gamma, beta, eps), (G, cache) = seen
+    return G, cache, ref.derived(_numerical_dZ, Z, gamma, beta, G, eps)
 
 
 def _bwd_with_own_forward(ck):
     """The learner's forward and backward together against the numerical gradient.
 
     The learner's ``forward=`` is used when it agrees with the reference on a test batch;
-    otherwise (not given, not attempted yet, or wrong, which check 3.1 reports) lessonlib's
-    forward stands in, so a forward bug never costs backward points. Only dZ is graded here
-    (dgamma and dbeta have their own sub-checks).
+    otherwise (not given, not attempted yet, or wrong, which check 3.1 reports) the
+    reference forward stands in, so a forward bug never costs backward points. Only dZ is
+    graded here (dgamma and dbeta have their own sub-checks).
     """
+    Z, gamma, beta, _, _ = _bwd_case(ck.ref, 59, 3, 6)
+    agreed = ck.ref.batchnorm_forward(Z, gamma, beta, 1e-5)[0]
+    G, cache, num = _reference_gradcheck(ck.ref, 60)
     own = ck.context.get("forward")
-    forward = ref.batchnorm_forward
+    use_own = False
     if own is not None:
         try:
-            Z, gamma, beta, _, _ = _bwd_case(59, 3, 6)
             out = Checker(own).call(Z, gamma, beta, 1e-5)
-            if np.allclose(np.asarray(out[0], float),
-                           ref.batchnorm_forward(Z, gamma, beta, 1e-5)[0], atol=1e-9):
-                forward = own
+            use_own = np.allclose(np.asarray(out[0], float), agreed, atol=1e-9)
         except (NotAttempted, CheckFailure, TypeError, ValueError, IndexError):
             pass
-    quiet_forward = Checker(forward).call
-    zeros = np.zeros((4, 1))
-    err = batchnorm_gradcheck(quiet_forward, lambda G, c: (_bwd_call(ck, G, c, "dZ"), zeros,
-                                                           zeros), n=4, m=10, rng=case_rng(60))
-    who = "your batchnorm_forward" if forward is own else "lessonlib's batchnorm_forward"
-    require(err["dZ"] < _GRAD_TOL, f"with {who}, dZ differs from the numerical gradient by a "
-            f"relative error of {err['dZ']:.1e}, expected below 1e-7",
+    if use_own:
+        zeros = np.zeros((4, 1))
+        err = batchnorm_gradcheck(Checker(own).call, lambda G, c: (
+            _bwd_call(ck, G, c, "dZ"), zeros, zeros), n=4, m=10, rng=case_rng(60))["dZ"]
+    else:
+        err = relative_error(_bwd_call(ck, G, cache, "dZ"), num)
+    who = "your batchnorm_forward" if use_own else "lessonlib's batchnorm_forward"
+    require(err < _GRAD_TOL, f"with {who}, dZ differs from the numerical gradient by a "
+            f"relative error of {err:.1e}, expected below 1e-7",
             "read the cache your forward returns in the same order in the backward pass")
 
 
 # Weights (of 18): section 3 is about dZ, every path through the graph (the mean's above
 # all); dgamma and dbeta are one-line sums, a flat (n,) one costs the form's 1 only.
 _BACKWARD_SUBCHECKS = [
-    weighted(1)(lambda ck: _bwd_call(ck, *_bwd_case(50, 3, 7)[3:], "dZ", "dgamma", "dbeta",
-                                     flat_ok=False)),   # the form: the triple, (n, 1) columns
+    weighted(1)(lambda ck: _bwd_call(ck, *_bwd_case(ck.ref, 50, 3, 7)[3:], "dZ", "dgamma",
+                                     "dbeta", flat_ok=False)),   # the triple, (n, 1) columns
     weighted(2)(_bwd_dbeta),          # the sum of dZ_tilde over the examples
     weighted(2)(_bwd_dgamma),         # the sum of dZ_tilde * Z_hat
     weighted(8)(_bwd_numerical),      # dZ against the numerical gradient: the heart
@@ -494,30 +444,17 @@ def _layer_case(seed, n_prev=5, n=4, m=8, activation="relu"):
     return A_prev, W, gamma, beta, activation
 
 
-def _lbf_mistake(got, A_prev, W, gamma, beta, act):
-    """The hint for a forward pass that matches one of the classic slips."""
-    Z = W @ A_prev
-    slips = [(ref.batchnorm_forward(Z, gamma, beta)[0],
-              "apply the activation to Z_tilde: A = g(Z_tilde)"),
-             (ref.batchnorm_forward(activate(Z, act), gamma, beta)[0],
-              "batch norm comes before the activation: A = g(batchnorm(W A_prev))"),
-             (activate(Z, act), "normalize Z with batch norm before the activation")]
-    for want, hint in slips:
-        if np.shape(want) == np.shape(got) and np.allclose(got, want):
-            return hint
-    return "Z = W @ A_prev, then your batch norm, then the activation"
-
-
 def _lbf_case(ck, seed, activation, check_A=True):
     A_prev, W, gamma, beta, act = _layer_case(seed, activation=activation)
+    want, ref_cache = ck.ref.linear_bn_forward(A_prev, W, gamma, beta, act)
+    slips = layer_slips(ck.ref, A_prev, W, gamma, beta, act)
     out = ck.call(A_prev, W, gamma, beta, act)
     require(isinstance(out, (tuple, list)) and len(out) == 2,
             f"returned {type(out).__name__}, expected a pair (A, cache)", "return A, cache")
-    want, ref_cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
     got = require_array(out[0], "A", want.shape) if check_A else want
     require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
             f"with activation {act!r} expected A {fmt_array(want)}, got {fmt_array(got)}",
-            _lbf_mistake(got, A_prev, W, gamma, beta, act))
+            layer_hint(got, slips))
     return out[1], ref_cache
 
 
@@ -542,20 +479,32 @@ check_linear_bn_forward = make_check(EXERCISES["3.5"], [
     weighted(2)(lambda ck: _lbf_case(ck, 71, "sigmoid")), weighted(1)(_lbf_cache)])
 
 
+def _numerical_layer_grads(ref, A_prev, W, gamma, beta, G, act):
+    """The centred-difference gradients of ``sum(G * A)`` through the reference layer
+    with respect to A_prev, W, gamma and beta, by name (a derived answer, ``oracle``)."""
+    args = {"A_prev": A_prev, "W": W, "gamma": gamma, "beta": beta}
+
+    def gradient(name):
+        return numerical_gradient(lambda x: float(np.sum(G * ref.linear_bn_forward(
+            **{**args, name: x}, activation=act)[0])), args[name].copy())
+    return {name: gradient(name) for name in args}
+
+
 def _lbb_case(ck, names):
     """The gradients ``names`` (of A_prev, W, gamma, beta) against numerical ones, with ReLU
     and with sigmoid units; the others are not looked at."""
     for seed, act in ((80, "relu"), (81, "sigmoid")):
         A_prev, W, gamma, beta, _ = _layer_case(seed)
-        _, cache = ref_linear_bn.linear_bn_forward(A_prev, W, gamma, beta, act)
+        _, cache = ck.ref.linear_bn_forward(A_prev, W, gamma, beta, act)
         G = case_rng(seed + 2).standard_normal(cache[3].shape)
+        # the classic slip: back through batch norm without the activation's derivative
+        dZ, *no_act = ck.ref.batchnorm_backward(G, cache[2])
+        no_act = [W.T @ dZ, dZ @ A_prev.T, *no_act]
+        numerical = ck.ref.derived(_numerical_layer_grads, A_prev, W, gamma, beta, G, act)
         out = ck.call(G, cache)
         require(isinstance(out, (tuple, list)) and len(out) == 4,
                 f"returned {type(out).__name__}, expected (dA_prev, dW, dgamma, dbeta)",
                 "return dA_prev, dW, dgamma, dbeta")
-        # the classic slip: back through batch norm without the activation's derivative
-        dZ, *no_act = ref.batchnorm_backward(G, cache[2])
-        no_act = [W.T @ dZ, dZ @ A_prev.T, *no_act]
         args = {"A_prev": A_prev, "W": W, "gamma": gamma, "beta": beta}
         hints = {"A_prev": "dA_prev = W.T @ dZ", "W": "dW = dZ @ A_prev.T",
                  "gamma": "dgamma comes from your batch norm's backward pass",
@@ -564,12 +513,7 @@ def _lbb_case(ck, names):
             if name not in names:
                 continue
             got = require_array(got, "d" + name, value.shape)
-
-            def cost(x, name=name, G=G, act=act, args=args):
-                return float(np.sum(G * ref_linear_bn.linear_bn_forward(
-                    **{**args, name: x}, activation=act)[0]))
-
-            err = relative_error(got, numerical_gradient(cost, value.copy()))
+            err = relative_error(got, numerical[name])
             require(err < _GRAD_TOL, f"with activation {act!r} d{name} differs from the "
                     f"numerical gradient by a relative error of {err:.1e}, expected below 1e-7",
                     "multiply dA by the activation's derivative at Z_tilde first"

@@ -39,7 +39,7 @@ from functools import lru_cache
 import numpy as np
 
 from ...core.data import shared_digits
-from ...lessons import putting_it_together as ref
+from ...lessons import putting_it_together as capstone
 from ...network import Network, train_epochs
 from ...optim import Optimizer
 from ...search import spaces
@@ -57,7 +57,9 @@ from ..framework import (
 
 # ------------------------------------------------------------ 6.1 make_search_space
 
-_NAMES = ref.SEARCHED
+# The hyperparameters the capstone's trial reads, in its order (as
+# ``lessons.putting_it_together.SEARCHED``, which a test keeps in step).
+SEARCHED = ("learning_rate", "hidden_units", "batch_size", "n_hidden_layers")
 _RANGE_HINT = ("lessonlib's distributions check their range when they are built: low < high, "
                "whole numbers for integer ranges")
 _LEFT_AT_DEFAULT = {
@@ -90,7 +92,7 @@ def _space(ck) -> dict:
 def _get(ck, name: str):
     space = _space(ck)
     require(name in space, f"the space has no {name!r} (it has {sorted(map(str, space))})",
-            f"name the hyperparameters exactly {', '.join(_NAMES)}: the trial reads "
+            f"name the hyperparameters exactly {', '.join(SEARCHED)}: the trial reads "
             "these names")
     return space[name]
 
@@ -98,13 +100,13 @@ def _get(ck, name: str):
 @weighted(3)
 def _sp_names(ck):
     space = _space(ck)
-    missing = [k for k in _NAMES if k not in space]
-    extra = [k for k in space if k not in _NAMES]
+    missing = [k for k in SEARCHED if k not in space]
+    extra = [k for k in space if k not in SEARCHED]
     hint = next((_LEFT_AT_DEFAULT[k] for k in extra if k in _LEFT_AT_DEFAULT),
-                f"capstone_trial reads these {len(_NAMES)} names; everything else stays at "
+                f"capstone_trial reads these {len(SEARCHED)} names; everything else stays at "
                 "its default")
     require(not missing and not extra,
-            f"the space must hold exactly {', '.join(_NAMES)}; missing {missing}, "
+            f"the space must hold exactly {', '.join(SEARCHED)}; missing {missing}, "
             f"unexpected {extra}", hint)
 
 
@@ -243,10 +245,10 @@ def _sp_draws(ck):
                            "use lessonlib.search.spaces' distributions") from None
     try:
         for s in settings:
-            ref.check_params(s)
+            capstone.check_params(s)
     except (TypeError, ValueError) as err:
         raise CheckFailure(f"a drawn setting is not one capstone_trial accepts: {err}",
-                           f"name the hyperparameters {', '.join(_NAMES)} and keep their "
+                           f"name the hyperparameters {', '.join(SEARCHED)} and keep their "
                            "ranges valid") from None
 
 
@@ -275,11 +277,6 @@ def _trained_net():
     return net
 
 
-def _net(training: bool):
-    net = copy.deepcopy(_trained_net())
-    return net.train(training)
-
-
 def _loaded_net():
     """The trained weights and running statistics loaded into a new network: it has not
     taken a training step, so ``net.accuracy`` in training mode uses batch statistics."""
@@ -291,12 +288,24 @@ def _loaded_net():
     return net
 
 
-def _images(split, digits=None, n=None, seed=0):
+def _net(kind: str):
+    """A new copy of the network ``kind``: the trained one in ``"training"`` or
+    ``"evaluation"`` mode, or the ``"loaded"`` one (``_loaded_net``)."""
+    if kind == "loaded":
+        return _loaded_net()
+    return copy.deepcopy(_trained_net()).train(kind == "training")
+
+
+def _images(split, digits=None, n=None, seed=0, column=None):
+    """Images ``X`` (64, m) and labels ``y`` (m,) of ``split``: all, those of ``digits``,
+    ``n`` of them drawn with ``case_rng(seed)``, or only the one at ``column``."""
     d = shared_digits()
     part = getattr(d, split)
     idx = np.arange(part.m) if digits is None else np.flatnonzero(np.isin(part.y, digits))
     if n is not None:
         idx = case_rng(seed).permutation(idx)[:n]
+    if column is not None:
+        idx = idx[[column]]
     return part.X[:, idx], part.y[idx]
 
 
@@ -331,11 +340,18 @@ def _call(ck, net, X, y):
     return float(arr.ravel()[0]), after
 
 
-def _variants(net, X, y):
-    """The classic wrong answers for ``net`` on ``X``, ``y``, with their hints."""
-    net = copy.deepcopy(net)
+def _reference_accuracy(ref, kind, images):
+    """The reference ``evaluate`` of the network ``kind`` (``_net``) on ``_images(**images)``
+    (a derived answer, ``oracle``: the networks and images are named, not recorded)."""
+    return ref.evaluate(_net(kind), *_images(**images))
+
+
+def _variants(ck, kind, images):
+    """The reference accuracy of the network ``kind`` on ``_images(**images)``, and the
+    classic wrong answers with their hints."""
+    want = ck.ref.derived(_reference_accuracy, kind, images)
+    net, (X, y) = _net(kind), _images(**images)
     m, C = X.shape[1], net.layer_dims[-1]
-    want = ref.evaluate(net, X, y)
     out = [(want * m, "that is the number of correct predictions: divide by m to return a "
                       "fraction"),
            (100 * want, "return a fraction between 0 and 1, not a percentage"),
@@ -353,9 +369,12 @@ def _variants(net, X, y):
     return want, [(v, h) for v, h in out if not math.isclose(v, want, abs_tol=1e-12)]
 
 
-def _compare(ck, net, X, y, case):
-    got, after = _call(ck, net, X, y)
-    want, variants = _variants(net, X, y)
+def _compare(ck, kind, images, case):
+    """The learner's accuracy of the network ``kind`` on ``_images(**images)`` against the
+    reference's; returns ``(accuracy, the network after the call)``."""
+    want, variants = _variants(ck, kind, images)
+    net = _net(kind)
+    got, after = _call(ck, net, *_images(**images))
     if not math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12):
         moved = any(a.n_updates != b.n_updates
                     for a, b in zip(after.bn_layers.values(), net.bn_layers.values()))
@@ -369,32 +388,32 @@ def _compare(ck, net, X, y, case):
 
 @weighted(1)
 def _ev_validation(ck):
-    X, y = _images("val")
-    _compare(ck, _net(True), X, y, "a trained batch-norm network (in training mode) on the "
-             f"{y.size} validation images")
+    n = _images("val")[1].size
+    _compare(ck, "training", {"split": "val"}, "a trained batch-norm network (in training "
+             f"mode) on the {n} validation images")
 
 
 @weighted(3)
 def _ev_two_digits(ck):
-    X, y = _images("test", digits=[0, 1], n=40, seed=1)
-    _compare(ck, _net(True), X, y, "40 test images of 0s and 1s only, whose batch statistics "
+    _compare(ck, "training", {"split": "test", "digits": [0, 1], "n": 40, "seed": 1},
+             "40 test images of 0s and 1s only, whose batch statistics "
              "are far from the running ones")
 
 
 @weighted(1)
 def _ev_ten_images(ck):
-    X, y = _images("test", digits=[3, 8, 9], n=10, seed=2)
-    _compare(ck, _net(False), X, y, "10 test images of 3s, 8s and 9s (a network in "
+    _compare(ck, "evaluation", {"split": "test", "digits": [3, 8, 9], "n": 10, "seed": 2},
+             "10 test images of 3s, 8s and 9s (a network in "
              "evaluation mode)")
 
 
 @weighted(2)
 def _ev_single_images(ck):
-    X, y = _images("test", n=12, seed=3)
+    y = _images("test", n=12, seed=3)[1]
     for j in range(12):
         try:
-            _compare(ck, _net(True), X[:, [j]], y[[j]], f"a batch of a single image "
-                     f"(image {j + 1} of 12, a {y[j]})")
+            _compare(ck, "training", {"split": "test", "n": 12, "seed": 3, "column": j},
+                     f"a batch of a single image (image {j + 1} of 12, a {y[j]})")
         except CheckFailure as f:
             if "at least 2 examples" in f.message:
                 raise CheckFailure(
@@ -407,18 +426,19 @@ def _ev_single_images(ck):
 
 @weighted(2)
 def _ev_order_and_batches(ck):
-    X, y = _images("test", n=150, seed=4)
+    images = {"split": "test", "n": 150, "seed": 4}
+    want, variants = _variants(ck, "training", images)
+    X, y = _images(**images)
     perm = case_rng(5).permutation(150)
-    whole, _ = _call(ck, _net(True), X, y)
-    shuffled, _ = _call(ck, _net(True), X[:, perm], y[perm])
+    whole, _ = _call(ck, _net("training"), X, y)
+    shuffled, _ = _call(ck, _net("training"), X[:, perm], y[perm])
     sizes = [1, 7, 42, 100]
     correct, start = 0.0, 0
     for size in sizes:
-        part, _ = _call(ck, _net(True), X[:, start:start + size], y[start:start + size])
+        part, _ = _call(ck, _net("training"), X[:, start:start + size], y[start:start + size])
         correct += part * size
         start += size
     split = correct / 150
-    want, variants = _variants(_net(True), X, y)
     hint = ("each image's prediction must depend on that image alone: evaluate in "
             "evaluation mode, with the running statistics")
     require(abs(shuffled - whole) <= 1e-12 and abs(split - whole) <= 1e-12,
@@ -438,9 +458,9 @@ def _mode_of(net) -> str:
 
 
 def _ev_mode(ck, training: bool):
-    X, y = _images("val", n=60, seed=6)
     before = "training mode" if training else "evaluation mode"
-    _, after = _compare(ck, _net(training), X, y, f"a network in {before}")
+    _, after = _compare(ck, "training" if training else "evaluation",
+                        {"split": "val", "n": 60, "seed": 6}, f"a network in {before}")
     now = _mode_of(after)
     require(now == before, f"the network was in {before} before the call and in {now} "
             "after it",
@@ -461,7 +481,7 @@ def _ev_mode_eval(ck):
 @weighted(1)
 def _ev_unchanged(ck):
     X, y = _images("test", digits=[0, 1], n=40, seed=7)
-    net = _net(True)
+    net = _net("training")
     stats = net.running_statistics()
     updates = {k: n.n_updates for k, n in net.bn_layers.items()}
     params = {k: v.copy() for k, v in net.params.items()}
@@ -479,8 +499,8 @@ def _ev_unchanged(ck):
 
 @weighted(2)
 def _ev_loaded(ck):
-    X, y = _images("test", digits=[4, 7], n=30, seed=8)
-    _compare(ck, _loaded_net(), X, y, "a network whose weights and running statistics were "
+    _compare(ck, "loaded", {"split": "test", "digits": [4, 7], "n": 30, "seed": 8},
+             "a network whose weights and running statistics were "
              "loaded (no training step yet, in training mode) on 30 images of 4s and 7s")
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...search import boxes as ref
 from ..exercises import EXERCISES
 from ..framework import (
     case_rng,
@@ -143,8 +142,8 @@ def _chance_value(ck, f, n):
 @weighted(2)
 def _chance_fixed(ck):
     for f, n in _CHANCE_CASES:
+        want = ck.ref.chance_at_least_one(f, n)
         got = _chance_value(ck, f, n)
-        want = ref.chance_at_least_one(f, n)
         require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
                 f"for fraction={f:g}, n_trials={n} expected {want:.6f}, got {got:.6g}",
                 _chance_hint(f, n, got))
@@ -154,7 +153,8 @@ def _chance_fixed(ck):
 def _chance_random(ck):
     rng = case_rng(11)
     for f, n in zip(rng.uniform(0, 1, 30), rng.integers(1, 200, 30)):
-        got, want = _chance_value(ck, float(f), int(n)), ref.chance_at_least_one(f, int(n))
+        want = ck.ref.chance_at_least_one(f, int(n))
+        got = _chance_value(ck, float(f), int(n))
         require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
                 f"for fraction={f:.4f}, n_trials={n} expected {want:.6f}, got {got:.6g}",
                 _chance_hint(f, n, got))
@@ -192,12 +192,12 @@ _WORST_HINT = "higher scores are better: keep the n_best largest"
 def _shrink_case(ck, case, hint, *, points, scores, low, high, n_best, log_scale, pad=0.1):
     """Compare the learner's box with the reference's on one case; keeping the n_best
     lowest scores instead of the highest gets its own hint on every case."""
-    got = _box(ck, points, scores, low, high, n_best, log_scale, pad)
     args = dict(n_best=n_best, log_scale=log_scale, pad=pad)
-    want = ref.shrink_box(points, scores, low, high, **args)
+    want = ck.ref.shrink_box(points, scores, low, high, **args)
+    worst = ck.ref.shrink_box(points, -np.asarray(scores, float), low, high, **args)
+    got = _box(ck, points, scores, low, high, n_best, log_scale, pad)
     if all(np.allclose(g, w, rtol=1e-9, atol=1e-12) for g, w in zip(got, want)):
         return
-    worst = ref.shrink_box(points, -np.asarray(scores, float), low, high, **args)
     if all(np.allclose(g, w) for g, w in zip(got, worst)):
         hint = _WORST_HINT
     require(False, f"{case}: expected low {fmt_array(want[0])} high {fmt_array(want[1])}, "

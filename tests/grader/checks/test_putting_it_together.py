@@ -23,6 +23,10 @@ def _stub(*args, **kwargs):
 REFERENCE_SPACE = lesson.make_search_space()   # built here: off limits inside the check
 
 
+def test_the_check_names_the_hyperparameters_the_trial_reads():
+    assert checks.SEARCHED == lesson.SEARCHED
+
+
 def _space(**changes):
     space = {**REFERENCE_SPACE, **changes}
     return lambda: {k: v for k, v in space.items() if v is not None}
