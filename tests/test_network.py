@@ -419,11 +419,13 @@ def test_training_keeps_freed_memory_for_reuse(monkeypatch):
     assert calls == [1]
 
 
-def test_a_network_trains_the_same_with_the_reference_functions_given():
-    from lessonlib.layers.batchnorm import batchnorm_backward, batchnorm_forward
+def test_a_network_trains_the_same_with_lessonlibs_functions_given():
+    """Given as the learner's (bn_functions), batch norm's forward pass and its gradients by
+    automatic differentiation train exactly as the network's own."""
+    from lessonlib.layers.batchnorm import batchnorm_backward_by_autodiff, batchnorm_forward
     X, y = make_blobs(20, 3, rng=np.random.default_rng(0))
     nets = []
-    for functions in (None, (batchnorm_forward, batchnorm_backward)):
+    for functions in (None, (batchnorm_forward, batchnorm_backward_by_autodiff)):
         net = Network([2, 6, 3], batch_norm=True, bn_functions=functions,
                       rng=np.random.default_rng(1))
         train_epochs(net, Optimizer("adam", 0.05), X, y, epochs=3, batch_size=10,
@@ -433,7 +435,7 @@ def test_a_network_trains_the_same_with_the_reference_functions_given():
     stats = [population_statistics(n, X, batch_size=10) for n in nets]
     assert np.array_equal(stats[0][1][1], stats[1][1][1])
     with pytest.raises(ValueError, match="bn_functions"):
-        Network([2, 3], bn_functions=(batchnorm_forward, batchnorm_backward),
+        Network([2, 3], bn_functions=(batchnorm_forward, batchnorm_backward_by_autodiff),
                 rng=np.random.default_rng(0))
 
 
