@@ -57,9 +57,10 @@ def no_passing():
 def test_gradcheck_choices_follow_the_checks_that_pass(no_passing):
     forward, backward = lesson.gradcheck_choices()
     assert forward.fn is batchnorm.batchnorm_forward and not forward.yours
-    assert backward.fn is batchnorm.batchnorm_backward and not backward.yours
+    assert backward.fn is batchnorm.batchnorm_backward_by_autodiff and not backward.yours
     assert "3.1 does not pass yet" in forward.whose
-    assert "3.3 and 3.4 do not pass yet" in backward.whose
+    assert backward.whose == ("automatic differentiation of lessonlib's batch norm forward "
+                              "(exercises 3.3 and 3.4 do not pass yet)")
     graph, short = (reference_copy(batchnorm.batchnorm_backward) for _ in range(2))
     fwd = reference_copy(batchnorm.batchnorm_forward)
     passing.record("3.3", "batchnorm_backward_graph", graph, True)
@@ -78,7 +79,8 @@ def test_gradcheck_line_follows_the_checks_on_one_batch(no_passing):
     lesson.batchnorm_gradcheck(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward,
                                rng=twin)
     assert rng.bit_generator.state == twin.bit_generator.state   # the notebook's stream
-    assert "lessonlib's batchnorm_backward (exercises 3.3 and 3.4" in line.text
+    assert "and automatic differentiation of lessonlib's batch norm forward (exercises 3.3 " \
+        "and 3.4 do not pass yet): " in line.text and "(below 1e-7: correct)" in line.text
     first = line.text
     assert line.refresh() is False and line.text == first         # nothing changed
 
@@ -133,7 +135,8 @@ def test_show_gradcheck_updates_its_line_after_each_cell(no_passing, monkeypatch
                    True)
     Shell.events.trigger("post_run_cell", None)                   # after the check cell
     assert shown[-1][0] == "update"
-    assert shown[-1][1].startswith("batch norm by your batchnorm_forward and lessonlib's")
+    assert shown[-1][1].startswith("batch norm by your batchnorm_forward and automatic "
+                                   "differentiation of lessonlib's")
     Shell.events.trigger("post_run_cell", None)
     assert len(shown) == 3
 
