@@ -4,7 +4,8 @@ The package is built in floors; each imports only the floors below it (``import-
 enforces it, see ``pyproject.toml``):
 
 - ``core``      validation, the data sets, gradient checking, BLAS threads, progress bars
-- ``layers``    batch norm, softmax and cross-entropy, activations (numpy only)
+- ``layers``    batch norm, softmax and cross-entropy, activations, and every gradient by
+  automatic differentiation of their forward passes (``autodiff``, with autograd)
 - ``network``, ``optim``  the fully connected network and its optimizers
 - ``search``    samplers on each scale, search spaces, random and coarse-to-fine search,
   parallel trials

@@ -5,6 +5,10 @@ shape ``(n_l, 1)``; hidden units are ReLU, tanh or sigmoid; the output layer is 
 over ``C`` classes trained with the cross-entropy cost. Optimizers: plain gradient
 descent, momentum and Adam. Introduced in notebook 01 (the model a random search tunes).
 
+The gradients are automatic differentiation (``layers.autodiff``, which needs autograd) of
+the cost through the forward pass, with respect to every parameter; no backward pass is
+written out. The forward pass, predictions and the cost need only numpy.
+
 With ``batch_norm=True`` every hidden layer normalizes its ``Z[l]`` over the mini-batch
 right after the linear step and before the activation (notebook 03)::
 
@@ -17,7 +21,7 @@ keeps its ``b``.
 
 **Training and evaluation mode** (notebook 04). Each batch-normalized layer also keeps
 running averages of its batch statistics (a ``layers.batchnorm.BatchNorm`` in
-``net.bn_layers``, which the network calls through its ``forward`` and ``backward``).
+``net.bn_layers``, which the network calls through its ``forward``).
 In training mode (``net.train()``, the default) ``forward`` normalizes with the batch's own
 statistics; in evaluation mode (``net.eval()``) with the running averages, so that each
 example's output depends on that example alone and a batch of one example works. Any
@@ -58,10 +62,11 @@ from .core.validate import (
     as_rng,
     as_variance,
 )
-from .layers.activations import ACTIVATIONS, activate, activate_grad
+from .layers.activations import ACTIVATIONS, activate
+from .layers.autodiff import value, vjp
 from .layers.batchnorm import BatchNorm, check_functions, fold_batchnorm
 from .layers.layernorm import LayerNorm
-from .layers.softmax import one_hot, softmax, softmax_cross_entropy
+from .layers.softmax import cross_entropy_from_logits, one_hot, softmax
 from .optim import Optimizer
 
 
@@ -114,6 +119,10 @@ class Parameters(MutableMapping):
         return "Parameters(" + ", ".join(f"{k}: {self[k].shape}" for k in self) + ")"
 
 
+class _Diverged(Exception):
+    """Raised inside a traced training step whose logits are not finite."""
+
+
 class Network:
     """Fully connected network: hidden layers of ``activation`` units, softmax output.
 
@@ -129,7 +138,8 @@ class Network:
     does nothing (its gradient is zero; notebook 03).
 
     ``bn_functions=(forward, backward)`` gives every batch-norm layer those functions (the
-    signatures of exercises 3.1 and 3.3) in training mode instead of lessonlib's.
+    signatures of exercises 3.1 and 3.3) in training mode instead of lessonlib's: the
+    gradients then flow through that ``backward``.
 
     ``layer_norm=True`` puts layer norm (``layers.layernorm.LayerNorm``: each example
     normalized over its units, no running statistics) there instead, in ``ln_layers``;
@@ -287,25 +297,29 @@ class Network:
                              "example use evaluation mode, net.eval() or training=False)")
         return X
 
-    def _forward(self, X, *, training: bool, update: bool = False):
+    def _forward(self, X, *, training: bool, update: bool = False, params=None):
+        """The logits and the layers' caches; ``params`` (default ``self.params``) maps
+        each parameter's name to the value to compute with (autograd's traced ones)."""
         A = self._check_X(X, training=training)
+        params = self.params if params is None else params
         caches = []
         for layer in range(1, self.n_layers + 1):
-            b = self.params.get(f"b{layer}")
-            Z = self.params[f"W{layer}"] @ A if b is None else self.params[f"W{layer}"] @ A + b
+            b = params.get(f"b{layer}")
+            Z = params[f"W{layer}"] @ A if b is None else params[f"W{layer}"] @ A + b
             bn_cache = None
             pre = Z
             norm = self.bn_layers.get(layer) or self.ln_layers.get(layer)
             if norm is not None:
-                pre, bn_cache = norm.forward(Z, training=training,
-                                                              update=update, validate=False)
+                pre, bn_cache = norm.forward(Z, training=training, update=update,
+                                             validate=False, gamma=params[f"gamma{layer}"],
+                                             beta=params[f"beta{layer}"])
             caches.append((A, Z, bn_cache, pre))
             if layer < self.n_layers:
                 A = activate(pre, self.activation)
         return Z, caches
 
     def forward(self, X, *, training: bool | None = None) -> tuple[np.ndarray, list]:
-        """Logits ``Z[L]`` of shape ``(C, m)`` and the caches the backward pass needs.
+        """Logits ``Z[L]`` of shape ``(C, m)`` and each layer's cache.
 
         ``training`` (default: the network's mode) picks the statistics of batch norm: the
         batch's (``True``, ``m >= 2``) or the running ones (``False``, any ``m``). Never
@@ -314,36 +328,26 @@ class Network:
         """
         return self._forward(X, training=self._use_batch_stats(training))
 
-    def backward(self, dZL: np.ndarray, caches: list) -> dict[str, np.ndarray]:
-        """Gradients ``{"dW1": ..., "db1": ...}`` from ``dZL = d cost / d Z[L]`` (``(C, m)``).
+    def _cost_and_gradients(self, X, Y, *, training: bool, update: bool):
+        """``(cost, grads)`` on the checked batch ``X`` with one-hot labels ``Y``
+        (``(C, m)``): ``grads["d" + name]`` for every parameter, by automatic
+        differentiation of the cost through one forward pass. With ``update`` that forward
+        pass moves the running statistics, once. ``None`` when the logits are not finite
+        (a diverging run), with the running statistics moved all the same."""
+        names = list(self.params)
 
-        Batch-normalized layers also get ``"dgamma{l}"`` and ``"dbeta{l}"``; in evaluation
-        mode their statistics are constants.
-        """
-        if not isinstance(caches, list) or len(caches) != self.n_layers:
-            raise TypeError(f"caches must be the list of {self.n_layers} layer caches that "
-                            f"forward returned, got {type(caches).__name__}")
-        ZL = caches[-1][1]
-        if getattr(dZL, "shape", None) != ZL.shape:
-            raise ValueError(f"dZL must be an array of the shape of the logits, {ZL.shape}, "
-                             f"got {getattr(dZL, 'shape', type(dZL).__name__)}")
-        grads = {}
-        dZ = dZL
-        for layer in range(self.n_layers, 0, -1):
-            A_prev, _, bn_cache, _ = caches[layer - 1]
-            if bn_cache is not None:                 # dZ holds d cost / d Z_tilde[l]
-                norm = self.bn_layers.get(layer) or self.ln_layers.get(layer)
-                dZ, dgamma, dbeta = norm.backward(dZ, bn_cache,
-                                                                   validate=False)
-                grads[f"dgamma{layer}"], grads[f"dbeta{layer}"] = dgamma, dbeta
-            grads[f"dW{layer}"] = dZ @ A_prev.T
-            if f"b{layer}" in self.params:
-                grads[f"db{layer}"] = dZ.sum(axis=1, keepdims=True)
-            if layer > 1:
-                dA = self.params[f"W{layer}"].T @ dZ
-                pre_prev = caches[layer - 2][3]
-                dZ = dA * activate_grad(A_prev, pre_prev, self.activation)
-        return grads
+        def cost_of(*values):
+            ZL = self._forward(X, training=training, update=update,
+                               params=dict(zip(names, values)))[0]
+            if not np.isfinite(value(ZL)).all():
+                raise _Diverged
+            return cross_entropy_from_logits(ZL, Y)
+
+        try:
+            cost, backward = vjp(cost_of, tuple(self.params[name] for name in names))
+        except _Diverged:
+            return None
+        return float(cost), {f"d{name}": g for name, g in zip(names, backward(1.0))}
 
     def cost(self, X, y, *, training: bool | None = None) -> float:
         """Mean cross-entropy cost over the ``m`` columns of ``X`` with labels ``y``
@@ -352,22 +356,30 @@ class Network:
         y = as_labels("y", y, self.layer_dims[-1])
         if y.size != ZL.shape[1]:
             raise ValueError(f"y must have shape ({ZL.shape[1]},) to match X, got {y.shape}")
-        return softmax_cross_entropy(ZL, one_hot(y, self.layer_dims[-1]))[0]
+        return cross_entropy_from_logits(ZL, one_hot(y, self.layer_dims[-1]))
 
     def gradients(self, X, y, *, training: bool | None = None
                   ) -> tuple[float, dict[str, np.ndarray]]:
-        """``(cost, grads)`` on the batch ``X`` (``(n_x, m)``) with labels ``y`` (``(m,)``).
+        """``(cost, grads)`` on the batch ``X`` (``(n_x, m)``) with labels ``y`` (``(m,)``):
+        ``grads["d" + name]`` for every parameter, by automatic differentiation of the cost
+        through the forward pass (needs autograd). Batch-normalized layers get
+        ``"dgamma{l}"`` and ``"dbeta{l}"``; in evaluation mode their statistics are
+        constants.
 
         This is a training step's computation: in training mode (``training``, default the
         network's mode) it also moves the running statistics towards this batch's.
         """
         training = self._use_batch_stats(training)
-        ZL, caches = self._forward(X, training=training, update=training)
+        X = self._check_X(X, training=training)
         y = as_labels("y", y, self.layer_dims[-1])
-        if y.size != ZL.shape[1]:
-            raise ValueError(f"y must have shape ({ZL.shape[1]},) to match X, got {y.shape}")
-        cost, dZL = softmax_cross_entropy(ZL, one_hot(y, self.layer_dims[-1]))
-        return cost, self.backward(dZL, caches)
+        if y.size != X.shape[1]:
+            raise ValueError(f"y must have shape ({X.shape[1]},) to match X, got {y.shape}")
+        result = self._cost_and_gradients(X, one_hot(y, self.layer_dims[-1]),
+                                          training=training, update=training)
+        if result is None:
+            raise ValueError("the network's logits on X are not finite (NaN or infinity): "
+                             "its parameters have diverged")
+        return result
 
     def hidden_input(self, X, layer: int, *, training: bool | None = None) -> np.ndarray:
         """The input of hidden layer ``layer``'s activation, ``(n_layer, m)``.
@@ -473,12 +485,13 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
                 idx = order[start:start + batch_size]
                 if net.batch_norm and idx.size < 2:
                     continue
-                ZL, caches = net._forward(X[:, idx], training=True, update=True)
-                if not np.isfinite(ZL).all():      # the learning rate made training diverge
+                result = net._cost_and_gradients(X[:, idx], Y[:, idx], training=True,
+                                                 update=True)
+                if result is None:              # the learning rate made training diverge
                     history["diverged"] = True
                     break
-                cost, dZL = softmax_cross_entropy(ZL, Y[:, idx])
-                optimizer.step(net.params, net.backward(dZL, caches))
+                cost, grads = result
+                optimizer.step(net.params, grads)
                 costs.append(cost)
                 if on_step is not None and on_step(optimizer.t, net, cost):
                     history["stopped"] = stop = True

@@ -419,11 +419,13 @@ def test_training_keeps_freed_memory_for_reuse(monkeypatch):
     assert calls == [1]
 
 
-def test_a_network_trains_the_same_with_the_reference_functions_given():
-    from lessonlib.layers.batchnorm import batchnorm_backward, batchnorm_forward
+def test_a_network_trains_the_same_with_lessonlibs_functions_given():
+    """Given as the learner's (bn_functions), batch norm's forward pass and its gradients by
+    automatic differentiation train exactly as the network's own."""
+    from lessonlib.layers.batchnorm import batchnorm_backward_by_autodiff, batchnorm_forward
     X, y = make_blobs(20, 3, rng=np.random.default_rng(0))
     nets = []
-    for functions in (None, (batchnorm_forward, batchnorm_backward)):
+    for functions in (None, (batchnorm_forward, batchnorm_backward_by_autodiff)):
         net = Network([2, 6, 3], batch_norm=True, bn_functions=functions,
                       rng=np.random.default_rng(1))
         train_epochs(net, Optimizer("adam", 0.05), X, y, epochs=3, batch_size=10,
@@ -433,8 +435,71 @@ def test_a_network_trains_the_same_with_the_reference_functions_given():
     stats = [population_statistics(n, X, batch_size=10) for n in nets]
     assert np.array_equal(stats[0][1][1], stats[1][1][1])
     with pytest.raises(ValueError, match="bn_functions"):
-        Network([2, 3], bn_functions=(batchnorm_forward, batchnorm_backward),
+        Network([2, 3], bn_functions=(batchnorm_forward, batchnorm_backward_by_autodiff),
                 rng=np.random.default_rng(0))
+
+
+def test_the_gradients_flow_through_the_given_backward_pass():
+    """With bn_functions the layer's gradients are the given backward's: one that returns
+    zeros leaves gamma and beta where they start and W1 too (nothing flows below it), while
+    the output layer still learns; the forward pass given is the one that runs."""
+    from lessonlib.layers.batchnorm import batchnorm_forward
+    X, y = make_blobs(20, 3, rng=np.random.default_rng(0))
+    seen = []
+
+    def zeros(dZ_tilde, cache):
+        seen.append((dZ_tilde.shape, len(cache)))
+        return np.zeros_like(dZ_tilde), np.zeros_like(cache[4]), np.zeros_like(cache[4])
+
+    net = Network([2, 6, 3], batch_norm=True, bn_functions=(batchnorm_forward, zeros),
+                  rng=np.random.default_rng(1))
+    start = {k: v.copy() for k, v in net.params.items()}
+    train_epochs(net, Optimizer("gd", 0.5), X, y, epochs=2, batch_size=10,
+                 rng=np.random.default_rng(2))
+    assert seen == [((6, 10), 6)] * 12                     # 6 steps an epoch, 2 epochs
+    for name in ("W1", "gamma1", "beta1"):
+        assert np.array_equal(net.params[name], start[name]), name
+    assert not np.array_equal(net.params["W2"], start["W2"])
+    assert net.bn_layers[1].n_updates == 12                  # the running statistics move
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_gradients_in_evaluation_mode_treat_the_statistics_as_constants(layer_norm):
+    X, y = _batch(4, m=12)
+    kw = {"layer_norm": True} if layer_norm else {"batch_norm": True}
+    net = _jiggled(Network([5, 4, 3], activation="tanh", rng=np.random.default_rng(0), **kw))
+    train_epochs(net, Optimizer("gd", 0.1), X, y, epochs=1, batch_size=6,
+                 rng=np.random.default_rng(1))
+    before = net.running_statistics()
+    cost, grads = net.gradients(X, y, training=False)
+    assert cost == pytest.approx(net.cost(X, y, training=False))
+    for name, p in net.params.items():
+        num = numerical_gradient(lambda _: net.cost(X, y, training=False), p)
+        assert relative_error(grads["d" + name], num) < 1e-7, name
+    after = net.running_statistics()
+    assert all(np.array_equal(before[k][i], after[k][i]) for k in before for i in (0, 1))
+
+
+def test_a_training_step_moves_the_running_statistics_once():
+    X, y = _batch(5, m=10)
+    net = Network([5, 4, 3], batch_norm=True, bn_decay=0.5, rng=np.random.default_rng(0))
+    _, caches = net.forward(X, training=True)
+    mu, var = caches[0][2][2], caches[0][2][3]
+    net.gradients(X, y)
+    layer = net.bn_layers[1]
+    assert layer.n_updates == 1
+    assert np.allclose(layer.running_mean, 0.5 * mu, rtol=0, atol=1e-15)
+    assert np.allclose(layer.running_var, 0.5 + 0.5 * var * 10 / 9, rtol=0, atol=1e-15)
+    assert isinstance(layer.running_mean, np.ndarray) and isinstance(layer.batch_var,
+                                                                        np.ndarray)
+
+
+def test_a_diverged_network_has_no_gradient():
+    X, y = _batch(6)
+    net = Network([5, 4, 3], rng=np.random.default_rng(0))
+    net.params["W1"][0, 0] = np.inf
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="not finite"):
+        net.gradients(X, y)
 
 
 def test_a_layer_norm_network_trains_on_batches_of_one_and_keeps_b():

@@ -9,6 +9,9 @@ one, else lessonlib's ``reference``, together with a line that says whose code i
     forward.whose   # "your batchnorm_forward", or
                     # "lessonlib's batchnorm_forward (exercise 3.1 does not pass yet)"
 
+A stand-in that is not simply lessonlib's function of that name (a gradient by automatic
+differentiation, say) carries its own phrase, given by ``stand_in``.
+
 Nothing else is looked up: no global names, no notebook namespace. The registry lives in
 the Python process (the notebook's kernel) and starts empty.
 """
@@ -40,15 +43,31 @@ def record(exercise: str, function: str, fn, passed: bool) -> None:
         _PASSING.pop(exercise, None)
 
 
+def stand_in(whose: str):
+    """Decorator: label a stand-in with the phrase ``choose`` says when it runs it, e.g.
+    ``"automatic differentiation of lessonlib's batch norm forward"``. Returns the
+    function itself."""
+    if not isinstance(whose, str):
+        raise TypeError(f"whose must be a phrase (str), got {type(whose).__name__}")
+    if not whose.strip():
+        raise ValueError("whose must be a non-empty phrase, got an empty one")
+
+    def label(fn):
+        fn.whose = whose
+        return fn
+    return label
+
+
 def choose(exercise: str, reference) -> Choice:
     """The learner's function for ``exercise`` if its last check passed, else ``reference``
-    (lessonlib's implementation, whose ``__name__`` names the exercise's function)."""
+    (lessonlib's stand-in: its ``stand_in`` phrase names it, or else its ``__name__``, the
+    exercise's function)."""
     reference = as_callable("reference", reference, "lessonlib's implementation")
     if exercise in _PASSING:
         function, fn = _PASSING[exercise]
         return Choice(fn, f"your {function}", True)
-    return Choice(reference, f"lessonlib's {reference.__name__} (exercise {exercise} does "
-                             "not pass yet)", False)
+    whose = getattr(reference, "whose", None) or f"lessonlib's {reference.__name__}"
+    return Choice(reference, f"{whose} (exercise {exercise} does not pass yet)", False)
 
 
 def forget_all() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -18,9 +19,27 @@ def _describe(value) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+def traced_value(value):
+    """The array inside ``value`` while autograd traces it (lessonlib differentiating its own
+    forward passes, ``lessonlib.layers.autodiff``), else ``None``. Takes any value; never
+    imports autograd: without autograd loaded nothing is traced."""
+    tracer = sys.modules.get("autograd.tracer")
+    if tracer is not None and isinstance(value, tracer.Box):
+        return tracer.getval(value)
+    return None
+
+
 def as_float_array(name: str, value, *, ndim: int | None = None, finite: bool = True,
                    allow_empty: bool = False) -> np.ndarray:
-    """Return ``value`` as a float ndarray (float32 kept, anything else float64), validated."""
+    """Return ``value`` as a float ndarray (float32 kept, anything else float64), validated.
+
+    A value autograd traces is checked by the array inside it and returned as it is, so
+    that automatic differentiation can run through lessonlib's checked functions.
+    """
+    traced = traced_value(value)
+    if traced is not None:
+        as_float_array(name, traced, ndim=ndim, finite=finite, allow_empty=allow_empty)
+        return value
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {_describe(value)}")
     arr = np.asarray(value)

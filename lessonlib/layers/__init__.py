@@ -1,2 +1,3 @@
-"""The layers floor: batch norm, softmax and cross-entropy, activations. numpy only; imports
-only the core floor."""
+"""The layers floor: batch norm, layer norm, softmax and cross-entropy, activations, and
+their gradients by automatic differentiation (``autodiff``; autograd is imported only when
+a gradient is computed). Imports only the core floor."""

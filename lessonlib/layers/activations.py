@@ -1,7 +1,9 @@
-"""Activations of the hidden layers and their derivatives. numpy only.
+"""Activations of the hidden layers and their derivatives.
 
-``activate(Z, kind)`` is ``g(Z)`` elementwise for ``kind`` in ``ACTIVATIONS``;
-``activate_grad(A, Z, kind)`` is ``g'(Z)``, computed from ``A = g(Z)`` where that is cheaper.
+``activate(Z, kind)`` is ``g(Z)`` elementwise for ``kind`` in ``ACTIVATIONS``, traceable by
+automatic differentiation (``autodiff``), which is how lessonlib's network gets ``g'``;
+``activate_grad(A, Z, kind)`` is ``g'(Z)`` written out, computed from ``A = g(Z)`` where
+that is cheaper (kept for reference; lessonlib itself no longer calls it).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validate import as_float_array
+from .autodiff import array_namespace
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
@@ -23,15 +26,15 @@ def sigmoid(z) -> np.ndarray:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(0.5 * z))
+    return 0.5 * (1 + array_namespace(z).tanh(0.5 * z))
 
 
 def activate(Z: np.ndarray, kind: str) -> np.ndarray:
     """``g(Z)`` for ``Z`` of any shape; ``kind`` is ``"relu"``, ``"tanh"`` or ``"sigmoid"``."""
     if kind == "relu":
-        return np.maximum(Z, 0)
+        return array_namespace(Z).maximum(Z, 0)
     if kind == "tanh":
-        return np.tanh(Z)
+        return array_namespace(Z).tanh(Z)
     if kind == "sigmoid":
         return _sigmoid(Z)
     raise ValueError(f"kind must be one of {ACTIVATIONS}, got {kind!r}")

@@ -21,7 +21,11 @@ averages kept during training instead of the batch::
 ``update_running_stats`` and ``batchnorm_inference`` those of exercises 4.1 and 4.2
 (notebook 04). ``BatchNorm`` is the layer the network uses,
 holding ``gamma``, ``beta`` and the running statistics, with a training and an evaluation
-mode; ``fold_batchnorm`` folds it into the linear layer before it. numpy only.
+mode; ``fold_batchnorm`` folds it into the linear layer before it.
+
+Every gradient lessonlib itself uses comes from automatic differentiation (``autodiff``) of
+the forward passes: ``batchnorm_backward_by_autodiff`` stands in for exercises 3.3 and 3.4
+until the learner's pass, and ``BatchNorm.backward`` is computed the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..core.passing import stand_in
 from ..core.validate import (
     as_column,
     as_decay,
@@ -38,6 +43,7 @@ from ..core.validate import (
     as_real,
     as_variance,
 )
+from .autodiff import array_namespace, value, vjp, with_backward
 
 
 class BatchNormCache(NamedTuple):
@@ -58,16 +64,14 @@ class BatchNormCache(NamedTuple):
 # ------------------------------------------------------------------ the core (unchecked)
 
 def _bn_forward(Z, gamma, beta, eps):
-    # Few passes and few new arrays (the benchmark against PyTorch is in lessonlib.bench):
-    # Z_hat is built in place from the centred copy, var comes from one einsum.
-    m = Z.shape[1]
+    # Traceable by autograd (nothing in place): the network differentiates it. Few
+    # operations, since autograd's cost is mostly per operation; Z.var would be one fewer
+    # but costs more in both passes (measured on notebook 03's network and lessonlib.bench).
     mu = Z.mean(axis=1, keepdims=True)
-    Z_hat = np.subtract(Z, mu)
-    var = np.einsum("ij,ij->i", Z_hat, Z_hat)[:, None] / m
-    Z_hat *= 1.0 / np.sqrt(var + eps)
-    out = np.multiply(Z_hat, gamma, dtype=np.result_type(Z_hat, gamma, beta))
-    out += beta
-    return out, BatchNormCache(Z, Z_hat, mu, var, gamma, eps)
+    centred = Z - mu
+    var = (centred * centred).mean(axis=1, keepdims=True)
+    Z_hat = centred / array_namespace(var).sqrt(var + eps)
+    return Z_hat * gamma + beta, BatchNormCache(Z, Z_hat, mu, var, gamma, eps)
 
 
 def _bn_backward(dZ_tilde, cache):
@@ -86,30 +90,22 @@ def _bn_backward(dZ_tilde, cache):
 
 
 class BatchNormInferenceCache(NamedTuple):
-    """What the evaluation-mode forward keeps for a backward pass (frozen statistics).
+    """What the evaluation-mode forward keeps for a backward pass: its inputs, ``Z``
+    ``(n, m)``, ``gamma`` ``(n, 1)``, the frozen statistics ``mean`` and ``var`` ``(n, 1)``
+    and ``eps``. With fixed statistics batch norm is an affine map of each example alone."""
 
-    ``Z_hat`` ``(n, m)``, ``gamma`` ``(n, 1)`` and ``inv_std = 1 / sqrt(running_var + eps)``
-    ``(n, 1)``: with fixed statistics batch norm is an affine map of each example alone.
-    """
-
-    Z_hat: np.ndarray
+    Z: np.ndarray
     gamma: np.ndarray
-    inv_std: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    eps: float
 
 
 def _bn_inference(Z, gamma, beta, mean, var, eps):
+    # Traceable in Z, gamma and beta (the statistics are constants).
     inv_std = 1.0 / np.sqrt(var + eps)
-    Z_hat = np.subtract(Z, mean, dtype=np.result_type(Z, mean, inv_std))
-    Z_hat *= inv_std
-    out = np.multiply(Z_hat, gamma, dtype=np.result_type(Z_hat, gamma, beta))
-    out += beta
-    return out, BatchNormInferenceCache(Z_hat, gamma, inv_std)
-
-
-def _bn_inference_backward(dZ_tilde, cache):
-    Z_hat, gamma, inv_std = cache
-    return (dZ_tilde * (gamma * inv_std), np.sum(dZ_tilde * Z_hat, axis=1, keepdims=True),
-            np.sum(dZ_tilde, axis=1, keepdims=True))
+    Z_hat = (Z - mean) * inv_std
+    return Z_hat * gamma + beta, BatchNormInferenceCache(Z, gamma, mean, var, eps)
 
 
 def _ema_step(running, stat, decay):
@@ -204,6 +200,42 @@ def batchnorm_backward_graph(dZ_tilde, cache):
     dC = dZ_hat / s + dvar * 2 * C / m
     dmu = -dC.sum(axis=1, keepdims=True)
     return dC + dmu / m, dgamma, dbeta
+
+
+@stand_in("automatic differentiation of lessonlib's batch norm forward")
+def batchnorm_backward_by_autodiff(dZ_tilde, cache):
+    """Stand-in for exercises 3.3 and 3.4: ``(dZ, dgamma, dbeta)`` computed by automatic
+    differentiation (autograd) of lessonlib's ``batchnorm_forward`` at the cache's ``Z``,
+    ``gamma`` and ``eps``, not from a formula for the backward pass.
+
+    ``dZ_tilde`` ``(n, m)`` is ``d cost / d Z_tilde``; ``cache`` is the
+    ``(Z, Z_hat, mu, var, gamma, eps)`` that ``batchnorm_forward`` returned. Returns arrays
+    of shapes ``(n, m)``, ``(n, 1)`` and ``(n, 1)``. Needs autograd.
+    """
+    dZ_tilde, cache = _checked_cache(dZ_tilde, cache)
+    Z = as_float_array("cache's Z", cache.Z, ndim=2)
+    if Z.shape != dZ_tilde.shape:
+        raise ValueError(f"cache's Z must have the shape of dZ_tilde, {dZ_tilde.shape}, got "
+                         f"{Z.shape}")
+    return _training_gradients(dZ_tilde, Z, cache.gamma, cache.eps)
+
+
+def _training_gradients(dZ_tilde, Z, gamma, eps):
+    """``(dZ, dgamma, dbeta)`` of ``batchnorm_forward`` at ``Z``, ``gamma``, ``eps`` by
+    autograd (``beta`` shifts the output only, so its value does not matter)."""
+    _, backward = vjp(lambda Z, gamma, beta: batchnorm_forward(Z, gamma, beta, eps)[0],
+                      (Z, gamma, np.zeros_like(gamma)))
+    return backward(dZ_tilde)
+
+
+def _inference_gradients(dZ_tilde, cache: BatchNormInferenceCache):
+    """``(dZ, dgamma, dbeta)`` of ``batchnorm_inference`` with the cache's frozen
+    statistics, by autograd."""
+    Z, gamma, mean, var, eps = cache
+    _, backward = vjp(lambda Z, gamma, beta: batchnorm_inference(Z, gamma, beta, mean, var,
+                                                                 eps),
+                      (Z, gamma, np.zeros_like(gamma)))
+    return backward(dZ_tilde)
 
 
 def _checked_cache(dZ_tilde, cache) -> tuple[np.ndarray, BatchNormCache]:
@@ -320,13 +352,15 @@ class BatchNorm:
     Besides, ``n_updates`` counts the training batches averaged in so far, and
     ``batch_mean``, ``batch_var`` hold the last training batch's mean and biased variance
     (``None`` before the first). ``forward(Z) -> (Z_tilde, cache)`` and
-    ``backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)`` follow lessonlib's convention; in
-    evaluation mode the backward pass treats the statistics as constants. Introduced in
-    notebook 04.
+    ``backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)`` follow lessonlib's convention; the
+    backward pass is automatic differentiation of the forward pass (it needs autograd), and
+    in evaluation mode it treats the statistics as constants. Introduced in notebook 04.
 
     ``functions=(forward, backward)``, with the signatures of ``batchnorm_forward`` and
     ``batchnorm_backward`` (the cache ``(Z, Z_hat, mu, var, gamma, eps)``), runs those in
     training mode instead of lessonlib's: notebook 03 trains networks with the learner's.
+    When autograd differentiates through such a layer (the network's gradients), its
+    gradients come from that ``backward``.
     """
 
     def __init__(self, n_units: int, *, decay: float = 0.9, eps: float = 1e-5,
@@ -367,35 +401,43 @@ class BatchNorm:
         self.n_updates += 1
 
     def forward(self, Z, *, training: bool | None = None, update: bool = True,
-                validate: bool = True):
+                validate: bool = True, gamma=None, beta=None):
         """``(Z_tilde, cache)`` for ``Z`` ``(n, m)``.
 
         ``training`` (default: the layer's mode) picks the statistics: the batch's own
         (``m >= 2``), then, with ``update``, a step of the running ones towards them; or the
         running statistics alone (any ``m``, nothing changes). ``validate=False`` skips the
         argument checks, for a caller that passes arrays it built itself (the network: a NaN
-        from a diverging run must flow through to be detected there).
+        from a diverging run must flow through to be detected there). ``gamma`` and
+        ``beta`` ``(n, 1)`` replace the layer's own for this call: the network passes the
+        parameters autograd traces (``autodiff``).
         """
         training = self.training if training is None else _as_flag("training", training)
+        gamma = self.gamma if gamma is None else gamma
+        beta = self.beta if beta is None else beta
         if validate:
             Z = _check_Z(Z) if training else as_float_array("Z", Z, ndim=2)
             if Z.shape[0] != self.n_units:
                 raise ValueError(f"Z must have shape ({self.n_units}, m), one row per unit of "
                                  f"the layer, got {Z.shape}")
+            gamma = _check_unit_param("gamma", gamma, self.n_units)
+            beta = _check_unit_param("beta", beta, self.n_units)
         if not training:
-            return _bn_inference(Z, self.gamma, self.beta, self.running_mean,
-                                 self.running_var, self.eps)
+            return _bn_inference(Z, gamma, beta, self.running_mean, self.running_var,
+                                 self.eps)
         if self.functions is None:
-            out, cache = _bn_forward(Z, self.gamma, self.beta, self.eps)
+            out, cache = _bn_forward(Z, gamma, beta, self.eps)
         else:
-            out, cache = self.functions[0](Z, self.gamma, self.beta, self.eps)
+            out, cache = with_backward(*self.functions)(Z, gamma, beta, self.eps)
         if update:
-            self._update(cache[2], cache[3], Z.shape[1])          # mu and var
+            self._update(value(cache[2]), value(cache[3]), Z.shape[1])      # mu and var
         return out, cache
 
     def backward(self, dZ_tilde, cache, *, validate: bool = True):
         """``(dZ, dgamma, dbeta)`` from ``dZ_tilde`` ``(n, m)`` and the cache of ``forward``
-        (``validate``: as in ``forward``)."""
+        (``validate``: as in ``forward``): the layer's ``functions`` backward pass in training
+        mode when it has one, else automatic differentiation of the forward pass (shapes
+        ``(n, m)``, ``(n, 1)``, ``(n, 1)``; needs autograd)."""
         theirs = self.functions is not None and not isinstance(cache, BatchNormInferenceCache)
         if not (theirs or isinstance(cache, (BatchNormCache, BatchNormInferenceCache))):
             raise TypeError("cache must be what BatchNorm.forward returned, got "
@@ -403,15 +445,15 @@ class BatchNorm:
         if validate:
             dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
             shape = np.shape(cache[0] if isinstance(cache, BatchNormInferenceCache)
-                             else cache[1])                     # Z_hat's
+                             else cache[1])                     # Z's, Z_hat's
             if dZ_tilde.shape != shape:
                 raise ValueError(f"dZ_tilde must have the shape of Z, {shape}, got "
                                  f"{dZ_tilde.shape}")
         if theirs:
             return self.functions[1](dZ_tilde, cache)
         if isinstance(cache, BatchNormInferenceCache):
-            return _bn_inference_backward(dZ_tilde, cache)
-        return _bn_backward(dZ_tilde, cache)
+            return _inference_gradients(dZ_tilde, cache)
+        return _training_gradients(dZ_tilde, cache.Z, cache.gamma, cache.eps)
 
 
 def check_functions(functions, name: str = "functions"):

@@ -11,14 +11,17 @@ batch, a batch of one works, and training and test time compute the same thing::
 
 (Ba, Kiros & Hinton, 2016, *Layer Normalization*.) ``layernorm_forward`` is the reference
 of exercise 4.3 (notebook 04); ``LayerNorm`` is the layer ``network.Network(...,
-layer_norm=True)`` uses.
+layer_norm=True)`` uses. Its gradients come from automatic differentiation (``autodiff``)
+of the forward pass: ``layernorm_backward_by_autodiff``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.passing import stand_in
 from ..core.validate import as_column, as_float_array, as_int, as_real
+from .autodiff import array_namespace, vjp, with_backward
 
 
 def layernorm_forward(Z, gamma, beta, eps: float = 1e-5):
@@ -37,9 +40,12 @@ def layernorm_forward(Z, gamma, beta, eps: float = 1e-5):
 
 
 def _forward(Z, gamma, beta, eps):
+    # Traceable by autograd (nothing in place): the network differentiates it. Few
+    # operations, since autograd's cost is mostly per operation (as in batchnorm).
     mu = Z.mean(axis=0, keepdims=True)
-    var = ((Z - mu) ** 2).mean(axis=0, keepdims=True)
-    Z_hat = (Z - mu) / np.sqrt(var + eps)
+    centred = Z - mu
+    var = (centred * centred).mean(axis=0, keepdims=True)
+    Z_hat = centred / array_namespace(var).sqrt(var + eps)
     return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)
 
 
@@ -53,6 +59,44 @@ def layernorm_backward(dZ_tilde, cache):
         raise ValueError(f"dZ_tilde must have the shape of Z, {np.shape(Z_hat)}, got "
                          f"{dZ_tilde.shape}")
     return _backward(dZ_tilde, cache)
+
+
+@stand_in("automatic differentiation of lessonlib's layer norm forward")
+def layernorm_backward_by_autodiff(dZ_tilde, cache):
+    """``(dZ, dgamma, dbeta)`` of layer norm by automatic differentiation (autograd) of
+    lessonlib's ``layernorm_forward`` at the cache's ``Z``, ``gamma`` and ``eps``, not from
+    a formula for the backward pass.
+
+    ``dZ_tilde`` ``(n, m)``; ``cache`` as ``layernorm_forward`` returns it,
+    ``(Z, Z_hat, mu, var, gamma, eps)``. Returns arrays of shapes ``(n, m)``, ``(n, 1)``,
+    ``(n, 1)``. Needs autograd.
+    """
+    if not isinstance(cache, tuple) or len(cache) != 6:
+        raise TypeError("cache must be the 6-tuple (Z, Z_hat, mu, var, gamma, eps) returned "
+                        f"by layernorm_forward, got {type(cache).__name__}")
+    Z = as_float_array("cache's Z", cache[0], ndim=2)
+    dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
+    if dZ_tilde.shape != Z.shape:
+        raise ValueError(f"dZ_tilde must have the shape of Z, {Z.shape}, got "
+                         f"{dZ_tilde.shape}")
+    gamma = as_column("cache's gamma", cache[4], Z.shape[0])
+    eps = as_real("cache's eps", cache[5], low=0, low_inclusive=False)
+    return _gradients(dZ_tilde, Z, gamma, eps)
+
+
+def _gradients(dZ_tilde, Z, gamma, eps, forward=layernorm_forward):
+    """``(dZ, dgamma, dbeta)`` of layer norm's ``forward`` at ``Z``, ``gamma``, ``eps`` by
+    autograd (``beta`` shifts the output only, so its value does not matter)."""
+    _, backward = vjp(lambda Z, gamma, beta: forward(Z, gamma, beta, eps)[0],
+                      (Z, gamma, np.zeros_like(gamma)))
+    return backward(dZ_tilde)
+
+
+def _backward_by_autodiff(dZ_tilde, cache):
+    """The backward pass ``LayerNorm`` pairs with a forward pass's cache: autograd through
+    the unchecked forward pass (the network's arrays need no checks)."""
+    Z, _, _, _, gamma, eps = cache
+    return _gradients(dZ_tilde, Z, gamma, eps, forward=_forward)
 
 
 def _backward(dZ_tilde, cache):
@@ -70,7 +114,9 @@ class LayerNorm:
     compute the same thing. ``forward`` and ``backward`` take the keywords of
     ``BatchNorm``'s, so ``network.Network`` drives either. ``forward_fn``, with the signature
     of ``layernorm_forward`` (and its cache), replaces lessonlib's forward pass: notebook 04
-    trains with the learner's."""
+    trains with the learner's. ``backward`` is automatic differentiation of lessonlib's
+    forward pass (needs autograd), also when the network differentiates through the
+    learner's."""
 
     def __init__(self, n_units: int, *, eps: float = 1e-5, forward_fn=None):
         self.n_units = as_int("n_units", n_units, low=2)
@@ -90,14 +136,22 @@ class LayerNorm:
         self.training = bool(mode)
         return self
 
-    def forward(self, Z, *, training=None, update: bool = True, validate: bool = True):
-        """``(Z_tilde, cache)``; ``training`` and ``update`` are accepted and ignored."""
+    def forward(self, Z, *, training=None, update: bool = True, validate: bool = True,
+                gamma=None, beta=None):
+        """``(Z_tilde, cache)``; ``training`` and ``update`` are accepted and ignored;
+        ``gamma`` and ``beta`` replace the layer's own for this call, as in ``BatchNorm``."""
+        gamma = self.gamma if gamma is None else gamma
+        beta = self.beta if beta is None else beta
         if self.forward_fn is not None:
-            return self.forward_fn(Z, self.gamma, self.beta, self.eps)
+            return with_backward(self.forward_fn, _backward_by_autodiff)(Z, gamma, beta,
+                                                                          self.eps)
         if validate:
-            return layernorm_forward(Z, self.gamma, self.beta, self.eps)
-        return _forward(Z, self.gamma, self.beta, self.eps)
+            return layernorm_forward(Z, gamma, beta, self.eps)
+        return _forward(Z, gamma, beta, self.eps)
 
     def backward(self, dZ_tilde, cache, *, validate: bool = True):
-        """``(dZ, dgamma, dbeta)`` from the cache of ``forward``."""
-        return layernorm_backward(dZ_tilde, cache) if validate else _backward(dZ_tilde, cache)
+        """``(dZ, dgamma, dbeta)`` from the cache of ``forward``, by automatic
+        differentiation of lessonlib's forward pass (needs autograd)."""
+        if validate:
+            return layernorm_backward_by_autodiff(dZ_tilde, cache)
+        return _backward_by_autodiff(dZ_tilde, cache)

@@ -8,14 +8,19 @@ effect and a zero gradient; ``beta`` does its job. The references of exercises 3
 
     Z = W A_prev;  Z_tilde, bn_cache = batchnorm_forward(Z, gamma, beta, eps);  A = g(Z_tilde)
     cache = (A_prev, W, bn_cache, Z_tilde, activation)
+
+``linear_bn_backward_by_autodiff`` stands in for exercise 3.6 until the learner's passes:
+the layer's gradients by automatic differentiation (``autodiff``) of ``linear_bn_forward``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.passing import stand_in
 from ..core.validate import as_float_array, as_real
 from .activations import activate, activate_grad
+from .autodiff import vjp
 from .batchnorm import batchnorm_backward, batchnorm_forward
 
 LAYER_ACTIVATIONS = ("relu", "sigmoid")
@@ -49,6 +54,36 @@ def linear_bn_backward(dA, cache):
     (``batchnorm_backward``) and the product (``dW = dZ A_prev^T``,
     ``dA_prev = W^T dZ``). Shapes: ``(n_prev, m)``, ``(n, n_prev)``, ``(n, 1)``, ``(n, 1)``.
     """
+    dA, (A_prev, W, bn_cache, Z_tilde, activation) = _checked(dA, cache)
+    A = activate(Z_tilde, activation)
+    dZ, dgamma, dbeta = batchnorm_backward(dA * activate_grad(A, Z_tilde, activation),
+                                           bn_cache)
+    return W.T @ dZ, dZ @ A_prev.T, dgamma, dbeta
+
+
+@stand_in("automatic differentiation of lessonlib's linear_bn_forward")
+def linear_bn_backward_by_autodiff(dA, cache):
+    """Stand-in for exercise 3.6: ``(dA_prev, dW, dgamma, dbeta)`` computed by automatic
+    differentiation (autograd) of lessonlib's ``linear_bn_forward`` at the point the cache
+    holds (``A_prev``, ``W``, ``gamma``, ``eps``, the activation, and ``beta``, read back
+    as the mean of ``Z_tilde - gamma * Z_hat``), not from a formula for the backward pass.
+
+    ``dA`` ``(n, m)``; ``cache`` as ``linear_bn_forward`` returns it. Returns arrays of
+    shapes ``(n_prev, m)``, ``(n, n_prev)``, ``(n, 1)``, ``(n, 1)``. Needs autograd.
+    """
+    dA, (A_prev, W, bn_cache, Z_tilde, activation) = _checked(dA, cache)
+    Z_hat, gamma, eps = bn_cache[1], bn_cache[4], bn_cache[5]
+    beta = np.mean(Z_tilde - gamma * Z_hat, axis=1, keepdims=True)
+
+    def layer(A_prev, W, gamma, beta):
+        return linear_bn_forward(A_prev, W, gamma, beta, activation, eps)[0]
+
+    _, backward = vjp(layer, (A_prev, W, gamma, beta))
+    return backward(dA)
+
+
+def _checked(dA, cache):
+    """``dA`` and the cache of ``linear_bn_forward``, checked against each other."""
     if not isinstance(cache, tuple) or len(cache) != 5:
         raise TypeError("cache must be the 5-tuple (A_prev, W, bn_cache, Z_tilde, activation) "
                         f"linear_bn_forward returned, got {type(cache).__name__}")
@@ -60,7 +95,7 @@ def linear_bn_backward(dA, cache):
     if dA.shape != np.shape(Z_tilde):
         raise ValueError(f"dA must have the shape of the layer's output, {np.shape(Z_tilde)}, "
                          f"got {dA.shape}")
-    A = activate(Z_tilde, activation)
-    dZ, dgamma, dbeta = batchnorm_backward(dA * activate_grad(A, Z_tilde, activation),
-                                           bn_cache)
-    return W.T @ dZ, dZ @ A_prev.T, dgamma, dbeta
+    if not isinstance(bn_cache, tuple) or len(bn_cache) != 6:
+        raise TypeError("cache's bn_cache must be the 6-tuple batchnorm_forward returned, got "
+                        f"{type(bn_cache).__name__}")
+    return dA, cache

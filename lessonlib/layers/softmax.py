@@ -1,10 +1,14 @@
-"""Softmax and the cross-entropy cost, in course shapes. numpy only.
+"""Softmax and the cross-entropy cost, in course shapes.
 
 Logits ``Z`` and probabilities ``Y_hat`` are ``(C, m)``, one example per column; one-hot
 labels ``Y`` are ``(C, m)``; integer labels ``y`` are ``(m,)``. ``softmax``, ``one_hot``,
 ``cross_entropy_cost``, ``softmax_jacobian``, ``softmax_backward`` and
 ``cross_entropy_from_logits`` are the references of notebook 05's exercises;
-``softmax_cross_entropy`` is the fused cost and gradient the network's output layer uses.
+``softmax_cross_entropy`` is a fused cost and gradient, kept for reference. The derivatives
+lessonlib uses come from automatic differentiation (``autodiff``) of the forward passes
+``softmax`` and ``cross_entropy_from_logits``: ``softmax_jacobian_by_autodiff``,
+``softmax_backward_by_autodiff`` and ``softmax_cross_entropy_by_autodiff`` stand in for the
+exercises until the learner's pass, and the network trains with the last.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.gradcheck import numerical_gradient
+from ..core.passing import stand_in
 from ..core.validate import as_float_array, as_int, as_labels
+from .autodiff import array_namespace, as_number, jacobian, value, vjp
 
 _SUM_TOL = 1e-4          # how far a column of probabilities may sum from 1
 _RANGE_TOL = 1e-6        # rounding slack allowed outside [0, 1] for a probability
@@ -69,9 +75,8 @@ def softmax(Z) -> np.ndarray:
     overflowing: the largest exponent is 0. Exercise 5.1.
     """
     Z = _logits(Z)
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-    E /= E.sum(axis=0, keepdims=True)
-    return E
+    E = array_namespace(Z).exp(Z - value(Z).max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
 
 
 def hardmax(Z) -> np.ndarray:
@@ -136,12 +141,59 @@ def softmax_backward(Y_hat, Y) -> np.ndarray:
     return (Y_hat - Y) / Y.shape[1]
 
 
+@stand_in("automatic differentiation of lessonlib's softmax")
+def softmax_jacobian_by_autodiff(z) -> np.ndarray:
+    """Stand-in for exercise 5.4: the Jacobian ``J[j, c] = d y_hat_j / d z_c`` of one
+    example's softmax, computed by automatic differentiation (autograd) of lessonlib's
+    ``softmax`` forward pass, not from a formula for it.
+
+    ``z`` is the example's ``C`` logits, shape ``(C,)``; returns ``J`` of shape ``(C, C)``.
+    Needs autograd.
+    """
+    z = as_float_array("z", z, ndim=1)
+    return jacobian(lambda logits: softmax(logits[:, None])[:, 0], z)
+
+
+@stand_in("automatic differentiation of lessonlib's cross-entropy cost")
+def softmax_backward_by_autodiff(Y_hat, Y) -> np.ndarray:
+    """Stand-in for exercise 5.5: ``dZ``, the gradient of the mean cross-entropy cost with
+    respect to the logits ``Z``, by automatic differentiation (autograd) of lessonlib's
+    cost from the logits (``cross_entropy_from_logits``).
+
+    ``Y_hat = softmax(Z)`` and one-hot ``Y`` are ``(C, m)``; returns ``dZ`` ``(C, m)``. The
+    logits are taken as ``log(Y_hat)``: softmax does not change when a constant is added to
+    a column, so ``softmax(log(Y_hat)) = Y_hat`` (a probability of 0 is clipped to the
+    smallest positive float first). Needs autograd.
+    """
+    Y_hat, Y = _check_pair(Y_hat, Y)
+    tiny = np.finfo(Y_hat.dtype).tiny
+    return softmax_cross_entropy_by_autodiff(np.log(np.maximum(Y_hat, tiny)), Y)[1]
+
+
+@stand_in("automatic differentiation of lessonlib's cross-entropy cost")
+def softmax_cross_entropy_by_autodiff(Z, Y) -> tuple[float, np.ndarray]:
+    """``(cost, dZ)`` straight from the logits: the mean cross-entropy cost of ``Z`` and
+    one-hot ``Y`` (``(C, m)`` each, as ``cross_entropy_from_logits``) and its gradient with
+    respect to ``Z``, ``(C, m)`` of the dtype of ``Z``, by automatic differentiation
+    (autograd) of that cost. What lessonlib's network and notebook 03's layers train with.
+    Needs autograd.
+    """
+    Z = _logits(Z)
+    Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
+    if Z.shape != Y.shape:
+        raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
+                         f"and Y of shape {Y.shape}")
+    cost, backward = vjp(lambda logits: cross_entropy_from_logits(logits, Y), (Z,))
+    return float(cost), backward(np.ones_like(cost))[0].astype(Z.dtype, copy=False)
+
+
 def log_softmax(Z) -> np.ndarray:
     """``log(softmax(Z))`` for logits ``(C, m)``, finite even where softmax rounds to 0:
     ``Z - max - log(sum(exp(Z - max)))`` per column."""
     Z = _logits(Z)
-    shifted = Z - Z.max(axis=0, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+    xp = array_namespace(Z)
+    shifted = Z - value(Z).max(axis=0, keepdims=True)     # a constant: softmax ignores it
+    return shifted - xp.log(xp.exp(shifted).sum(axis=0, keepdims=True))
 
 
 def cross_entropy_from_logits(Z, Y) -> float:
@@ -155,7 +207,10 @@ def cross_entropy_from_logits(Z, Y) -> float:
     if Z.shape != Y.shape:
         raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
                          f"and Y of shape {Y.shape}")
-    return float(-np.sum(np.where(Y > 0, Y * log_softmax(Z), 0.0)) / Y.shape[1])
+    terms = Y * log_softmax(Z)
+    if not np.isfinite(value(terms)).all():   # 0 * -inf: a probability that rounded to 0
+        terms = array_namespace(terms).where(Y > 0, terms, 0.0)   # counts 0 where Y is 0
+    return as_number(terms.sum() / -Y.shape[1])
 
 
 def softmax_cross_entropy(Z, Y) -> tuple[float, np.ndarray]:

@@ -24,8 +24,9 @@ from ..core.passing import Choice, choose
 from ..core.progress import progress
 from ..core.threads import one_blas_thread
 from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng, as_sizes
-from ..layers.batchnorm import batchnorm_backward, batchnorm_forward
-from ..layers.softmax import one_hot, softmax_cross_entropy
+from ..layers.autodiff import vjp
+from ..layers.batchnorm import batchnorm_backward_by_autodiff, batchnorm_forward
+from ..layers.softmax import one_hot, softmax_cross_entropy_by_autodiff
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 from .widgets import FixedWidgets
@@ -104,16 +105,16 @@ def gradcheck_report(forward, backward, *, rng: np.random.Generator) -> str:
 def gradcheck_choices() -> tuple[Choice, Choice]:
     """The forward and backward pass notebook 03's gradient check runs, by the checks that
     pass now (``lessonlib.core.passing``): your ``batchnorm_forward`` once exercise 3.1
-    passes; your ``batchnorm_backward`` once 3.4 passes, else your
-    ``batchnorm_backward_graph`` once 3.3 passes; lessonlib's otherwise, and the
-    ``whose`` of each says which."""
+    passes, else lessonlib's; your ``batchnorm_backward`` once 3.4 passes, else your
+    ``batchnorm_backward_graph`` once 3.3 passes, else automatic differentiation of
+    lessonlib's forward pass; the ``whose`` of each says which."""
     forward = choose("3.1", batchnorm_forward)
-    backward = choose("3.4", batchnorm_backward)
+    backward = choose("3.4", batchnorm_backward_by_autodiff)
     if not backward.yours:
-        graph = choose("3.3", batchnorm_backward)
+        graph = choose("3.3", batchnorm_backward_by_autodiff)
         backward = graph if graph.yours else Choice(
-            batchnorm_backward, "lessonlib's batchnorm_backward (exercises 3.3 and 3.4 do "
-            "not pass yet)", False)
+            batchnorm_backward_by_autodiff, f"{batchnorm_backward_by_autodiff.whose} "
+            "(exercises 3.3 and 3.4 do not pass yet)", False)
     return forward, backward
 
 
@@ -311,7 +312,9 @@ def train_with_layers(layer_forward, layer_backward, *, hidden=(64, 64),
 
     Hidden layers of sizes ``hidden`` (He-scaled ``W``, ``gamma`` ones, ``beta`` zeros, no
     ``b``), then a linear softmax output with lessonlib's cross-entropy, trained by plain
-    gradient descent at ``learning_rate`` on shuffled mini-batches. After each epoch it
+    gradient descent at ``learning_rate`` on shuffled mini-batches. The output layer's
+    gradients come from automatic differentiation (``layers.autodiff``; needs autograd),
+    the hidden layers' from ``layer_backward``. After each epoch it
     records the training and validation accuracy, each set normalized as one batch with
     its own statistics (notebook 03 has no running averages yet). Returns
     ``{"train_acc": [...], "val_acc": [...]}``, one entry per epoch.
@@ -346,10 +349,11 @@ def train_with_layers(layer_forward, layer_backward, *, hidden=(64, 64),
             for start in range(0, d.train.m - 1, batch_size):
                 idx = order[start:start + batch_size]
                 A, caches = forward(d.train.X[:, idx])
-                _, dZL = softmax_cross_entropy(W_out @ A + b_out, Y[:, idx])
-                dA = W_out.T @ dZL
-                W_out -= learning_rate * (dZL @ A.T)
-                b_out -= learning_rate * dZL.sum(axis=1, keepdims=True)
+                ZL, output_backward = vjp(lambda A, W, b: W @ A + b, (A, W_out, b_out))
+                _, dZL = softmax_cross_entropy_by_autodiff(ZL, Y[:, idx])
+                dA, dW_out, db_out = output_backward(dZL)
+                W_out -= learning_rate * dW_out
+                b_out -= learning_rate * db_out
                 for params, cache in zip(reversed(hidden_params), reversed(caches)):
                     dA, *grads = layer_backward(dA, cache)
                     for p, g in zip(params, grads):

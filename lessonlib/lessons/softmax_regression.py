@@ -11,6 +11,8 @@ and the temperature widget. Softmax and the cost are in ``lessonlib.layers.softm
 
 from __future__ import annotations
 
+import functools
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,6 +20,7 @@ from IPython.display import display
 from matplotlib.colors import ListedColormap
 
 from ..core.validate import as_float_array, as_int, as_labels, as_real, as_rng
+from ..layers.autodiff import vjp
 from ..layers.softmax import cross_entropy_cost, one_hot, softmax
 from ..network import Network, train_epochs
 from ..optim import Optimizer
@@ -47,8 +50,9 @@ def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int 
     default ``max(y) + 1``). The model is ``lessonlib.network.Network([n_x, C])``, a network
     with no hidden layer, trained with plain gradient descent on shuffled mini-batches by
     ``lessonlib.network.train_epochs``. ``functions=(softmax, cost, backward)``, with the
-    signatures of exercises 5.1, 5.3 and 5.5, trains with those instead (the same mini-batches,
-    ``dW = dZ X^T``, ``db = sum(dZ)``): notebook 05 trains with the learner's. Returns
+    signatures of exercises 5.1, 5.3 and 5.5, trains with those instead (the same mini-batches;
+    ``dW`` and ``db`` from ``dZ`` by automatic differentiation of ``Z = W X + b``, which needs
+    autograd): notebook 05 trains with the learner's. Returns
     ``(net, history)``: ``net.predict(X)`` gives labels ``(m,)``, ``net.params["W1"]`` is
     ``W`` of shape ``(C, n_x)``; ``history`` has ``"cost"``, ``"train_acc"`` and, with
     validation data, ``"val_acc"``, one entry per epoch.
@@ -84,16 +88,22 @@ def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int 
         order, costs = rng.permutation(X.shape[1]), []
         for start in range(0, X.shape[1], batch_size):
             idx = order[start:start + batch_size]
-            Y_hat = softmax_fn(W @ X[:, idx] + b)
+            Z, linear_backward = vjp(functools.partial(_logits, X=X[:, idx]), (W, b))
+            Y_hat = softmax_fn(Z)
             costs.append(float(cost_fn(Y_hat, Y[:, idx])))
-            dZ = backward_fn(Y_hat, Y[:, idx])
-            W -= learning_rate * (dZ @ X[:, idx].T)
-            b -= learning_rate * dZ.sum(axis=1, keepdims=True)
+            dW, db = linear_backward(backward_fn(Y_hat, Y[:, idx]))
+            W -= learning_rate * dW
+            b -= learning_rate * db
         history["cost"].append(float(np.mean(costs)))
         history["train_acc"].append(net.accuracy(X, y))
         if X_val is not None:
             history["val_acc"].append(net.accuracy(X_val, y_val))
     return net, history
+
+
+def _logits(W, b, X):
+    """``Z = W X + b`` ``(C, m)``: softmax regression's linear step."""
+    return W @ X + b
 
 
 def starting_costs(X, y, weight_scales, *, n_draws: int = 1, n_classes: int | None = None,

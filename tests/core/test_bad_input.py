@@ -127,6 +127,8 @@ BAD = [
         "reference"),
     bad("passing.record", "fn a number", lambda: passing.record("3.1", "f", 3, passed=True),
         TypeError, "fn"),
+    bad("passing.stand_in", "whose a number", lambda: passing.stand_in(3), TypeError, "whose"),
+    bad("passing.stand_in", "whose empty", lambda: passing.stand_in(" "), ValueError, "whose"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no
@@ -141,6 +143,7 @@ EXEMPT = {
     "memory.tune_allocator": "no argument",
     "passing.Choice": "a NamedTuple choose fills",
     "passing.forget_all": "no argument",
+    "validate.traced_value": "takes any value (returns None for what autograd does not trace)",
 }
 
 EXTREME = [
