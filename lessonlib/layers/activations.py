@@ -31,8 +31,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 def activate(Z: np.ndarray, kind: str) -> np.ndarray:
     """``g(Z)`` for ``Z`` of any shape; ``kind`` is ``"relu"``, ``"tanh"`` or ``"sigmoid"``."""
-    if kind == "relu":
-        return array_namespace(Z).maximum(Z, 0)
+    if kind == "relu":      # where, not maximum: autograd then gives g'(0) = 0, not 1/2
+        return array_namespace(Z).where(Z > 0, Z, 0.0)
     if kind == "tanh":
         return array_namespace(Z).tanh(Z)
     if kind == "sigmoid":

@@ -124,3 +124,25 @@ def test_lessonlibs_answer_written_out_passes_on_fresh_cases(exercise_id, entrop
     finally:
         framework.fresh_cases(None)
     assert r.passed, r.line
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_returning_an_autodiff_stand_in_earns_nothing_in_the_learners_notebook(exercise_id):
+    """The stand-ins the experiments run until an exercise passes are its answer too."""
+    stand_ins = [p for p in OFF_LIMITS[exercise_id] if p.endswith("_by_autodiff")]
+    for path in stand_ins:
+        stand_in = resolve(path)
+
+        def cheat(*args, **kwargs):
+            return stand_in(*args, **kwargs)
+        r = _check(exercise_id).evaluate(cheat)
+        assert r.points == 0 and "your function called lessonlib's" in r.line, path
+
+
+def test_every_exercise_with_an_autodiff_stand_in_has_it_off_limits():
+    from lessonlib.layers import batchnorm, layernorm, linear_bn
+    stand_ins = {f"layers.{m.__name__.rsplit('.', 1)[1]}:{name}"
+                 for m in (batchnorm, layernorm, linear_bn, sm) for name in vars(m)
+                 if name.endswith("_by_autodiff") and not name.startswith("_")}
+    listed = {p for paths in OFF_LIMITS.values() for p in paths}
+    assert stand_ins and stand_ins <= listed
