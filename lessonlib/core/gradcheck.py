@@ -4,7 +4,7 @@ Both work in float64. The course's recipe: perturb one entry of ``x`` by ``+h`` 
 take ``(f(x + h) - f(x - h)) / (2 h)`` (its error shrinks like ``h**2``), and compare the
 result with the gradient from backpropagation by the relative error
 ``||a - b|| / (||a|| + ||b||)``: about 1e-7 or less means the backward pass is right.
-Introduced in notebook 03 (checking ``batchnorm_backward``).
+Introduced in notebook 03 (checking the learner's ``batchnorm_backward``).
 """
 
 from __future__ import annotations

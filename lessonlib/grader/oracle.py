@@ -49,25 +49,25 @@ class CheckDataError(Exception):
 
 
 def reference_namespace() -> Live:
-    """lessonlib's reference answers by name, for the checks: the one place that knows
-    where the references live (those ``grader.references.OFF_LIMITS`` names, and the
-    numerical gradient of softmax's cost)."""
+    """The reference answers by name, for the checks: the one place that knows where they
+    live. The derived answers (backward passes, the Jacobian, ...) are the instructor
+    side's (``grader.instructor.answers``: missing on a learner's machine, where the check
+    cells replay their data instead); the forward passes the lecture states, the samplers
+    and the numerical gradient are lessonlib's own."""
     from ..layers import batchnorm, layernorm, linear_bn, softmax
     from ..lessons import putting_it_together
     from ..search import boxes, scales, spaces
-    return Live({fn.__name__: fn for fn in (
+    from . import instructor
+    own = {fn.__name__: fn for fn in (
         boxes.random_search_points, boxes.chance_at_least_one, boxes.shrink_box,
         boxes.coarse_to_fine, spaces.refine_space, spaces.sample_space,
         scales.sample_log_uniform, scales.sample_int_log_uniform, scales.sample_ema_beta,
-        batchnorm.batchnorm_forward, batchnorm.recover_gamma_beta,
-        batchnorm.batchnorm_backward_graph, batchnorm.batchnorm_backward,
-        batchnorm.update_running_stats, batchnorm.batchnorm_inference,
-        batchnorm.fold_batchnorm, layernorm.layernorm_forward, layernorm.layernorm_backward,
-        linear_bn.linear_bn_forward, linear_bn.linear_bn_backward,
-        softmax.softmax, softmax.log_softmax, softmax.softmax_cross_entropy, softmax.one_hot,
-        softmax.cross_entropy_cost, softmax.softmax_jacobian, softmax.softmax_backward,
-        softmax.cross_entropy_from_logits, softmax.numerical_dZ,
-        putting_it_together.make_search_space, putting_it_together.evaluate)})
+        batchnorm.batchnorm_forward, batchnorm.update_running_stats,
+        batchnorm.batchnorm_inference, batchnorm.fold_batchnorm, layernorm.layernorm_forward,
+        linear_bn.linear_bn_forward, softmax.softmax, softmax.log_softmax, softmax.one_hot,
+        softmax.cross_entropy_cost, softmax.cross_entropy_from_logits, softmax.numerical_dZ,
+        putting_it_together.make_search_space, putting_it_together.evaluate)}
+    return Live(own | instructor.answers())
 
 
 def _derived_name(fn) -> str:

@@ -1,18 +1,20 @@
-"""lessonlib's own answers to each exercise, off limits while the exercise is checked.
+"""lessonlib's stand-ins for each exercise, off limits while the exercise is checked.
 
-A learner's function that returns ``bn.batchnorm_backward(dZ_tilde, cache)`` computes the
-right answer without any work. While a check calls the learner's function, ``off_limits``
-swaps the code of every lessonlib function that computes that exercise's answer (the
-reference itself, and the other public routes to the same numbers: the layer's method, the
-fused softmax cross-entropy, layer norm on the transpose, ...) for a stub that records the
-call and raises. A function object is shared by every name it is bound to, so the stub is
-reached however the learner imported or renamed it; the check then fails with "your
-function called lessonlib's batchnorm_backward: write it yourself". Outside a check's call
-everything is restored, so experiments use the references freely.
+lessonlib holds no derived answer (those are the instructor side's), but it keeps the
+forward passes the lecture states and the automatic-differentiation stand-ins the
+experiments run until a learner's function passes. A learner's function that returns
+``bn.batchnorm_backward_by_autodiff(dZ_tilde, cache)`` would compute the right answer
+without any work. While a check calls the learner's function, ``off_limits`` swaps the code
+of every lessonlib function that computes that exercise's answer (the stand-in, and the
+other public routes to the same numbers: the layer's method, layer norm on the transpose,
+...) for a stub that records the call and raises. A function object is shared by every
+name it is bound to, so the stub is reached however the learner imported or renamed it;
+the check then fails with "your function called lessonlib's ...: write it yourself".
+Outside a check's call everything is restored, so experiments use the stand-ins freely.
 
 This protects the check cells in the learner's own kernel against the easy way out. A
 determined attack in that kernel (restoring the code, patching this module) is beyond it;
-that is what grading in a sandbox is for.
+that is what grading in a sandbox is for, where the stand-ins are not there at all.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import contextlib
 import importlib
 from pathlib import Path
 
-# exercise id -> the functions ("module:qualname" under lessonlib) that compute its answer
+# exercise id -> the functions ("module:qualname" under lessonlib) that compute its answer:
+# the labelled stand-ins the experiments run (the derived answers are not in lessonlib)
 OFF_LIMITS: dict[str, tuple[str, ...]] = {
     "1.1": ("search.boxes:random_search_points",),
     "1.2": ("search.boxes:chance_at_least_one",),
@@ -34,38 +37,30 @@ OFF_LIMITS: dict[str, tuple[str, ...]] = {
     "3.1": ("layers.batchnorm:batchnorm_forward", "layers.batchnorm:BatchNorm.forward",
             "layers.layernorm:layernorm_forward", "layers.layernorm:LayerNorm.forward",
             "layers.linear_bn:linear_bn_forward"),
-    "3.2": ("layers.batchnorm:recover_gamma_beta",),
-    "3.3": ("layers.batchnorm:batchnorm_backward", "layers.batchnorm:batchnorm_backward_graph",
-            "layers.batchnorm:BatchNorm.backward", "layers.layernorm:layernorm_backward",
-            "layers.layernorm:LayerNorm.backward", "layers.linear_bn:linear_bn_backward",
+    "3.2": (),                   # its answer is the instructor side's only
+    "3.3": ("layers.batchnorm:BatchNorm.backward", "layers.layernorm:LayerNorm.backward",
             "layers.batchnorm:batchnorm_backward_by_autodiff",
             "layers.layernorm:layernorm_backward_by_autodiff",
             "layers.linear_bn:linear_bn_backward_by_autodiff"),
-    "3.4": ("layers.batchnorm:batchnorm_backward", "layers.batchnorm:batchnorm_backward_graph",
-            "layers.batchnorm:BatchNorm.backward", "layers.layernorm:layernorm_backward",
-            "layers.layernorm:LayerNorm.backward", "layers.linear_bn:linear_bn_backward",
+    "3.4": ("layers.batchnorm:BatchNorm.backward", "layers.layernorm:LayerNorm.backward",
             "layers.batchnorm:batchnorm_backward_by_autodiff",
             "layers.layernorm:layernorm_backward_by_autodiff",
             "layers.linear_bn:linear_bn_backward_by_autodiff"),
     "3.5": ("layers.linear_bn:linear_bn_forward",),
-    "3.6": ("layers.linear_bn:linear_bn_backward",
-            "layers.linear_bn:linear_bn_backward_by_autodiff"),
+    "3.6": ("layers.linear_bn:linear_bn_backward_by_autodiff",),
     "4.1": ("layers.batchnorm:update_running_stats", "layers.batchnorm:BatchNorm.forward"),
     "4.2": ("layers.batchnorm:batchnorm_inference", "layers.batchnorm:BatchNorm.forward",
             "layers.batchnorm:fold_batchnorm"),
     "4.3": ("layers.layernorm:layernorm_forward", "layers.layernorm:LayerNorm.forward",
             "layers.batchnorm:batchnorm_forward", "layers.batchnorm:BatchNorm.forward"),
-    "5.1": ("layers.softmax:softmax", "layers.softmax:log_softmax",
-            "layers.softmax:softmax_cross_entropy"),
+    "5.1": ("layers.softmax:softmax", "layers.softmax:log_softmax"),
     "5.2": ("layers.softmax:one_hot",),
-    "5.3": ("layers.softmax:cross_entropy_cost", "layers.softmax:cross_entropy_from_logits",
-            "layers.softmax:softmax_cross_entropy"),
-    "5.4": ("layers.softmax:softmax_jacobian", "layers.softmax:softmax_jacobian_by_autodiff"),
-    "5.5": ("layers.softmax:softmax_backward", "layers.softmax:softmax_cross_entropy",
-            "layers.softmax:softmax_backward_by_autodiff",
+    "5.3": ("layers.softmax:cross_entropy_cost", "layers.softmax:cross_entropy_from_logits"),
+    "5.4": ("layers.softmax:softmax_jacobian_by_autodiff",),
+    "5.5": ("layers.softmax:softmax_backward_by_autodiff",
             "layers.softmax:softmax_cross_entropy_by_autodiff"),
-    "5.6": ("layers.softmax:cross_entropy_from_logits", "layers.softmax:softmax_cross_entropy",
-            "layers.softmax:log_softmax", "layers.softmax:cross_entropy_cost",
+    "5.6": ("layers.softmax:cross_entropy_from_logits", "layers.softmax:log_softmax",
+            "layers.softmax:cross_entropy_cost",
             "layers.softmax:softmax_cross_entropy_by_autodiff"),
     "6.1": ("lessons.putting_it_together:make_search_space",),
     "6.2": ("lessons.putting_it_together:evaluate",),

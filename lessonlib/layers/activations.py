@@ -1,9 +1,7 @@
 """Activations of the hidden layers and their derivatives.
 
 ``activate(Z, kind)`` is ``g(Z)`` elementwise for ``kind`` in ``ACTIVATIONS``, traceable by
-automatic differentiation (``autodiff``), which is how lessonlib's network gets ``g'``;
-``activate_grad(A, Z, kind)`` is ``g'(Z)`` written out, computed from ``A = g(Z)`` where
-that is cheaper (kept for reference; lessonlib itself no longer calls it).
+automatic differentiation (``autodiff``), which is how lessonlib's network gets ``g'``.
 """
 
 from __future__ import annotations
@@ -40,12 +38,3 @@ def activate(Z: np.ndarray, kind: str) -> np.ndarray:
     raise ValueError(f"kind must be one of {ACTIVATIONS}, got {kind!r}")
 
 
-def activate_grad(A: np.ndarray, Z: np.ndarray, kind: str) -> np.ndarray:
-    """``g'(Z)`` elementwise, from ``Z`` and ``A = activate(Z, kind)`` (same shape)."""
-    if kind == "relu":
-        return (Z > 0).astype(A.dtype)
-    if kind == "tanh":
-        return 1 - A * A
-    if kind == "sigmoid":
-        return A * (1 - A)
-    raise ValueError(f"kind must be one of {ACTIVATIONS}, got {kind!r}")

@@ -16,12 +16,13 @@ averages kept during training instead of the batch::
     running_var  = decay * running_var  + (1 - decay) * var_unbiased
     Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta        (test time)
 
-``batchnorm_forward``, ``recover_gamma_beta``, ``batchnorm_backward_graph`` and
-``batchnorm_backward`` are the references of exercises 3.1 to 3.4 (notebook 03);
-``update_running_stats`` and ``batchnorm_inference`` those of exercises 4.1 and 4.2
-(notebook 04). ``BatchNorm`` is the layer the network uses,
-holding ``gamma``, ``beta`` and the running statistics, with a training and an evaluation
-mode; ``fold_batchnorm`` folds it into the linear layer before it.
+``batchnorm_forward`` (exercise 3.1, notebook 03), ``update_running_stats`` and
+``batchnorm_inference`` (exercises 4.1 and 4.2, notebook 04) are the forward passes the
+lecture states, which the experiments run as labelled stand-ins until the learner's pass;
+the derived answers (3.2 to 3.4) are on the instructor side only. ``BatchNorm`` is the
+layer the network uses, holding ``gamma``, ``beta`` and the running statistics, with a
+training and an evaluation mode; ``fold_batchnorm`` folds it into the linear layer before
+it.
 
 Every gradient lessonlib itself uses comes from automatic differentiation (``autodiff``) of
 the forward passes: ``batchnorm_backward_by_autodiff`` stands in for exercises 3.3 and 3.4
@@ -72,21 +73,6 @@ def _bn_forward(Z, gamma, beta, eps):
     var = (centred * centred).mean(axis=1, keepdims=True)
     Z_hat = centred / array_namespace(var).sqrt(var + eps)
     return Z_hat * gamma + beta, BatchNormCache(Z, Z_hat, mu, var, gamma, eps)
-
-
-def _bn_backward(dZ_tilde, cache):
-    _, Z_hat, _, var, gamma, eps = cache
-    m = Z_hat.shape[1]
-    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
-    dgamma = np.einsum("ij,ij->i", dZ_tilde, Z_hat)[:, None]
-    # dZ = gamma / sqrt(var + eps) * (dZ_tilde - mean(dZ_tilde) - Z_hat * mean(dZ_tilde Z_hat)),
-    # one new array, the rest in place
-    dZ = np.multiply(Z_hat, dgamma * (-1.0 / m),
-                     dtype=np.result_type(Z_hat, dZ_tilde, gamma, var))
-    dZ += dZ_tilde
-    dZ -= dbeta / m
-    dZ *= gamma / np.sqrt(var + eps)
-    return dZ, dgamma, dbeta
 
 
 class BatchNormInferenceCache(NamedTuple):
@@ -155,53 +141,6 @@ def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
     return _bn_forward(Z, gamma, beta, eps)
 
 
-def batchnorm_backward(dZ_tilde, cache):
-    """Gradients of batch norm: ``(dZ, dgamma, dbeta)``. Reference of exercise 3.4.
-
-    ``dZ_tilde`` ``(n, m)`` is ``d cost / d Z_tilde``; ``cache`` is the
-    ``(Z, Z_hat, mu, var, gamma, eps)`` that ``batchnorm_forward`` returned. With
-    ``inv_std = 1 / sqrt(var + eps)`` (``(n, 1)``) and means over the ``m`` examples::
-
-        dbeta  = sum(dZ_tilde, axis=1)                  (n, 1)
-        dgamma = sum(dZ_tilde * Z_hat, axis=1)          (n, 1)
-        dZ     = gamma * inv_std * (dZ_tilde - mean(dZ_tilde) - Z_hat * mean(dZ_tilde * Z_hat))
-
-    The two subtracted terms are the paths through the batch mean and the batch variance,
-    since every example's ``Z_hat`` depends on every example's ``Z``. Three passes over
-    the ``(n, m)`` arrays, no loop over examples. Introduced in notebook 03.
-    """
-    dZ_tilde, cache = _checked_cache(dZ_tilde, cache)
-    return _bn_backward(dZ_tilde, cache)
-
-
-def batchnorm_backward_graph(dZ_tilde, cache):
-    """The same gradients as ``batchnorm_backward``, node by node on the forward pass's
-    computational graph. Reference of exercise 3.3.
-
-    The graph, each node ``(n, m)`` or ``(n, 1)``, means over the ``m`` examples::
-
-        mu = mean(Z);  C = Z - mu;  var = mean(C**2);  s = sqrt(var + eps)
-        Z_hat = C / s;  Z_tilde = gamma * Z_hat + beta
-
-    Walked backwards, a node's gradient sums what flows back from every node it feeds
-    (``C`` feeds ``Z_hat`` and ``var``; ``Z`` feeds ``C`` and ``mu``), and a node of shape
-    ``(n, 1)`` sums over the examples what its ``(n, m)`` consumers send back. Returns
-    ``(dZ, dgamma, dbeta)``, equal to ``batchnorm_backward``'s to rounding.
-    """
-    dZ_tilde, (Z, Z_hat, mu, var, gamma, eps) = _checked_cache(dZ_tilde, cache)
-    m = Z_hat.shape[1]
-    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
-    dgamma = (dZ_tilde * Z_hat).sum(axis=1, keepdims=True)
-    C = as_float_array("cache's Z", Z, ndim=2) - as_float_array("cache's mu", mu, ndim=2)
-    s = np.sqrt(var + eps)
-    dZ_hat = gamma * dZ_tilde
-    ds = -(dZ_hat * C).sum(axis=1, keepdims=True) / s**2
-    dvar = ds / (2 * s)
-    dC = dZ_hat / s + dvar * 2 * C / m
-    dmu = -dC.sum(axis=1, keepdims=True)
-    return dC + dmu / m, dgamma, dbeta
-
-
 @stand_in("automatic differentiation of lessonlib's batch norm forward")
 def batchnorm_backward_by_autodiff(dZ_tilde, cache):
     """Stand-in for exercises 3.3 and 3.4: ``(dZ, dgamma, dbeta)`` computed by automatic
@@ -212,7 +151,7 @@ def batchnorm_backward_by_autodiff(dZ_tilde, cache):
     ``(Z, Z_hat, mu, var, gamma, eps)`` that ``batchnorm_forward`` returned. Returns arrays
     of shapes ``(n, m)``, ``(n, 1)`` and ``(n, 1)``. Needs autograd.
     """
-    dZ_tilde, cache = _checked_cache(dZ_tilde, cache)
+    dZ_tilde, cache = checked_cache(dZ_tilde, cache)
     Z = as_float_array("cache's Z", cache.Z, ndim=2)
     if Z.shape != dZ_tilde.shape:
         raise ValueError(f"cache's Z must have the shape of dZ_tilde, {dZ_tilde.shape}, got "
@@ -238,7 +177,7 @@ def _inference_gradients(dZ_tilde, cache: BatchNormInferenceCache):
     return backward(dZ_tilde)
 
 
-def _checked_cache(dZ_tilde, cache) -> tuple[np.ndarray, BatchNormCache]:
+def checked_cache(dZ_tilde, cache) -> tuple[np.ndarray, BatchNormCache]:
     """``dZ_tilde`` and the cache of ``batchnorm_forward``, checked against each other."""
     if not isinstance(cache, tuple) or len(cache) != 6:
         raise TypeError("cache must be the 6-tuple (Z, Z_hat, mu, var, gamma, eps) returned "
@@ -257,20 +196,6 @@ def _checked_cache(dZ_tilde, cache) -> tuple[np.ndarray, BatchNormCache]:
     gamma = _check_unit_param("cache's gamma", gamma, n)
     eps = as_real("cache's eps", eps, low=0, low_inclusive=False)
     return dZ_tilde, BatchNormCache(Z, Z_hat, mu, var, gamma, eps)
-
-
-def recover_gamma_beta(Z, eps: float = 1e-5):
-    """The ``gamma`` and ``beta`` for which batch norm gives back ``Z`` exactly.
-
-    ``Z`` is ``(n, m)`` with ``m >= 2``. ``gamma = sqrt(var + eps)`` (biased variance, the
-    same ``eps``) and ``beta = mu`` undo the normalization: ``gamma * Z_hat + beta = Z``.
-    Returns ``(gamma, beta)``, each ``(n, 1)``. Reference of exercise 3.2 (notebook 03).
-    """
-    Z = _check_Z(Z)
-    eps = as_real("eps", eps, low=0, low_inclusive=False)
-    mu = Z.mean(axis=1, keepdims=True)
-    var = np.mean((Z - mu) ** 2, axis=1, keepdims=True)
-    return np.sqrt(var + eps), mu
 
 
 # ------------------------------------------------------------------ test time (notebook 04)

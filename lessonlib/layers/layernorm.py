@@ -49,18 +49,6 @@ def _forward(Z, gamma, beta, eps):
     return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)
 
 
-def layernorm_backward(dZ_tilde, cache):
-    """``(dZ, dgamma, dbeta)`` of layer norm: batch norm's backward pass with the roles of
-    the axes swapped (means over the units, axis 0; ``dgamma``, ``dbeta`` summed over the
-    examples, axis 1)."""
-    Z, Z_hat, mu, var, gamma, eps = cache
-    dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
-    if dZ_tilde.shape != np.shape(Z_hat):
-        raise ValueError(f"dZ_tilde must have the shape of Z, {np.shape(Z_hat)}, got "
-                         f"{dZ_tilde.shape}")
-    return _backward(dZ_tilde, cache)
-
-
 @stand_in("automatic differentiation of lessonlib's layer norm forward")
 def layernorm_backward_by_autodiff(dZ_tilde, cache):
     """``(dZ, dgamma, dbeta)`` of layer norm by automatic differentiation (autograd) of
@@ -97,15 +85,6 @@ def _backward_by_autodiff(dZ_tilde, cache):
     the unchecked forward pass (the network's arrays need no checks)."""
     Z, _, _, _, gamma, eps = cache
     return _gradients(dZ_tilde, Z, gamma, eps, forward=_forward)
-
-
-def _backward(dZ_tilde, cache):
-    _, Z_hat, _, var, gamma, eps = cache
-    dZ_hat = gamma * dZ_tilde
-    dZ = (dZ_hat - dZ_hat.mean(axis=0, keepdims=True)
-          - Z_hat * (dZ_hat * Z_hat).mean(axis=0, keepdims=True)) / np.sqrt(var + eps)
-    return dZ, (dZ_tilde * Z_hat).sum(axis=1, keepdims=True), \
-        dZ_tilde.sum(axis=1, keepdims=True)
 
 
 class LayerNorm:

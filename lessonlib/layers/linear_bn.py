@@ -3,7 +3,7 @@
 Course shapes: ``A_prev`` is ``(n_prev, m)``, ``W`` is ``(n, n_prev)``, ``gamma`` and ``beta``
 are ``(n, 1)``, ``A`` is ``(n, m)``. There is no bias ``b``: batch norm subtracts the batch
 mean of ``Z``, which a constant ``b`` would shift by exactly as much, so ``b`` would have no
-effect and a zero gradient; ``beta`` does its job. The references of exercises 3.5 and 3.6
+effect and a zero gradient; ``beta`` does its job. The forward pass of exercise 3.5
 (notebook 03)::
 
     Z = W A_prev;  Z_tilde, bn_cache = batchnorm_forward(Z, gamma, beta, eps);  A = g(Z_tilde)
@@ -19,9 +19,9 @@ import numpy as np
 
 from ..core.passing import stand_in
 from ..core.validate import as_float_array, as_real
-from .activations import activate, activate_grad
+from .activations import activate
 from .autodiff import vjp
-from .batchnorm import batchnorm_backward, batchnorm_forward
+from .batchnorm import batchnorm_forward
 
 LAYER_ACTIVATIONS = ("relu", "sigmoid")
 
@@ -46,21 +46,6 @@ def linear_bn_forward(A_prev, W, gamma, beta, activation: str = "relu", eps: flo
     return activate(Z_tilde, activation), (A_prev, W, bn_cache, Z_tilde, activation)
 
 
-def linear_bn_backward(dA, cache):
-    """``(dA_prev, dW, dgamma, dbeta)`` from ``dA`` ``(n, m)`` and the cache of
-    ``linear_bn_forward``. Reference of exercise 3.6.
-
-    Back through the activation (``dZ_tilde = dA * g'(Z_tilde)``), batch norm
-    (``batchnorm_backward``) and the product (``dW = dZ A_prev^T``,
-    ``dA_prev = W^T dZ``). Shapes: ``(n_prev, m)``, ``(n, n_prev)``, ``(n, 1)``, ``(n, 1)``.
-    """
-    dA, (A_prev, W, bn_cache, Z_tilde, activation) = _checked(dA, cache)
-    A = activate(Z_tilde, activation)
-    dZ, dgamma, dbeta = batchnorm_backward(dA * activate_grad(A, Z_tilde, activation),
-                                           bn_cache)
-    return W.T @ dZ, dZ @ A_prev.T, dgamma, dbeta
-
-
 @stand_in("automatic differentiation of lessonlib's linear_bn_forward")
 def linear_bn_backward_by_autodiff(dA, cache):
     """Stand-in for exercise 3.6: ``(dA_prev, dW, dgamma, dbeta)`` computed by automatic
@@ -71,7 +56,7 @@ def linear_bn_backward_by_autodiff(dA, cache):
     ``dA`` ``(n, m)``; ``cache`` as ``linear_bn_forward`` returns it. Returns arrays of
     shapes ``(n_prev, m)``, ``(n, n_prev)``, ``(n, 1)``, ``(n, 1)``. Needs autograd.
     """
-    dA, (A_prev, W, bn_cache, Z_tilde, activation) = _checked(dA, cache)
+    dA, (A_prev, W, bn_cache, Z_tilde, activation) = checked_layer_cache(dA, cache)
     Z_hat, gamma, eps = bn_cache[1], bn_cache[4], bn_cache[5]
     beta = np.mean(Z_tilde - gamma * Z_hat, axis=1, keepdims=True)
 
@@ -82,7 +67,7 @@ def linear_bn_backward_by_autodiff(dA, cache):
     return backward(dA)
 
 
-def _checked(dA, cache):
+def checked_layer_cache(dA, cache):
     """``dA`` and the cache of ``linear_bn_forward``, checked against each other."""
     if not isinstance(cache, tuple) or len(cache) != 5:
         raise TypeError("cache must be the 5-tuple (A_prev, W, bn_cache, Z_tilde, activation) "

@@ -2,9 +2,9 @@
 
 Logits ``Z`` and probabilities ``Y_hat`` are ``(C, m)``, one example per column; one-hot
 labels ``Y`` are ``(C, m)``; integer labels ``y`` are ``(m,)``. ``softmax``, ``one_hot``,
-``cross_entropy_cost``, ``softmax_jacobian``, ``softmax_backward`` and
-``cross_entropy_from_logits`` are the references of notebook 05's exercises;
-``softmax_cross_entropy`` is a fused cost and gradient, kept for reference. The derivatives
+``cross_entropy_cost`` and ``cross_entropy_from_logits`` are forward passes of notebook 05's
+exercises, which the experiments run as labelled stand-ins until the learner's pass (the
+derived answers, the Jacobian and the gradient, are on the instructor side only). The derivatives
 lessonlib uses come from automatic differentiation (``autodiff``) of the forward passes
 ``softmax`` and ``cross_entropy_from_logits``: ``softmax_jacobian_by_autodiff``,
 ``softmax_backward_by_autodiff`` and ``softmax_cross_entropy_by_autodiff`` stand in for the
@@ -55,7 +55,7 @@ def _probabilities(name: str, P, *, what: str, sums_out: list | None = None) -> 
     return P
 
 
-def _check_pair(Y_hat, Y) -> tuple[np.ndarray, np.ndarray]:
+def checked_pair(Y_hat, Y) -> tuple[np.ndarray, np.ndarray]:
     Y_hat = _probabilities("Y_hat", Y_hat, what="a softmax output")
     Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
     if Y_hat.shape != Y.shape:
@@ -111,34 +111,10 @@ def cross_entropy_cost(Y_hat, Y) -> float:
     (``log`` is taken of ``max(Y_hat, tiny)``, about 708 per such example in float64).
     Exercise 5.3.
     """
-    Y_hat, Y = _check_pair(Y_hat, Y)
+    Y_hat, Y = checked_pair(Y_hat, Y)
     tiny = np.finfo(Y_hat.dtype).tiny
     logs = np.log(np.maximum(Y_hat, tiny))
     return float(-np.sum(np.where(Y > 0, Y * logs, 0.0)) / Y.shape[1])
-
-
-def softmax_jacobian(z) -> np.ndarray:
-    """The Jacobian of softmax for one example: ``J[j, c] = d y_hat_j / d z_c``.
-
-    ``z`` is one example's ``C`` logits, shape ``(C,)``; with ``y_hat = softmax(z)``,
-    ``J = diag(y_hat) - y_hat y_hat^T`` (``(C, C)``, symmetric, each row summing to 0: the
-    probabilities always sum to 1). Exercise 5.4.
-    """
-    z = as_float_array("z", z, ndim=1)
-    p = softmax(z[:, None])[:, 0]
-    return np.diag(p) - np.outer(p, p)
-
-
-def softmax_backward(Y_hat, Y) -> np.ndarray:
-    """Gradient of the mean cross-entropy cost with respect to the logits: ``(Y_hat - Y) / m``.
-
-    ``Y_hat = softmax(Z)`` and one-hot ``Y`` are ``(C, m)``; returns ``dZ`` of shape
-    ``(C, m)``. Through softmax's Jacobian the chain rule collapses to ``y_hat - y`` per
-    example, since the ``y`` of an example sum to 1; the ``1 / m`` comes from averaging the
-    cost over the examples. Exercise 5.5.
-    """
-    Y_hat, Y = _check_pair(Y_hat, Y)
-    return (Y_hat - Y) / Y.shape[1]
 
 
 @stand_in("automatic differentiation of lessonlib's softmax")
@@ -165,7 +141,7 @@ def softmax_backward_by_autodiff(Y_hat, Y) -> np.ndarray:
     a column, so ``softmax(log(Y_hat)) = Y_hat`` (a probability of 0 is clipped to the
     smallest positive float first). Needs autograd.
     """
-    Y_hat, Y = _check_pair(Y_hat, Y)
+    Y_hat, Y = checked_pair(Y_hat, Y)
     tiny = np.finfo(Y_hat.dtype).tiny
     return softmax_cross_entropy_by_autodiff(np.log(np.maximum(Y_hat, tiny)), Y)[1]
 
@@ -213,43 +189,11 @@ def cross_entropy_from_logits(Z, Y) -> float:
     return as_number(terms.sum() / -Y.shape[1])
 
 
-def softmax_cross_entropy(Z, Y) -> tuple[float, np.ndarray]:
-    """Cost and gradient straight from the logits: ``(cost, dZ)`` with ``dZ = (Y_hat - Y) / m``.
-
-    ``Z`` and one-hot ``Y`` are ``(C, m)``. The column maximum is taken out before ``exp``
-    and the cost is taken from the log of the column sums, so it stays finite for logits
-    of any size.
-    """
-    Z = as_float_array("Z", Z, ndim=2, finite=False)   # checked below, without a pass
-    sums = []
-    Y = _probabilities("Y", Y, what="one-hot labels, one column per example", sums_out=sums)
-    if Z.shape != Y.shape:
-        raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
-                         f"and Y of shape {Y.shape}")
-    m = Z.shape[1]
-    # Few passes and one new array: dZ is built in place from the shifted logits.
-    # cost = (1/m) sum_i [log(total_i) * sum_c Y_ci - sum_c Y_ci * shifted_ci]
-    z_max = Z.max(axis=0, keepdims=True)
-    if not np.all(np.isfinite(z_max)):
-        _logits(Z)              # a NaN or +infinite logit: raise the error that names it
-    dZ = np.subtract(Z, z_max)
-    dot = np.einsum("ij,ij->", Y, dZ)
-    np.exp(dZ, out=dZ)
-    total = dZ.sum(axis=0, keepdims=True)
-    cost = float((np.log(total[0]) @ sums[0] - dot) / m)
-    if not np.isfinite(cost):
-        _logits(Z)              # a -infinite logit: raise the error that names it
-    dZ /= total
-    dZ -= Y
-    dZ /= m
-    return cost, dZ
-
-
 def numerical_dZ(Z, Y, h: float = 1e-6) -> np.ndarray:
     """Centred-difference gradient of the mean cross-entropy cost with respect to ``Z``.
 
     Entry ``(c, i)`` is ``(J(Z + h e_ci) - J(Z - h e_ci)) / (2 h)`` with
-    ``J(Z) = cross_entropy_cost(softmax(Z), Y)``, in float64; ``Z`` and ``Y`` are
+    ``J(Z) = cross_entropy_from_logits(Z, Y)``, in float64; ``Z`` and ``Y`` are
     ``(C, m)``. What exercise 5.4's ``dZ`` is checked against (2 C m cost evaluations, so
     keep ``Z`` small).
     """
@@ -258,4 +202,4 @@ def numerical_dZ(Z, Y, h: float = 1e-6) -> np.ndarray:
     if Z.shape != Y.shape:
         raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
                          f"and Y of shape {Y.shape}")
-    return numerical_gradient(lambda z: softmax_cross_entropy(z, Y)[0], Z, h=h)
+    return numerical_gradient(lambda z: cross_entropy_from_logits(z, Y), Z, h=h)

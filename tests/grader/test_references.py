@@ -28,7 +28,7 @@ def test_every_exercise_has_its_references_and_each_resolves_to_a_function():
             assert callable(resolve(path)) and resolve(path).__code__.co_freevars == ()
 
 
-@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+@pytest.mark.parametrize("exercise_id", [i for i in EXERCISE_IDS if OFF_LIMITS[i]])
 def test_returning_lessonlibs_own_answer_earns_nothing(exercise_id):
     reference = resolve(OFF_LIMITS[exercise_id][0])
 
@@ -51,8 +51,9 @@ SOFTMAX_ROUTES = {
     "a fresh import by its dotted name": lambda Z: importlib.import_module(
         "lessonlib.layers.softmax").softmax(Z),
     "log_softmax, exponentiated": lambda Z: np.exp(sm.log_softmax(Z)),
-    "the fused cross-entropy's gradient": lambda Z: sm.softmax_cross_entropy(
-        Z, np.zeros_like(Z))[1],
+    "the cost's gradient by autodiff": lambda Z: sm.softmax_cross_entropy_by_autodiff(
+        Z, np.eye(Z.shape[0])[:, :Z.shape[1]] if Z.shape[0] >= Z.shape[1] else
+        np.eye(Z.shape[0])[:, np.arange(Z.shape[1]) % Z.shape[0]])[1] * Z.shape[1],
     "caught by except Exception": lambda Z: _swallow(Z),
 }
 
@@ -93,10 +94,10 @@ def test_the_code_is_restored_when_the_learners_function_raises_anything():
 def test_off_limits_collects_the_names_called_inside_only():
     with off_limits("5.5") as called:
         with pytest.raises(references.ReferenceCalled):
-            sm.softmax_backward(np.ones((2, 1)) / 2, np.array([[1.0], [0.0]]))
-    assert called == ["softmax_backward"]
+            sm.softmax_backward_by_autodiff(np.ones((2, 1)) / 2, np.array([[1.0], [0.0]]))
+    assert called == ["softmax_backward_by_autodiff"]
     with off_limits(None) as nothing:
-        sm.softmax_backward(np.ones((2, 1)) / 2, np.array([[1.0], [0.0]]))
+        sm.softmax_backward_by_autodiff(np.ones((2, 1)) / 2, np.array([[1.0], [0.0]]))
     assert nothing == []
 
 

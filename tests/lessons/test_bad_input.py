@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib import network  # noqa: E402
 from lessonlib.layers import batchnorm  # noqa: E402
@@ -223,25 +224,25 @@ BAD = [
         lambda: softmax_regression.temperature_options(per_decade=0), ValueError, "per_decade"),
 
     bad("batch_norm.batchnorm_gradcheck", "forward not callable",
-        lambda: batch_norm.batchnorm_gradcheck(None, batchnorm.batchnorm_backward, rng=R()), TypeError,
+        lambda: batch_norm.batchnorm_gradcheck(None, answers.batchnorm_backward, rng=R()), TypeError,
         "forward"),
     bad("batch_norm.batchnorm_gradcheck", "backward not callable",
         lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, "backward", rng=R()),
         TypeError, "backward"),
     bad("batch_norm.batchnorm_gradcheck", "n=0",
-        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward, n=0,
+        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward, n=0,
                                        rng=R()), ValueError, "n"),
     bad("batch_norm.batchnorm_gradcheck", "a batch of one",
-        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward, m=1,
+        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward, m=1,
                                        rng=R()), ValueError, "m"),
     bad("batch_norm.batchnorm_gradcheck", "eps=0",
-        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward, eps=0,
+        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward, eps=0,
                                        rng=R()), ValueError, "eps"),
     bad("batch_norm.batchnorm_gradcheck", "rng None",
-        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward,
+        lambda: batch_norm.batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward,
                                        rng=None), TypeError, "rng"),
     bad("batch_norm.gradcheck_report", "rng None",
-        lambda: batch_norm.gradcheck_report(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward, rng=None),
+        lambda: batch_norm.gradcheck_report(batchnorm.batchnorm_forward, answers.batchnorm_backward, rng=None),
         TypeError, "rng"),
     bad("batch_norm.GradcheckLine", "rng None", lambda: batch_norm.GradcheckLine(rng=None),
         TypeError, "rng"),

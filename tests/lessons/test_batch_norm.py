@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib.core import passing  # noqa: E402
 from lessonlib.layers import batchnorm  # noqa: E402
@@ -15,7 +16,7 @@ from tests.grader.common import reference_copy  # noqa: E402
 
 
 def test_gradcheck_report_names_whose_functions_ran():
-    report = lesson.gradcheck_report(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward,
+    report = lesson.gradcheck_report(batchnorm.batchnorm_forward, answers.batchnorm_backward,
                                      rng=np.random.default_rng(0))
     assert report.startswith("batch norm by batchnorm_forward and batchnorm_backward: ")
     assert "correct" in report
@@ -31,7 +32,7 @@ def test_gradcheck_report_names_whose_functions_ran():
     assert "could not run" in unwritten and "not written yet" in unwritten
 
     def wrong_backward(dZt, cache):
-        dZ, dg, db = batchnorm.batchnorm_backward(dZt, cache)
+        dZ, dg, db = answers.batchnorm_backward(dZt, cache)
         return dZ * 1.01, dg, db
 
     bad = lesson.gradcheck_report(batchnorm.batchnorm_forward, wrong_backward,
@@ -59,7 +60,7 @@ def test_gradcheck_choices_follow_the_checks_that_pass(no_passing):
     assert "3.1 does not pass yet" in forward.whose
     assert backward.whose == ("automatic differentiation of lessonlib's batch norm forward "
                               "(exercises 3.3 and 3.4 do not pass yet)")
-    graph, short = (reference_copy(batchnorm.batchnorm_backward) for _ in range(2))
+    graph, short = (reference_copy(answers.batchnorm_backward) for _ in range(2))
     fwd = reference_copy(batchnorm.batchnorm_forward)
     passing.record("3.3", "batchnorm_backward_graph", graph, True)
     assert lesson.gradcheck_choices()[1].fn is graph
@@ -74,7 +75,7 @@ def test_gradcheck_choices_follow_the_checks_that_pass(no_passing):
 def test_gradcheck_line_follows_the_checks_on_one_batch(no_passing):
     rng, twin = np.random.default_rng(5), np.random.default_rng(5)
     line = lesson.GradcheckLine(rng=rng)
-    lesson.batchnorm_gradcheck(batchnorm.batchnorm_forward, batchnorm.batchnorm_backward,
+    lesson.batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward,
                                rng=twin)
     assert rng.bit_generator.state == twin.bit_generator.state   # the notebook's stream
     assert "and automatic differentiation of lessonlib's batch norm forward (exercises 3.3 " \
@@ -82,7 +83,7 @@ def test_gradcheck_line_follows_the_checks_on_one_batch(no_passing):
     first = line.text
     assert line.refresh() is False and line.text == first         # nothing changed
 
-    passing.record("3.4", "batchnorm_backward", reference_copy(batchnorm.batchnorm_backward),
+    passing.record("3.4", "batchnorm_backward", reference_copy(answers.batchnorm_backward),
                    True)
     assert line.refresh() is True
     assert "and your batchnorm_backward: " in line.text
@@ -90,7 +91,7 @@ def test_gradcheck_line_follows_the_checks_on_one_batch(no_passing):
     assert line.text.split("relative error")[1] == first.split("relative error")[1]  # same batch
 
     def wrong(dZt, cache):
-        dZ, dg, db = batchnorm.batchnorm_backward(dZt, cache)
+        dZ, dg, db = answers.batchnorm_backward(dZt, cache)
         return dZ, 2 * dg, db
 
     passing.record("3.4", "batchnorm_backward", wrong, True)
@@ -164,9 +165,9 @@ def test_show_gradcheck_in_a_kernel_rewrites_its_output_when_a_check_passes():
         assert "does not pass yet" in first[0]["content"]["data"]["text/plain"]
         # what a passing check of exercise 3.4 does, in a cell of its own
         later = run("from lessonlib.core import passing\n"
-                    "from lessonlib.layers import batchnorm\n"
+                    "from lessonlib_instructor import answers\n"
                     "def batchnorm_backward(dZ_tilde, cache):\n"
-                    "    return batchnorm.batchnorm_backward(dZ_tilde, cache)\n"
+                    "    return answers.batchnorm_backward(dZ_tilde, cache)\n"
                     "passing.record('3.4', 'batchnorm_backward', batchnorm_backward, True)")
         updates = [m for m in later if m["msg_type"] == "update_display_data"]
         assert len(updates) == 1
@@ -418,7 +419,9 @@ def test_experiments_run_the_batch_norm_they_are_given():
 
 
 def test_a_network_of_layers_learns_the_digits_and_is_seeded():
-    from lessonlib.layers.linear_bn import linear_bn_backward, linear_bn_forward
+    from lessonlib_instructor.answers import linear_bn_backward
+
+    from lessonlib.layers.linear_bn import linear_bn_forward
     runs = [lesson.train_with_layers(linear_bn_forward, linear_bn_backward, hidden=(16,),
                                      epochs=3, rng=np.random.default_rng(0)) for _ in range(2)]
     assert runs[0] == runs[1] and len(runs[0]["val_acc"]) == 3

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from lessonlib_instructor import answers
 
 from lessonlib.grader.checks.batch_norm import (
     check_batch_norm_beta,
@@ -203,7 +204,7 @@ RECOVER_POINTS = {"std only": 0.25, "eps outside": 0.25,    # the form, and floa
 
 
 def test_recover_reference_passes():
-    result = check_recover_gamma_beta.evaluate(reference_copy(ref.recover_gamma_beta))
+    result = check_recover_gamma_beta.evaluate(reference_copy(answers.recover_gamma_beta))
     assert result.status == "passed", result.line
 
 
@@ -367,8 +368,8 @@ BACKWARD_POINTS = {
 
 
 @pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
-@pytest.mark.parametrize("fn", [reference_copy(ref.batchnorm_backward),
-                                reference_copy(ref.batchnorm_backward_graph)],
+@pytest.mark.parametrize("fn", [reference_copy(answers.batchnorm_backward),
+                                reference_copy(answers.batchnorm_backward_graph)],
                          ids=["reference", "reference graph"])
 def test_backward_references_pass(check, head, fn):
     result = check.evaluate(fn)
@@ -494,7 +495,7 @@ def test_backward_check_runs_the_learners_own_forward_with_it():
     check = check_batchnorm_backward
     # a correct pair passes; a wrong or unfinished forward never costs backward points
     for forward in (ref.batchnorm_forward, _unbiased_forward, _stub_forward, None):
-        assert check.evaluate(reference_copy(ref.batchnorm_backward), forward=forward).passed
+        assert check.evaluate(reference_copy(answers.batchnorm_backward), forward=forward).passed
 
     # a backward that only agrees with the reference cache's layout fails with the
     # learner's own forward, which stores the standard deviation in place of the variance
@@ -503,7 +504,7 @@ def test_backward_check_runs_the_learners_own_forward_with_it():
         Z0, Z_hat, mu, var, g, e = cache
         return Z_tilde, (Z0, Z_hat, mu, np.sqrt(var + e), g, e)
 
-    r = check.evaluate(reference_copy(ref.batchnorm_backward), forward=std_forward)
+    r = check.evaluate(reference_copy(answers.batchnorm_backward), forward=std_forward)
     assert r.status == "failed" and "your batchnorm_forward" in r.line, r.line
 
 
@@ -563,7 +564,7 @@ def _lbb(kind):
         A_prev, W, bn_cache, Z_tilde, act = cache
         grad = (Z_tilde > 0) if act == "relu" else _sig(Z_tilde) * (1 - _sig(Z_tilde))
         dZt = dA if kind == "no activation derivative" else dA * grad
-        dZ, dgamma, dbeta = ref.batchnorm_backward(dZt, bn_cache)
+        dZ, dgamma, dbeta = answers.batchnorm_backward(dZt, bn_cache)
         dW = dZ @ A_prev.T if kind != "dW transposed" else A_prev @ dZ.T
         if kind == "dgamma from dA":
             dgamma = (dA * bn_cache[1]).sum(1, keepdims=True)
@@ -572,7 +573,9 @@ def _lbb(kind):
 
 
 def test_layer_references_and_unusual_versions_pass():
-    from lessonlib.layers.linear_bn import linear_bn_backward, linear_bn_forward
+    from lessonlib_instructor.answers import linear_bn_backward
+
+    from lessonlib.layers.linear_bn import linear_bn_forward
     for fn in (reference_copy(linear_bn_forward), lbf_inline, _lbf("correct")):
         result = check_linear_bn_forward.evaluate(fn)
         assert result.line.startswith("✓ Exercise 3.5") and result.points == 1
