@@ -134,8 +134,8 @@ def test_returning_an_autodiff_stand_in_earns_nothing_in_the_learners_notebook(e
     for path in stand_ins:
         stand_in = resolve(path)
 
-        def cheat(*args, **kwargs):
-            return stand_in(*args, **kwargs)
+        def cheat(*args, _stand_in=stand_in, **kwargs):
+            return _stand_in(*args, **kwargs)
         r = _check(exercise_id).evaluate(cheat)
         assert r.points == 0 and "your function called lessonlib's" in r.line, path
 
