@@ -5,6 +5,7 @@ solutions are pasted in, and holds nothing of the instructor side."""
 import json
 import os
 import subprocess
+import sys
 import textwrap
 import venv
 import zipfile
@@ -162,3 +163,91 @@ def test_the_handouts_environment_cannot_reach_the_instructor_side(installed):
                                                      *out.rglob("*.md")]]
     for qid, key in KEYS.items():
         assert not any(key.why[:50] in text for text in texts), qid
+
+
+# Run inside the handout's environment: call every public function of lessonlib's maths and
+# lessons with each exercise's arguments, and report those whose result equals the answer.
+# The labelled stand-ins by automatic differentiation are allowed to (the experiments run
+# them until the learner's function passes); nothing else may.
+ORACLE_HUNT = """
+import inspect, json, pkgutil, signal, sys, importlib
+import matplotlib.pyplot as plt
+import numpy as np
+cases = json.loads(sys.stdin.read())
+package = importlib.import_module(sys.argv[1])
+def arrays(x):
+    return [arrays(v) for v in x] if isinstance(x, list) and x and isinstance(x[0], list) \\
+        and isinstance(x[0][0], list) else np.array(x)
+def same(got, want):
+    try:
+        got = got if isinstance(got, tuple) else (got,)
+        return len(got) >= len(want) and all(
+            np.allclose(np.asarray(g, float), np.asarray(w, float), atol=1e-8)
+            for g, w in zip(got, want))
+    except Exception:
+        return False
+signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError()))
+found = []
+for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    if info.name.startswith(("lessonlib.grader", "lessonlib.bench", "lessonlib.cli",
+                             "lessonlib.__main__", "lessonlib.layers.autodiff")):
+        continue
+    module = importlib.import_module(info.name)
+    for name, fn in list(vars(module).items()):
+        if name.startswith("_") or name.endswith("_by_autodiff") or not inspect.isfunction(fn) \\
+                or fn.__module__ != info.name:
+            continue
+        for case in cases:
+            args = [np.array(a) for a in case["args"]]
+            if case.get("cache"):
+                from lessonlib.layers.batchnorm import batchnorm_forward
+                args = [args[0], batchnorm_forward(*args[1:])[1]]
+            signal.alarm(2)
+            try:
+                got = fn(*args)
+            except BaseException:
+                got = None
+            finally:
+                signal.alarm(0)
+                plt.close("all")
+            if got is not None and same(got, [np.array(w) for w in case["answer"]]):
+                found.append(f"{info.name}.{name} answers {case['id']}")
+print(json.dumps(found))
+"""
+
+
+def test_no_function_in_the_handouts_lessonlib_computes_a_derived_answer(installed):
+    """An oracle hunt: every public function of the handout's lessonlib (but the labelled
+    autodiff stand-ins) called with the arguments of 3.2, 3.4, 5.4 and 5.5 returns no
+    answer; the same hunt in the checkout finds the answers of the instructor side."""
+    import numpy as np
+    from lessonlib_instructor import answers
+
+    from lessonlib.layers.batchnorm import batchnorm_forward
+    rng = np.random.default_rng(0)
+    Z, G = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    gamma, beta = rng.uniform(0.5, 2, (3, 1)), rng.standard_normal((3, 1))
+    z = rng.standard_normal(4)
+    Y_hat = np.exp(z)[:, None] / np.exp(z).sum()
+    Y = np.eye(4)[:, [2]]
+    cache = batchnorm_forward(Z, gamma, beta)[1]
+    cases = [
+        {"id": "3.2", "args": [Z.tolist()], "answer": [a.tolist() for a in
+                                                      answers.recover_gamma_beta(Z)]},
+        {"id": "3.4", "args": [G.tolist(), Z.tolist(), gamma.tolist(), beta.tolist()],
+         "cache": True, "answer": [a.tolist() for a in answers.batchnorm_backward(G, cache)]},
+        {"id": "5.4", "args": [z.tolist()], "answer": [answers.softmax_jacobian(z).tolist()]},
+        {"id": "5.5", "args": [Y_hat.tolist(), Y.tolist()],
+         "answer": [answers.softmax_backward(Y_hat, Y).tolist()]},
+    ]
+    out, python, _ = installed
+
+    def hunt(python, package):
+        run = subprocess.run([python, "-c", textwrap.dedent(ORACLE_HUNT), package],
+                             cwd=out / "notebooks", env=_clean_env(), input=json.dumps(cases),
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return json.loads(run.stdout.strip().splitlines()[-1])
+    assert hunt(python, "lessonlib") == []
+    found = hunt(sys.executable, "lessonlib_instructor")        # the hunt finds answers
+    assert {f.rsplit(" ", 1)[1] for f in found} == {"3.2", "3.4", "5.4", "5.5"}, found

@@ -206,3 +206,22 @@ def test_replay_for_reads_the_notebook_folder_first_then_the_checkout(tmp_path, 
     nowhere = oracle.replay_for("99_none")       # a check that asks nothing needs no data
     with pytest.raises(oracle.CheckDataError, match="no check data for notebook 99_none"):
         nowhere.double(X)
+
+
+def test_without_the_instructor_side_a_check_needing_no_derived_answer_still_runs():
+    """A learner's machine: lessonlib's own references answer, a derived one says why not."""
+    import subprocess
+    import sys
+    code = ("import sys\nsys.modules['lessonlib_instructor'] = None\n"
+            "from lessonlib.grader import oracle, instructor\n"
+            "ns = oracle.reference_namespace()\n"
+            "print(ns.softmax.__name__)\n"
+            "try:\n    ns.softmax_backward\nexcept instructor.InstructorSideMissing as e:\n"
+            "    print('missing:', e)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "softmax"
+    assert lines[1].startswith("missing: no reference answer 'softmax_backward' here")
+    assert "requirements-instructor.txt" in lines[1]

@@ -116,9 +116,10 @@ WRITTEN_OUT = {"5.6": _cross_entropy_from_logits}
 def test_lessonlibs_answer_written_out_passes_on_fresh_cases(exercise_id, entropy):
     """The checks' fresh random cases (trusted grading) accept a correct answer as the
     fixed ones do."""
+    from lessonlib_instructor import answers
+
     from lessonlib.grader import framework
     from tests.grader.common import reference_copy
-    from lessonlib_instructor import answers
     function = EXERCISES[exercise_id].function
     answer = WRITTEN_OUT.get(exercise_id) or getattr(answers, function, None) \
         or reference_copy(resolve(OFF_LIMITS[exercise_id][0]))

@@ -40,6 +40,7 @@ def test_the_sandbox_runs_numpy_and_lessonlib_and_writes_its_scratch_folder(tmp_
 @pytest.mark.parametrize("what, code", [
     ("the solved notebooks", "open({solved!r}).read()"),
     ("the question keys", "import lessonlib_instructor.questions"),
+    ("the derived answers", "from lessonlib_instructor.answers import softmax_backward"),
     ("the question keys' file", "open({keys!r}).read()"),
     ("a package of the grader's, not the runtime's", "import pytest"),
     ("PyTorch, which computes softmax and its gradients", "import torch"),

@@ -112,10 +112,10 @@ ATTACKS_05 = {
            "'passed', 'points': 2.0, 'message': 'ok'}}, 'cells': {}}))\n"
            "    except OSError:\n        pass\n"
            "def softmax_jacobian(z):\n    print('✓ forged')\n    return np.eye(len(z))\n",
-    # reaching the reference through the fused softmax cross-entropy
+    # reaching the answer through the experiments' stand-in (autodiff of the cost)
     "5.5": "from lessonlib.layers import softmax as sm\n"
            "def softmax_backward(Y_hat, Y):\n"
-           "    return answers.softmax_cross_entropy(np.log(Y_hat), Y)[1]\n",
+           "    return sm.softmax_cross_entropy_by_autodiff(np.log(Y_hat), Y)[1]\n",
     # leaving the kernel in the middle of its check
     "5.6": "def cross_entropy_from_logits(Z, Y):\n    raise SystemExit(0)\n",
     # the right answer to a question, to show it survives the attacks before it

@@ -223,6 +223,10 @@ BAD = [
     bad("softmax_regression.temperature_options", "per_decade=0",
         lambda: softmax_regression.temperature_options(per_decade=0), ValueError, "per_decade"),
 
+    bad("batch_norm.no_recovery", "Z 1-D", lambda: batch_norm.no_recovery(np.ones(3)),
+        ValueError, "Z"),
+    bad("batch_norm.no_recovery", "eps=0",
+        lambda: batch_norm.no_recovery(np.ones((2, 3)), eps=0), ValueError, "eps"),
     bad("batch_norm.batchnorm_gradcheck", "forward not callable",
         lambda: batch_norm.batchnorm_gradcheck(None, answers.batchnorm_backward, rng=R()), TypeError,
         "forward"),
