@@ -11,7 +11,6 @@ from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "lessonlib"
-MAX_LINES = 600
 
 
 def _modules() -> list[Path]:
@@ -55,12 +54,6 @@ def test_no_private_name_is_imported_from_another_module():
                 offenders += [f"{path.relative_to(ROOT)}: {a.name}" for a in node.names
                               if a.name.startswith("_")]
     assert not offenders, offenders
-
-
-def test_no_module_is_over_600_lines():
-    long = {str(p.relative_to(ROOT)): n for p in _modules()
-            if (n := len(p.read_text().splitlines())) > MAX_LINES}
-    assert not long, long
 
 
 def test_importing_the_command_line_loads_no_numpy():

@@ -87,13 +87,17 @@ def _clean_env():
 
 def _paste_solutions(folder):
     """Every exercise and question cell of the learner notebooks in ``folder`` replaced by
-    the solved notebook's, as a learner who solved everything would have it."""
+    the solved notebook's, as a learner who solved everything would have it; only the
+    set-up, exercise and check cells are kept (the experiments run in the learner run, and
+    with the solutions in the solved notebooks' own run of the suite)."""
     for name in NOTEBOOKS:
         solved = nbformat.read(solutions_dir() / f"{name}.ipynb", as_version=4)
         answers = {cell_info(c)["exercise"]: c.source for c in solved.cells
                    if cell_info(c).get("role") == "exercise"}
         path = folder / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=4)
+        nb.cells = [c for c in nb.cells
+                    if cell_info(c).get("role") in ("setup", "exercise", "check")]
         for cell in nb.cells:
             if cell_info(cell).get("role") == "exercise":
                 cell.source = answers[cell_info(cell)["exercise"]]
