@@ -9,6 +9,7 @@ what ``release`` writes from the solved ones: a handout refuses stale ones.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -74,8 +75,10 @@ def build_wheel(out: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(root / name, src / name)
+        # this environment's setuptools when there is one (no download), else pip's own
+        isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
         run = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
-                              "--no-build-isolation", "--quiet", "-w", str(out)],
+                              *isolation, "--quiet", "-w", str(out)],
                              capture_output=True, text=True)
         if run.returncode != 0:
             raise NotebookError(f"building the lessonlib wheel failed: "
