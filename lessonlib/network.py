@@ -66,7 +66,7 @@ from .layers.activations import ACTIVATIONS, activate
 from .layers.autodiff import value, vjp
 from .layers.batchnorm import BatchNorm, check_functions, fold_batchnorm
 from .layers.layernorm import LayerNorm
-from .layers.softmax import cross_entropy_from_logits, one_hot, softmax
+from .layers.softmax import cross_entropy_of_softmax, one_hot, softmax
 from .optim import Optimizer
 
 
@@ -341,7 +341,7 @@ class Network:
                                params=dict(zip(names, values)))[0]
             if not np.isfinite(value(ZL)).all():
                 raise _Diverged
-            return cross_entropy_from_logits(ZL, Y)
+            return cross_entropy_of_softmax(ZL, Y)
 
         try:
             cost, backward = vjp(cost_of, tuple(self.params[name] for name in names))
@@ -356,7 +356,7 @@ class Network:
         y = as_labels("y", y, self.layer_dims[-1])
         if y.size != ZL.shape[1]:
             raise ValueError(f"y must have shape ({ZL.shape[1]},) to match X, got {y.shape}")
-        return cross_entropy_from_logits(ZL, one_hot(y, self.layer_dims[-1]))
+        return cross_entropy_of_softmax(ZL, one_hot(y, self.layer_dims[-1]))
 
     def gradients(self, X, y, *, training: bool | None = None
                   ) -> tuple[float, dict[str, np.ndarray]]:

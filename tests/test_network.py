@@ -141,7 +141,7 @@ def test_diverging_run_stops():
     X, y = make_blobs(40, 3, rng=np.random.default_rng(0))
     net = Network([2, 8, 3], rng=np.random.default_rng(0))
     with np.errstate(all="ignore"):
-        hist = train_epochs(net, Optimizer("gd", 1e12), X, y, epochs=5, batch_size=10,
+        hist = train_epochs(net, Optimizer("gd", 1e300), X, y, epochs=5, batch_size=10,
                             rng=np.random.default_rng(0))
     assert hist.get("diverged")
 

@@ -59,14 +59,13 @@ def reference_namespace() -> Live:
     from ..search import boxes, scales, spaces
     from . import instructor
     own = {fn.__name__: fn for fn in (
-        boxes.random_search_points, boxes.chance_at_least_one, boxes.shrink_box,
-        boxes.coarse_to_fine, spaces.refine_space, spaces.sample_space,
+        boxes.random_search_points, spaces.sample_space,
         scales.sample_log_uniform, scales.sample_int_log_uniform, scales.sample_ema_beta,
         batchnorm.batchnorm_forward, batchnorm.update_running_stats,
         batchnorm.batchnorm_inference, batchnorm.fold_batchnorm, layernorm.layernorm_forward,
-        linear_bn.linear_bn_forward, softmax.softmax, softmax.log_softmax, softmax.one_hot,
-        softmax.cross_entropy_cost, softmax.cross_entropy_from_logits, softmax.numerical_dZ,
-        putting_it_together.make_search_space, putting_it_together.evaluate)}
+        linear_bn.linear_bn_forward, softmax.softmax, softmax.one_hot,
+        softmax.cross_entropy_cost, softmax.numerical_dZ,
+        putting_it_together.evaluate)}
     try:
         return Live(own | instructor.answers())
     except instructor.InstructorSideMissing as err:     # a learner's machine: a check that

@@ -1,12 +1,14 @@
 """Softmax and the cross-entropy cost, in course shapes.
 
 Logits ``Z`` and probabilities ``Y_hat`` are ``(C, m)``, one example per column; one-hot
-labels ``Y`` are ``(C, m)``; integer labels ``y`` are ``(m,)``. ``softmax``, ``one_hot``,
-``cross_entropy_cost`` and ``cross_entropy_from_logits`` are forward passes of notebook 05's
-exercises, which the experiments run as labelled stand-ins until the learner's pass (the
-derived answers, the Jacobian and the gradient, are on the instructor side only). The derivatives
-lessonlib uses come from automatic differentiation (``autodiff``) of the forward passes
-``softmax`` and ``cross_entropy_from_logits``: ``softmax_jacobian_by_autodiff``,
+labels ``Y`` are ``(C, m)``; integer labels ``y`` are ``(m,)``. ``softmax``, ``one_hot``
+and ``cross_entropy_cost`` are the lecture's formulas for notebook 05's exercises, which the
+experiments run as labelled stand-ins until the learner's pass; ``cross_entropy_of_softmax``
+chains the last two as the lecture writes them and stands in for the cost from the logits
+(the derived answers, the Jacobian, the gradient and the exact cost from the logits, are on
+the instructor side only). The derivatives lessonlib uses come from automatic
+differentiation (``autodiff``) of the forward passes ``softmax`` and
+``cross_entropy_of_softmax``: ``softmax_jacobian_by_autodiff``,
 ``softmax_backward_by_autodiff`` and ``softmax_cross_entropy_by_autodiff`` stand in for the
 exercises until the learner's pass, and the network trains with the last.
 """
@@ -72,7 +74,8 @@ def softmax(Z) -> np.ndarray:
     ``Z`` is ``(C, m)``; returns ``(C, m)`` whose columns sum to 1 (float32 in, float32
     out). Subtracting each column's maximum first leaves the result unchanged (softmax
     does not change when a constant is added to a column) and keeps ``exp`` from
-    overflowing: the largest exponent is 0. Exercise 5.1.
+    overflowing: the largest exponent is 0. The lecture's formula: stand-in for exercise
+    5.1.
     """
     Z = _logits(Z)
     E = array_namespace(Z).exp(Z - value(Z).max(axis=0, keepdims=True))
@@ -93,7 +96,7 @@ def hardmax(Z) -> np.ndarray:
 def one_hot(y, C: int) -> np.ndarray:
     """Labels ``y`` of shape ``(m,)`` with values in ``[0, C)`` as a ``(C, m)`` one-hot array.
 
-    Column ``i`` is all zeros except a 1 in row ``y[i]``. Exercise 5.2.
+    Column ``i`` is all zeros except a 1 in row ``y[i]``. Stand-in for exercise 5.2.
     """
     C = as_int("C", C, low=1)
     y = as_labels("y", y, C)
@@ -109,7 +112,7 @@ def cross_entropy_cost(Y_hat, Y) -> float:
     ``(C, m)``. Terms with ``Y = 0`` contribute 0, so a probability of exactly 0 on a wrong
     class is fine; a probability of 0 on the true class gives a large but finite cost
     (``log`` is taken of ``max(Y_hat, tiny)``, about 708 per such example in float64).
-    Exercise 5.3.
+    The lecture's loss: stand-in for exercise 5.3.
     """
     Y_hat, Y = checked_pair(Y_hat, Y)
     tiny = np.finfo(Y_hat.dtype).tiny
@@ -134,12 +137,13 @@ def softmax_jacobian_by_autodiff(z) -> np.ndarray:
 def softmax_backward_by_autodiff(Y_hat, Y) -> np.ndarray:
     """Stand-in for exercise 5.5: ``dZ``, the gradient of the mean cross-entropy cost with
     respect to the logits ``Z``, by automatic differentiation (autograd) of lessonlib's
-    cost from the logits (``cross_entropy_from_logits``).
+    cost of the logits (``cross_entropy_of_softmax``).
 
     ``Y_hat = softmax(Z)`` and one-hot ``Y`` are ``(C, m)``; returns ``dZ`` ``(C, m)``. The
     logits are taken as ``log(Y_hat)``: softmax does not change when a constant is added to
     a column, so ``softmax(log(Y_hat)) = Y_hat`` (a probability of 0 is clipped to the
-    smallest positive float first). Needs autograd.
+    smallest positive float first). Where a true class's probability is 0 the clipped cost
+    is flat, and that column's gradient comes out 0. Needs autograd.
     """
     Y_hat, Y = checked_pair(Y_hat, Y)
     tiny = np.finfo(Y_hat.dtype).tiny
@@ -149,7 +153,7 @@ def softmax_backward_by_autodiff(Y_hat, Y) -> np.ndarray:
 @stand_in("automatic differentiation of lessonlib's cross-entropy cost")
 def softmax_cross_entropy_by_autodiff(Z, Y) -> tuple[float, np.ndarray]:
     """``(cost, dZ)`` straight from the logits: the mean cross-entropy cost of ``Z`` and
-    one-hot ``Y`` (``(C, m)`` each, as ``cross_entropy_from_logits``) and its gradient with
+    one-hot ``Y`` (``(C, m)`` each, as ``cross_entropy_of_softmax``) and its gradient with
     respect to ``Z``, ``(C, m)`` of the dtype of ``Z``, by automatic differentiation
     (autograd) of that cost. What lessonlib's network and notebook 03's layers train with.
     Needs autograd.
@@ -159,41 +163,35 @@ def softmax_cross_entropy_by_autodiff(Z, Y) -> tuple[float, np.ndarray]:
     if Z.shape != Y.shape:
         raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
                          f"and Y of shape {Y.shape}")
-    cost, backward = vjp(lambda logits: cross_entropy_from_logits(logits, Y), (Z,))
+    cost, backward = vjp(lambda logits: cross_entropy_of_softmax(logits, Y), (Z,))
     return float(cost), backward(np.ones_like(cost))[0].astype(Z.dtype, copy=False)
 
 
-def log_softmax(Z) -> np.ndarray:
-    """``log(softmax(Z))`` for logits ``(C, m)``, finite even where softmax rounds to 0:
-    ``Z - max - log(sum(exp(Z - max)))`` per column."""
-    Z = _logits(Z)
-    xp = array_namespace(Z)
-    shifted = Z - value(Z).max(axis=0, keepdims=True)     # a constant: softmax ignores it
-    return shifted - xp.log(xp.exp(shifted).sum(axis=0, keepdims=True))
-
-
-def cross_entropy_from_logits(Z, Y) -> float:
-    """The mean cross-entropy cost straight from the logits ``Z`` (``(C, m)``) and one-hot
-    ``Y`` (``(C, m)``), through ``log_softmax``: exact for logits of any size, where
-    ``cross_entropy_cost(softmax(Z), Y)`` must clip a probability that rounded to 0.
-    Exercise 5.6.
+@stand_in("the lecture's cost of softmax(Z), a probability that rounds to 0 clipped")
+def cross_entropy_of_softmax(Z, Y) -> float:
+    """The mean cross-entropy cost of the logits ``Z`` (``(C, m)``) and one-hot ``Y``
+    (``(C, m)``), as the lecture writes it: ``cross_entropy_cost(softmax(Z), Y)``, the log
+    taken of ``max(softmax(Z), tiny)``. Stand-in for exercise 5.6 until the learner's
+    passes, and the cost lessonlib's network trains with: exact while no probability of a
+    true class rounds to 0 (trained networks keep far from that); beyond, each such example
+    costs about 708 (float64), however far apart its logits are. Traceable by autograd.
     """
     Z = _logits(Z)
     Y = _probabilities("Y", Y, what="one-hot labels, one column per example")
     if Z.shape != Y.shape:
         raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
                          f"and Y of shape {Y.shape}")
-    terms = Y * log_softmax(Z)
-    if not np.isfinite(value(terms)).all():   # 0 * -inf: a probability that rounded to 0
-        terms = array_namespace(terms).where(Y > 0, terms, 0.0)   # counts 0 where Y is 0
-    return as_number(terms.sum() / -Y.shape[1])
+    xp = array_namespace(Z)
+    P = softmax(Z)
+    logs = xp.log(xp.maximum(P, np.finfo(value(P).dtype).tiny))
+    return as_number(xp.where(Y > 0, Y * logs, 0.0).sum() / -Y.shape[1])
 
 
 def numerical_dZ(Z, Y, h: float = 1e-6) -> np.ndarray:
     """Centred-difference gradient of the mean cross-entropy cost with respect to ``Z``.
 
     Entry ``(c, i)`` is ``(J(Z + h e_ci) - J(Z - h e_ci)) / (2 h)`` with
-    ``J(Z) = cross_entropy_from_logits(Z, Y)``, in float64; ``Z`` and ``Y`` are
+    ``J(Z) = cross_entropy_of_softmax(Z, Y)``, in float64; ``Z`` and ``Y`` are
     ``(C, m)``. What exercise 5.4's ``dZ`` is checked against (2 C m cost evaluations, so
     keep ``Z`` small).
     """
@@ -202,4 +200,4 @@ def numerical_dZ(Z, Y, h: float = 1e-6) -> np.ndarray:
     if Z.shape != Y.shape:
         raise ValueError(f"Z and Y must have the same shape (C, m), got Z of shape {Z.shape} "
                          f"and Y of shape {Y.shape}")
-    return numerical_gradient(lambda z: cross_entropy_from_logits(z, Y), Z, h=h)
+    return numerical_gradient(lambda z: cross_entropy_of_softmax(z, Y), Z, h=h)

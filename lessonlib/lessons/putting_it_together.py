@@ -33,6 +33,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from ..core.data import shared_digits
+from ..core.passing import stand_in
 from ..core.validate import (
     as_callable,
     as_float_array,
@@ -44,7 +45,15 @@ from ..core.validate import (
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 from ..search.parallel import random_search
-from ..search.spaces import EmaBeta, IntLogUniform, IntUniform, LogUniform, refine_space
+from ..search.spaces import (
+    EmaBeta,
+    IntLogUniform,
+    IntUniform,
+    LogUniform,
+    Uniform,
+    refine_space,
+    zoom_on_best,
+)
 
 # The hyperparameters the search tunes, in the order they are printed.
 SEARCHED = ("learning_rate", "hidden_units", "batch_size", "n_hidden_layers")
@@ -63,35 +72,27 @@ _LABELS = {"learning_rate": "learning rate", "hidden_units": "hidden units",
 
 # ------------------------------------------------------------------ the exercises
 
-def make_search_space() -> dict:
-    """The search space of the capstone, each hyperparameter on its own scale.
-
-    - ``learning_rate``: ``LogUniform(1e-4, 1e-1)``, three decades, as many trials
-      between 1e-4 and 1e-3 as between 1e-2 and 1e-1;
-    - ``hidden_units``: ``IntLogUniform(16, 128)`` units per hidden layer, as many draws
-      from 16 to 31 as from 64 to 127;
-    - ``batch_size``: ``IntLogUniform(16, 256)``, the mini-batch size, as many draws per
-      doubling;
-    - ``n_hidden_layers``: ``IntUniform(1, 4)``, a narrow range of counts, each equally likely.
-
-    Returns ``{name: distribution}`` of ``lessonlib.search.spaces`` distributions. Reference
-    solution of exercise 6.1.
-    """
-    return {"learning_rate": LogUniform(1e-4, 1e-1),
-            "hidden_units": IntLogUniform(16, 128),
-            "batch_size": IntLogUniform(16, 256),
+@stand_in("a stand-in space with every range on a linear scale")
+def linear_search_space() -> dict:
+    """Stand-in for exercise 6.1 until the learner's ``make_search_space`` passes: the
+    capstone's four hyperparameters, each sampled uniformly on a linear scale, as if
+    notebook 02 had not happened (the exercise asks for each on its own scale)."""
+    return {"learning_rate": Uniform(1e-4, 1e-1),
+            "hidden_units": IntUniform(16, 128),
+            "batch_size": IntUniform(16, 256),
             "n_hidden_layers": IntUniform(1, 4)}
 
 
+@stand_in("lessonlib's evaluate, the lecture's test-time rule")
 def evaluate(net: Network, X, y) -> float:
     """Accuracy of ``net`` on the images ``X`` (``(64, m)``) with labels ``y`` (``(m,)``).
+    Stand-in for exercise 6.2 until the learner's passes: the lecture's test-time rule.
 
     Computed in evaluation mode: batch norm normalizes with the running statistics, so each
     example's prediction depends on that example alone (any order, any batch size, a single
     image works). The predicted class is the argmax of the ``(C, m)`` logits over axis 0.
     The network's mode (training or evaluation) is restored afterwards and nothing in it
-    changes. Returns the fraction of correct predictions, a float in ``[0, 1]``. Reference
-    solution of exercise 6.2.
+    changes. Returns the fraction of correct predictions, a float in ``[0, 1]``.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
@@ -198,12 +199,13 @@ def training_steps(params, m: int | None = None) -> int:
 
 # ------------------------------------------------------------------ the search
 
-def coarse_to_fine_search(space: dict, *, n_rounds: int, n_per_round, n_best: int,
-                          pad: float = 0.1, trial_fn=capstone_trial,
+def coarse_to_fine_search(space: dict, *, n_rounds: int, n_per_round,
+                          shrink=zoom_on_best, trial_fn=capstone_trial,
                           rng: np.random.Generator, n_jobs: int = 1,
                           executor: Executor | None = None) -> dict:
-    """Random search in rounds, each round in the space ``refine_space`` shrinks
-    around the ``n_best`` best trials so far.
+    """Random search in rounds, each round in the space ``refine_space`` shrinks around
+    the best trials so far with ``shrink`` (``zoom_on_best``: a range a third as wide,
+    centred on the best trial).
 
     ``n_per_round`` is the number of trials of every round, or a sequence of one number per
     round (a broad first round, say, then smaller ones). Each round is one
@@ -225,14 +227,13 @@ def coarse_to_fine_search(space: dict, *, n_rounds: int, n_per_round, n_best: in
         counts = [as_int(f"n_per_round[{i}]", n, low=1) for i, n in enumerate(n_per_round)]
     else:
         counts = [as_int("n_per_round", n_per_round, low=1)] * n_rounds
-    n_best = as_int("n_best", n_best, low=1)
-    pad = as_real("pad", pad, low=0)
+    as_callable("shrink", shrink, "a function (points, scores, low, high) -> (low, high)")
     as_callable("trial_fn", trial_fn, "a function (params, *, rng) -> score")
     rng = as_rng(rng)
     spaces, rounds, seen = [], [], []
     for r in range(n_rounds):
         if r:
-            space = refine_space(space, seen, n_best=n_best, pad=pad)
+            space = refine_space(space, seen, shrink=shrink)
         spaces.append(space)
         found = random_search(trial_fn, space, counts[r], rng=rng, n_jobs=n_jobs,
                               executor=executor)

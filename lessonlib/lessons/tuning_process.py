@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..core.data import shared_digits
-from ..core.validate import as_float_array, as_int, as_real, as_rng
+from ..core.passing import stand_in
+from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 from ..search.boxes import grid_points, random_search_points
@@ -56,6 +57,29 @@ def bowl_objective(points) -> np.ndarray:
         raise ValueError(f"points must have shape (n, 2), got {points.shape}")
     return -((points[:, 0] - 0.71) ** 2 + 0.3 * (points[:, 1] - 0.28) ** 2)
 
+
+
+# ------------------------------------------------------ the chance of a hit
+
+@stand_in("no formula yet: the column waits for your chance_at_least_one")
+def no_chance_formula(fraction: float, n_trials: int) -> float:
+    """Stand-in for exercise 1.2 until the learner's ``chance_at_least_one`` passes: NaN,
+    printed as ``nan`` where the formula's column would be (the exercise's answer is not
+    in lessonlib)."""
+    as_real("fraction", fraction, low=0, high=1)
+    as_int("n_trials", n_trials, low=0)
+    return math.nan
+
+
+def trials_for(chance_fn, fraction: float, target: float, *, limit: int = 100_000):
+    """The smallest ``n`` with ``chance_fn(fraction, n) >= target``, found by counting
+    ``n = 0, 1, 2, ...`` (``chance_fn`` has the signature of exercise 1.2); ``None`` when no
+    ``n`` up to ``limit`` reaches it (a NaN never does)."""
+    as_callable("chance_fn", chance_fn, "a function (fraction, n_trials) -> chance")
+    fraction = as_real("fraction", fraction, low=0, high=1)
+    target = as_real("target", target, low=0, high=1)
+    limit = as_int("limit", limit, low=0)
+    return next((n for n in range(limit + 1) if chance_fn(fraction, n) >= target), None)
 
 
 # ------------------------------------------------------ real trials on the digits

@@ -13,11 +13,12 @@ import math
 
 import numpy as np
 
+from ..core.passing import stand_in
 from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng
 
 # ---------------------------------------------------------------------------- boxes
 
-def _check_log_scale(log_scale, d: int) -> np.ndarray:
+def checked_log_scale(log_scale, d: int) -> np.ndarray:
     """``log_scale`` as ``(d,)`` booleans (None: all False), or a clear error naming it."""
     if log_scale is None:
         return np.zeros(d, bool)
@@ -51,6 +52,26 @@ def as_box(low, high) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+def checked_box(box, low, high) -> tuple[np.ndarray, np.ndarray]:
+    """What a ``shrink`` function returned, checked: a pair ``(new_low, new_high)`` of
+    ``(d,)`` arrays inside the old box ``low, high`` with ``new_low <= new_high``."""
+    if not (isinstance(box, tuple | list) and len(box) == 2):
+        raise TypeError(f"shrink must return a pair (new_low, new_high), got "
+                        f"{type(box).__name__}")
+    new_low, new_high = (as_float_array(name, v, ndim=1) for name, v in
+                         zip(("shrink's new_low", "shrink's new_high"), box))
+    if new_low.shape != low.shape or new_high.shape != low.shape:
+        raise ValueError(f"shrink must return two arrays of shape {low.shape}, got "
+                         f"{new_low.shape} and {new_high.shape}")
+    slack = 1e-9 * np.maximum(np.abs(high - low), 1e-300)
+    if np.any(new_low > new_high) or np.any(new_low < low - slack) \
+            or np.any(new_high > high + slack):
+        raise ValueError("shrink must return a box inside the old one with new_low <= "
+                         f"new_high, got low {new_low} and high {new_high} for the box "
+                         f"{low} to {high}")
+    return np.clip(new_low, low, high), np.clip(new_high, low, high)
+
+
 def grid_points(n_per_axis: int, low, high) -> np.ndarray:
     """A full grid with ``n_per_axis`` values per axis at the centres of equal cells.
 
@@ -67,7 +88,7 @@ def grid_points(n_per_axis: int, low, high) -> np.ndarray:
 def random_search_points(n_trials: int, low, high, *, rng: np.random.Generator) -> np.ndarray:
     """``n_trials`` points drawn uniformly in the box: shape ``(n_trials, d)``.
 
-    Reference solution of exercise 1.1.
+    The lecture's random search: stand-in for exercise 1.1.
     """
     n_trials = as_int("n_trials", n_trials, low=0)
     low, high = as_box(low, high)
@@ -75,64 +96,15 @@ def random_search_points(n_trials: int, low, high, *, rng: np.random.Generator) 
     return low + (high - low) * rng.random((n_trials, low.size))
 
 
-def chance_at_least_one(fraction: float, n_trials: int) -> float:
-    """Chance that at least one of ``n_trials`` independent uniform trials lands in a region
-    holding ``fraction`` of the box: ``1 - (1 - fraction) ** n_trials``.
-
-    Reference solution of exercise 1.2.
-    """
-    fraction = as_real("fraction", fraction, low=0, high=1)
-    n_trials = as_int("n_trials", n_trials, low=0)
-    return 1.0 - (1.0 - fraction) ** n_trials
-
-
-def trials_needed(fraction: float, chance: float) -> int:
-    """Smallest ``n`` with ``chance_at_least_one(fraction, n) >= chance``."""
-    fraction = as_real("fraction", fraction, low=0, high=1, low_inclusive=False)
-    chance = as_real("chance", chance, low=0, high=1, high_inclusive=False)
-    if fraction == 1:
-        return 1 if chance > 0 else 0
-    return max(0, math.ceil(math.log1p(-chance) / math.log1p(-fraction) - 1e-12))
-
-
-def shrink_box(points, scores, low, high, *, n_best: int, log_scale=None,
-               pad: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Coarse to fine: the smaller box around the ``n_best`` highest-scoring trials.
-
-    ``points`` is ``(n_trials, d)``, ``scores`` is ``(n_trials,)`` (higher is better),
-    ``low`` and ``high`` are ``(d,)``, ``log_scale`` is ``(d,)`` booleans (None: all False).
-    On each axis, working with ``log10(x)`` where ``log_scale`` is set and ``x`` elsewhere:
-    the new box spans the best trials' smallest to largest coordinate, widened on each side
-    by ``pad`` times the old box's width, then clipped to the old box. Returns
-    ``(new_low, new_high)`` in the original units. Reference solution of exercise 1.3.
-    """
+@stand_in("no zoom: every round searches the whole box")
+def keep_box(points, scores, low, high, *, n_best: int, log_scale=None,
+             pad: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Stand-in for exercise 1.3 until the learner's ``shrink_box`` passes: the old box
+    ``(low, high)``, each ``(d,)``, whatever the trials scored, so ``coarse_to_fine`` with
+    it is plain random search (the exercise's answer is not in lessonlib). Takes the
+    arguments of ``shrink_box``: ``points`` ``(n_trials, d)``, ``scores`` ``(n_trials,)``."""
     low, high = as_box(low, high)
-    d = low.size
-    points = as_float_array("points", points, ndim=2)
-    if points.shape[1] != d:
-        raise ValueError(f"points must have shape (n_trials, {d}), got {points.shape}")
-    scores = as_float_array("scores", scores, ndim=1)
-    if scores.shape[0] != points.shape[0]:
-        raise ValueError(f"scores must have shape ({points.shape[0]},), got {scores.shape}")
-    n_best = as_int("n_best", n_best, low=1, high=points.shape[0])
-    pad = as_real("pad", pad, low=0)
-    log_scale = _check_log_scale(log_scale, d)
-    if np.any(log_scale & (low <= 0)):
-        raise ValueError("low must be > 0 on every log-scaled axis")
-
-    def to_u(x):
-        return np.where(log_scale, np.log10(np.where(log_scale, x, 1.0)), x)
-
-    best = points[np.argsort(-scores, kind="stable")[:n_best]]
-    u_low, u_high, u_best = to_u(low), to_u(high), to_u(best)
-    width = u_high - u_low
-    new_low = np.maximum(u_best.min(axis=0) - pad * width, u_low)
-    new_high = np.minimum(u_best.max(axis=0) + pad * width, u_high)
-
-    def from_u(u):
-        return np.where(log_scale, 10.0 ** u, u)
-
-    return from_u(new_low), from_u(new_high)
+    return low.copy(), high.copy()
 
 
 def top_fraction_threshold(objective, fraction: float, low, high, *,
@@ -160,21 +132,26 @@ def hit_rate(objective, threshold: float, n_trials: int, n_repeats: int, low, hi
     return p, math.sqrt(max(p * (1 - p), 1e-12) / n_repeats)
 
 
-def coarse_to_fine(objective, low, high, *, n_rounds: int, n_per_round: int, n_best: int,
-                   log_scale=None, pad: float = 0.1, rng: np.random.Generator) -> dict:
-    """Random search in rounds, each in the box ``shrink_box`` draws around the last best.
+def coarse_to_fine(objective, low, high, *, shrink, n_rounds: int, n_per_round: int,
+                   n_best: int, log_scale=None, pad: float = 0.1,
+                   rng: np.random.Generator) -> dict:
+    """Random search in rounds, each in the box ``shrink`` draws around the best so far.
 
-    ``objective`` maps ``(n, d)`` points to ``(n,)`` scores. Returns ``{"points": (N, d),
-    "scores": (N,), "boxes": [(low, high), ...], "best_point": (d,), "best_score": float}``
-    with ``N = n_rounds * n_per_round``. ``n_rounds = 1`` is plain random search.
+    ``objective`` maps ``(n, d)`` points to ``(n,)`` scores; ``shrink`` has the signature of
+    exercise 1.3's ``shrink_box`` (the learner's, or the stand-in ``keep_box``) and is
+    called with every trial so far, the current box, ``n_best``, ``log_scale`` and ``pad``.
+    Returns ``{"points": (N, d), "scores": (N,), "boxes": [(low, high), ...],
+    "best_point": (d,), "best_score": float}`` with ``N = n_rounds * n_per_round``.
+    ``n_rounds = 1`` is plain random search.
     """
     as_callable("objective", objective, "a function of points (n, d) returning (n,)")
+    as_callable("shrink", shrink, "a function with the arguments of shrink_box")
     n_rounds = as_int("n_rounds", n_rounds, low=1)
     n_per_round = as_int("n_per_round", n_per_round, low=1)
     n_best = as_int("n_best", n_best, low=1)
     pad = as_real("pad", pad, low=0)
     low, high = as_box(low, high)
-    log_scale = _check_log_scale(log_scale, low.size)
+    log_scale = checked_log_scale(log_scale, low.size)
     rng = as_rng(rng)
     boxes, all_pts, all_scores = [], [], []
     for _ in range(n_rounds):
@@ -187,8 +164,8 @@ def coarse_to_fine(objective, low, high, *, n_rounds: int, n_per_round: int, n_b
         all_scores.append(_objective_scores(objective, pts).astype(float))
         seen_pts, seen_scores = np.concatenate(all_pts), np.concatenate(all_scores)
         k = min(n_best, seen_pts.shape[0])
-        low, high = shrink_box(seen_pts, seen_scores, low, high, n_best=k,
-                               log_scale=log_scale, pad=pad)
+        low, high = checked_box(shrink(seen_pts, seen_scores, low, high, n_best=k,
+                                       log_scale=log_scale, pad=pad), low, high)
         # keep a box of positive width even when the best trials coincide on an axis
         tiny = np.maximum(np.abs(high), 1.0) * 1e-9
         high = np.where(high - low > tiny, high, low + tiny)

@@ -88,7 +88,8 @@ def sample_log_uniform(low, high, size=None, *, rng: np.random.Generator):
     """Log-uniform: ``x = 10**r`` with ``r ~ U[log10(low), log10(high)]``, ``0 < low < high``.
 
     Every decade of the range gets the same share of the samples. Returns a float for
-    ``size=None``, else an array of shape ``size``. Reference solution of exercise 2.1.
+    ``size=None``, else an array of shape ``size``. The lecture's sampler: stand-in for
+    exercise 2.1.
     """
     low, high = check_range(low, high, "log-uniform")
     size, rng = check_size(size), as_rng(rng)
@@ -100,7 +101,8 @@ def sample_ema_beta(low, high, size=None, *, rng: np.random.Generator):
 
     ``0 <= low < high < 1``. ``1 - beta`` is log-uniform, so the samples crowd towards 1,
     where the averaging window ``1 / (1 - beta)`` is most sensitive. Returns a float for
-    ``size=None``, else an array of shape ``size``. Reference solution of exercise 2.2.
+    ``size=None``, else an array of shape ``size``. The lecture's sampler: stand-in for
+    exercise 2.2.
     """
     low, high = check_range(low, high, "ema")
     size, rng = check_size(size), as_rng(rng)

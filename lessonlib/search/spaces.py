@@ -3,7 +3,9 @@
 A space is a dict ``{name: distribution}``, e.g. ``{"learning_rate": LogUniform(1e-4, 1),
 "beta": EmaBeta(0.9, 0.999), "hidden_units": IntUniform(50, 100)}``. Each distribution draws
 through the samplers of ``search.scales``. ``sample_space`` draws settings from a space and
-``refine_space`` shrinks it around the best trials (coarse to fine).
+``refine_space`` shrinks it around the best trials (coarse to fine) with a given rule: the
+learner's ``shrink_box`` (exercise 1.3), or ``zoom_on_best``, the lecture's "zoom in to a
+smaller region" around the best trial, which the capstone of notebook 06 uses.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..core.validate import as_int, as_rng
+from ..core.validate import as_callable, as_float_array, as_int, as_rng
 from . import scales
-from .boxes import shrink_box
+from .boxes import as_box, checked_box
 
 
 @dataclass(frozen=True)
@@ -96,15 +98,40 @@ _AXES = {
 }
 
 
-def refine_space(space: dict, results: list[dict], *, n_best: int, pad: float = 0.1) -> dict:
-    """Coarse to fine on a search space: each range shrunk around the ``n_best`` best trials.
+# the fraction of each range that ``zoom_on_best`` keeps
+ZOOM = 1 / 3
 
-    ``results`` is what ``random_search`` returned (``{"params", "score"}`` per trial). Each
-    hyperparameter is shrunk with ``shrink_box`` on the axis its distribution samples
-    uniformly: ``log10(x)`` for ``LogUniform``, ``log10(1 - beta)`` for ``EmaBeta``, ``x``
-    for ``Uniform``; integer ranges are rounded outwards. Returns a new space of the same
-    distributions.
+
+def zoom_on_best(points, scores, low, high) -> tuple[np.ndarray, np.ndarray]:
+    """The lecture's coarse-to-fine step, in its simplest form: on every axis, a range a
+    third (``ZOOM``) as wide as the old one, centred on the best trial and moved inside the
+    old box where it would stick out. ``points`` is ``(n_trials, d)``, ``scores``
+    ``(n_trials,)`` (higher is better), ``low`` and ``high`` ``(d,)``; returns
+    ``(new_low, new_high)``.
     """
+    low, high = as_box(low, high)
+    points = as_float_array("points", points, ndim=2)
+    scores = as_float_array("scores", scores, ndim=1)
+    if points.shape[1] != low.size or scores.shape != points.shape[:1]:
+        raise ValueError(f"points must be (n_trials, {low.size}) and scores (n_trials,), got "
+                         f"{points.shape} and {scores.shape}")
+    best = points[int(np.argmax(scores))]
+    half = ZOOM * (high - low) / 2
+    centre = np.clip(best, low + half, high - half)
+    return centre - half, centre + half
+
+
+def refine_space(space: dict, results: list[dict], *, shrink, **shrink_args) -> dict:
+    """Coarse to fine on a search space: each range shrunk around the best trials.
+
+    ``results`` is what ``random_search`` returned (``{"params", "score"}`` per trial).
+    ``shrink(points, scores, low, high, **shrink_args)`` draws the new box, on the axes the
+    distributions sample uniformly: ``log10(x)`` for ``LogUniform``, ``log10(1 - beta)``
+    for ``EmaBeta``, ``x`` for ``Uniform`` (so ``shrink`` sees no log scale), e.g. the
+    learner's ``shrink_box`` with ``n_best=5`` or ``zoom_on_best``; integer ranges are
+    rounded outwards. Returns a new space of the same distributions.
+    """
+    as_callable("shrink", shrink, "a function (points, scores, low, high) -> (low, high)")
     if not isinstance(space, dict) or not space:
         raise TypeError(f"space must be a non-empty dict of name -> distribution, got {space!r}")
     if not isinstance(results, list) or not results:
@@ -121,13 +148,16 @@ def refine_space(space: dict, results: list[dict], *, n_best: int, pad: float = 
         raise ValueError(f"results must hold params for {names} and a score ({err})") from err
     if not (np.all(np.isfinite(values)) and np.all(np.isfinite(scores))):
         raise ValueError("results must hold finite params and scores, got NaN or infinity")
-    n_best = as_int("n_best", n_best, low=1)
+    if "n_best" in shrink_args:
+        shrink_args["n_best"] = min(as_int("n_best", shrink_args["n_best"], low=1),
+                                    len(results))
     to_u = [_AXES[type(space[k])][0] for k in names]
     u_pts = np.column_stack([f(values[:, j]) for j, f in enumerate(to_u)])
     u_ends = np.array([sorted((f(space[k].low), f(space[k].high)))
                        for f, k in zip(to_u, names)])
-    new_low, new_high = shrink_box(u_pts, scores, u_ends[:, 0], u_ends[:, 1],
-                                   n_best=min(n_best, len(results)), pad=pad)
+    u_low, u_high = u_ends[:, 0], u_ends[:, 1]
+    new_low, new_high = checked_box(shrink(u_pts, scores, u_low, u_high, **shrink_args),
+                                    u_low, u_high)
     refined = {}
     for j, k in enumerate(names):
         cls, back = type(space[k]), _AXES[type(space[k])][1]

@@ -63,8 +63,8 @@ def test_grade_tampered_notebook_scores_only_what_the_code_earns(tmp_path):
     # 1.2 loops forever
     ex["1.2"].source = "def chance_at_least_one(fraction, n_trials):\n    while True:\n" \
                        "        pass\n"
-    # 1.3 returns lessonlib's own answer, and its check cell is edited to claim a pass
-    ex["1.3"].source = ("from lessonlib.search.boxes import shrink_box as _ref\n"
+    # 1.3 returns the instructor's answer, and its check cell is edited to claim a pass
+    ex["1.3"].source = ("from lessonlib_instructor.answers import shrink_box as _ref\n"
                         "def shrink_box(points, scores, low, high, *, n_best, log_scale=None,"
                         " pad=0.1):\n    return _ref(points, scores, low, high, n_best=n_best,"
                         " pad=pad)\n")
@@ -80,7 +80,7 @@ def test_grade_tampered_notebook_scores_only_what_the_code_earns(tmp_path):
     assert not got["1.2"].passed and got["1.2"].points == 0
     assert "did not return within the 8 s limit" in got["1.2"].message
     assert not got["1.3"].passed and got["1.3"].points == 0
-    assert "called lessonlib's shrink_box" in got["1.3"].message
+    assert "shrink_box' is not defined" in got["1.3"].message   # the import failed
     assert report.score == 2
     assert any("1.1 was missing" in n for n in report.notes)
     assert path.read_bytes() == before

@@ -70,11 +70,14 @@ def installed(tmp_path_factory):
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     wheel = next(out.glob("lessonlib-*.whl"))
+    # the clean environment: a PYTHONPATH reaching the checkout would satisfy the wheel
     pip = subprocess.run([python, "-m", "pip", "install", "--quiet", str(wheel), "nbclient"],
-                         capture_output=True, text=True, timeout=900, cwd=tmp)
+                         capture_output=True, text=True, timeout=900, cwd=tmp,
+                         env=_clean_env())
     assert pip.returncode == 0, pip.stderr[-2000:]
     kernel = subprocess.run([python, "-m", "ipykernel", "install", "--sys-prefix", "--name",
-                             "handout"], capture_output=True, text=True, timeout=120)
+                             "handout"], capture_output=True, text=True, timeout=120,
+                            env=_clean_env())
     assert kernel.returncode == 0, kernel.stderr[-2000:]
     return out, python, files
 
@@ -202,13 +205,13 @@ for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
                 or fn.__module__ != info.name:
             continue
         for case in cases:
-            args = [np.array(a) for a in case["args"]]
+            args = [np.array(a) if isinstance(a, list) else a for a in case["args"]]
             if case.get("cache"):
                 from lessonlib.layers.batchnorm import batchnorm_forward
                 args = [args[0], batchnorm_forward(*args[1:])[1]]
             signal.alarm(2)
             try:
-                got = fn(*args)
+                got = fn(*args, **case.get("kwargs", {}))
             except BaseException:
                 got = None
             finally:
@@ -222,8 +225,9 @@ print(json.dumps(found))
 
 def test_no_function_in_the_handouts_lessonlib_computes_a_derived_answer(installed):
     """An oracle hunt: every public function of the handout's lessonlib (but the labelled
-    autodiff stand-ins) called with the arguments of 3.2, 3.4, 5.4 and 5.5 returns no
-    answer; the same hunt in the checkout finds the answers of the instructor side."""
+    autodiff stand-ins) called with the arguments of 1.2, 1.3, 3.2, 3.4, 5.4, 5.5 and 5.6
+    returns no answer; the same hunt in the checkout finds the answers of the instructor
+    side."""
     import numpy as np
     from lessonlib_instructor import answers
 
@@ -235,7 +239,19 @@ def test_no_function_in_the_handouts_lessonlib_computes_a_derived_answer(install
     Y_hat = np.exp(z)[:, None] / np.exp(z).sum()
     Y = np.eye(4)[:, [2]]
     cache = batchnorm_forward(Z, gamma, beta)[1]
+    points = rng.uniform(0, 1, (6, 2)) * [1.0, 3.0] + [0.0, -4.0]
+    scores = rng.standard_normal(6)
+    low, high = [0.0, -4.0], [1.0, -1.0]
+    shrink_args = {"n_best": 2, "pad": 0.1}
+    Z_far, Y_far = np.array([[0.0, 1000.0], [800.0, 0.0]]), np.eye(2)[:, [0, 0]]
     cases = [
+        {"id": "1.2", "args": [0.05, 9], "answer": [answers.chance_at_least_one(0.05, 9)]},
+        {"id": "1.3", "args": [points.tolist(), scores.tolist(), low, high],
+         "kwargs": shrink_args,
+         "answer": [a.tolist() for a in answers.shrink_box(points, scores, low, high,
+                                                           **shrink_args)]},
+        {"id": "5.6", "args": [Z_far.tolist(), Y_far.tolist()],
+         "answer": [answers.cross_entropy_from_logits(Z_far, Y_far)]},
         {"id": "3.2", "args": [Z.tolist()], "answer": [a.tolist() for a in
                                                       answers.recover_gamma_beta(Z)]},
         {"id": "3.4", "args": [G.tolist(), Z.tolist(), gamma.tolist(), beta.tolist()],
@@ -246,12 +262,14 @@ def test_no_function_in_the_handouts_lessonlib_computes_a_derived_answer(install
     ]
     out, python, _ = installed
 
-    def hunt(python, package):
+    def hunt(python, package, env):
         run = subprocess.run([python, "-c", textwrap.dedent(ORACLE_HUNT), package],
-                             cwd=out / "notebooks", env=_clean_env(), input=json.dumps(cases),
+                             cwd=out / "notebooks", env=env, input=json.dumps(cases),
                              capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr[-3000:]
         return json.loads(run.stdout.strip().splitlines()[-1])
-    assert hunt(python, "lessonlib") == []
-    found = hunt(sys.executable, "lessonlib_instructor")        # the hunt finds answers
-    assert {f.rsplit(" ", 1)[1] for f in found} == {"3.2", "3.4", "5.4", "5.5"}, found
+    assert hunt(python, "lessonlib", _clean_env()) == []
+    # the hunt finds answers, in this environment
+    found = hunt(sys.executable, "lessonlib_instructor", dict(os.environ, MPLBACKEND="Agg"))
+    assert {f.rsplit(" ", 1)[1] for f in found} == {"1.2", "1.3", "3.2", "3.4", "5.4", "5.5",
+                                                    "5.6"}, found

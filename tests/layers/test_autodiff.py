@@ -39,7 +39,7 @@ def test_lessonlib_computes_forward_passes_and_predictions_without_autograd():
         batchnorm.batchnorm_forward(X[:3], ones, zeros)
         layernorm.layernorm_forward(X[:3], ones, zeros)
         linear_bn.linear_bn_forward(X, np.ones((3, 4)), ones, zeros, "sigmoid")
-        softmax.cross_entropy_from_logits(X[:3], softmax.one_hot(y % 3, 3))
+        softmax.cross_entropy_of_softmax(X[:3], softmax.one_hot(y % 3, 3))
         theirs = (batchnorm.batchnorm_forward, batchnorm.batchnorm_backward_by_autodiff)
         for kw in ({}, {"batch_norm": True}, {"batch_norm": True, "bn_functions": theirs},
                    {"layer_norm": True, "ln_forward": layernorm.layernorm_forward}):
@@ -248,8 +248,8 @@ def _logits_case(dtype=np.float64):
 def test_cross_entropy_stand_ins_agree_with_finite_differences():
     Z, Y = _logits_case()
     cost, dZ = softmax.softmax_cross_entropy_by_autodiff(Z, Y)
-    assert cost == softmax.cross_entropy_from_logits(Z, Y)
-    want = numerical_gradient(lambda v: softmax.cross_entropy_from_logits(v, Y), Z.copy())
+    assert cost == softmax.cross_entropy_of_softmax(Z, Y)
+    want = numerical_gradient(lambda v: softmax.cross_entropy_of_softmax(v, Y), Z.copy())
     assert relative_error(dZ, want) < 1e-8
     from_probabilities = softmax.softmax_backward_by_autodiff(softmax.softmax(Z), Y)
     assert relative_error(from_probabilities, want) < 1e-8

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib.core.data import shared_digits  # noqa: E402
 from lessonlib.lessons import putting_it_together as lesson  # noqa: E402
@@ -104,8 +105,8 @@ def _short_trial(params, *, rng):
 
 
 def test_search_driver_small_run_refines_and_is_the_same_for_any_executor():
-    space = lesson.make_search_space()
-    kw = dict(n_rounds=2, n_per_round=3, n_best=2, trial_fn=_short_trial)
+    space = answers.make_search_space()
+    kw = dict(n_rounds=2, n_per_round=3, trial_fn=_short_trial)
     serial = lesson.coarse_to_fine_search(space, rng=np.random.default_rng(5), **kw)
     with ThreadPoolExecutor(2) as pool:
         threads = lesson.coarse_to_fine_search(space, rng=np.random.default_rng(5),
@@ -127,8 +128,8 @@ def _scaled_trial(params, *, rng):
 
 
 def test_search_with_a_toy_trial_zooms_in_on_the_best_rate():
-    out = lesson.coarse_to_fine_search(lesson.make_search_space(), n_rounds=3,
-                                       n_per_round=10, n_best=3, trial_fn=_scaled_trial,
+    out = lesson.coarse_to_fine_search(answers.make_search_space(), n_rounds=3,
+                                       n_per_round=10, trial_fn=_scaled_trial,
                                        rng=np.random.default_rng(0))
     widths = [np.log10(s["learning_rate"].high / s["learning_rate"].low)
               for s in out["spaces"]]
@@ -137,23 +138,23 @@ def test_search_with_a_toy_trial_zooms_in_on_the_best_rate():
 
 
 def test_search_takes_one_count_per_round():
-    out = lesson.coarse_to_fine_search(lesson.make_search_space(), n_rounds=3,
-                                       n_per_round=(6, 2, 3), n_best=2, trial_fn=_scaled_trial,
+    out = lesson.coarse_to_fine_search(answers.make_search_space(), n_rounds=3,
+                                       n_per_round=(6, 2, 3), trial_fn=_scaled_trial,
                                        rng=np.random.default_rng(0))
     assert [len(r) for r in out["rounds"]] == [6, 2, 3]
     assert [t["round"] for t in out["results"]] == [1] * 6 + [2] * 2 + [3] * 3
     with pytest.raises(ValueError, match="n_per_round"):
-        lesson.coarse_to_fine_search(lesson.make_search_space(), n_rounds=2,
-                                     n_per_round=(6, 2, 3), n_best=2,
+        lesson.coarse_to_fine_search(answers.make_search_space(), n_rounds=2,
+                                     n_per_round=(6, 2, 3),
                                      trial_fn=_scaled_trial, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"n_per_round\[1\]"):
-        lesson.coarse_to_fine_search(lesson.make_search_space(), n_rounds=2,
-                                     n_per_round=[6, 0], n_best=2,
+        lesson.coarse_to_fine_search(answers.make_search_space(), n_rounds=2,
+                                     n_per_round=[6, 0],
                                      trial_fn=_scaled_trial, rng=np.random.default_rng(0))
 
 
 def test_reference_search_space_tunes_notebook_01s_hyperparameters_on_their_scales():
-    space = lesson.make_search_space()
+    space = answers.make_search_space()
     assert tuple(space) == lesson.SEARCHED
     assert type(space["learning_rate"]) is spaces.LogUniform
     assert type(space["hidden_units"]) is spaces.IntLogUniform
@@ -329,7 +330,7 @@ def test_format_comparison_verdicts():
 def test_format_helpers():
     assert lesson.format_params(GOOD) == ("learning rate 0.01, 32 hidden units, "
                                           "mini-batches of 64, 2 hidden layers")
-    lines = lesson.format_space(lesson.make_search_space())
+    lines = lesson.format_space(answers.make_search_space())
     assert lines[0].startswith("learning_rate") and "LogUniform" in lines[0]
     assert lines[2].startswith("batch_size") and "IntLogUniform [16, 256]" in lines[2]
 
@@ -348,8 +349,8 @@ def test_describe_parameters_names_batch_norms_beta_apart_from_adams():
 
 
 def test_plots_build():
-    search = lesson.coarse_to_fine_search(lesson.make_search_space(), n_rounds=2,
-                                          n_per_round=4, n_best=2, trial_fn=_scaled_trial,
+    search = lesson.coarse_to_fine_search(answers.make_search_space(), n_rounds=2,
+                                          n_per_round=4, trial_fn=_scaled_trial,
                                           rng=np.random.default_rng(1))
     ax = lesson.plot_search(search, "learning_rate")
     assert ax.get_xscale() == "log" and ax.get_ylabel() == "validation accuracy"

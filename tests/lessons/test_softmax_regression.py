@@ -299,7 +299,7 @@ def test_starting_costs_start_at_ln_C_and_grow_with_the_weight_scale():
 def test_starting_costs_use_the_networks_first_weights_and_the_given_functions():
     X, y = make_blobs(10, 3, rng=np.random.default_rng(11))
     net = Network([2, 3], rng=np.random.default_rng(12))
-    want = softmax.cross_entropy_from_logits(net.forward(X)[0], softmax.one_hot(y, 3))
+    want = answers.cross_entropy_from_logits(net.forward(X)[0], softmax.one_hot(y, 3))
     got = lesson.starting_costs(X, y, [1.0], rng=np.random.default_rng(12))
     assert np.isclose(got[0, 0], want, rtol=1e-12)
     seen = []

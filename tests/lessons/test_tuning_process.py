@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib.lessons import tuning_process as lesson  # noqa: E402
 from lessonlib.search import boxes  # noqa: E402
@@ -19,18 +20,26 @@ def test_monte_carlo_hit_rate_agrees_with_formula():
     for n in (9, 20, 60):
         est, se = boxes.hit_rate(lesson.one_axis_objective, thr, n, 4000, [0, 0], [1, 1],
                                   rng=rng)
-        assert abs(est - boxes.chance_at_least_one(0.05, n)) < 4 * se + 0.005
+        assert abs(est - answers.chance_at_least_one(0.05, n)) < 4 * se + 0.005
 
 
 def test_coarse_to_fine_beats_one_round_on_average():
     rng = np.random.default_rng(1)
-    one = [boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1], n_rounds=1,
+    one = [boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1],
+                                 shrink=answers.shrink_box, n_rounds=1,
                                  n_per_round=60, n_best=5, rng=rng)["best_score"]
            for _ in range(200)]
-    three = [boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1], n_rounds=3,
+    three = [boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1],
+                                   shrink=answers.shrink_box, n_rounds=3,
                                    n_per_round=20, n_best=5, rng=rng)["best_score"]
              for _ in range(200)]
     assert np.mean(three) > np.mean(one)
+
+
+def test_no_chance_formula_leaves_the_column_empty_and_trials_for_counts():
+    assert np.isnan(lesson.no_chance_formula(0.05, 9))
+    assert lesson.trials_for(lesson.no_chance_formula, 0.05, 0.95) is None
+    assert lesson.trials_for(lambda f, n: min(1.0, n * f), 0.05, 0.95) == 19
 
 
 def test_digits_trial_learns_and_is_seeded():
@@ -72,7 +81,8 @@ def test_plots_and_widget_build():
 
 def test_plot_coarse_to_fine_shows_every_box_inside_the_axes():
     from matplotlib.patches import Rectangle
-    search = boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1], n_rounds=3,
+    search = boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1],
+                                   shrink=answers.shrink_box, n_rounds=3,
                                    n_per_round=20, n_best=5, rng=np.random.default_rng(2))
     ax = lesson.plot_coarse_to_fine(search, optimum=(0.71, 0.28))
     rects = [p for p in ax.patches if isinstance(p, Rectangle)]

@@ -35,13 +35,6 @@ def test_random_search_same_results_for_any_n_jobs_and_executor():
     (lambda: boxes.random_search_points(5, [0], [1], rng=42), TypeError, "rng"),
     (lambda: boxes.random_search_points(5, [0], [np.inf], rng=np.random.default_rng(0)),
      ValueError, "high"),
-    (lambda: boxes.chance_at_least_one(1.5, 3), ValueError, "fraction"),
-    (lambda: boxes.chance_at_least_one(0.5, 2.5), TypeError, "n_trials"),
-    (lambda: boxes.shrink_box([[1, 2]], [1], [0, 0], [2, 3], n_best=2), ValueError, "n_best"),
-    (lambda: boxes.shrink_box([[1, 2]], [1, 2], [0, 0], [2, 3], n_best=1), ValueError,
-     "scores"),
-    (lambda: boxes.shrink_box([[1, 2]], [1], [0, 0], [2, 3], n_best=1,
-                               log_scale=[True, False]), ValueError, "log-scaled"),
     (lambda: spaces.LogUniform(0, 1), ValueError, "low"),
     (lambda: parallel.random_search(_square, {"x": spaces.Uniform(0, 1)}, 2,
                                   rng=np.random.default_rng(0), n_jobs=0), ValueError, "n_jobs"),
@@ -71,7 +64,7 @@ def test_a_dask_clusters_executor_runs_the_notebooks_trials_as_n_jobs_1_does():
         first = parallel.random_search(tuning_process.digits_trial, space_01, 4,
                                        rng=np.random.default_rng(1), **kw)
         capstone = putting_it_together.coarse_to_fine_search(
-            space_06, n_rounds=2, n_per_round=2, n_best=1, rng=np.random.default_rng(6),
+            space_06, n_rounds=2, n_per_round=2, rng=np.random.default_rng(6),
             trial_fn=_short_capstone_trial, **kw)
         return ([(r["params"], r["score"]) for r in first],
                 [(r["params"], r["score"]) for r in capstone["results"]])

@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from lessonlib_instructor import answers
 
 from lessonlib.search import scales, spaces  # noqa: E402
 
@@ -65,7 +66,7 @@ def test_refine_space_shrinks_each_range_on_its_own_scale():
                  + abs(p["units"] - 100) / 50 + abs(p["x"] - 0.5))
 
     new = spaces.refine_space(space, _results(space, np.random.default_rng(0), score),
-                              n_best=10)
+                              shrink=answers.shrink_box, n_best=10)
     assert [type(d) for d in new.values()] == [type(d) for d in space.values()]
     assert 1e-4 <= new["lr"].low < 1e-2 < new["lr"].high <= 1.0
     assert np.log10(new["lr"].high / new["lr"].low) < 4            # fewer decades than before
@@ -78,8 +79,26 @@ def test_refine_space_shrinks_each_range_on_its_own_scale():
 def test_refine_space_bad_input():
     space = {"lr": spaces.LogUniform(1e-4, 1.0)}
     with pytest.raises(ValueError, match="results"):
-        spaces.refine_space(space, [], n_best=3)
+        spaces.refine_space(space, [], shrink=spaces.zoom_on_best)
     with pytest.raises(ValueError, match="results"):
-        spaces.refine_space(space, [{"params": {"other": 1}, "score": 0.5}], n_best=1)
+        spaces.refine_space(space, [{"params": {"other": 1}, "score": 0.5}],
+                            shrink=spaces.zoom_on_best)
     with pytest.raises(TypeError, match="space"):
-        spaces.refine_space({"lr": object()}, [{"params": {"lr": 1}, "score": 0}], n_best=1)
+        spaces.refine_space({"lr": object()}, [{"params": {"lr": 1}, "score": 0}],
+                            shrink=spaces.zoom_on_best)
+
+
+def test_zoom_on_best_keeps_a_third_centred_on_the_best_trial():
+    low, high = spaces.zoom_on_best([[0.5, 0.1], [0.2, 0.9]], [1.0, 0.0], [0, 0], [1, 1])
+    assert np.allclose(low, [0.5 - 1 / 6, 0.0]) and np.allclose(high, [0.5 + 1 / 6, 1 / 3])
+
+
+def test_refine_space_zooms_on_the_sampled_axis():
+    space = {"lr": spaces.LogUniform(1e-4, 1.0), "units": spaces.IntUniform(10, 100)}
+    results = [{"params": {"lr": 1e-2, "units": 55}, "score": 1.0},
+               {"params": {"lr": 1e-4, "units": 10}, "score": 0.0}]
+    new = spaces.refine_space(space, results, shrink=spaces.zoom_on_best)
+    # log10(lr) in [-4, 0]: a third is 4/3 decades centred on -2
+    assert np.isclose(np.log10(new["lr"].low), -2 - 2 / 3)
+    assert np.isclose(np.log10(new["lr"].high), -2 + 2 / 3)
+    assert (new["units"].low, new["units"].high) == (40, 70)

@@ -1,5 +1,5 @@
-"""The reference answers of the exercises whose answer is derived (a backward pass, a
-Jacobian, a gradient from the logits), one module per lecture.
+"""The reference answers of the exercises whose answer the lecture does not write out (a
+backward pass, a Jacobian, a probability, a rule, a stable cost), one module per lecture.
 
 The trusted grader, ``release`` (which records the checks' expected outputs for the cases a
 notebook shows) and the tests reach them by name through
@@ -14,8 +14,17 @@ from .batch_norm import (
     linear_bn_backward,
     recover_gamma_beta,
 )
-from .softmax_regression import softmax_backward, softmax_cross_entropy, softmax_jacobian
+from .putting_it_together import make_search_space
+from .softmax_regression import (
+    cross_entropy_from_logits,
+    log_softmax,
+    softmax_backward,
+    softmax_cross_entropy,
+    softmax_jacobian,
+)
+from .tuning_process import chance_at_least_one, shrink_box
 
-__all__ = ["batchnorm_backward", "batchnorm_backward_graph", "linear_bn_backward",
-           "recover_gamma_beta", "softmax_backward", "softmax_cross_entropy",
-           "softmax_jacobian"]
+__all__ = ["batchnorm_backward", "batchnorm_backward_graph", "chance_at_least_one",
+           "cross_entropy_from_logits", "linear_bn_backward", "log_softmax",
+           "make_search_space", "recover_gamma_beta", "shrink_box", "softmax_backward",
+           "softmax_cross_entropy", "softmax_jacobian"]
