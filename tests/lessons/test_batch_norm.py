@@ -1,4 +1,5 @@
-"""lessonlib.lessons.batch_norm: notebook 03's gradient check, widget logic and experiments."""
+"""lessonlib.lessons.batch_norm: notebook 03's gradient check, widget logic and experiments,
+and its measurements of the lecture's claims."""
 
 import matplotlib
 
@@ -10,8 +11,10 @@ import pytest  # noqa: E402
 from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib.core import passing  # noqa: E402
+from lessonlib.core.data import shared_digits  # noqa: E402
 from lessonlib.layers import batchnorm  # noqa: E402
 from lessonlib.lessons import batch_norm as lesson  # noqa: E402
+from lessonlib.network import Network  # noqa: E402
 from tests.grader.common import reference_copy  # noqa: E402
 
 
@@ -426,3 +429,80 @@ def test_a_network_of_layers_learns_the_digits_and_is_seeded():
                                      epochs=3, rng=np.random.default_rng(0)) for _ in range(2)]
     assert runs[0] == runs[1] and len(runs[0]["val_acc"]) == 3
     assert runs[0]["train_acc"][-1] > runs[0]["train_acc"][0] and runs[0]["val_acc"][-1] > 0.8
+
+
+# ------------------------------------------------------------------ the lecture's claims
+
+def test_standardized_inputs_train_faster_and_runs_are_seeded():
+    kw = dict(epochs=3, n_seeds=2)
+    a = lesson.input_scaling_curves([0.3, 3.0], rng=np.random.default_rng(0), **kw)
+    b = lesson.input_scaling_curves([0.3, 3.0], rng=np.random.default_rng(0), **kw)
+    assert a["raw"].shape == a["standardized"].shape == (2, 2, 3)
+    assert np.array_equal(a["raw"], b["raw"])
+    assert np.all(a["standardized"][:, :, -1] < a["raw"][:, :, -1])     # the lecture's claim
+    assert np.all(np.diff(a["standardized"], axis=2) < 0)                 # costs go down
+    assert isinstance(lesson.plot_input_scaling(a), plt.Axes)
+    plt.close("all")
+
+
+def test_best_rate_skips_diverged_runs():
+    curves = np.array([[[3.0, 2.0], [3.0, 0.5], [1.0, np.nan]]])
+    assert lesson.best_rate(curves) == 1
+    with pytest.raises(ValueError, match="curves"):
+        lesson.best_rate(np.full((1, 2, 2), np.nan))
+
+
+def test_layer_spread_shrinks_through_sigmoid_layers_and_not_with_batch_norm():
+    X = shared_digits().val.X
+    plain = lesson.layer_spread(Network([64, 50, 50, 50, 10], activation="sigmoid",
+                                        rng=np.random.default_rng(0)), X)
+    assert plain["spread"].shape == (3,)
+    assert np.all(plain["spread"][1:] < plain["spread"][:-1] / 3)       # about 4x per layer
+    assert np.all(plain["saturated"] == 0)
+    bn = lesson.layer_spread(Network([64, 50, 50, 10], activation="sigmoid", batch_norm=True,
+                                     rng=np.random.default_rng(0)), X)
+    assert np.allclose(bn["spread"], 1.0, atol=1e-3)
+
+
+def test_shift_images():
+    X = np.arange(64.0)[:, None] / 64
+    assert np.array_equal(lesson.shift_images(X, "none"), X)
+    assert np.allclose(lesson.shift_images(X, "contrast"), 0.5 * X + 0.3)
+    assert np.allclose(lesson.shift_images(X, "inverted"), 1 - X)
+    moved = lesson.shift_images(X, "one pixel right").reshape(8, 8)
+    assert np.all(moved[:, 0] == 0) and np.array_equal(moved[:, 1:], X.reshape(8, 8)[:, :-1])
+    with pytest.raises(ValueError, match="kind"):
+        lesson.shift_images(X, "rotated")
+    assert isinstance(lesson.plot_shifted_digit(X[:, 0]), plt.Axes)
+    plt.close("all")
+
+
+def test_normalizing_undoes_a_contrast_change_but_not_a_move_or_an_inversion():
+    model = lesson.covariate_shift_model(epochs=5, rng=np.random.default_rng(0))
+    none = lesson.shifted_accuracy(model, "none")
+    contrast = lesson.shifted_accuracy(model, "contrast")
+    moved = lesson.shifted_accuracy(model, "one pixel right")
+    inverted = lesson.shifted_accuracy(model, "inverted")
+    assert none["training_stats"] > 0.9
+    assert contrast["training_stats"] < 0.5
+    assert contrast["own_stats"] == pytest.approx(none["own_stats"], abs=0.02)
+    assert moved["own_stats"] < none["own_stats"] - 0.2
+    assert inverted["own_stats"] < 0.1
+
+
+def test_regularization_gap_pairs_runs_and_records_both_sets():
+    kw = dict(n_seeds=2, epochs=3, hidden=(16,), batch_size=32)
+    a = lesson.regularization_gap(rng=np.random.default_rng(0), **kw)
+    b = lesson.regularization_gap(rng=np.random.default_rng(0), **kw)
+    assert set(a) == {"without", "with"}
+    for name in a:
+        assert set(a[name]) == {"train", "val"} and a[name]["val"].shape == (2,)
+        assert np.array_equal(a[name]["val"], b[name]["val"])
+        assert np.all((a[name]["train"] > 0.3) & (a[name]["train"] <= 1))
+
+
+def test_mean_and_error():
+    mean, err = lesson.mean_and_error([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5 and err == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
+    with pytest.raises(ValueError, match="values"):
+        lesson.mean_and_error([1.0])
