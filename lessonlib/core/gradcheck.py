@@ -4,14 +4,15 @@ Both work in float64. The course's recipe: perturb one entry of ``x`` by ``+h`` 
 take ``(f(x + h) - f(x - h)) / (2 h)`` (its error shrinks like ``h**2``), and compare the
 result with the gradient from backpropagation by the relative error
 ``||a - b|| / (||a|| + ||b||)``: about 1e-7 or less means the backward pass is right.
-Introduced in notebook 03 (checking the learner's ``batchnorm_backward``).
+Introduced in notebook 03: ``batchnorm_gradcheck`` checks a batch-norm forward/backward pair
+that way (the notebook's gradient-check line, and the checks of exercises 3.3 and 3.4).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .validate import as_float_array, as_real
+from .validate import as_float_array, as_int, as_real, as_rng
 
 
 def numerical_gradient(f, x, h: float = 1e-5) -> np.ndarray:
@@ -72,3 +73,46 @@ def relative_error(a, b) -> float:
     if denom == 0:
         return 0.0
     return float(np.linalg.norm(a - b) / denom)
+
+
+def batchnorm_gradcheck(forward, backward, *, n: int = 4, m: int = 8, eps: float = 1e-5,
+                        rng: np.random.Generator) -> dict:
+    """Check a batch-norm forward/backward pair against the numerical gradient, in float64:
+    ``forward(Z, gamma, beta, eps) -> (Z_tilde, cache)`` and ``backward(G, cache) -> (dZ,
+    dgamma, dbeta)``.
+
+    Draws a random batch ``Z`` ``(n, m)``, ``gamma``, ``beta`` and upstream gradient ``G``;
+    the cost is ``sum(G * forward(Z, gamma, beta, eps)[0])``. Returns
+    ``{"dZ": err, "dgamma": err, "dbeta": err, "max": err}``, relative errors of
+    ``backward(G, cache)`` against ``numerical_gradient``.
+    """
+    for name, fn in (("forward", forward), ("backward", backward)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+    n = as_int("n", n, low=1)
+    m = as_int("m", m, low=2)
+    eps = as_real("eps", eps, low=0, low_inclusive=False)
+    rng = as_rng(rng)
+    Z = 2.0 * rng.standard_normal((n, m)) + rng.normal(0, 3, (n, 1))
+    gamma = rng.uniform(0.5, 2.0, (n, 1))
+    beta = rng.standard_normal((n, 1))
+    G = rng.standard_normal((n, m)) + rng.standard_normal((n, 1))
+    _, cache = forward(Z.copy(), gamma.copy(), beta.copy(), eps)
+    dZ, dgamma, dbeta = backward(G.copy(), cache)
+
+    def cost(Zx, gx, bx):
+        return float(np.sum(G * forward(Zx, gx, bx, eps)[0]))
+
+    num = {"dZ": numerical_gradient(lambda x: cost(x, gamma, beta), Z.copy()),
+           "dgamma": numerical_gradient(lambda x: cost(Z, x, beta), gamma.copy()),
+           "dbeta": numerical_gradient(lambda x: cost(Z, gamma, x), beta.copy())}
+    got = {"dZ": dZ, "dgamma": dgamma, "dbeta": dbeta}
+    errors = {}
+    for k in num:
+        g = np.asarray(got[k], dtype=float)
+        if g.shape != num[k].shape:
+            raise ValueError(f"backward returned {k} of shape {g.shape}, expected "
+                             f"{num[k].shape}")
+        errors[k] = relative_error(g, num[k])
+    errors["max"] = max(errors.values())
+    return errors

@@ -23,7 +23,7 @@ from IPython import get_ipython
 from IPython.display import display
 
 from ..core.data import shared_digits
-from ..core.gradcheck import numerical_gradient, relative_error
+from ..core.gradcheck import batchnorm_gradcheck
 from ..core.passing import Choice, choose, stand_in
 from ..core.progress import progress
 from ..core.threads import one_blas_thread
@@ -36,47 +36,6 @@ from ..optim import OPTIMIZERS, Optimizer
 from .widgets import FixedWidgets
 
 # ------------------------------------------------------------------ the gradient check
-
-def batchnorm_gradcheck(forward, backward, *, n: int = 4, m: int = 8, eps: float = 1e-5,
-                        rng: np.random.Generator) -> dict:
-    """Check a forward/backward pair against the numerical gradient, in float64.
-
-    Draws a random batch ``Z`` ``(n, m)``, ``gamma``, ``beta`` and upstream gradient ``G``;
-    the cost is ``sum(G * forward(Z, gamma, beta, eps)[0])``. Returns
-    ``{"dZ": err, "dgamma": err, "dbeta": err, "max": err}``, relative errors of
-    ``backward(G, cache)`` against ``gradcheck.numerical_gradient``.
-    """
-    for name, fn in (("forward", forward), ("backward", backward)):
-        if not callable(fn):
-            raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
-    n = as_int("n", n, low=1)
-    m = as_int("m", m, low=2)
-    eps = as_real("eps", eps, low=0, low_inclusive=False)
-    rng = as_rng(rng)
-    Z = 2.0 * rng.standard_normal((n, m)) + rng.normal(0, 3, (n, 1))
-    gamma = rng.uniform(0.5, 2.0, (n, 1))
-    beta = rng.standard_normal((n, 1))
-    G = rng.standard_normal((n, m)) + rng.standard_normal((n, 1))
-    _, cache = forward(Z.copy(), gamma.copy(), beta.copy(), eps)
-    dZ, dgamma, dbeta = backward(G.copy(), cache)
-
-    def cost(Zx, gx, bx):
-        return float(np.sum(G * forward(Zx, gx, bx, eps)[0]))
-
-    num = {"dZ": numerical_gradient(lambda x: cost(x, gamma, beta), Z.copy()),
-           "dgamma": numerical_gradient(lambda x: cost(Z, x, beta), gamma.copy()),
-           "dbeta": numerical_gradient(lambda x: cost(Z, gamma, x), beta.copy())}
-    got = {"dZ": dZ, "dgamma": dgamma, "dbeta": dbeta}
-    errors = {}
-    for k in num:
-        g = np.asarray(got[k], dtype=float)
-        if g.shape != num[k].shape:
-            raise ValueError(f"backward returned {k} of shape {g.shape}, expected "
-                             f"{num[k].shape}")
-        errors[k] = relative_error(g, num[k])
-    errors["max"] = max(errors.values())
-    return errors
-
 
 @stand_in("gamma = 1 and beta = 0, which recover nothing")
 def no_recovery(Z, eps: float = 1e-5):

@@ -19,6 +19,10 @@ from lessonlib.core import (  # noqa: E402
     threads,
     validate,
 )
+from lessonlib.layers.batchnorm import (  # noqa: E402
+    batchnorm_backward_by_autodiff,
+    batchnorm_forward,
+)
 from tests.bad_input import (  # noqa: E402
     COMPLEX,
     INF,
@@ -33,6 +37,9 @@ from tests.bad_input import (  # noqa: E402
 )
 
 MODULES = (data, gradcheck, validate, progress, threads, memory, passing, paths)
+
+# a batch-norm pair for batchnorm_gradcheck's rows (each fails before calling them)
+FORWARD, BACKWARD = batchnorm_forward, batchnorm_backward_by_autodiff
 
 BAD = [
     bad("data.load_digits", "val_fraction=1", lambda: data.load_digits(val_fraction=1),
@@ -94,6 +101,20 @@ BAD = [
         lambda: gradcheck.numerical_gradient(lambda x: x, np.ones(2)), TypeError, "f"),
     bad("gradcheck.relative_error", "shapes differ",
         lambda: gradcheck.relative_error(np.ones(3), np.ones(4)), ValueError, "a"),
+    bad("gradcheck.batchnorm_gradcheck", "forward not callable",
+        lambda: gradcheck.batchnorm_gradcheck(None, BACKWARD, rng=R()), TypeError, "forward"),
+    bad("gradcheck.batchnorm_gradcheck", "backward not callable",
+        lambda: gradcheck.batchnorm_gradcheck(FORWARD, "backward", rng=R()), TypeError,
+        "backward"),
+    bad("gradcheck.batchnorm_gradcheck", "n=0",
+        lambda: gradcheck.batchnorm_gradcheck(FORWARD, BACKWARD, n=0, rng=R()), ValueError, "n"),
+    bad("gradcheck.batchnorm_gradcheck", "a batch of one",
+        lambda: gradcheck.batchnorm_gradcheck(FORWARD, BACKWARD, m=1, rng=R()), ValueError, "m"),
+    bad("gradcheck.batchnorm_gradcheck", "eps=0",
+        lambda: gradcheck.batchnorm_gradcheck(FORWARD, BACKWARD, eps=0, rng=R()), ValueError,
+        "eps"),
+    bad("gradcheck.batchnorm_gradcheck", "rng None",
+        lambda: gradcheck.batchnorm_gradcheck(FORWARD, BACKWARD, rng=None), TypeError, "rng"),
     bad("gradcheck.relative_error", "a a string",
         lambda: gradcheck.relative_error("x", np.ones(3)), TypeError, "a"),
     bad("gradcheck.relative_error", "b nan",

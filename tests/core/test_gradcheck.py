@@ -1,9 +1,11 @@
-"""lessonlib.gradcheck: centred differences and the relative error."""
+"""lessonlib.core.gradcheck: centred differences, the relative error, and the gradient check
+of a batch-norm forward/backward pair."""
 
 import numpy as np
 import pytest
 
-from lessonlib.core.gradcheck import numerical_gradient, relative_error
+from lessonlib.core.gradcheck import batchnorm_gradcheck, numerical_gradient, relative_error
+from lessonlib.layers.batchnorm import batchnorm_backward_by_autodiff, batchnorm_forward
 
 
 def test_gradient_of_a_quadratic_is_exact_to_rounding():
@@ -49,6 +51,32 @@ def test_relative_error():
     a, b = np.array([3.0, 4.0]), np.array([3.0, 4.0 + 1e-6])
     assert relative_error(a, b) == pytest.approx(1e-6 / 10, rel=1e-6)
     assert relative_error([1.0], [-1.0]) == 1.0
+
+
+def test_batchnorm_gradcheck_passes_a_right_pair_and_is_seeded():
+    err = batchnorm_gradcheck(batchnorm_forward, batchnorm_backward_by_autodiff,
+                              rng=np.random.default_rng(0))
+    assert set(err) == {"dZ", "dgamma", "dbeta", "max"}
+    assert err["max"] == max(err["dZ"], err["dgamma"], err["dbeta"]) < 1e-7
+    again = batchnorm_gradcheck(batchnorm_forward, batchnorm_backward_by_autodiff,
+                                rng=np.random.default_rng(0))
+    assert again == err
+
+
+def test_batchnorm_gradcheck_finds_the_wrong_gradient():
+    def doubled_dgamma(G, cache):
+        dZ, dgamma, dbeta = batchnorm_backward_by_autodiff(G, cache)
+        return dZ, 2 * dgamma, dbeta
+
+    err = batchnorm_gradcheck(batchnorm_forward, doubled_dgamma, rng=np.random.default_rng(0))
+    assert err["dgamma"] == pytest.approx(1 / 3) and err["dZ"] < 1e-7 and err["dbeta"] < 1e-7
+
+    def flat_dgamma(G, cache):
+        dZ, dgamma, dbeta = batchnorm_backward_by_autodiff(G, cache)
+        return dZ, dgamma.ravel(), dbeta
+
+    with pytest.raises(ValueError, match=r"dgamma of shape \(4,\), expected \(4, 1\)"):
+        batchnorm_gradcheck(batchnorm_forward, flat_dgamma, rng=np.random.default_rng(0))
 
 
 @pytest.mark.parametrize("call, exc, word", [

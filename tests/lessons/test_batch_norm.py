@@ -12,6 +12,7 @@ from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib.core import passing  # noqa: E402
 from lessonlib.core.data import shared_digits  # noqa: E402
+from lessonlib.core.gradcheck import batchnorm_gradcheck  # noqa: E402
 from lessonlib.layers import batchnorm  # noqa: E402
 from lessonlib.lessons import batch_norm as lesson  # noqa: E402
 from lessonlib.network import Network  # noqa: E402
@@ -78,8 +79,7 @@ def test_gradcheck_choices_follow_the_checks_that_pass(no_passing):
 def test_gradcheck_line_follows_the_checks_on_one_batch(no_passing):
     rng, twin = np.random.default_rng(5), np.random.default_rng(5)
     line = lesson.GradcheckLine(rng=rng)
-    lesson.batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward,
-                               rng=twin)
+    batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward, rng=twin)
     assert rng.bit_generator.state == twin.bit_generator.state   # the notebook's stream
     assert "and automatic differentiation of lessonlib's batch norm forward (exercises 3.3 " \
         "and 3.4 do not pass yet): " in line.text and "(below 1e-7: correct)" in line.text

@@ -17,8 +17,7 @@ import contextlib
 
 import numpy as np
 
-from ...core.gradcheck import numerical_gradient, relative_error
-from ...lessons.batch_norm import batchnorm_gradcheck
+from ...core.gradcheck import batchnorm_gradcheck, numerical_gradient, relative_error
 from ..exercises import EXERCISES
 from ..framework import (
     Checker,
