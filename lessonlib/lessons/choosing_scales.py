@@ -1,7 +1,8 @@
 """Notebook 02, choosing the right scale: log-uniform learning rates, the ``1 - beta`` scale
 of EMA weights.
 
-The logic of the notebook's widget (``decade_fractions``, ``scale_summary``), its plots
+The logic of the notebook's widget (``scale_summary``, which counts the samples per decade
+with ``search.scales.decade_fractions``), its plots
 (``plot_*``), the lecture notes' slip ``beta = 10**r + 1`` kept to show what it does, and
 the learning-rate experiment on the digits (``learning_rate_curve``,
 ``compare_search_scales``). The samplers themselves are in ``lessonlib.search.scales``.
@@ -21,7 +22,7 @@ from ..core.progress import progress
 from ..core.validate import as_float_array, as_int, as_real, as_rng
 from ..network import Network, train_epochs
 from ..optim import OPTIMIZERS, Optimizer
-from ..search.scales import SAMPLERS, SCALES, check_range, check_size
+from ..search.scales import SAMPLERS, SCALES, check_range, check_size, decade_fractions
 
 # ------------------------------------------------------------------ the slip
 
@@ -46,35 +47,6 @@ def averaging_window(beta) -> np.ndarray | float:
     if np.any((beta < 0) | (beta >= 1)):
         raise ValueError("beta must lie in [0, 1)")
     return 1.0 / (1.0 - beta)
-
-
-def decade_edges(low, high) -> np.ndarray:
-    """Edges splitting ``[low, high]`` (``0 < low < high``) at the powers of ten inside it.
-
-    Returns ``(k + 1,)`` increasing edges ``[low, 10**a, 10**(a+1), ..., high]``, e.g.
-    ``[1e-4, 1e-3, 1e-2, 1e-1, 1]`` for ``[1e-4, 1]`` and ``[0.5, 1, 10, 20]`` for
-    ``[0.5, 20]``.
-    """
-    low, high = check_range(low, high, "log-uniform")
-    first, last = math.ceil(math.log10(low)), math.floor(math.log10(high))
-    inner = [10.0 ** k for k in range(first, last + 1)
-             if not math.isclose(10.0 ** k, low, rel_tol=1e-9)
-             and not math.isclose(10.0 ** k, high, rel_tol=1e-9) and low < 10.0 ** k < high]
-    return np.array([low, *inner, high])
-
-
-def decade_fractions(samples, low, high) -> tuple[np.ndarray, np.ndarray]:
-    """The fraction of ``samples`` (any shape, ``m`` values) in each decade of ``[low, high]``.
-
-    Returns ``(edges, fractions)``: ``edges`` of shape ``(k + 1,)`` from ``decade_edges`` and
-    ``fractions`` of shape ``(k,)``. Samples outside ``[low, high]`` count in no decade, so
-    the fractions then sum to less than 1. For an EMA weight pass ``1 - beta`` and the range
-    ``[1 - high, 1 - low]``.
-    """
-    samples = as_float_array("samples", samples).ravel()
-    edges = decade_edges(low, high)
-    counts = np.histogram(samples, bins=edges)[0]
-    return edges, counts / samples.size
 
 
 def log_uniform_fractions(edges) -> np.ndarray:

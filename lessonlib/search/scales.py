@@ -11,6 +11,9 @@ take bounds ``low < high``, a ``size`` (``None`` for one number, an int ``n`` fo
   an exponentially weighted average's weight (log-uniform on the ``1 - beta`` scale);
 - ``sample_int_uniform`` and ``sample_int_log_uniform``: counts such as hidden units or
   layers, ``low..high`` inclusive.
+
+``decade_fractions`` measures where samples fall: the share in each decade of a range
+(notebook 02's widget, and the checks of exercises 2.1 and 2.2).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from ..core.validate import as_int, as_real, as_rng
+from ..core.validate import as_float_array, as_int, as_real, as_rng
 
 SCALES = ("uniform", "log-uniform", "ema")
 
@@ -136,3 +139,34 @@ def sample_int_log_uniform(low, high, size=None, *, rng: np.random.Generator):
 
 SAMPLERS = {"uniform": sample_uniform, "log-uniform": sample_log_uniform,
             "ema": sample_ema_beta}
+
+
+# ------------------------------------------------------------------- decades
+
+def decade_edges(low, high) -> np.ndarray:
+    """Edges splitting ``[low, high]`` (``0 < low < high``) at the powers of ten inside it.
+
+    Returns ``(k + 1,)`` increasing edges ``[low, 10**a, 10**(a+1), ..., high]``, e.g.
+    ``[1e-4, 1e-3, 1e-2, 1e-1, 1]`` for ``[1e-4, 1]`` and ``[0.5, 1, 10, 20]`` for
+    ``[0.5, 20]``.
+    """
+    low, high = check_range(low, high, "log-uniform")
+    first, last = math.ceil(math.log10(low)), math.floor(math.log10(high))
+    inner = [10.0 ** k for k in range(first, last + 1)
+             if not math.isclose(10.0 ** k, low, rel_tol=1e-9)
+             and not math.isclose(10.0 ** k, high, rel_tol=1e-9) and low < 10.0 ** k < high]
+    return np.array([low, *inner, high])
+
+
+def decade_fractions(samples, low, high) -> tuple[np.ndarray, np.ndarray]:
+    """The fraction of ``samples`` (any shape, ``m`` values) in each decade of ``[low, high]``.
+
+    Returns ``(edges, fractions)``: ``edges`` of shape ``(k + 1,)`` from ``decade_edges`` and
+    ``fractions`` of shape ``(k,)``. Samples outside ``[low, high]`` count in no decade, so
+    the fractions then sum to less than 1. For an EMA weight pass ``1 - beta`` and the range
+    ``[1 - high, 1 - low]``.
+    """
+    samples = as_float_array("samples", samples).ravel()
+    edges = decade_edges(low, high)
+    counts = np.histogram(samples, bins=edges)[0]
+    return edges, counts / samples.size

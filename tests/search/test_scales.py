@@ -1,4 +1,4 @@
-"""lessonlib.search.scales: the samplers on each scale."""
+"""lessonlib.search.scales: the samplers on each scale, and the share of samples per decade."""
 
 import matplotlib
 
@@ -81,3 +81,45 @@ def test_samplers_never_touch_global_state():
     for sampler, low, high in SAMPLERS:
         sampler(low, high, 10, rng=rng())
     assert np.array_equal(np.random.get_state()[1], state)
+
+
+# ------------------------------------------------------------------- decades
+
+def test_log_uniform_puts_a_quarter_in_each_decade():
+    x = scales.sample_log_uniform(1e-4, 1.0, N, rng=rng())
+    assert x.min() >= 1e-4 and x.max() <= 1
+    _, frac = scales.decade_fractions(x, 1e-4, 1.0)
+    assert np.allclose(frac, 0.25, atol=0.015)
+    # uniform sampling of the same range puts about 90 % in the top decade
+    _, flat = scales.decade_fractions(scales.sample_uniform(1e-4, 1.0, N, rng=rng()), 1e-4, 1)
+    assert abs(flat[-1] - 0.9) < 0.01
+
+
+def test_ema_beta_is_log_uniform_in_one_minus_beta():
+    beta = scales.sample_ema_beta(0.9, 0.999, N, rng=rng())
+    assert beta.min() >= 0.9 and beta.max() <= 0.999
+    assert abs(np.mean(beta > 0.99) - 0.5) < 0.015
+    _, frac = scales.decade_fractions(1 - beta, 0.001, 0.1)
+    assert np.allclose(frac, 0.5, atol=0.015)
+    # uniform sampling of beta puts only about 9 % above 0.99
+    flat = scales.sample_uniform(0.9, 0.999, N, rng=rng())
+    assert abs(np.mean(flat > 0.99) - 0.009 / 0.099) < 0.01
+
+
+def test_ema_beta_accepts_low_zero():
+    beta = scales.sample_ema_beta(0.0, 0.99, N, rng=rng())
+    assert beta.min() >= 0 and beta.max() <= 0.99
+    _, frac = scales.decade_fractions(1 - beta, 0.01, 1.0)
+    assert np.allclose(frac, 0.5, atol=0.015)
+
+
+def test_decade_edges():
+    assert np.allclose(scales.decade_edges(1e-4, 1), [1e-4, 1e-3, 1e-2, 1e-1, 1])
+    assert np.allclose(scales.decade_edges(0.5, 20), [0.5, 1, 10, 20])
+    assert np.allclose(scales.decade_edges(2, 3), [2, 3])
+
+
+def test_decade_fractions_count_exactly():
+    edges, frac = scales.decade_fractions([0.002, 0.02, 0.03, 0.5, 5.0], 1e-3, 1)
+    assert np.allclose(edges, [1e-3, 1e-2, 1e-1, 1])
+    assert np.allclose(frac, [0.2, 0.4, 0.2])          # 5.0 lies outside the range

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ...lessons.choosing_scales import decade_fractions
+from ...search.scales import decade_fractions
 from ..exercises import EXERCISES
 from ..framework import (
     case_rng,
