@@ -38,6 +38,8 @@ call also takes ``training=True`` or ``False`` to override the mode for that cal
   (Ioffe & Szegedy's Algorithm 2), ``Network.set_running_statistics`` installs them, and
   ``fold_network`` folds inference-mode batch norm into ``W`` and ``b``
   (``layers.batchnorm.fold_batchnorm`` layer by layer).
+- ``evaluate`` is the lecture's test-time rule: the accuracy in evaluation mode, whatever
+  the network's mode (the stand-in of exercise 6.2, notebook 06).
 
 The optimizers are in ``lessonlib.optim``.
 """
@@ -51,6 +53,7 @@ from collections.abc import Iterator, MutableMapping
 import numpy as np
 
 from .core.memory import tune_allocator
+from .core.passing import stand_in
 from .core.threads import one_blas_thread
 from .core.validate import (
     as_column,
@@ -573,3 +576,28 @@ def fold_network(net: Network) -> Network:
     folded.bn_layers = {}
     folded.training = False
     return folded
+
+
+@stand_in("lessonlib's evaluate, the lecture's test-time rule")
+def evaluate(net: Network, X, y) -> float:
+    """Accuracy of ``net`` on ``X`` (``(n_x, m)``; the digits' images in notebook 06) with
+    labels ``y`` (``(m,)``). Stand-in for exercise 6.2 until the learner's passes: the
+    lecture's test-time rule.
+
+    Computed in evaluation mode: batch norm normalizes with the running statistics, so each
+    example's prediction depends on that example alone (any order, any batch size, a single
+    image works). The predicted class is the argmax of the ``(C, m)`` logits over axis 0.
+    The network's mode (training or evaluation) is restored afterwards and nothing in it
+    changes. Returns the fraction of correct predictions, a float in ``[0, 1]``.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
+    X = as_float_array("X", X, ndim=2)
+    if X.shape[0] != net.layer_dims[0]:
+        raise ValueError(f"X must have shape ({net.layer_dims[0]}, m), got {X.shape}")
+    y = as_labels("y", y, net.layer_dims[-1])
+    if y.size != X.shape[1]:
+        raise ValueError(f"y must have shape ({X.shape[1]},) to match X, got {y.shape}")
+    with net.mode(training=False):
+        predictions = net.predict(X)
+    return float(np.mean(predictions == y))

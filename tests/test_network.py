@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
-from lessonlib.core.data import load_digits, make_blobs
+from lessonlib.core.data import load_digits, make_blobs, shared_digits
 from lessonlib.core.gradcheck import numerical_gradient, relative_error
-from lessonlib.network import Network, fold_network, population_statistics, train_epochs
+from lessonlib.network import (
+    Network,
+    evaluate,
+    fold_network,
+    population_statistics,
+    train_epochs,
+)
 from lessonlib.optim import Optimizer
 
 
@@ -518,3 +524,33 @@ def test_a_layer_norm_network_trains_on_batches_of_one_and_keeps_b():
         Network([2, 3], batch_norm=True, layer_norm=True, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="cannot be folded"):
         fold_network(net)
+
+
+# ------------------------------------------------------------------ the test-time rule
+
+def _trained(rng):
+    d = shared_digits()
+    net = Network([64, 16, 16, 10], batch_norm=True, rng=rng)
+    train_epochs(net, Optimizer("adam", 0.01), d.train.X, d.train.y, epochs=2, batch_size=64,
+                 rng=rng)
+    return net, d
+
+
+def test_evaluate_in_evaluation_mode_restores_the_mode_and_changes_nothing():
+    net, d = _trained(np.random.default_rng(2))
+    stats = net.running_statistics()
+    X, y = d.test.X, d.test.y
+    with net.mode(training=False):
+        want = float(np.mean(net.predict(X) == y))
+    for training in (True, False):
+        net.train(training)
+        assert evaluate(net, X, y) == want
+        assert net.training is training
+    for k, (mu, var) in net.running_statistics().items():
+        assert np.array_equal(mu, stats[k][0]) and np.array_equal(var, stats[k][1])
+    perm = np.random.default_rng(0).permutation(y.size)
+    assert evaluate(net, X[:, perm], y[perm]) == want
+    assert evaluate(net, X[:, :1], y[:1]) in (0.0, 1.0)
+    two = np.flatnonzero(y < 2)
+    assert evaluate(net, X[:, two], y[two]) != float(
+        np.mean(net.predict(X[:, two], training=True) == y[two]))

@@ -185,6 +185,17 @@ BAD = [
         lambda: network.Network([4, 3], ln_forward=len, rng=R()), ValueError, "ln_forward"),
     bad("network.Network", "layer_norm a string",
         lambda: network.Network([4, 3], layer_norm="yes", rng=R()), TypeError, "layer_norm"),
+    bad("network.evaluate", "net a string",
+        lambda: network.evaluate("net", np.zeros((64, 2)), [0, 1]), TypeError, "net"),
+    bad("network.evaluate", "X with the wrong rows",
+        lambda: network.evaluate(network.Network([64, 10], rng=R()), np.zeros((63, 2)),
+                                 [0, 1]), ValueError, "X"),
+    bad("network.evaluate", "y too long",
+        lambda: network.evaluate(network.Network([64, 10], rng=R()), np.zeros((64, 2)),
+                                 [0, 1, 2]), ValueError, "y"),
+    bad("network.evaluate", "a label beyond C",
+        lambda: network.evaluate(network.Network([64, 10], rng=R()), np.zeros((64, 2)),
+                                 [0, 10]), ValueError, "y"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no

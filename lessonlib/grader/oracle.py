@@ -54,8 +54,8 @@ def reference_namespace() -> Live:
     side's (``grader.instructor.answers``: missing on a learner's machine, where the check
     cells replay their data instead); the forward passes the lecture states, the samplers
     and the numerical gradient are lessonlib's own."""
+    from .. import network
     from ..layers import batchnorm, layernorm, linear_bn, softmax
-    from ..lessons import putting_it_together
     from ..search import boxes, scales, spaces
     from . import instructor
     own = {fn.__name__: fn for fn in (
@@ -65,7 +65,7 @@ def reference_namespace() -> Live:
         batchnorm.batchnorm_inference, batchnorm.fold_batchnorm, layernorm.layernorm_forward,
         linear_bn.linear_bn_forward, softmax.softmax, softmax.one_hot,
         softmax.cross_entropy_cost, softmax.numerical_dZ,
-        putting_it_together.evaluate)}
+        network.evaluate)}
     try:
         return Live(own | instructor.answers())
     except instructor.InstructorSideMissing as err:     # a learner's machine: a check that

@@ -60,8 +60,8 @@ OFF_LIMITS: dict[str, tuple[str, ...]] = {
             "layers.softmax:softmax_cross_entropy_by_autodiff"),
     "5.6": ("layers.softmax:cross_entropy_of_softmax", "layers.softmax:cross_entropy_cost",
             "layers.softmax:softmax_cross_entropy_by_autodiff"),
-    "6.1": ("lessons.putting_it_together:linear_search_space",),
-    "6.2": ("lessons.putting_it_together:evaluate",),
+    "6.1": ("search.settings:linear_search_space",),
+    "6.2": ("network:evaluate",),
 }
 
 

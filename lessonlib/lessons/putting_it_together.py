@@ -19,13 +19,15 @@ Everything of the week in one run:
 ``X`` is ``(64, m)``, one 8x8 image per column, and ``y`` is ``(m,)``. A setting of the
 hyperparameters (``params``) is a dict with ``"learning_rate"``, ``"hidden_units"``,
 ``"batch_size"`` and ``"n_hidden_layers"``, and optionally any key of ``FIXED`` to change
-its default.
+its default (``search.settings``, which checks it). The stand-ins of the exercises are
+below this floor, where the checks reach them without a lesson: 6.1's
+``search.settings.linear_search_space`` and 6.2's ``network.evaluate``; the notebook reads
+them, and ``FIXED``, from this module.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from concurrent.futures import Executor
 
 import matplotlib.pyplot as plt
@@ -33,34 +35,26 @@ import numpy as np
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from ..core.data import shared_digits
-from ..core.passing import stand_in
 from ..core.validate import (
     as_callable,
     as_float_array,
     as_int,
-    as_labels,
     as_real,
     as_rng,
 )
-from ..network import Network, train_epochs
+from ..network import Network, evaluate, train_epochs
 from ..optim import Optimizer
 from ..search.parallel import random_search
+from ..search.settings import FIXED, check_params, linear_search_space  # noqa: F401 (notebook 06)
 from ..search.spaces import (
     EmaBeta,
     IntLogUniform,
     IntUniform,
     LogUniform,
-    Uniform,
     refine_space,
     zoom_on_best,
 )
 
-# The hyperparameters the search tunes, in the order they are printed.
-SEARCHED = ("learning_rate", "hidden_units", "batch_size", "n_hidden_layers")
-# What stays fixed: 12 epochs keep the trials cheap; Adam's usual defaults; batch norm's
-# decay 0.9 averages over about 10 steps, so it warms up even with the largest batches.
-FIXED = {"epochs": 12, "bn_decay": 0.9, "adam_beta1": 0.9, "adam_beta2": 0.999,
-         "adam_epsilon": 1e-8}
 N_CLASSES = 10
 N_FEATURES = 64
 # Softmax regression as notebook 05 trains it on the digits.
@@ -70,72 +64,7 @@ _LABELS = {"learning_rate": "learning rate", "hidden_units": "hidden units",
            "batch_size": "mini-batch size", "n_hidden_layers": "hidden layers"}
 
 
-# ------------------------------------------------------------------ the exercises
-
-@stand_in("a stand-in space with every range on a linear scale")
-def linear_search_space() -> dict:
-    """Stand-in for exercise 6.1 until the learner's ``make_search_space`` passes: the
-    capstone's four hyperparameters, each sampled uniformly on a linear scale, as if
-    notebook 02 had not happened (the exercise asks for each on its own scale)."""
-    return {"learning_rate": Uniform(1e-4, 1e-1),
-            "hidden_units": IntUniform(16, 128),
-            "batch_size": IntUniform(16, 256),
-            "n_hidden_layers": IntUniform(1, 4)}
-
-
-@stand_in("lessonlib's evaluate, the lecture's test-time rule")
-def evaluate(net: Network, X, y) -> float:
-    """Accuracy of ``net`` on the images ``X`` (``(64, m)``) with labels ``y`` (``(m,)``).
-    Stand-in for exercise 6.2 until the learner's passes: the lecture's test-time rule.
-
-    Computed in evaluation mode: batch norm normalizes with the running statistics, so each
-    example's prediction depends on that example alone (any order, any batch size, a single
-    image works). The predicted class is the argmax of the ``(C, m)`` logits over axis 0.
-    The network's mode (training or evaluation) is restored afterwards and nothing in it
-    changes. Returns the fraction of correct predictions, a float in ``[0, 1]``.
-    """
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
-    X = as_float_array("X", X, ndim=2)
-    if X.shape[0] != net.layer_dims[0]:
-        raise ValueError(f"X must have shape ({net.layer_dims[0]}, m), got {X.shape}")
-    y = as_labels("y", y, net.layer_dims[-1])
-    if y.size != X.shape[1]:
-        raise ValueError(f"y must have shape ({X.shape[1]},) to match X, got {y.shape}")
-    with net.mode(training=False):
-        predictions = net.predict(X)
-    return float(np.mean(predictions == y))
-
-
 # ------------------------------------------------------------------ one trial
-
-def check_params(params) -> dict:
-    """Validate a setting: the four searched hyperparameters and optional ``FIXED`` keys.
-
-    Returns a complete setting (``FIXED`` filled in) with Python numbers, or raises
-    ``TypeError``/``ValueError`` naming ``params`` and the offending key.
-    """
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict of hyperparameters, got {type(params).__name__}")
-    missing = [k for k in SEARCHED if k not in params]
-    unknown = [k for k in params if k not in SEARCHED and k not in FIXED]
-    if missing or unknown:
-        raise ValueError(f"params must hold {', '.join(SEARCHED)} (optionally "
-                         f"{', '.join(FIXED)}); missing {missing}, unknown {unknown}")
-    out = {**FIXED, **params}
-    for k in ("learning_rate", "adam_epsilon"):
-        out[k] = as_real(f"params[{k!r}]", out[k], low=0, low_inclusive=False)
-    for k in ("bn_decay", "adam_beta1", "adam_beta2"):
-        out[k] = as_real(f"params[{k!r}]", out[k], low=0, high=1, high_inclusive=False)
-    for k, low in (("hidden_units", 1), ("batch_size", 2), ("n_hidden_layers", 1),
-                   ("epochs", 1)):
-        value = out[k]
-        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) \
-                and float(value).is_integer():
-            value = int(value)
-        out[k] = as_int(f"params[{k!r}]", value, low=low)
-    return out
-
 
 def build_network(params, *, rng: np.random.Generator, batch_norm: bool = True) -> Network:
     """The capstone's network for a setting: ``[64, h, ..., h, 10]`` with

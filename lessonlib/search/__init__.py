@@ -1,3 +1,4 @@
 """The search floor: samplers on each scale (``scales``), search spaces (``spaces``), grid,
-random and coarse-to-fine search in a box (``boxes``), and random search over a space with
-parallel trials (``parallel``). Imports only the core floor."""
+random and coarse-to-fine search in a box (``boxes``), random search over a space with
+parallel trials (``parallel``), and the capstone's hyperparameters (``settings``). Imports
+only the core floor."""

@@ -15,9 +15,9 @@ from lessonlib_instructor import answers  # noqa: E402
 
 from lessonlib.core.data import shared_digits  # noqa: E402
 from lessonlib.lessons import putting_it_together as lesson  # noqa: E402
-from lessonlib.network import Network, train_epochs  # noqa: E402
+from lessonlib.network import train_epochs  # noqa: E402
 from lessonlib.optim import Optimizer  # noqa: E402
-from lessonlib.search import spaces  # noqa: E402
+from lessonlib.search import settings, spaces  # noqa: E402
 
 GOOD = {"learning_rate": 0.01, "hidden_units": 32, "batch_size": 64, "n_hidden_layers": 2}
 
@@ -63,16 +63,6 @@ def test_fixed_hyperparameters_are_adams_defaults_and_reach_the_optimizer(monkey
     assert seen[0].kind == "adam" and seen[0].beta1 == 0.8 and seen[0].beta2 == 0.999
     assert seen[0].learning_rate == 0.01 and seen[0].t == lesson.training_steps(
         {**GOOD, "epochs": 1})
-
-
-def test_check_params_fills_defaults_and_accepts_whole_floats():
-    p = lesson.check_params({**GOOD, "hidden_units": 32.0})
-    assert p["hidden_units"] == 32 and isinstance(p["hidden_units"], int)
-    assert {k: p[k] for k in lesson.FIXED} == lesson.FIXED
-    with pytest.raises(ValueError, match="bn_decay"):
-        lesson.check_params({**GOOD, "bn_decay": 1.0})
-    with pytest.raises(ValueError, match="unknown"):
-        lesson.check_params({**GOOD, "beta1": 0.9})
 
 
 def test_training_steps_counts_the_mini_batches():
@@ -155,45 +145,17 @@ def test_search_takes_one_count_per_round():
 
 def test_reference_search_space_tunes_notebook_01s_hyperparameters_on_their_scales():
     space = answers.make_search_space()
-    assert tuple(space) == lesson.SEARCHED
+    assert tuple(space) == settings.SEARCHED
     assert type(space["learning_rate"]) is spaces.LogUniform
     assert type(space["hidden_units"]) is spaces.IntLogUniform
     assert type(space["batch_size"]) is spaces.IntLogUniform
     assert type(space["n_hidden_layers"]) is spaces.IntUniform
     assert not {"beta1", "adam_beta1", "bn_decay"} & set(space)
     for params in spaces.sample_space(space, 50, rng=np.random.default_rng(0)):
-        lesson.check_params(params)
+        settings.check_params(params)
     # the decay warms up within the fewest steps of the space
     fewest = lesson.training_steps({**GOOD, "batch_size": space["batch_size"].high})
     assert lesson.FIXED["bn_decay"] ** fewest < 0.01
-
-
-def _trained(rng):
-    d = shared_digits()
-    net = Network([64, 16, 16, 10], batch_norm=True, rng=rng)
-    train_epochs(net, Optimizer("adam", 0.01), d.train.X, d.train.y, epochs=2, batch_size=64,
-                 rng=rng)
-    return net, d
-
-
-def test_reference_evaluate_eval_mode_restores_and_changes_nothing():
-    net, d = _trained(np.random.default_rng(2))
-    stats = net.running_statistics()
-    X, y = d.test.X, d.test.y
-    with net.mode(training=False):
-        want = float(np.mean(net.predict(X) == y))
-    for training in (True, False):
-        net.train(training)
-        assert lesson.evaluate(net, X, y) == want
-        assert net.training is training
-    for k, (mu, var) in net.running_statistics().items():
-        assert np.array_equal(mu, stats[k][0]) and np.array_equal(var, stats[k][1])
-    perm = np.random.default_rng(0).permutation(y.size)
-    assert lesson.evaluate(net, X[:, perm], y[perm]) == want
-    assert lesson.evaluate(net, X[:, :1], y[:1]) in (0.0, 1.0)
-    two = np.flatnonzero(y < 2)
-    assert lesson.evaluate(net, X[:, two], y[two]) != float(
-        np.mean(net.predict(X[:, two], training=True) == y[two]))
 
 
 # ------------------------------------------------------------------ rank correlations

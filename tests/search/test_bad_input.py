@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from lessonlib.lessons import tuning_process
-from lessonlib.search import boxes, parallel, scales, spaces  # noqa: E402
+from lessonlib.search import boxes, parallel, scales, settings, spaces  # noqa: E402
 from tests.bad_input import (  # noqa: E402
     BOX,
     INF,
@@ -26,7 +26,9 @@ from tests.bad_input import (  # noqa: E402
     with_nan,
 )
 
-MODULES = (scales, spaces, boxes, parallel,)
+MODULES = (scales, spaces, boxes, parallel, settings,)
+
+GOOD = {"learning_rate": 0.01, "hidden_units": 32, "batch_size": 64, "n_hidden_layers": 2}
 
 BAD = [
     bad("boxes.as_box", "high shorter", lambda: boxes.as_box([0, 0], [1]), ValueError,
@@ -265,12 +267,15 @@ BAD = [
     bad("scales.check_size", "a float", lambda: scales.check_size(2.5), TypeError, "size"),
     bad("scales.check_size", "a negative entry", lambda: scales.check_size((2, -1)), ValueError,
         "size"),
+    bad("settings.check_params", "bn_decay=1",
+        lambda: settings.check_params({**GOOD, "bn_decay": 1.0}), ValueError, "bn_decay"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no
 # argument to get wrong or only draws what a tested function returned.
 EXEMPT = {
     "spaces.Distribution": "the base of the five distributions; its rows are theirs",
+    "settings.linear_search_space": "no argument (exercise 6.1's stand-in)",
 
 }
 

@@ -2,7 +2,7 @@
 
 ``make_search_space`` is read, not run: each hyperparameter must use the distribution of its
 scale (notebook 02) with a range that is valid and sensible for the capstone's network, and
-the space must draw settings that ``lessons.putting_it_together.capstone_trial`` accepts.
+the space must draw settings that the capstone's trial accepts (``search.settings``).
 It tunes what notebook 01 ranks as worth tuning (the learning rate, the hidden units, the
 mini-batch size, the number of layers) and leaves Adam's betas and batch norm's decay at
 their defaults.
@@ -39,10 +39,10 @@ from functools import lru_cache
 import numpy as np
 
 from ...core.data import shared_digits
-from ...lessons import putting_it_together as capstone
 from ...network import Network, train_epochs
 from ...optim import Optimizer
-from ...search import spaces
+from ...search import settings, spaces
+from ...search.settings import SEARCHED
 from ..exercises import EXERCISES
 from ..framework import (
     Checker,
@@ -57,9 +57,6 @@ from ..framework import (
 
 # ------------------------------------------------------------ 6.1 make_search_space
 
-# The hyperparameters the capstone's trial reads, in its order (as
-# ``lessons.putting_it_together.SEARCHED``, which a test keeps in step).
-SEARCHED = ("learning_rate", "hidden_units", "batch_size", "n_hidden_layers")
 _RANGE_HINT = ("lessonlib's distributions check their range when they are built: low < high, "
                "whole numbers for integer ranges")
 _LEFT_AT_DEFAULT = {
@@ -239,13 +236,13 @@ def _sp_layers_range(ck):
 def _sp_draws(ck):
     space = _space(ck)
     try:
-        settings = spaces.sample_space(space, 400, rng=case_rng(61))
+        drawn = spaces.sample_space(space, 400, rng=case_rng(61))
     except (TypeError, ValueError) as err:
         raise CheckFailure(f"drawing from the space failed: {err}",
                            "use lessonlib.search.spaces' distributions") from None
     try:
-        for s in settings:
-            capstone.check_params(s)
+        for s in drawn:
+            settings.check_params(s)     # a check_ name here would be taken for a check
     except (TypeError, ValueError) as err:
         raise CheckFailure(f"a drawn setting is not one capstone_trial accepts: {err}",
                            f"name the hyperparameters {', '.join(SEARCHED)} and keep their "
