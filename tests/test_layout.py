@@ -1,7 +1,9 @@
 """The shape of lessonlib: its floors, no cycles, no private names shared, small modules,
-no import-time side effects, and tests that mirror the package."""
+no import-time side effects, a trusted grader that loads no lesson and nothing that draws,
+and tests that mirror the package."""
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +66,34 @@ def test_importing_the_command_line_loads_no_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+# what the trusted grading process must never load (the pyproject contract's modules)
+_NOT_IN_TRUSTED_GRADING = ("matplotlib", "ipywidgets", "IPython", "lessonlib.lessons")
+
+
+def test_the_trusted_grader_and_the_checks_load_no_lesson_and_nothing_that_draws():
+    """In a fresh interpreter: import the trusted grader and every checks module, take the
+    references and resolve every off-limits stand-in, as grading a notebook does; no lesson,
+    matplotlib, ipywidgets or IPython is loaded."""
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        "import lessonlib.grader.checks as checks\n"
+        "from lessonlib.grader import oracle, references, trusted\n"
+        "names = [m.name for m in pkgutil.iter_modules(checks.__path__)]\n"
+        "for name in names:\n"
+        "    importlib.import_module(f'lessonlib.grader.checks.{name}')\n"
+        "oracle.reference_namespace()\n"
+        "for path in {p for paths in references.OFF_LIMITS.values() for p in paths}:\n"
+        "    references.resolve(path)\n"
+        f"loaded = [m for m in {_NOT_IN_TRUSTED_GRADING!r} if m in sys.modules]\n"
+        "print(json.dumps({'checks': sorted(names), 'loaded': loaded}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    result = json.loads(out.stdout)
+    assert result["checks"] == sorted(p.stem for p in (PACKAGE / "grader" / "checks").glob("*.py")
+                                      if p.stem != "__init__")
+    assert result["loaded"] == []
 
 
 def test_tests_mirror_the_package():
