@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .grader import cohort
 from .grader.cohort import Graded
-from .grader.exercises import Status, progress_lines, wrap_line
+from .grader.exercises import wrap_line
 from .grader.grade import NotebookGrade, format_report
 from .grader.notebook_files import NotebookError, learner_dir, solutions_dir
 from .grader.release import refresh_solved, release
@@ -146,29 +146,21 @@ def _cmd_grade(args) -> int:
 
 
 def _cmd_progress(args) -> int:
-    args.sandboxed = False     # a learner's own notebooks, run for the learner
-    args.keys = False          # the questions as the learner's check cells see them
+    from .grader.progress import progress_of  # here: it loads nbclient
     paths = _expand(args.notebooks) or sorted(learner_dir().glob("*.ipynb"))
-
-    def show(path, report):
-        results = {g.exercise.id: (g.status, g.points) for g in report.exercises}
-        print("\n".join(progress_lines(report.exercises[0].exercise.notebook, results,
-                                        [g.exercise for g in report.exercises],
-                                        title=str(path))))
-        for g in report.exercises:          # what failed and the hint, as the check says it
-            if g.status is Status.FAILED:
-                print(wrap_line(f"      {g.exercise.id}: {g.message}", indent=" " * 8))
-
-    results, broken = _grade_each(paths, args, bar=False)
-    reports = [g.grade for g in results if g.grade is not None]
-    for graded in results:
-        if graded.grade is not None:
-            show(graded.submission.path, graded.grade)
-    score = sum(r.score for r in reports)
-    total = sum(r.max_score for r in reports)
-    if len(paths) > 1:
-        print(f"total: {score:g}/{total:g} points")
-    return 2 if broken else 0
+    found, broken = [], False
+    for path in paths:
+        try:
+            found.append(progress_of(path, timeout=args.timeout))
+        except NotebookError as err:
+            print(f"error: {err}", file=sys.stderr)
+            broken = True
+            continue
+        for line in found[-1].lines():
+            print(wrap_line(line, indent=" " * 8) if line.startswith("      ") else line)
+    if len(found) > 1:
+        print(f"total: {sum(p.score for p in found):g}/{sum(p.total for p in found):g} points")
+    return 2 if broken or any(p.error for p in found) else 0
 
 
 def _cmd_bench(args) -> int:
@@ -237,11 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("progress", help="which exercises pass, fail or are not attempted "
-                       "(re-executes the notebooks; writes nothing)")
+                       "(runs the notebooks' exercise and check cells; writes nothing)")
     p.add_argument("notebooks", nargs="*", type=Path,
                    help="learner notebooks (default: every notebook in notebooks/)")
     p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell")
-    p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
     p.set_defaults(func=_cmd_progress)
 
     p = sub.add_parser("bench", help="speed against PyTorch (optional) and grade against a "

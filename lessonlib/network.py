@@ -53,7 +53,7 @@ from collections.abc import Iterator, MutableMapping
 import numpy as np
 
 from .core.memory import tune_allocator
-from .core.passing import stand_in
+from .core.stand_ins import stand_in
 from .core.threads import one_blas_thread
 from .core.validate import (
     as_column,
@@ -67,7 +67,7 @@ from .core.validate import (
 )
 from .layers.activations import ACTIVATIONS, activate
 from .layers.autodiff import value, vjp
-from .layers.batchnorm import BatchNorm, check_functions, fold_batchnorm
+from .layers.batchnorm import BatchNorm, as_bn_functions, fold_batchnorm
 from .layers.layernorm import LayerNorm
 from .layers.softmax import cross_entropy_of_softmax, one_hot, softmax
 from .optim import Optimizer
@@ -180,7 +180,7 @@ class Network:
             raise ValueError("bn_functions only makes sense with batch_norm=True")
         if ln_forward is not None and not layer_norm:
             raise ValueError("ln_forward only makes sense with layer_norm=True")
-        check_functions(bn_functions, "bn_functions")
+        as_bn_functions(bn_functions, "bn_functions")
         rng = as_rng(rng)
         self.layer_dims = dims
         self.activation = activation
@@ -288,7 +288,7 @@ class Network:
 
     # ------------------------------------------------------------ forward and backward
 
-    def _check_X(self, X, *, training: bool = True, name: str = "X") -> np.ndarray:
+    def _as_X(self, X, *, training: bool = True, name: str = "X") -> np.ndarray:
         X = as_float_array(name, X, ndim=2)
         if X.shape[0] != self.layer_dims[0]:
             raise ValueError(f"{name} must have shape ({self.layer_dims[0]}, m), got "
@@ -303,7 +303,7 @@ class Network:
     def _forward(self, X, *, training: bool, update: bool = False, params=None):
         """The logits and the layers' caches; ``params`` (default ``self.params``) maps
         each parameter's name to the value to compute with (autograd's traced ones)."""
-        A = self._check_X(X, training=training)
+        A = self._as_X(X, training=training)
         params = self.params if params is None else params
         caches = []
         for layer in range(1, self.n_layers + 1):
@@ -373,7 +373,7 @@ class Network:
         network's mode) it also moves the running statistics towards this batch's.
         """
         training = self._use_batch_stats(training)
-        X = self._check_X(X, training=training)
+        X = self._as_X(X, training=training)
         y = as_labels("y", y, self.layer_dims[-1])
         if y.size != X.shape[1]:
             raise ValueError(f"y must have shape ({X.shape[1]},) to match X, got {y.shape}")
@@ -448,7 +448,7 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a lessonlib.optim.Optimizer, got "
                         f"{type(optimizer).__name__}")
-    X = net._check_X(X)
+    X = net._as_X(X)
     C = net.layer_dims[-1]
     y = as_labels("y", y, C)
     if y.size != X.shape[1]:
@@ -461,7 +461,7 @@ def train_epochs(net: Network, optimizer: Optimizer, X, y, *, epochs: int, batch
                         f"{type(on_step).__name__}")
     has_val = X_val is not None
     if has_val:
-        X_val = net._check_X(X_val, training=False, name="X_val")
+        X_val = net._as_X(X_val, training=False, name="X_val")
         y_val = as_labels("y_val", y_val, C)
         if y_val.size != X_val.shape[1]:
             raise ValueError(f"y_val must have shape ({X_val.shape[1]},) to match X_val, got "
@@ -531,7 +531,7 @@ def population_statistics(net: Network, X, *, batch_size: int | None = None
         raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
     if not net.bn_layers:
         raise ValueError("net has no batch-norm layer (build it with batch_norm=True)")
-    X = net._check_X(X)
+    X = net._as_X(X)
     m = X.shape[1]
     size = m if batch_size is None else as_int("batch_size", batch_size, low=2, high=m)
     n_batches = m // size
@@ -578,7 +578,7 @@ def fold_network(net: Network) -> Network:
     return folded
 
 
-@stand_in("lessonlib's evaluate, the lecture's test-time rule")
+@stand_in("6.2", whose="lessonlib's evaluate, the lecture's test-time rule")
 def evaluate(net: Network, X, y) -> float:
     """Accuracy of ``net`` on ``X`` (``(n_x, m)``; the digits' images in notebook 06) with
     labels ``y`` (``(m,)``). Stand-in for exercise 6.2 until the learner's passes: the

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core import passing
-from . import cell_runs, oracle, references
+from ..core import stand_ins
+from . import oracle
 from .exercises import Exercise, Status, fmt_points, not_attempted_line, wrap_line
-from .exercises import progress_lines as _progress_lines
 
 
 class CheckFailure(Exception):
@@ -85,16 +84,16 @@ class Checker:
     """Calls the learner's function safely on behalf of the sub-checks.
 
     ``exercise_id`` names the exercise whose lessonlib answers are off limits while the
-    function runs (``grader.references``); by default, the exercise being evaluated (so a
-    sub-check's own ``Checker`` of a learner's helper is covered too). ``ref`` is where the
-    sub-checks find the reference answers (``grader.oracle``): ``ck.ref.softmax(Z)``.
+    function runs (``core.stand_ins``; a sub-check's own ``Checker`` of a learner's helper
+    passes on ``ck.exercise_id``). ``ref`` is where the sub-checks find the reference
+    answers (``grader.oracle``): ``ck.ref.softmax(Z)``.
     """
 
     def __init__(self, fn, context: dict | None = None, exercise_id: str | None = None,
                  ref=None):
         self.fn = fn
         self.context = context or {}
-        self.exercise_id = exercise_id or _EVALUATING.get("id")
+        self.exercise_id = exercise_id
         self.ref = ref
 
     def call(self, *args, **kwargs):
@@ -109,13 +108,13 @@ class Checker:
                        for k, v in kwargs.items()}
         sink = io.StringIO()
         error = None
-        with references.off_limits(self.exercise_id) as called:
+        with stand_ins.checking(self.exercise_id) as called:
             try:
                 with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
                         warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore")
                     out = self.fn(*args_copy, **kwargs_copy)
-            except references.ReferenceCalled:
+            except stand_ins.OffLimits:
                 out = None
             except (KeyboardInterrupt, SystemExit):
                 raise
@@ -210,10 +209,6 @@ def require_array(value, name: str, shape: tuple | None = None) -> np.ndarray:
     return arr
 
 
-_EVALUATING: dict = {}            # "id": the exercise whose sub-check is running
-cell_runs.watch()                 # in a kernel: notice exercise cells whose last run failed
-# The latest result of each exercise's check in this Python process (a notebook's kernel).
-LATEST: dict[str, CheckResult] = {}
 
 
 def weighted(weight: float):
@@ -254,7 +249,6 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
     failures: list[tuple[str, str, float]] = []
     passed, earned = 0, 0.0
     for sub in subchecks:
-        _EVALUATING["id"] = exercise.id
         try:
             sub(ck)
         except NotAttempted:
@@ -272,8 +266,6 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
         else:
             passed += 1
             earned += _weight(sub)
-        finally:
-            _EVALUATING.pop("id", None)
     points = round(exercise.points * earned / sum(_weight(sub) for sub in subchecks), 2)
     if not failures:
         line = (f"{Status.PASSED.mark} {head}: {passed}/{total} checks passed "
@@ -289,31 +281,32 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
 
 
 def _checker(exercise: Exercise, evaluate_fn, cell_evaluate=None):
-    """The check function of ``exercise``: ``check(fn, **context)`` prints one line, keeps
-    the result for ``progress_lines``, and records a passing ``fn`` for the experiments.
-    The check cell evaluates with ``cell_evaluate`` (default: ``evaluate_fn``)."""
-    def check(fn, **context) -> None:
+    """The check function of ``exercise``: ``check(fn, session, **context)`` prints one
+    line and records the result in the learner's ``session`` (``grader.session``: its
+    progress, and a passing ``fn`` for the experiments). The check cell evaluates with
+    ``cell_evaluate`` (default: ``evaluate_fn``)."""
+    def check(fn, session=None, **context) -> None:
         result = (cell_evaluate or evaluate_fn)(fn, **context)
-        LATEST[exercise.id] = result
-        # a passing function drives the experiments that follow (core.passing)
-        passing.record(exercise.id, exercise.function, fn, result.passed)
-        note = cell_runs.stale_note(exercise.function, defined=True)
-        if note:
-            print(wrap_line(note))
+        if session is not None:
+            session.record(result, fn)
+            note = session.stale_note(exercise.function, defined=True)
+            if note:
+                print(wrap_line(note))
         print(wrap_line(result.line))
 
     check.evaluate = evaluate_fn
     check.exercise = exercise
     check.__name__ = f"check_{exercise.function}"
     check.__doc__ = (f"Check {exercise.label.lower()} ({exercise.function}, "
-                     f"{fmt_points(exercise.points)} points) and print one line.")
+                     f"{fmt_points(exercise.points)} points), print one line and record it "
+                     "in the session.")
     return check
 
 
 def make_check(exercise: Exercise, subchecks):
-    """The check of ``exercise``: ``check(fn, **context)`` runs ``subchecks`` on ``fn`` and
-    prints one line. A passing ``fn`` is kept for the experiments that follow
-    (``core.passing.choose``); a failing one makes them use lessonlib's again.
+    """The check of ``exercise``: ``check(fn, session, **context)`` runs ``subchecks`` on
+    ``fn`` and prints one line. The session keeps a passing ``fn`` for the experiments that
+    follow (``session.choose``); a failing one makes them use lessonlib's again.
 
     The check cell takes the reference answers from the notebook's check data
     (``oracle.replay_for``). The returned function also has ``.evaluate(fn, *, ref=None,
@@ -475,19 +468,3 @@ def make_question(exercise: Exercise, *, choices: str | None = None, parts: int 
     check.grade = lambda fn, key: grade_answer(exercise, key, fn, choices=choices,
                                                parts=parts)
     return check
-
-
-def progress_lines(notebook: str, exercises: list[Exercise] | None = None) -> list[str]:
-    """Where the learner stands in ``notebook``, from the checks run in this kernel.
-
-    One line per exercise (✓, ✗ or ○, id, function, points), then the total. An exercise
-    whose check has not run in this kernel counts as not attempted. ``exercises``
-    defaults to the notebook's exercises in ``grader.exercises``.
-    """
-    return _progress_lines(notebook, {i: (r.status, r.points) for i, r in LATEST.items()},
-                           exercises)
-
-
-def show_progress(notebook: str) -> None:
-    """Print ``progress_lines(notebook)``: the closing cell of each notebook calls this."""
-    print("\n".join(progress_lines(notebook)))

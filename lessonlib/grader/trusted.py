@@ -3,7 +3,7 @@
 ``python -m lessonlib.grader.trusted GRADED.ipynb --scratch DIR --results FILE`` is what
 ``grade`` runs for one submission, as a process of its own outside the sandbox. It starts
 the learner's kernel in the sandbox (``grader.kernel``) with a lessonlib that lacks the
-exercises' answers (``references.write_graded_package``), runs the cells the graded copy
+exercises' answers (``graded_package.write_graded_package``), runs the cells the graded copy
 marks to run (set-up, the learner's exercise cells and added cells), and at each official
 check cell runs the genuine check *here*, calling the learner's functions through the
 narrow channel of ``grader.wire``. The results go to ``FILE``, outside the sandbox.
@@ -31,9 +31,9 @@ import numpy as np
 
 from . import framework, instructor, oracle, wire
 from .exercises import EXERCISES, Status, checks_module, exercises_of
+from .graded_package import write_graded_package
 from .kernel import KernelSession
 from .protocol import GRADING_KEY
-from .references import write_graded_package
 
 
 class CallFailed(Exception):
@@ -186,16 +186,19 @@ def _remote_error(name: str) -> type:
 
 
 def check_call(source: str, function: str) -> tuple[str, dict]:
-    """The learner's names a check cell passes: ``check_f(f, forward=g)`` gives
-    ``("f", {"forward": "g"})``."""
+    """The learner's names a check cell passes: ``check_f(f, session, forward=g)`` gives
+    ``("f", {"forward": "g"})`` (the session is the learner's kernel's, not the grader's)."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == f"check_{function}":
-            names = [a.id for a in node.args if isinstance(a, ast.Name)]
+            args = node.args
+            if len(args) == 2 and getattr(args[1], "id", "") == "session":
+                args = args[:1]            # the learner's own record, no business of ours
             context = {k.arg: k.value.id for k in node.keywords
                        if k.arg and isinstance(k.value, ast.Name)}
-            if len(names) == 1 and len(context) == len(node.keywords):
-                return names[0], context
+            if len(args) == 1 and isinstance(args[0], ast.Name) \
+                    and len(context) == len(node.keywords):
+                return args[0].id, context
     raise ValueError(f"no call check_{function}(<name>, ...) in the check cell")
 
 

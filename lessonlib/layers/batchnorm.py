@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.passing import stand_in
+from ..core.stand_ins import gives_away, stand_in
 from ..core.validate import (
     as_column,
     as_decay,
@@ -100,7 +100,7 @@ def _ema_step(running, stat, decay):
 
 # ------------------------------------------------------------------ validation
 
-def _check_Z(Z, name: str = "Z") -> np.ndarray:
+def _as_Z(Z, name: str = "Z") -> np.ndarray:
     Z = as_float_array(name, Z, ndim=2)
     if Z.shape[1] < 2:
         raise ValueError(f"{name} must hold at least 2 examples (columns) in training mode, got "
@@ -110,7 +110,7 @@ def _check_Z(Z, name: str = "Z") -> np.ndarray:
     return Z
 
 
-def _check_unit_param(name: str, value, n: int) -> np.ndarray:
+def _as_unit_param(name: str, value, n: int) -> np.ndarray:
     arr = as_float_array(name, value)
     if arr.shape != (n, 1):
         raise ValueError(f"{name} must have shape ({n}, 1), one value per unit of Z, got "
@@ -120,6 +120,7 @@ def _check_unit_param(name: str, value, n: int) -> np.ndarray:
 
 # ------------------------------------------------------------------ forward and backward
 
+@stand_in("3.1", "4.3")
 def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
     """Batch norm in training mode: ``(Z_tilde, cache)``. Reference of exercise 3.1.
 
@@ -133,15 +134,15 @@ def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
     ``BatchNormCache``, which unpacks like that tuple). float32 input stays float32 when
     ``gamma`` and ``beta`` are float32 too. Introduced in notebook 03.
     """
-    Z = _check_Z(Z)
+    Z = _as_Z(Z)
     n = Z.shape[0]
-    gamma = _check_unit_param("gamma", gamma, n)
-    beta = _check_unit_param("beta", beta, n)
+    gamma = _as_unit_param("gamma", gamma, n)
+    beta = _as_unit_param("beta", beta, n)
     eps = as_real("eps", eps, low=0, low_inclusive=False)
     return _bn_forward(Z, gamma, beta, eps)
 
 
-@stand_in("automatic differentiation of lessonlib's batch norm forward")
+@stand_in("3.3", "3.4", whose="automatic differentiation of lessonlib's batch norm forward")
 def batchnorm_backward_by_autodiff(dZ_tilde, cache):
     """Stand-in for exercises 3.3 and 3.4: ``(dZ, dgamma, dbeta)`` computed by automatic
     differentiation (autograd) of lessonlib's ``batchnorm_forward`` at the cache's ``Z``,
@@ -184,22 +185,23 @@ def checked_cache(dZ_tilde, cache) -> tuple[np.ndarray, BatchNormCache]:
                         f"by batchnorm_forward, got {type(cache).__name__}"
                         + (f" of length {len(cache)}" if isinstance(cache, tuple) else ""))
     Z, Z_hat, mu, var, gamma, eps = cache
-    Z_hat = _check_Z(Z_hat, "cache's Z_hat")
+    Z_hat = _as_Z(Z_hat, "cache's Z_hat")
     n, m = Z_hat.shape
     dZ_tilde = as_float_array("dZ_tilde", dZ_tilde, ndim=2)
     if dZ_tilde.shape != (n, m):
         raise ValueError(f"dZ_tilde must have the shape of Z, ({n}, {m}), got "
                          f"{dZ_tilde.shape}")
-    var = _check_unit_param("cache's var", var, n)
+    var = _as_unit_param("cache's var", var, n)
     if np.any(var < 0):
         raise ValueError("cache's var must be >= 0 (a variance)")
-    gamma = _check_unit_param("cache's gamma", gamma, n)
+    gamma = _as_unit_param("cache's gamma", gamma, n)
     eps = as_real("cache's eps", eps, low=0, low_inclusive=False)
     return dZ_tilde, BatchNormCache(Z, Z_hat, mu, var, gamma, eps)
 
 
 # ------------------------------------------------------------------ test time (notebook 04)
 
+@stand_in("4.1")
 def update_running_stats(running_mean, running_var, mu, var, decay: float):
     """One step of the exponentially weighted running averages of batch norm.
 
@@ -225,6 +227,7 @@ def update_running_stats(running_mean, running_var, mu, var, decay: float):
     return _ema_step(running_mean, mu, decay), _ema_step(running_var, var, decay)
 
 
+@stand_in("4.2")
 def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps: float = 1e-5):
     """Batch norm at test time: normalize with the running statistics, not the batch's.
 
@@ -239,8 +242,8 @@ def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps: float = 
     """
     Z = as_float_array("Z", Z, ndim=2)
     n = Z.shape[0]
-    gamma = _check_unit_param("gamma", gamma, n)
-    beta = _check_unit_param("beta", beta, n)
+    gamma = _as_unit_param("gamma", gamma, n)
+    beta = _as_unit_param("beta", beta, n)
     running_mean = as_column("running_mean", running_mean, n)
     running_var = as_variance("running_var", running_var, n)
     eps = as_real("eps", eps, low=0, low_inclusive=False)
@@ -291,7 +294,7 @@ class BatchNorm:
     def __init__(self, n_units: int, *, decay: float = 0.9, eps: float = 1e-5,
                  functions=None):
         self.n_units = as_int("n_units", n_units, low=1)
-        self.functions = check_functions(functions)
+        self.functions = as_bn_functions(functions)
         self.decay = as_decay(decay)
         self.eps = as_real("eps", eps, low=0, low_inclusive=False)
         n = self.n_units
@@ -325,6 +328,7 @@ class BatchNorm:
         self.running_var = _ema_step(self.running_var, var * (m / (m - 1)), self.decay)
         self.n_updates += 1
 
+    @gives_away("3.1", "4.1", "4.2", "4.3")
     def forward(self, Z, *, training: bool | None = None, update: bool = True,
                 validate: bool = True, gamma=None, beta=None):
         """``(Z_tilde, cache)`` for ``Z`` ``(n, m)``.
@@ -341,12 +345,12 @@ class BatchNorm:
         gamma = self.gamma if gamma is None else gamma
         beta = self.beta if beta is None else beta
         if validate:
-            Z = _check_Z(Z) if training else as_float_array("Z", Z, ndim=2)
+            Z = _as_Z(Z) if training else as_float_array("Z", Z, ndim=2)
             if Z.shape[0] != self.n_units:
                 raise ValueError(f"Z must have shape ({self.n_units}, m), one row per unit of "
                                  f"the layer, got {Z.shape}")
-            gamma = _check_unit_param("gamma", gamma, self.n_units)
-            beta = _check_unit_param("beta", beta, self.n_units)
+            gamma = _as_unit_param("gamma", gamma, self.n_units)
+            beta = _as_unit_param("beta", beta, self.n_units)
         if not training:
             return _bn_inference(Z, gamma, beta, self.running_mean, self.running_var,
                                  self.eps)
@@ -358,6 +362,7 @@ class BatchNorm:
             self._update(value(cache[2]), value(cache[3]), Z.shape[1])      # mu and var
         return out, cache
 
+    @gives_away("3.3", "3.4")
     def backward(self, dZ_tilde, cache, *, validate: bool = True):
         """``(dZ, dgamma, dbeta)`` from ``dZ_tilde`` ``(n, m)`` and the cache of ``forward``
         (``validate``: as in ``forward``): the layer's ``functions`` backward pass in training
@@ -381,7 +386,7 @@ class BatchNorm:
         return _training_gradients(dZ_tilde, cache.Z, cache.gamma, cache.eps)
 
 
-def check_functions(functions, name: str = "functions"):
+def as_bn_functions(functions, name: str = "functions"):
     """``None``, or a pair ``(forward, backward)`` of functions with the signatures of
     ``batchnorm_forward`` and ``batchnorm_backward``; returned as a tuple."""
     if functions is None:
@@ -402,6 +407,7 @@ def _as_flag(name: str, value) -> bool:
 
 # ------------------------------------------------------------------ folding (notebook 04)
 
+@gives_away("4.2")
 def fold_batchnorm(W, b, gamma, beta, mean, var, eps: float = 1e-5):
     """Fold an inference-mode batch-norm layer into the linear layer before it.
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.passing import stand_in
+from ..core.stand_ins import gives_away, stand_in
 from ..core.validate import as_column, as_float_array, as_int, as_real
 from .autodiff import array_namespace, vjp, with_backward
 
 
+@stand_in("3.1", "4.3")
 def layernorm_forward(Z, gamma, beta, eps: float = 1e-5):
     """``(Z_tilde, cache)``: each column of ``Z`` ``(n, m)`` normalized over its ``n`` units
     (``n >= 2``), then scaled by ``gamma`` and shifted by ``beta`` (``(n, 1)``). Reference
@@ -49,7 +50,7 @@ def _forward(Z, gamma, beta, eps):
     return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)
 
 
-@stand_in("automatic differentiation of lessonlib's layer norm forward")
+@stand_in("3.3", "3.4", whose="automatic differentiation of lessonlib's layer norm forward")
 def layernorm_backward_by_autodiff(dZ_tilde, cache):
     """``(dZ, dgamma, dbeta)`` of layer norm by automatic differentiation (autograd) of
     lessonlib's ``layernorm_forward`` at the cache's ``Z``, ``gamma`` and ``eps``, not from
@@ -115,6 +116,7 @@ class LayerNorm:
         self.training = bool(mode)
         return self
 
+    @gives_away("3.1", "4.3")
     def forward(self, Z, *, training=None, update: bool = True, validate: bool = True,
                 gamma=None, beta=None):
         """``(Z_tilde, cache)``; ``training`` and ``update`` are accepted and ignored;
@@ -128,6 +130,7 @@ class LayerNorm:
             return layernorm_forward(Z, gamma, beta, self.eps)
         return _forward(Z, gamma, beta, self.eps)
 
+    @gives_away("3.3", "3.4")
     def backward(self, dZ_tilde, cache, *, validate: bool = True):
         """``(dZ, dgamma, dbeta)`` from the cache of ``forward``, by automatic
         differentiation of lessonlib's forward pass (needs autograd)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.gradcheck import numerical_gradient
-from ..core.passing import stand_in
+from ..core.stand_ins import stand_in
 from ..core.validate import as_float_array, as_int, as_labels
 from .autodiff import array_namespace, as_number, jacobian, value, vjp
 
@@ -68,6 +68,7 @@ def checked_pair(Y_hat, Y) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ the exercises
 
+@stand_in("5.1")
 def softmax(Z) -> np.ndarray:
     """``exp(Z) / sum(exp(Z))`` over the classes axis (0), stable for large logits.
 
@@ -93,6 +94,7 @@ def hardmax(Z) -> np.ndarray:
     return out
 
 
+@stand_in("5.2")
 def one_hot(y, C: int) -> np.ndarray:
     """Labels ``y`` of shape ``(m,)`` with values in ``[0, C)`` as a ``(C, m)`` one-hot array.
 
@@ -105,6 +107,7 @@ def one_hot(y, C: int) -> np.ndarray:
     return Y
 
 
+@stand_in("5.3", "5.6")
 def cross_entropy_cost(Y_hat, Y) -> float:
     """Mean over the ``m`` examples of ``-sum_c Y[c] * log(Y_hat[c])``.
 
@@ -120,7 +123,7 @@ def cross_entropy_cost(Y_hat, Y) -> float:
     return float(-np.sum(np.where(Y > 0, Y * logs, 0.0)) / Y.shape[1])
 
 
-@stand_in("automatic differentiation of lessonlib's softmax")
+@stand_in("5.4", whose="automatic differentiation of lessonlib's softmax")
 def softmax_jacobian_by_autodiff(z) -> np.ndarray:
     """Stand-in for exercise 5.4: the Jacobian ``J[j, c] = d y_hat_j / d z_c`` of one
     example's softmax, computed by automatic differentiation (autograd) of lessonlib's
@@ -133,7 +136,7 @@ def softmax_jacobian_by_autodiff(z) -> np.ndarray:
     return jacobian(lambda logits: softmax(logits[:, None])[:, 0], z)
 
 
-@stand_in("automatic differentiation of lessonlib's cross-entropy cost")
+@stand_in("5.5", whose="automatic differentiation of lessonlib's cross-entropy cost")
 def softmax_backward_by_autodiff(Y_hat, Y) -> np.ndarray:
     """Stand-in for exercise 5.5: ``dZ``, the gradient of the mean cross-entropy cost with
     respect to the logits ``Z``, by automatic differentiation (autograd) of lessonlib's
@@ -150,7 +153,7 @@ def softmax_backward_by_autodiff(Y_hat, Y) -> np.ndarray:
     return softmax_cross_entropy_by_autodiff(np.log(np.maximum(Y_hat, tiny)), Y)[1]
 
 
-@stand_in("automatic differentiation of lessonlib's cross-entropy cost")
+@stand_in("5.5", "5.6", whose="automatic differentiation of lessonlib's cross-entropy cost")
 def softmax_cross_entropy_by_autodiff(Z, Y) -> tuple[float, np.ndarray]:
     """``(cost, dZ)`` straight from the logits: the mean cross-entropy cost of ``Z`` and
     one-hot ``Y`` (``(C, m)`` each, as ``cross_entropy_of_softmax``) and its gradient with
@@ -167,7 +170,8 @@ def softmax_cross_entropy_by_autodiff(Z, Y) -> tuple[float, np.ndarray]:
     return float(cost), backward(np.ones_like(cost))[0].astype(Z.dtype, copy=False)
 
 
-@stand_in("the lecture's cost of softmax(Z), a probability that rounds to 0 clipped")
+@stand_in("5.3", "5.6",
+          whose="the lecture's cost of softmax(Z), a probability that rounds to 0 clipped")
 def cross_entropy_of_softmax(Z, Y) -> float:
     """The mean cross-entropy cost of the logits ``Z`` (``(C, m)``) and one-hot ``Y``
     (``(C, m)``), as the lecture writes it: ``cross_entropy_cost(softmax(Z), Y)``, the log

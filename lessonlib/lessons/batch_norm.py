@@ -14,18 +14,14 @@ and batch norm's slight regularization (``regularization_gap``). Batch norm itse
 
 from __future__ import annotations
 
-import copy
-
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython import get_ipython
-from IPython.display import display
 
+from ..core.bars import progress_bar
 from ..core.data import shared_digits
 from ..core.gradcheck import batchnorm_gradcheck
-from ..core.passing import Choice, choose, stand_in
-from ..core.progress import progress
+from ..core.stand_ins import stand_in
 from ..core.threads import one_blas_thread
 from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng, as_sizes
 from ..layers.autodiff import vjp
@@ -37,7 +33,7 @@ from .widgets import FixedWidgets
 
 # ------------------------------------------------------------------ the gradient check
 
-@stand_in("gamma = 1 and beta = 0, which recover nothing")
+@stand_in("3.2", whose="gamma = 1 and beta = 0, which recover nothing")
 def no_recovery(Z, eps: float = 1e-5):
     """Stand-in for exercise 3.2 until the learner's ``recover_gamma_beta`` passes:
     ``(gamma, beta) = (ones, zeros)``, each ``(n, 1)`` for ``Z`` ``(n, m)``, with which
@@ -48,22 +44,23 @@ def no_recovery(Z, eps: float = 1e-5):
 
 
 def _whose(fn) -> str:
-    """What the line calls ``fn``: a ``passing.Choice`` says whose it is, a plain function
-    goes by its name."""
-    return fn.whose if isinstance(fn, Choice) else getattr(fn, "__name__", repr(fn))
+    """What the line calls ``fn``: a ``Choice`` (``session.choose``) says whose it is, a
+    plain function goes by its name."""
+    return getattr(fn, "whose", None) if hasattr(fn, "fn") else getattr(fn, "__name__",
+                                                                         repr(fn))
 
 
 def gradcheck_report(forward, backward, *, rng: np.random.Generator) -> str:
     """One line for the notebook: the relative errors of a forward/backward pair.
 
-    ``forward`` and ``backward`` are functions, or ``passing.Choice`` s (what ``choose``
-    returns, as ``gradcheck_choices`` does), whose ``whose`` the line repeats. Any error,
+    ``forward`` and ``backward`` are functions, or the ``Choice`` s ``session.choose``
+    returns (as ``gradcheck_choices`` does), whose ``whose`` the line repeats. Any error,
     ``NotImplementedError`` included, is reported in the line, never raised; nothing falls
-    back to another function here (``choose`` does that, and says so).
+    back to another function here (``session.choose`` does that, and says so).
     """
     rng = as_rng(rng)
     label = f"batch norm by {_whose(forward)} and {_whose(backward)}"
-    fns = [f.fn if isinstance(f, Choice) else f for f in (forward, backward)]
+    fns = [f.fn if hasattr(f, "fn") else f for f in (forward, backward)]
     try:
         err = batchnorm_gradcheck(*fns, rng=rng)
     except NotImplementedError:
@@ -75,85 +72,23 @@ def gradcheck_report(forward, backward, *, rng: np.random.Generator) -> str:
             f"dbeta {err['dbeta']:.1e} ({verdict})")
 
 
-def gradcheck_choices() -> tuple[Choice, Choice]:
+def gradcheck_choices(session) -> tuple:
     """The forward and backward pass notebook 03's gradient check runs, by the checks that
-    pass now (``lessonlib.core.passing``): your ``batchnorm_forward`` once exercise 3.1
-    passes, else lessonlib's; your ``batchnorm_backward`` once 3.4 passes, else your
-    ``batchnorm_backward_graph`` once 3.3 passes, else automatic differentiation of
-    lessonlib's forward pass; the ``whose`` of each says which."""
-    forward = choose("3.1", batchnorm_forward)
-    backward = choose("3.4", batchnorm_backward_by_autodiff)
+    pass in the learner's ``session`` (``grader.session.Session``): your
+    ``batchnorm_forward`` once exercise 3.1 passes, else lessonlib's; your
+    ``batchnorm_backward`` once 3.4 passes, else your ``batchnorm_backward_graph`` once 3.3
+    passes, else automatic differentiation of lessonlib's forward pass. Returns two
+    ``Choice`` s, whose ``whose`` says which."""
+    if not callable(getattr(session, "choose", None)):
+        raise TypeError(f"session must be the notebook's Session, got {type(session).__name__}")
+    forward = session.choose("3.1", batchnorm_forward)
+    backward = session.choose("3.4", batchnorm_backward_by_autodiff)
     if not backward.yours:
-        graph = choose("3.3", batchnorm_backward_by_autodiff)
-        backward = graph if graph.yours else Choice(
-            batchnorm_backward_by_autodiff, f"{batchnorm_backward_by_autodiff.whose} "
-            "(exercises 3.3 and 3.4 do not pass yet)", False)
+        graph = session.choose("3.3", batchnorm_backward_by_autodiff)
+        backward = graph if graph.yours else backward._replace(
+            whose=f"{batchnorm_backward_by_autodiff.whose} (exercises 3.3 and 3.4 do not "
+                  "pass yet)")
     return forward, backward
-
-
-class GradcheckLine:
-    """Notebook 03's gradient-check line, kept true to the checks that pass.
-
-    Built once from the notebook's ``rng`` (which it advances exactly as one
-    ``batchnorm_gradcheck`` does), it remembers that random batch: ``refresh()`` runs the
-    check again on the same batch when ``gradcheck_choices()`` picks other functions (a
-    check of 3.1, 3.3 or 3.4 started or stopped passing), and says whether ``text``
-    changed.
-    """
-
-    def __init__(self, *, rng: np.random.Generator):
-        rng = as_rng(rng)
-        self._case = copy.deepcopy(rng.bit_generator.state)
-        self.choices = gradcheck_choices()
-        self.text = gradcheck_report(*self.choices, rng=rng)
-
-    def refresh(self) -> bool:
-        choices = gradcheck_choices()
-        if all(new.fn is old.fn for new, old in zip(choices, self.choices)):
-            return False
-        case = np.random.default_rng()
-        case.bit_generator.state = copy.deepcopy(self._case)
-        self.choices = choices
-        text = gradcheck_report(*choices, rng=case)
-        changed, self.text = text != self.text, text
-        return changed
-
-
-_LIVE: dict = {}     # the kernel's one live gradient-check line: {"callback": fn}
-
-
-def show_gradcheck(*, rng: np.random.Generator) -> None:
-    """Show the ``GradcheckLine`` of ``gradcheck_choices()`` under the cell, and keep it true.
-
-    In a notebook the line is updated in place after every cell that changes which
-    functions pass (you fix exercise 3.4 above and run its check: this line now shows your
-    functions), so it never goes on naming lessonlib's functions, or yours, after that
-    stopped being true. Running the cell again replaces the line it kept up to date.
-    Outside IPython it prints the line. Returns ``None``.
-    """
-    line = GradcheckLine(rng=rng)
-    shell = get_ipython()
-    if shell is None or not hasattr(shell, "events"):
-        print(line.text)
-        return
-    handle = display({"text/plain": line.text}, raw=True, display_id=True)
-
-    def after_cell(result=None):
-        try:
-            if line.refresh():
-                handle.update({"text/plain": line.text}, raw=True)
-        except Exception as e:  # noqa: BLE001 - never break the learner's cell
-            handle.update({"text/plain": f"the gradient check could not run: "
-                                         f"{type(e).__name__}: {e}"}, raw=True)
-
-    old = _LIVE.pop("callback", None)
-    if old is not None:
-        try:
-            shell.events.unregister("post_run_cell", old)
-        except ValueError:
-            pass
-    shell.events.register("post_run_cell", after_cell)
-    _LIVE["callback"] = after_cell
 
 
 # ------------------------------------------------------------------ one unit, the widget
@@ -497,7 +432,7 @@ def learning_rate_sweep(learning_rates, *, epochs: int, hidden=(100, 100, 100),
     d, dims, batch_size, rng = _digits_network(hidden, batch_size, rng)
     acc = {"without": [], "with": []}
     with one_blas_thread(), np.errstate(all="ignore"):
-        for lr in progress(rates, desc="rates"):
+        for lr in progress_bar(rates, desc="rates"):
             seed = int(rng.integers(2**63))
             for name, flag in (("without", False), ("with", True)):
                 run_rng = np.random.default_rng(seed)

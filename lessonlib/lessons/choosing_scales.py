@@ -17,12 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..core.bars import progress_bar
 from ..core.data import shared_digits
-from ..core.progress import progress
 from ..core.validate import as_float_array, as_int, as_real, as_rng
 from ..network import Network, train_epochs
 from ..optim import OPTIMIZERS, Optimizer
-from ..search.scales import SAMPLERS, SCALES, check_range, check_size, decade_fractions
+from ..search.scales import SAMPLERS, SCALES, as_range, as_size, decade_fractions
 
 # ------------------------------------------------------------------ the slip
 
@@ -32,8 +32,8 @@ def sample_ema_beta_slip(low, high, size=None, *, rng: np.random.Generator):
     Kept only so that notebook 02 can show what the slip does and that the check of
     exercise 2.2 catches it. Use ``sample_ema_beta``.
     """
-    low, high = check_range(low, high, "ema")
-    size, rng = check_size(size), as_rng(rng)
+    low, high = as_range(low, high, "ema")
+    size, rng = as_size(size), as_rng(rng)
     return 10.0 ** rng.uniform(math.log10(1.0 - high), math.log10(1.0 - low), size) + 1.0
 
 
@@ -263,7 +263,7 @@ def learning_rate_curve(learning_rates, *, epochs: int = 5, hidden_units: int = 
     seeds = rng.integers(2**63, size=n_repeats)
     d = shared_digits()
     scores = np.zeros(lrs.size)
-    for i, lr in enumerate(progress(lrs, desc="rates")):
+    for i, lr in enumerate(progress_bar(lrs, desc="rates")):
         for seed in seeds:
             trial_rng = np.random.default_rng(seed)
             net = Network([64, hidden_units, 10], rng=trial_rng)
@@ -310,7 +310,7 @@ def compare_search_scales(learning_rates, scores, low, high, *, budgets,
                          f"got {scores.shape}")
     if np.any(lrs <= 0) or np.any(np.diff(lrs) <= 0):
         raise ValueError("learning_rates must be > 0 and increasing")
-    low, high = check_range(low, high, "log-uniform")
+    low, high = as_range(low, high, "log-uniform")
     if low < lrs[0] * (1 - 1e-9) or high > lrs[-1] * (1 + 1e-9):
         raise ValueError(f"learning_rates must cover [low, high] = [{low:g}, {high:g}], "
                          f"they span [{lrs[0]:g}, {lrs[-1]:g}]")

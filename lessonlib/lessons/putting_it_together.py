@@ -45,7 +45,7 @@ from ..core.validate import (
 from ..network import Network, evaluate, train_epochs
 from ..optim import Optimizer
 from ..search.parallel import random_search
-from ..search.settings import FIXED, check_params, linear_search_space  # noqa: F401 (notebook 06)
+from ..search.settings import FIXED, as_params, linear_search_space  # noqa: F401 (notebook 06)
 from ..search.spaces import (
     EmaBeta,
     IntLogUniform,
@@ -72,7 +72,7 @@ def build_network(params, *, rng: np.random.Generator, batch_norm: bool = True) 
     with ``batch_norm`` (the default), batch norm with ``bn_decay`` after each hidden
     linear step. ``batch_norm=False`` gives the same layers with a bias ``b[l]`` instead,
     from the same weight draws."""
-    p = check_params(params)
+    p = as_params(params)
     if not isinstance(batch_norm, bool):
         raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
     dims = [N_FEATURES] + [p["hidden_units"]] * p["n_hidden_layers"] + [N_CLASSES]
@@ -90,7 +90,7 @@ def train_model(params, *, rng: np.random.Generator, validation: bool = True,
     accuracy of each epoch when ``validation``. The network is left in evaluation mode.
     ``batch_norm=False`` trains the same network without batch norm, on the same steps.
     """
-    p = check_params(params)
+    p = as_params(params)
     rng = as_rng(rng)
     d = shared_digits()
     net = build_network(p, rng=rng, batch_norm=batch_norm)
@@ -120,7 +120,7 @@ def training_steps(params, m: int | None = None) -> int:
     """The number of Adam steps ``train_model`` takes for ``params``: ``epochs`` times the
     mini-batches of ``batch_size`` in ``m`` examples (the digits' training split by
     default), a last mini-batch of a single example not counted (batch norm skips it)."""
-    p = check_params(params)
+    p = as_params(params)
     m = shared_digits().train.m if m is None else as_int("m", m, low=1)
     full, rest = divmod(m, p["batch_size"])
     return p["epochs"] * (full + (rest >= 2))
@@ -235,7 +235,7 @@ def scores_by_decade(results, key: str = "learning_rate") -> list[tuple]:
 def format_params(params) -> str:
     """One line for a setting: ``"learning rate 0.00412, 57 hidden units, mini-batches of
     64, 3 hidden layers"``."""
-    p = check_params(params)
+    p = as_params(params)
     return (f"learning rate {p['learning_rate']:.3g}, {p['hidden_units']} hidden units, "
             f"mini-batches of {p['batch_size']}, {p['n_hidden_layers']} hidden layers")
 
@@ -322,7 +322,7 @@ def compare_models(params, *, n_seeds: int = 3, rng: np.random.Generator,
     Returns ``{name: {"accuracies": [per seed], "accuracy": mean, "se": standard_error of
     the mean on the m test images, "correct": (m,) share of seeds right on each image}}``.
     """
-    p = check_params(params)
+    p = as_params(params)
     n_seeds = as_int("n_seeds", n_seeds, low=1)
     rng = as_rng(rng)
     as_callable("evaluate_fn", evaluate_fn, "a function (net, X, y) -> accuracy")

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..core.data import shared_digits
-from ..core.passing import stand_in
+from ..core.stand_ins import stand_in
 from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng
 from ..network import Network, train_epochs
 from ..optim import Optimizer
@@ -61,7 +61,7 @@ def bowl_objective(points) -> np.ndarray:
 
 # ------------------------------------------------------ the chance of a hit
 
-@stand_in("no formula yet: the column waits for your chance_at_least_one")
+@stand_in("1.2", whose="no formula yet: the column waits for your chance_at_least_one")
 def no_chance_formula(fraction: float, n_trials: int) -> float:
     """Stand-in for exercise 1.2 until the learner's ``chance_at_least_one`` passes: NaN,
     printed as ``nan`` where the formula's column would be (the exercise's answer is not

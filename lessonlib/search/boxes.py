@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..core.passing import stand_in
+from ..core.stand_ins import stand_in
 from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng
 
 # ---------------------------------------------------------------------------- boxes
@@ -85,6 +85,7 @@ def grid_points(n_per_axis: int, low, high) -> np.ndarray:
     return np.stack([g.ravel() for g in mesh], axis=1)
 
 
+@stand_in("1.1")
 def random_search_points(n_trials: int, low, high, *, rng: np.random.Generator) -> np.ndarray:
     """``n_trials`` points drawn uniformly in the box: shape ``(n_trials, d)``.
 
@@ -96,7 +97,7 @@ def random_search_points(n_trials: int, low, high, *, rng: np.random.Generator) 
     return low + (high - low) * rng.random((n_trials, low.size))
 
 
-@stand_in("no zoom: every round searches the whole box")
+@stand_in("1.3", whose="no zoom: every round searches the whole box")
 def keep_box(points, scores, low, high, *, n_best: int, log_scale=None,
              pad: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """Stand-in for exercise 1.3 until the learner's ``shrink_box`` passes: the old box

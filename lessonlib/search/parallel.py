@@ -14,7 +14,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 
 import numpy as np
 
-from ..core.progress import progress
+from ..core.bars import progress_bar
 from ..core.validate import as_callable, as_int, as_rng
 from .spaces import sample_space
 
@@ -53,6 +53,6 @@ def random_search(trial_fn, space: dict, n_trials: int, *, rng: np.random.Genera
             executor = stack.enter_context(
                 ProcessPoolExecutor(max_workers=min(workers, n_trials)))
         mapped = map(_run_trial, jobs) if executor is None else executor.map(_run_trial, jobs)
-        scores = list(progress(mapped, total=n_trials, desc="trials"))
+        scores = list(progress_bar(mapped, total=n_trials, desc="trials"))
     return [{"params": p, "score": float(s), "seed": seed}
             for p, s, seed in zip(settings, scores, seeds)]

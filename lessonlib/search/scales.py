@@ -23,6 +23,7 @@ import numbers
 
 import numpy as np
 
+from ..core.stand_ins import gives_away, stand_in
 from ..core.validate import as_float_array, as_int, as_real, as_rng
 
 SCALES = ("uniform", "log-uniform", "ema")
@@ -30,7 +31,7 @@ SCALES = ("uniform", "log-uniform", "ema")
 
 # ------------------------------------------------------------------- validation
 
-def check_size(size):
+def as_size(size):
     """``None``, an int ``>= 0`` or a tuple of them, or a clear error naming ``size``."""
     if size is None:
         return None
@@ -42,7 +43,7 @@ def check_size(size):
                     f"{type(size).__name__} {size!r}")
 
 
-def check_range(low, high, scale: str = "uniform") -> tuple[float, float]:
+def as_range(low, high, scale: str = "uniform") -> tuple[float, float]:
     """Validate the bounds of a continuous sampler on ``scale``; return them as floats."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
@@ -61,7 +62,7 @@ def check_range(low, high, scale: str = "uniform") -> tuple[float, float]:
     return low, high
 
 
-def check_int_range(low, high, *, positive: bool = False) -> tuple[int, int]:
+def as_int_range(low, high, *, positive: bool = False) -> tuple[int, int]:
     low, high = as_int("low", low), as_int("high", high)
     if positive and low < 1:
         raise ValueError(f"low must be >= 1 on a log scale, got {low}")
@@ -82,11 +83,12 @@ def sample_uniform(low, high, size=None, *, rng: np.random.Generator):
 
     Returns a float for ``size=None``, else an array of shape ``size``.
     """
-    low, high = check_range(low, high)
-    size, rng = check_size(size), as_rng(rng)
+    low, high = as_range(low, high)
+    size, rng = as_size(size), as_rng(rng)
     return rng.uniform(low, high, size)
 
 
+@stand_in("2.1")
 def sample_log_uniform(low, high, size=None, *, rng: np.random.Generator):
     """Log-uniform: ``x = 10**r`` with ``r ~ U[log10(low), log10(high)]``, ``0 < low < high``.
 
@@ -94,11 +96,12 @@ def sample_log_uniform(low, high, size=None, *, rng: np.random.Generator):
     ``size=None``, else an array of shape ``size``. The lecture's sampler: stand-in for
     exercise 2.1.
     """
-    low, high = check_range(low, high, "log-uniform")
-    size, rng = check_size(size), as_rng(rng)
+    low, high = as_range(low, high, "log-uniform")
+    size, rng = as_size(size), as_rng(rng)
     return 10.0 ** rng.uniform(math.log10(low), math.log10(high), size)
 
 
+@stand_in("2.2")
 def sample_ema_beta(low, high, size=None, *, rng: np.random.Generator):
     """An EMA weight: ``beta = 1 - 10**r`` with ``r ~ U[log10(1 - high), log10(1 - low)]``.
 
@@ -107,8 +110,8 @@ def sample_ema_beta(low, high, size=None, *, rng: np.random.Generator):
     ``size=None``, else an array of shape ``size``. The lecture's sampler: stand-in for
     exercise 2.2.
     """
-    low, high = check_range(low, high, "ema")
-    size, rng = check_size(size), as_rng(rng)
+    low, high = as_range(low, high, "ema")
+    size, rng = as_size(size), as_rng(rng)
     return 1.0 - 10.0 ** rng.uniform(math.log10(1.0 - high), math.log10(1.0 - low), size)
 
 
@@ -117,11 +120,12 @@ def sample_int_uniform(low, high, size=None, *, rng: np.random.Generator):
 
     Returns an int for ``size=None``, else an int64 array of shape ``size``.
     """
-    low, high = check_int_range(low, high)
-    size, rng = check_size(size), as_rng(rng)
+    low, high = as_int_range(low, high)
+    size, rng = as_size(size), as_rng(rng)
     return _scalar(rng.integers(low, high, size, endpoint=True), size)
 
 
+@gives_away("2.1")
 def sample_int_log_uniform(low, high, size=None, *, rng: np.random.Generator):
     """An integer in ``low..high`` (``1 <= low <= high``) spread evenly on a log scale.
 
@@ -130,8 +134,8 @@ def sample_int_log_uniform(low, high, size=None, *, rng: np.random.Generator):
     counts whose relative change matters (hidden units over a wide range, mini-batch
     sizes). Returns an int for ``size=None``, else an int64 array of shape ``size``.
     """
-    low, high = check_int_range(low, high, positive=True)
-    size, rng = check_size(size), as_rng(rng)
+    low, high = as_int_range(low, high, positive=True)
+    size, rng = as_size(size), as_rng(rng)
     r = rng.uniform(math.log10(low), math.log10(high + 1), size)
     k = np.clip(np.floor(10.0 ** np.asarray(r)), low, high).astype(np.int64)
     return _scalar(k, size)
@@ -150,7 +154,7 @@ def decade_edges(low, high) -> np.ndarray:
     ``[1e-4, 1e-3, 1e-2, 1e-1, 1]`` for ``[1e-4, 1]`` and ``[0.5, 1, 10, 20]`` for
     ``[0.5, 20]``.
     """
-    low, high = check_range(low, high, "log-uniform")
+    low, high = as_range(low, high, "log-uniform")
     first, last = math.ceil(math.log10(low)), math.floor(math.log10(high))
     inner = [10.0 ** k for k in range(first, last + 1)
              if not math.isclose(10.0 ** k, low, rel_tol=1e-9)

@@ -3,18 +3,18 @@ and the check of a setting.
 
 A setting (``params``) is a dict with the ``SEARCHED`` hyperparameters ``"learning_rate"``,
 ``"hidden_units"``, ``"batch_size"`` and ``"n_hidden_layers"``, and optionally any key of
-``FIXED`` to change its default. ``check_params`` validates a setting and fills in
+``FIXED`` to change its default. ``as_params`` validates a setting and fills in
 ``FIXED``; ``linear_search_space`` is the stand-in of exercise 6.1, a space over
 ``SEARCHED`` with every range on a linear scale. ``lessons.putting_it_together`` trains the
 network a setting describes; the check of exercise 6.1 passes the settings a learner's
-space draws through ``check_params``.
+space draws through ``as_params``.
 """
 
 from __future__ import annotations
 
 import numbers
 
-from ..core.passing import stand_in
+from ..core.stand_ins import stand_in
 from ..core.validate import as_int, as_real
 from .spaces import IntUniform, Uniform
 
@@ -26,7 +26,7 @@ FIXED = {"epochs": 12, "bn_decay": 0.9, "adam_beta1": 0.9, "adam_beta2": 0.999,
          "adam_epsilon": 1e-8}
 
 
-def check_params(params) -> dict:
+def as_params(params) -> dict:
     """Validate a setting: the four searched hyperparameters and optional ``FIXED`` keys.
 
     Returns a complete setting (``FIXED`` filled in) with Python numbers, or raises
@@ -54,7 +54,7 @@ def check_params(params) -> dict:
     return out
 
 
-@stand_in("a stand-in space with every range on a linear scale")
+@stand_in("6.1", whose="a stand-in space with every range on a linear scale")
 def linear_search_space() -> dict:
     """Stand-in for exercise 6.1 until the learner's ``make_search_space`` passes: the
     capstone's four hyperparameters, each sampled uniformly on a linear scale, as if

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..core.stand_ins import gives_away
 from ..core.validate import as_callable, as_float_array, as_int, as_rng
 from . import scales
 from .boxes import as_box, checked_box
@@ -36,11 +37,12 @@ class Distribution:
 
     def __post_init__(self):
         if self.scale.startswith("int-"):
-            scales.check_int_range(self.low, self.high,
+            scales.as_int_range(self.low, self.high,
                                    positive=self.scale == "int-log-uniform")
         else:
-            scales.check_range(self.low, self.high, self.scale)
+            scales.as_range(self.low, self.high, self.scale)
 
+    @gives_away("2.1", "2.2")
     def sample(self, size: int, *, rng) -> np.ndarray:
         """``size`` draws from the range on the distribution's scale: shape ``(size,)``."""
         return _SAMPLERS[self.scale](self.low, self.high, size, rng=rng)
@@ -171,6 +173,7 @@ def refine_space(space: dict, results: list[dict], *, shrink, **shrink_args) -> 
     return refined
 
 
+@gives_away("2.1", "2.2")
 def sample_space(space: dict, n_trials: int, *, rng: np.random.Generator) -> list[dict]:
     """``n_trials`` settings drawn from ``space`` (name -> ``Uniform``/``LogUniform``/
     ``EmaBeta``/``IntUniform``/...)."""

@@ -10,12 +10,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from lessonlib.core import (  # noqa: E402
+    bars,
     data,
     gradcheck,
     memory,
-    passing,
     paths,
-    progress,
+    stand_ins,
     threads,
     validate,
 )
@@ -36,7 +36,7 @@ from tests.bad_input import (  # noqa: E402
     with_nan,
 )
 
-MODULES = (data, gradcheck, validate, progress, threads, memory, passing, paths)
+MODULES = (data, gradcheck, validate, bars, threads, memory, stand_ins, paths)
 
 # a batch-norm pair for batchnorm_gradcheck's rows (each fails before calling them)
 FORWARD, BACKWARD = batchnorm_forward, batchnorm_backward_by_autodiff
@@ -144,12 +144,12 @@ BAD = [
         "hidden"),
     bad("validate.as_callable", "a number", lambda: validate.as_callable("f", 3, "a function"),
         TypeError, "f"),
-    bad("passing.choose", "reference None", lambda: passing.choose("3.1", None), TypeError,
-        "reference"),
-    bad("passing.record", "fn a number", lambda: passing.record("3.1", "f", 3, passed=True),
-        TypeError, "fn"),
-    bad("passing.stand_in", "whose a number", lambda: passing.stand_in(3), TypeError, "whose"),
-    bad("passing.stand_in", "whose empty", lambda: passing.stand_in(" "), ValueError, "whose"),
+    bad("stand_ins.stand_in", "no exercise", lambda: stand_ins.stand_in(whose="x")(len),
+        TypeError, "exercises"),
+    bad("stand_ins.stand_in", "whose empty", lambda: stand_ins.stand_in("1.1", whose=" "),
+        ValueError, "whose"),
+    bad("stand_ins.gives_away", "an exercise as a number", lambda: stand_ins.gives_away(3.1),
+        TypeError, "exercises"),
 ]
 
 # Public callables that get no row, and why. Keep this short: exempt only what has no
@@ -158,12 +158,12 @@ EXEMPT = {
     "paths.data_dir": "no argument (reads $LESSONLIB_DATA_DIR)",
     "data.Split": "a frozen dataclass holding what load_digits built and checked",
     "data.Digits": "a frozen dataclass holding what load_digits built and checked",
-    "progress.interactive_kernel": "no argument (reads the environment and IPython)",
-    "progress.progress": "passes its arguments to tqdm, which checks them",
+    "bars.interactive_kernel": "no argument (reads the environment and IPython)",
+    "bars.progress_bar": "passes its arguments to tqdm, which checks them",
     "threads.one_blas_thread": "no argument",
     "memory.tune_allocator": "no argument",
-    "passing.Choice": "a NamedTuple choose fills",
-    "passing.forget_all": "no argument",
+    "stand_ins.OffLimits": "an exception, raised by a marked function",
+    "stand_ins.checking": "takes any exercise id (None: nothing is off limits)",
     "validate.traced_value": "takes any value (returns None for what autograd does not trace)",
 }
 

@@ -11,8 +11,9 @@ when its tab closes). For each notebook:
   the widget's figure or text must change, and the change is undone
   (``test_every_widget_responds``);
 * in 03 and 05 a classic wrong solution typed into an exercise cell gets ✗ and its hint from
-  the check cell, then a right one gets ✓, and the progress cell (``show_progress``) reports
-  the exercise failed, then passed (``test_exercise_feedback``);
+  the check cell, then a right one gets ✓, and the progress cell
+  (``session.show_progress()``) reports the exercise failed, then passed
+  (``test_exercise_feedback``);
 * each test fails on the browser console's errors and uncaught page errors raised during its
   steps, but for the documented harmless ones of ``HARMLESS_CONSOLE`` (none so far).
 

@@ -37,9 +37,10 @@ def cells_of(nb, role):
 
 def reference_copy(fn):
     """A new function object running ``fn``'s code: lessonlib's answer as if a learner had
-    written it, so that a test can show the check passes it (the original is off limits
-    inside a check, ``grader.references``)."""
+    written it, so that a test can show the check passes it (the original, a marked
+    function, is off limits inside a check: ``core.stand_ins``)."""
     import types
+    fn = getattr(fn, "__wrapped__", fn)
     copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
                               fn.__closure__)
     copy.__kwdefaults__ = fn.__kwdefaults__
@@ -88,3 +89,27 @@ def twin(fn):
     out.__kwdefaults__ = fn.__kwdefaults__
     out.__dict__.update(fn.__dict__)
     return out
+
+
+def marked_functions() -> dict[str, object]:
+    """Every function of lessonlib marked ``@stand_in``/``@gives_away`` (``core.stand_ins``),
+    by ``"module:qualname"`` under lessonlib; each has ``.exercises``."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import lessonlib
+    found = {}
+    for info in pkgutil.walk_packages(lessonlib.__path__, "lessonlib."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            members = [(name, obj)]
+            if inspect.isclass(obj) and obj.__module__ == info.name:
+                members += [(f"{name}.{k}", v) for k, v in vars(obj).items()]
+            for qualname, fn in members:
+                if callable(fn) and hasattr(fn, "exercises") \
+                        and getattr(fn, "__module__", "") == info.name:
+                    found[f"{info.name.removeprefix('lessonlib.')}:{qualname}"] = fn
+    return found

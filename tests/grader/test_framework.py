@@ -99,20 +99,6 @@ def test_require_and_fmt_array():
     assert framework.fmt_array(np.zeros((3, 3)))[:24] == "array of shape (3, 3) [0"
 
 
-def test_progress_lines_follow_the_latest_check_in_this_kernel():
-    framework.LATEST.pop("9.1", None)
-    assert framework.progress_lines("99_test", [EX]) == [
-        "Progress in 99_test: 0/3 points, 0/1 exercises passed",
-        "  ○ 9.1   double     0/3   not attempted"]
-    check_double(lambda x: 2 * np.abs(x))
-    assert framework.progress_lines("99_test", [EX])[1] == "  ✗ 9.1   double     2/3   failed"
-    check_double(lambda x: 2 * x)
-    assert framework.progress_lines("99_test", [EX])[0] == \
-        "Progress in 99_test: 3/3 points, 1/1 exercises passed"
-    with pytest.raises(ValueError, match="notebook"):
-        framework.progress_lines("no_such_notebook")      # not in the exercise table
-
-
 # ---------------------------------------------------------------- concept questions
 
 Q_CHOICE = Exercise("Q9.1", "why_so", 1, "99_test", kind="question")

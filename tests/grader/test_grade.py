@@ -26,17 +26,11 @@ def test_grade_solved_notebook_full_marks_and_json(tmp_path):
     assert [e["kind"] for e in report["exercises"]] == ["exercise"] * 3 + ["question"] * 2
 
 
-def test_grade_and_progress_on_the_learner_notebook_score_zero_and_write_nothing():
+def test_grade_on_the_learner_notebook_scores_zero_and_writes_nothing():
     before, mtime = LEARNER.read_bytes(), LEARNER.stat().st_mtime_ns
     cli = run_cli("grade", LEARNER)
     assert cli.returncode == 1
     assert "0/7" in cli.stdout and cli.stdout.count("not attempted yet") == 5
-    cli = run_cli("progress", LEARNER)
-    assert cli.returncode == 0
-    assert cli.stdout.splitlines()[:2] == [
-        f"Progress in {LEARNER}: 0/7 points, 0/3 exercises passed and 0/2 questions "
-        "answered",
-        "  ○ 1.1   random_search_points     0/2   not attempted"]
     assert LEARNER.read_bytes() == before and LEARNER.stat().st_mtime_ns == mtime
 
 
@@ -206,23 +200,3 @@ def test_skipping_the_experiments_changes_no_grade(tmp_path):
             grades.append([(g.exercise.id, g.points, g.status) for g in
                            collect(graded, run).exercises])
         assert grades[0] == grades[1], path
-
-
-def test_progress_prints_what_failed_and_the_hint(tmp_path):
-    nb = nbformat.read(LEARNER, as_version=4)
-    cells_of(nb, "exercise")["1.2"].source = (
-        "def chance_at_least_one(fraction, n_trials):\n    return fraction * n_trials\n")
-    # a wrong answer to question 1.1: progress records it and, like the check cell, keeps the
-    # key to grading
-    cells_of(nb, "exercise")["Q1.1"].source = 'def panda_or_caviar():\n    return "a"\n'
-    path = tmp_path / "01_tuning_process.ipynb"
-    nbformat.write(nb, path)
-    cli = run_cli("progress", path)
-    assert cli.returncode == 0, cli.stderr
-    out = " ".join(cli.stdout.split())
-    assert "✎ Q1.1 panda_or_caviar -/1 answered" in out
-    assert "(c)" not in out and "GPU-days" not in out
-    assert "✗ 1.2 chance_at_least_one 0/1 failed" in out
-    assert "1.2: for fraction=" in out and "Hint:" in out
-    message = [line for line in cli.stdout.splitlines() if line.startswith("      ")]
-    assert len(message) >= 2 and all(len(line) <= 100 for line in message)   # wrapped

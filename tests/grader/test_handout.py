@@ -273,3 +273,17 @@ def test_no_function_in_the_handouts_lessonlib_computes_a_derived_answer(install
     found = hunt(sys.executable, "lessonlib_instructor", dict(os.environ, MPLBACKEND="Agg"))
     assert {f.rsplit(" ", 1)[1] for f in found} == {"1.2", "1.3", "3.2", "3.4", "5.4", "5.5",
                                                     "5.6"}, found
+
+
+def test_progress_runs_in_the_handouts_environment(installed, tmp_path):
+    """``python -m lessonlib progress`` needs nothing of the instructor side: from a handout
+    it reports each exercise of a solved notebook as passed and each question answered."""
+    out, python, _ = installed
+    folder = tmp_path / "progress"
+    subprocess.run(["cp", "-r", str(out), str(folder)], check=True)
+    _paste_solutions(folder / "notebooks")
+    run = subprocess.run([python, "-m", "lessonlib", "progress",
+                          "notebooks/05_softmax_regression.ipynb"], cwd=folder,
+                         env=_clean_env(), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "6/6 exercises passed and 2/2 questions answered" in run.stdout, run.stdout

@@ -23,7 +23,10 @@ def test_check_call_reads_the_learners_names_from_the_check_cell():
     assert trusted.check_call("check_f(f)", "f") == ("f", {})
     assert trusted.check_call("x = 1\ncheck_b(mine, forward=fwd)", "b") == \
         ("mine", {"forward": "fwd"})
-    for bad in ("check_f()", "check_f(f, g)", "check_f(f, forward=lambda: 1)", "f(f)"):
+    assert trusted.check_call("check_b(mine, session, forward=fwd)", "b") == \
+        ("mine", {"forward": "fwd"})
+    for bad in ("check_f()", "check_f(f, g)", "check_f(f, forward=lambda: 1)", "f(f)",
+                "check_f(f, session, g)"):
         with pytest.raises(ValueError, match="no call check_f"):
             trusted.check_call(bad, "f")
 

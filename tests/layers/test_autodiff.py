@@ -9,8 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from lessonlib.core import passing
 from lessonlib.core.gradcheck import numerical_gradient, relative_error
+from lessonlib.grader.session import Session
 from lessonlib.layers import autodiff, batchnorm, layernorm, linear_bn, softmax
 
 
@@ -288,5 +288,5 @@ def test_each_stand_in_says_it_is_automatic_differentiation_and_writes_out_no_fo
     for formula in ("Y_hat - Y", "(Y_hat-Y)", "diag(", "y_hat y_hat", "y_hat^T", "inv_std",
                     "mean(dZ_tilde", "dZ_tilde -", "1 - A", "W^T", "A_prev^T", "/ m"):
         assert formula not in doc, formula
-    passing.forget_all()
-    assert passing.choose("9.9", fn).whose == f"{fn.whose} (exercise 9.9 does not pass yet)"
+    assert Session("03_batch_norm").choose("9.9", fn).whose == \
+        f"{fn.whose} (exercise 9.9 does not pass yet)"

@@ -10,9 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from lessonlib_instructor import answers  # noqa: E402
 
-from lessonlib.core import passing  # noqa: E402
 from lessonlib.core.data import shared_digits  # noqa: E402
-from lessonlib.core.gradcheck import batchnorm_gradcheck  # noqa: E402
+from lessonlib.grader.session import Session  # noqa: E402
 from lessonlib.layers import batchnorm  # noqa: E402
 from lessonlib.lessons import batch_norm as lesson  # noqa: E402
 from lessonlib.network import Network  # noqa: E402
@@ -24,7 +23,7 @@ def test_gradcheck_report_names_whose_functions_ran():
                                      rng=np.random.default_rng(0))
     assert report.startswith("batch norm by batchnorm_forward and batchnorm_backward: ")
     assert "correct" in report
-    forward, backward = lesson.gradcheck_choices()
+    forward, backward = lesson.gradcheck_choices(Session("03_batch_norm"))
     assert lesson.gradcheck_report(forward, backward, rng=np.random.default_rng(0)) == (
         f"batch norm by {forward.whose} and {backward.whose}: "
         + report.split(": ", 1)[1])
@@ -50,15 +49,16 @@ def test_gradcheck_report_names_whose_functions_ran():
                                                       rng=np.random.default_rng(0))
 
 
-@pytest.fixture
-def no_passing():
-    passing.forget_all()
-    yield
-    passing.forget_all()
+def _passed(session, exercise_id, fn):
+    """What a passing check of ``exercise_id`` records in the session."""
+    from lessonlib.grader.exercises import EXERCISES, Status
+    from lessonlib.grader.framework import CheckResult
+    session.record(CheckResult(EXERCISES[exercise_id], Status.PASSED, 1, 1, 1.0, "", ""), fn)
 
 
-def test_gradcheck_choices_follow_the_checks_that_pass(no_passing):
-    forward, backward = lesson.gradcheck_choices()
+def test_gradcheck_choices_follow_the_checks_that_pass():
+    session = Session("03_batch_norm")
+    forward, backward = lesson.gradcheck_choices(session)
     assert forward.fn is batchnorm.batchnorm_forward and not forward.yours
     assert backward.fn is batchnorm.batchnorm_backward_by_autodiff and not backward.yours
     assert "3.1 does not pass yet" in forward.whose
@@ -66,121 +66,17 @@ def test_gradcheck_choices_follow_the_checks_that_pass(no_passing):
                               "(exercises 3.3 and 3.4 do not pass yet)")
     graph, short = (reference_copy(answers.batchnorm_backward) for _ in range(2))
     fwd = reference_copy(batchnorm.batchnorm_forward)
-    passing.record("3.3", "batchnorm_backward_graph", graph, True)
-    assert lesson.gradcheck_choices()[1].fn is graph
-    assert lesson.gradcheck_choices()[1].whose == "your batchnorm_backward_graph"
-    passing.record("3.4", "batchnorm_backward", short, True)      # the short one wins
-    assert lesson.gradcheck_choices()[1].whose == "your batchnorm_backward"
-    passing.record("3.1", "batchnorm_forward", fwd, True)
-    forward, backward = lesson.gradcheck_choices()
+    _passed(session, "3.3", graph)
+    assert lesson.gradcheck_choices(session)[1].fn is graph
+    assert lesson.gradcheck_choices(session)[1].whose == "your batchnorm_backward_graph"
+    _passed(session, "3.4", short)                                # the short one wins
+    assert lesson.gradcheck_choices(session)[1].whose == "your batchnorm_backward"
+    _passed(session, "3.1", fwd)
+    forward, backward = lesson.gradcheck_choices(session)
     assert (forward.fn, backward.fn) == (fwd, short) and forward.yours and backward.yours
-
-
-def test_gradcheck_line_follows_the_checks_on_one_batch(no_passing):
-    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
-    line = lesson.GradcheckLine(rng=rng)
-    batchnorm_gradcheck(batchnorm.batchnorm_forward, answers.batchnorm_backward, rng=twin)
-    assert rng.bit_generator.state == twin.bit_generator.state   # the notebook's stream
-    assert "and automatic differentiation of lessonlib's batch norm forward (exercises 3.3 " \
-        "and 3.4 do not pass yet): " in line.text and "(below 1e-7: correct)" in line.text
-    first = line.text
-    assert line.refresh() is False and line.text == first         # nothing changed
-
-    passing.record("3.4", "batchnorm_backward", reference_copy(answers.batchnorm_backward),
-                   True)
-    assert line.refresh() is True
-    assert "and your batchnorm_backward: " in line.text
-    assert "not pass yet" in line.text                            # 3.1 still lessonlib's
-    assert line.text.split("relative error")[1] == first.split("relative error")[1]  # same batch
-
-    def wrong(dZt, cache):
-        dZ, dg, db = answers.batchnorm_backward(dZt, cache)
-        return dZ, 2 * dg, db
-
-    passing.record("3.4", "batchnorm_backward", wrong, True)
-    assert line.refresh() is True and "check your formula" in line.text
-    passing.forget_all()
-    assert line.refresh() is True and line.text == first
-
-
-class _Handle:
-    def __init__(self, shown):
-        self.shown = shown
-
-    def update(self, obj, raw=False):
-        assert raw
-        self.shown.append(("update", obj["text/plain"]))
-
-
-def test_show_gradcheck_updates_its_line_after_each_cell(no_passing, monkeypatch):
-    from IPython.core.events import EventManager, available_events
-
-    class Shell:
-        events = EventManager(None, available_events)
-
-    shown = []
-
-    def fake_display(obj, raw=False, display_id=None):
-        assert raw and display_id is True
-        shown.append(("display", obj["text/plain"]))
-        return _Handle(shown)
-
-    monkeypatch.setattr(lesson, "get_ipython", lambda: Shell)
-    monkeypatch.setattr(lesson, "display", fake_display)
-    assert lesson.show_gradcheck(rng=np.random.default_rng(1)) is None
-    lesson.show_gradcheck(rng=np.random.default_rng(1))           # the cell run again
-    assert len(Shell.events.callbacks["post_run_cell"]) == 1      # one line kept up to date
-    assert [k for k, _ in shown] == ["display", "display"]
-    Shell.events.trigger("post_run_cell", None)
-    assert len(shown) == 2                                        # no change, no update
-    passing.record("3.1", "batchnorm_forward", reference_copy(batchnorm.batchnorm_forward),
-                   True)
-    Shell.events.trigger("post_run_cell", None)                   # after the check cell
-    assert shown[-1][0] == "update"
-    assert shown[-1][1].startswith("batch norm by your batchnorm_forward and automatic "
-                                   "differentiation of lessonlib's")
-    Shell.events.trigger("post_run_cell", None)
-    assert len(shown) == 3
-
-
-def test_show_gradcheck_in_a_kernel_rewrites_its_output_when_a_check_passes():
-    """In a real kernel: the line is shown with a display id, and the cell that makes a
-    check pass sends an update of that display with your function's name."""
-    jupyter_client = pytest.importorskip("jupyter_client")
-    km, kc = jupyter_client.manager.start_new_kernel(kernel_name="python3")
-    try:
-        def run(code):
-            msgs, msg_id = [], kc.execute(code)
-            while True:
-                msg = kc.get_iopub_msg(timeout=60)
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    return msgs
-                msgs.append(msg)
-
-        shown = run("import numpy as np\n"
-                    "from lessonlib.lessons import batch_norm as lesson\n"
-                    "lesson.show_gradcheck(rng=np.random.default_rng(0))")
-        first = [m for m in shown if m["msg_type"] == "display_data"]
-        assert len(first) == 1
-        display_id = first[0]["content"]["transient"]["display_id"]
-        assert "does not pass yet" in first[0]["content"]["data"]["text/plain"]
-        # what a passing check of exercise 3.4 does, in a cell of its own
-        later = run("from lessonlib.core import passing\n"
-                    "from lessonlib_instructor import answers\n"
-                    "def batchnorm_backward(dZ_tilde, cache):\n"
-                    "    return answers.batchnorm_backward(dZ_tilde, cache)\n"
-                    "passing.record('3.4', 'batchnorm_backward', batchnorm_backward, True)")
-        updates = [m for m in later if m["msg_type"] == "update_display_data"]
-        assert len(updates) == 1
-        assert updates[0]["content"]["transient"]["display_id"] == display_id
-        text = updates[0]["content"]["data"]["text/plain"]
-        assert "and your batchnorm_backward: relative error" in text and "correct" in text
-        assert not [m for m in run("x = 2") if m["msg_type"] == "update_display_data"]
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+    line = lesson.gradcheck_report(forward, backward, rng=np.random.default_rng(5))
+    assert line.startswith("batch norm by your batchnorm_forward and your batchnorm_backward")
+    assert "(below 1e-7: correct)" in line
 
 
 def test_unit_batch_is_pure_and_follows_gamma_beta():

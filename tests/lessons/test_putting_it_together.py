@@ -152,7 +152,7 @@ def test_reference_search_space_tunes_notebook_01s_hyperparameters_on_their_scal
     assert type(space["n_hidden_layers"]) is spaces.IntUniform
     assert not {"beta1", "adam_beta1", "bn_decay"} & set(space)
     for params in spaces.sample_space(space, 50, rng=np.random.default_rng(0)):
-        settings.check_params(params)
+        settings.as_params(params)
     # the decay warms up within the fewest steps of the space
     fewest = lesson.training_steps({**GOOD, "batch_size": space["batch_size"].high})
     assert lesson.FIXED["bn_decay"] ** fewest < 0.01

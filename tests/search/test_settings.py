@@ -10,20 +10,20 @@ GOOD = {"learning_rate": 0.01, "hidden_units": 32, "batch_size": 64, "n_hidden_l
 
 
 def test_check_params_fills_defaults_and_accepts_whole_floats():
-    p = settings.check_params({**GOOD, "hidden_units": 32.0})
+    p = settings.as_params({**GOOD, "hidden_units": 32.0})
     assert p["hidden_units"] == 32 and isinstance(p["hidden_units"], int)
     assert {k: p[k] for k in settings.FIXED} == settings.FIXED
     with pytest.raises(ValueError, match="bn_decay"):
-        settings.check_params({**GOOD, "bn_decay": 1.0})
+        settings.as_params({**GOOD, "bn_decay": 1.0})
     with pytest.raises(ValueError, match="unknown"):
-        settings.check_params({**GOOD, "beta1": 0.9})
+        settings.as_params({**GOOD, "beta1": 0.9})
 
 
 def test_check_params_names_what_is_missing_and_unknown():
     with pytest.raises(ValueError, match=r"missing \['n_hidden_layers'\], unknown \['beta1'\]"):
-        settings.check_params({**{k: GOOD[k] for k in settings.SEARCHED[:3]}, "beta1": 0.9})
+        settings.as_params({**{k: GOOD[k] for k in settings.SEARCHED[:3]}, "beta1": 0.9})
     with pytest.raises(TypeError, match="params"):
-        settings.check_params([("learning_rate", 0.01)])
+        settings.as_params([("learning_rate", 0.01)])
 
 
 def test_linear_stand_in_searches_every_hyperparameter_on_a_linear_scale():
@@ -31,4 +31,4 @@ def test_linear_stand_in_searches_every_hyperparameter_on_a_linear_scale():
     assert tuple(space) == settings.SEARCHED
     assert all(type(d) in (spaces.Uniform, spaces.IntUniform) for d in space.values())
     for params in spaces.sample_space(space, 50, rng=np.random.default_rng(0)):
-        assert settings.check_params(params) == {**settings.FIXED, **params}
+        assert settings.as_params(params) == {**settings.FIXED, **params}

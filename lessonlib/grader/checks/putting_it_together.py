@@ -242,7 +242,7 @@ def _sp_draws(ck):
                            "use lessonlib.search.spaces' distributions") from None
     try:
         for s in drawn:
-            settings.check_params(s)     # a check_ name here would be taken for a check
+            settings.as_params(s)     # a check_ name here would be taken for a check
     except (TypeError, ValueError) as err:
         raise CheckFailure(f"a drawn setting is not one capstone_trial accepts: {err}",
                            f"name the hyperparameters {', '.join(SEARCHED)} and keep their "
@@ -318,7 +318,7 @@ def _call(ck, net, X, y):
         return ck.fn(net, X, y), net
 
     try:
-        out, after = Checker(run, ck.context).call(net, X, y)
+        out, after = Checker(run, ck.context, ck.exercise_id).call(net, X, y)
     except CheckFailure as f:
         if "could not be broadcast" in f.message:
             raise CheckFailure(f.message, _AXIS_HINT) from None

@@ -1,6 +1,6 @@
 """Progress bars for long loops, shown only where someone is watching.
 
-``progress(iterable, total=..., desc=...)`` is ``tqdm.auto.tqdm``: in JupyterLab its bar is
+``progress_bar(iterable, total=..., desc=...)`` is ``tqdm.auto.tqdm``: in JupyterLab its bar is
 an ipywidget. In a headless run (nbval, ``grade``, ``refresh``, plain Python) it is the
 iterable itself: tqdm is not even imported, so checked outputs and graded runs never see a
 bar, and no tqdm lock exists when a process pool forks the kernel. ``LESSONLIB_HEADLESS=1``
@@ -26,7 +26,7 @@ def interactive_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def progress(iterable, *, total: int | None = None, desc: str = ""):
+def progress_bar(iterable, *, total: int | None = None, desc: str = ""):
     """``iterable`` wrapped in a tqdm bar that counts its items, where someone watches;
     ``iterable`` itself in a headless run.
 

@@ -1,5 +1,5 @@
-"""lessonlib.grader.references: lessonlib's answers are off limits inside a check, however
-the learner reaches them, and nowhere else."""
+"""lessonlib.core.stand_ins: a function that gives an exercise's answer away is off limits
+while that exercise is checked, however the learner reaches it, and nowhere else."""
 
 import functools
 import importlib
@@ -7,13 +7,14 @@ import importlib
 import numpy as np
 import pytest
 
-from lessonlib.grader import references
+from lessonlib.core import stand_ins
 from lessonlib.grader.exercises import EXERCISES, checks_module
-from lessonlib.grader.references import OFF_LIMITS, off_limits, resolve
 from lessonlib.layers import softmax as sm
+from tests.grader.common import marked_functions
 
 EXERCISE_IDS = sorted((e.id for e in EXERCISES.values() if not e.is_question),
                       key=lambda i: EXERCISES[i].sort_key)
+MARKED = marked_functions()
 
 
 def _check(exercise_id):
@@ -21,21 +22,43 @@ def _check(exercise_id):
     return getattr(importlib.import_module(checks_module(e.notebook)), f"check_{e.function}")
 
 
-def test_every_exercise_has_its_references_and_each_resolves_to_a_function():
-    assert sorted(OFF_LIMITS) == sorted(EXERCISE_IDS)
-    for paths in OFF_LIMITS.values():
-        for path in paths:
-            assert callable(resolve(path)) and resolve(path).__code__.co_freevars == ()
+def test_every_mark_names_exercises_that_exist():
+    assert MARKED
+    for path, fn in MARKED.items():
+        assert set(fn.exercises) <= set(EXERCISE_IDS), path
 
 
-@pytest.mark.parametrize("exercise_id", [i for i in EXERCISE_IDS if OFF_LIMITS[i]])
-def test_returning_lessonlibs_own_answer_earns_nothing(exercise_id):
-    reference = resolve(OFF_LIMITS[exercise_id][0])
+def test_every_exercise_with_a_stand_in_an_experiment_runs_has_it_marked():
+    """The forward passes, samplers and autodiff stand-ins named after an exercise's
+    function, or ending in _by_autodiff, are marked for it."""
+    functions = {e.function: e.id for e in EXERCISES.values() if not e.is_question}
+    for path, fn in MARKED.items():
+        name = path.rsplit(":", 1)[1]
+        if name in functions:
+            assert functions[name] in fn.exercises, path
+    from lessonlib.layers import batchnorm, layernorm, linear_bn
+    autodiff = [getattr(m, n) for m in (batchnorm, layernorm, linear_bn, sm) for n in vars(m)
+                if n.endswith("_by_autodiff") and not n.startswith("_")]
+    assert autodiff and all(hasattr(f, "exercises") and f.whose for f in autodiff)
+
+
+@pytest.mark.parametrize("path", sorted(MARKED))
+def test_returning_a_marked_function_earns_nothing(path):
+    """Each marked function, called by the learner's function for one of its exercises,
+    fails that check with "your function called lessonlib's ..." (a method is shown to
+    raise inside the check's context: a check calls no method on its own)."""
+    fn = MARKED[path]
+    exercise_id = fn.exercises[0]
+    if "." in path.rsplit(":", 1)[1]:
+        with stand_ins.checking(exercise_id) as called, pytest.raises(stand_ins.OffLimits):
+            fn(None)
+        assert called == [path.rsplit(":", 1)[1]]
+        return
 
     def cheat(*args, **kwargs):
-        return reference(*args, **kwargs)
+        return fn(*args, **kwargs)
     r = _check(exercise_id).evaluate(cheat)
-    assert r.points == 0 and r.status == "failed"
+    assert r.points == 0 and r.status == "failed", (path, r.line)
     assert "your function called lessonlib's" in r.line
 
 
@@ -82,22 +105,27 @@ def test_outside_a_check_the_references_work_and_honest_code_passes():
     assert _softmax_check(honest).passed
 
 
-def test_the_code_is_restored_when_the_learners_function_raises_anything():
-    original = sm.softmax.__code__
-    with pytest.raises(KeyboardInterrupt), off_limits("5.1"):
-        assert sm.softmax.__code__ is not original
-        raise KeyboardInterrupt
-    assert sm.softmax.__code__ is original and references._CALLED == []
-
-
-def test_off_limits_collects_the_names_called_inside_only():
-    with off_limits("5.5") as called:
-        with pytest.raises(references.ReferenceCalled):
+def test_checking_collects_the_names_called_inside_only_and_resets():
+    with stand_ins.checking("5.5") as called:
+        with pytest.raises(stand_ins.OffLimits):
             sm.softmax_backward_by_autodiff(np.ones((2, 1)) / 2, np.array([[1.0], [0.0]]))
     assert called == ["softmax_backward_by_autodiff"]
-    with off_limits(None) as nothing:
+    sm.softmax_backward_by_autodiff(np.ones((2, 1)) / 2, np.array([[1.0], [0.0]]))
+    with stand_ins.checking(None) as nothing:
         sm.softmax_backward_by_autodiff(np.ones((2, 1)) / 2, np.array([[1.0], [0.0]]))
     assert nothing == []
+    with pytest.raises(KeyboardInterrupt), stand_ins.checking("5.1"):
+        raise KeyboardInterrupt
+    assert sm.softmax(np.zeros((2, 1))).shape == (2, 1)      # usable again
+
+
+def test_a_mark_needs_exercise_ids_and_a_phrase():
+    with pytest.raises(TypeError, match="exercises"):
+        stand_ins.gives_away()
+    with pytest.raises(ValueError, match="whose"):
+        stand_ins.stand_in("1.1", whose=" ")
+    labelled = stand_ins.stand_in("1.1")(lambda: 1)
+    assert labelled.whose == "lessonlib's <lambda>" and labelled.exercises == ("1.1",)
 
 
 @pytest.mark.parametrize("entropy", [None, 1, 2**31 + 7])
@@ -110,32 +138,11 @@ def test_lessonlibs_answer_written_out_passes_on_fresh_cases(exercise_id, entrop
     from lessonlib.grader import framework
     from tests.grader.common import reference_copy
     function = EXERCISES[exercise_id].function
-    answer = getattr(answers, function, None) or reference_copy(resolve(OFF_LIMITS[exercise_id][0]))
+    own = [fn for path, fn in MARKED.items() if path.endswith(f":{function}")]
+    answer = getattr(answers, function, None) or reference_copy(own[0])
     framework.fresh_cases(entropy)
     try:
         r = _check(exercise_id).evaluate(answer)
     finally:
         framework.fresh_cases(None)
     assert r.passed, r.line
-
-
-@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
-def test_returning_an_autodiff_stand_in_earns_nothing_in_the_learners_notebook(exercise_id):
-    """The stand-ins the experiments run until an exercise passes are its answer too."""
-    stand_ins = [p for p in OFF_LIMITS[exercise_id] if p.endswith("_by_autodiff")]
-    for path in stand_ins:
-        stand_in = resolve(path)
-
-        def cheat(*args, _stand_in=stand_in, **kwargs):
-            return _stand_in(*args, **kwargs)
-        r = _check(exercise_id).evaluate(cheat)
-        assert r.points == 0 and "your function called lessonlib's" in r.line, path
-
-
-def test_every_exercise_with_an_autodiff_stand_in_has_it_off_limits():
-    from lessonlib.layers import batchnorm, layernorm, linear_bn
-    stand_ins = {f"layers.{m.__name__.rsplit('.', 1)[1]}:{name}"
-                 for m in (batchnorm, layernorm, linear_bn, sm) for name in vars(m)
-                 if name.endswith("_by_autodiff") and not name.startswith("_")}
-    listed = {p for paths in OFF_LIMITS.values() for p in paths}
-    assert stand_ins and stand_ins <= listed

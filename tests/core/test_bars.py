@@ -1,23 +1,23 @@
-from lessonlib.core import progress
+from lessonlib.core import bars
 
 
 def test_headless_runs_show_nothing(monkeypatch):
-    monkeypatch.setenv(progress.HEADLESS_ENV, "1")
-    assert not progress.interactive_kernel()
+    monkeypatch.setenv(bars.HEADLESS_ENV, "1")
+    assert not bars.interactive_kernel()
     items = range(5)
-    assert progress.progress(items, desc="trials") is items
+    assert bars.progress_bar(items, desc="trials") is items
 
 
 def test_outside_a_kernel_shows_nothing(monkeypatch):
-    monkeypatch.delenv(progress.HEADLESS_ENV, raising=False)
-    assert not progress.interactive_kernel()      # pytest is not an IPython kernel
+    monkeypatch.delenv(bars.HEADLESS_ENV, raising=False)
+    assert not bars.interactive_kernel()      # pytest is not an IPython kernel
     items = [1, 2]
-    assert progress.progress(items) is items
+    assert bars.progress_bar(items) is items
 
 
 def test_in_a_kernel_a_tqdm_bar_counts_the_items(monkeypatch):
-    monkeypatch.setattr(progress, "interactive_kernel", lambda: True)
-    bar = progress.progress(iter("abc"), total=3, desc="trials")
+    monkeypatch.setattr(bars, "interactive_kernel", lambda: True)
+    bar = bars.progress_bar(iter("abc"), total=3, desc="trials")
     assert bar.total == 3 and bar.desc.startswith("trials") and not bar.leave
     assert list(bar) == ["a", "b", "c"] and bar.n == 3
 
@@ -28,7 +28,7 @@ def test_in_a_notebook_the_bars_view_is_cleared_when_the_loop_ends(monkeypatch):
     import IPython.display
     import tqdm.auto
     import tqdm.notebook
-    monkeypatch.setattr(progress, "interactive_kernel", lambda: True)
+    monkeypatch.setattr(bars, "interactive_kernel", lambda: True)
     monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
     shown, updates = [], []
 
@@ -38,7 +38,7 @@ def test_in_a_notebook_the_bars_view_is_cleared_when_the_loop_ends(monkeypatch):
 
     monkeypatch.setattr(IPython.display, "display",
                         lambda obj, display_id=False: shown.append(obj) or Handle())
-    bar = progress.progress(iter("abc"), total=3, desc="trials")
+    bar = bars.progress_bar(iter("abc"), total=3, desc="trials")
     assert not shown                                   # nothing until the loop starts
     assert list(bar) == ["a", "b", "c"]
     assert len(shown) == 1 and updates == [({"text/plain": ""}, True)]
