@@ -39,7 +39,9 @@ class Exercise:
 
     ``kind`` is ``"exercise"`` (a function to implement) or ``"question"`` (a concept
     question, answered by a function that returns a letter or a number; its id is
-    ``"Q3.1"``). Both are graded, counted and reported alike.
+    ``"Q3.1"``). Both are graded, counted and reported alike. ``forbids`` names the
+    learner's other functions this one must not call (3.4 asks for the short formula, not
+    a call of 3.3's graph walk), with why.
     """
 
     id: str
@@ -47,6 +49,8 @@ class Exercise:
     points: float
     notebook: str
     kind: str = "exercise"
+    forbids: tuple[str, ...] = ()
+    forbids_why: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -83,7 +87,9 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in (
     Exercise("3.1", "batchnorm_forward", 2, "03_batch_norm"),
     Exercise("3.2", "recover_gamma_beta", 1, "03_batch_norm"),
     Exercise("3.3", "batchnorm_backward_graph", 2, "03_batch_norm"),
-    Exercise("3.4", "batchnorm_backward", 2, "03_batch_norm"),
+    Exercise("3.4", "batchnorm_backward", 2, "03_batch_norm",
+             forbids=("batchnorm_backward_graph",),
+             forbids_why="exercise 3.4 asks for the short formula you derived from it"),
     Exercise("3.5", "linear_bn_forward", 1, "03_batch_norm"),
     Exercise("3.6", "linear_bn_backward", 2, "03_batch_norm"),
     Exercise("4.1", "update_running_stats", 2, "04_batch_norm_test_time"),

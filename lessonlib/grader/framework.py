@@ -280,13 +280,39 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
                        [m for m, _, _ in failures])
 
 
+def names_used(fn) -> set[str]:
+    """The global and enclosing names the code of ``fn`` (and of the functions nested in
+    it) refers to."""
+    code = getattr(getattr(fn, "__wrapped__", fn), "__code__", None)
+    names, todo = set(), [code] if code is not None else []
+    while todo:
+        code = todo.pop()
+        names.update(code.co_names, code.co_freevars)
+        todo.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return names
+
+
+def forbidden_call(exercise: Exercise, names) -> CheckResult | None:
+    """The failing result of ``exercise`` when the learner's function uses one of the
+    ``names`` it must not call (``Exercise.forbids``), else ``None``."""
+    called = sorted(set(exercise.forbids) & set(names))
+    if not called:
+        return None
+    text = (f"your {exercise.function} calls your {called[0]}. Hint: "
+            f"{exercise.forbids_why.rstrip('.')}.")
+    line = (f"{Status.FAILED.mark} {exercise.label} {exercise.function}: {text} "
+            f"(0/{fmt_points(exercise.points)} points)")
+    return CheckResult(exercise, Status.FAILED, 0, 1, 0.0, text, line, [text])
+
+
 def _checker(exercise: Exercise, evaluate_fn, cell_evaluate=None):
     """The check function of ``exercise``: ``check(fn, session, **context)`` prints one
     line and records the result in the learner's ``session`` (``grader.session``: its
     progress, and a passing ``fn`` for the experiments). The check cell evaluates with
     ``cell_evaluate`` (default: ``evaluate_fn``)."""
     def check(fn, session=None, **context) -> None:
-        result = (cell_evaluate or evaluate_fn)(fn, **context)
+        result = forbidden_call(exercise, names_used(fn)) \
+            or (cell_evaluate or evaluate_fn)(fn, **context)
         if session is not None:
             session.record(result, fn)
             note = session.stale_note(exercise.function, defined=True)

@@ -11,7 +11,10 @@ Conventions of a solved notebook in ``instructor/solutions/``:
   written by ``python -m lessonlib refresh``), so nbval compares it on every run;
 - the set-up cells (imports, the seed, data the exercises need) have
   ``lessonlib = {"role": "setup"}``: ``grade`` runs them and the learner's cells, and
-  skips the lesson's other code cells (its experiments).
+  skips the lesson's other code cells (its experiments);
+- a worked derivation (an exercise's answer explained, for after its check passes) has
+  ``lessonlib = {"role": "worked", "exercise": "3.4"}``: it stays in the solved notebook
+  (and the feedback), and ``release`` leaves it out of the learner notebook.
 """
 
 from __future__ import annotations

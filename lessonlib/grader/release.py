@@ -64,13 +64,15 @@ def _tag_compared(cell, compared: bool) -> None:
 
 
 def make_learner(solved) -> nbformat.NotebookNode:
-    """The learner version of a solved notebook: solutions become stubs, outputs and the tags
-    that compare them go, and each check cell keeps one output, the "not attempted yet" line
-    its check prints for a stub."""
+    """The learner version of a solved notebook: solutions become stubs, the worked
+    derivations (cells of role ``worked``: an exercise's answer explained) stay in the solved
+    notebook, outputs and the tags that compare them go, and each check cell keeps one
+    output, the "not attempted yet" line its check prints for a stub."""
     nb = copy.deepcopy(solved)
     name = notebook_name(nb)
     if not name:
         raise NotebookError("the solved notebook has no metadata lessonlib.notebook")
+    nb.cells = [c for c in nb.cells if cell_info(c).get("role") != "worked"]
     for cell in nb.cells:
         info = cell_info(cell)
         if cell.cell_type != "code":

@@ -226,6 +226,7 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
         with KernelSession(scratch, sandboxed=sandboxed, package=package, env=env) as kernel:
             module = importlib.import_module(checks_module(name))    # while the kernel starts
             answers = oracle.reference_namespace()     # the real references, here only
+            exercise_sources: dict = {}
             k = -1
             for cell in nb["cells"]:
                 if cell["cell_type"] != "code":
@@ -233,10 +234,15 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
                 k += 1
                 source = "".join(cell["source"])
                 info = cell.get("metadata", {}).get("lessonlib", {})
+                if info.get("role") == "exercise":
+                    exercise_sources[info.get("exercise")] = source
                 if info.get("role") == "check" and info.get("exercise") in EXERCISES:
-                    results["checks"][info["exercise"]] = _trusted_check(
-                        module, EXERCISES[info["exercise"]], source, kernel, timeout, answers,
-                        question_keys)
+                    exercise = EXERCISES[info["exercise"]]
+                    forbidden = framework.forbidden_call(
+                        exercise, _names_in(exercise_sources.get(exercise.id, "")))
+                    results["checks"][exercise.id] = _result_data(forbidden) if forbidden \
+                        else _trusted_check(module, exercise, source, kernel, timeout,
+                                            answers, question_keys)
                     continue
                 if cell.get("metadata", {}).get(GRADING_KEY) == "skip":
                     results["cells"][k] = {"status": "skipped"}
@@ -266,11 +272,25 @@ def _trusted_check(module, exercise, source: str, kernel, timeout: float, answer
         else:
             result = check.evaluate(fn, ref=answers, **ctx)
     seconds = time.perf_counter() - start
-    message = result.message
+    data = _result_data(result, seconds)
     if channel.stopped and result.status is not Status.PASSED:
-        message = f"the function {channel.stopped}"
+        data["message"] = f"the function {channel.stopped}"
+    return data
+
+
+def _result_data(result, seconds: float = 0.0) -> dict:
+    """A check's result as the plain data the results file holds."""
     return {"status": result.status.value, "points": float(result.points),
-            "message": message, "line": result.line, "seconds": round(seconds, 4)}
+            "message": result.message, "line": result.line, "seconds": round(seconds, 4)}
+
+
+def _names_in(source: str) -> set[str]:
+    """The names an exercise cell's ``source`` refers to (none if it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
 def main(argv=None) -> int:

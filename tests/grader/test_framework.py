@@ -297,3 +297,37 @@ def test_points_follow_the_weights_and_the_heaviest_failure_is_reported():
     assert make_check(EX, [light, fine]).evaluate(lambda x: x).points == 2.0
     with pytest.raises(ValueError, match="weight must be positive"):
         framework.weighted(0)
+
+
+# ---------------------------------------------------------------- calls an exercise forbids
+
+def test_a_short_backward_pass_that_calls_the_graph_walk_earns_nothing(capsys):
+    """3.4 asks for the short formula: a batchnorm_backward calling batchnorm_backward_graph
+    fails its check cell with why, one written out passes; the trusted grader reads the
+    same names from the exercise cell's source."""
+    from lessonlib_instructor import answers
+
+    from lessonlib.grader import trusted
+    from lessonlib.grader.checks.batch_norm import check_batchnorm_backward
+    from lessonlib.grader.exercises import EXERCISES
+    from tests.grader.common import reference_copy
+
+    batchnorm_backward_graph = reference_copy(answers.batchnorm_backward_graph)  # noqa: F841
+
+    def batchnorm_backward(dZ_tilde, cache):
+        return batchnorm_backward_graph(dZ_tilde, cache)
+
+    assert "batchnorm_backward_graph" in framework.names_used(batchnorm_backward)
+    check_batchnorm_backward(batchnorm_backward)
+    line = capsys.readouterr().out
+    assert line.startswith("✗ Exercise 3.4 batchnorm_backward: your batchnorm_backward calls "
+                           "your batchnorm_backward_graph")
+    assert "(0/2 points)" in " ".join(line.split())
+    check_batchnorm_backward(reference_copy(answers.batchnorm_backward))
+    assert capsys.readouterr().out.startswith("✓ Exercise 3.4")
+    source = ("def batchnorm_backward(dZ_tilde, cache):\n"
+              "    return batchnorm_backward_graph(dZ_tilde, cache)\n")
+    result = framework.forbidden_call(EXERCISES["3.4"], trusted._names_in(source))
+    assert result is not None and result.points == 0
+    assert framework.forbidden_call(EXERCISES["3.3"], {"batchnorm_backward_graph"}) is None
+    assert trusted._names_in("def broken(:\n") == set()

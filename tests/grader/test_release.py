@@ -119,3 +119,26 @@ def test_refresh_refuses_a_check_cell_that_prints_nothing(tmp_path):
     nbformat.write(nb, tmp_path / "99_tiny.ipynb")
     with pytest.raises(notebook_files.NotebookError, match="check cell"):
         release.refresh_solved(tmp_path / "99_tiny.ipynb")
+
+
+def test_worked_derivations_stay_in_the_solved_notebooks():
+    """A cell of role "worked" (an exercise's answer explained: 3.4's short backward pass,
+    5.5's dZ) is in the solved notebook and in no learner notebook; one added to any cell
+    is dropped by make_learner."""
+    worked = {}
+    for path in sorted(notebook_files.solutions_dir().glob("*.ipynb")):
+        solved = nbformat.read(path, as_version=4)
+        worked[path.stem] = [cell_info(c)["exercise"] for c in solved.cells
+                             if cell_info(c).get("role") == "worked"]
+        learner = nbformat.read(notebook_files.learner_dir() / path.name, as_version=4)
+        assert not [c for c in learner.cells if cell_info(c).get("role") == "worked"]
+        sources = {c.source for c in learner.cells}
+        for cell in solved.cells:
+            if cell_info(cell).get("role") == "worked":
+                assert cell.source not in sources
+    assert worked["03_batch_norm"] == ["3.4"] and worked["05_softmax_regression"] == ["5.5"]
+    solved = nbformat.read(SOLVED, as_version=4)
+    extra = nbformat.v4.new_markdown_cell("**The answer.** 1 - (1 - f)^n")
+    extra.metadata["lessonlib"] = {"exercise": "1.2", "role": "worked"}
+    solved.cells.append(extra)
+    assert "**The answer.**" not in [c.source for c in release.make_learner(solved).cells]

@@ -505,7 +505,10 @@ def _lbb_case(ck, names):
                 f"returned {type(out).__name__}, expected (dA_prev, dW, dgamma, dbeta)",
                 "return dA_prev, dW, dgamma, dbeta")
         args = {"A_prev": A_prev, "W": W, "gamma": gamma, "beta": beta}
-        hints = {"A_prev": "dA_prev = W.T @ dZ", "W": "dW = dZ @ A_prev.T",
+        hints = {"A_prev": "dA_prev comes back through the linear step Z = W A_prev: revisit "
+                           "its backward pass (Course 1), which matrix and which transpose",
+                 "W": "dW comes back through the linear step Z = W A_prev: revisit its "
+                      "backward pass (Course 1); here dZ already carries the mean's 1/m",
                  "gamma": "dgamma comes from your batch norm's backward pass",
                  "beta": "dbeta comes from your batch norm's backward pass"}
         for k, ((name, value), got) in enumerate(zip(args.items(), out)):

@@ -90,21 +90,22 @@ def recover_hint(gamma, beta, Z, eps):
     """The hint for ``recover_gamma_beta``'s ``gamma``, ``beta`` (n, 1) on ``Z`` (n, m)."""
     mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
     cases = [
-        (np.sqrt(var), mu, "batch norm divides by sqrt(var + eps), so gamma must be "
-                           "sqrt(var + eps), not the standard deviation"),
+        (np.sqrt(var), mu, "that gamma is the standard deviation without eps, not the "
+                           "standard deviation batch norm divides by: look again at what the "
+                           "forward pass divides by"),
         (np.sqrt(Z.var(axis=1, keepdims=True, ddof=1) + eps), mu,
          "use the biased variance (divide by m), as batch norm does"),
-        (var + eps, mu, "gamma multiplies Z_hat, so it is a standard deviation: "
-                        "sqrt(var + eps)"),
-        (mu, np.sqrt(var + eps), "gamma scales and beta shifts: gamma = sqrt(var + eps), "
-                                 "beta = mu"),
-        (np.sqrt(var) + eps, mu, "eps goes inside the square root: sqrt(var + eps)"),
+        (var + eps, mu, "that gamma is a variance, but gamma multiplies Z_hat, which was "
+                        "divided by a standard deviation: it is a standard deviation"),
+        (mu, np.sqrt(var + eps), "gamma and beta are swapped: gamma scales and beta shifts"),
+        (np.sqrt(var) + eps, mu, "eps goes inside the square root, as in the forward pass"),
     ]
     for g, b, hint in cases:
         if np.allclose(gamma, g, rtol=1e-7, atol=1e-12) and \
                 np.allclose(beta, b, rtol=1e-7, atol=1e-12):
             return hint
-    return "undo the normalization: gamma * Z_hat + beta = Z needs gamma = sqrt(var + eps)"
+    return ("undo the normalization step by step: solve gamma * Z_hat + beta = Z for the "
+            "scale and the shift, with Z_hat as the forward pass computes it")
 
 
 def layer_slips(ref, A_prev, W, gamma, beta, act):

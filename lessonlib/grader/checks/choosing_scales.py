@@ -111,7 +111,8 @@ def _log_hint(x, low, high):
     if _inside(x, 10.0 ** math.log(low), 10.0 ** math.log(high), 1e-6):
         return ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
                 "with 10 ** r")
-    return "draw r uniformly on [log10(low), log10(high)] and return 10 ** r"
+    return ("each decade should get the same share of the draws: sample the exponent "
+            "uniformly, not the value")
 
 
 @weighted(1)
@@ -140,7 +141,8 @@ def _slu_decades(ck):
         hint = ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
                 "with 10 ** r")
     else:
-        hint = "draw r uniformly on [log10(low), log10(high)] and return 10 ** r"
+        hint = ("each decade should get the same share of the draws: sample the exponent "
+                "uniformly, not the value")
     require(np.all(np.abs(frac - 0.25) < _TOL),
             f"for low=0.0001, high=1 the four decades [1e-4, 1e-3), ..., [0.1, 1] hold "
             f"fractions {fmt_array(frac, 3)} of {_N_DIST} draws, expected about 0.25 each",
@@ -171,7 +173,8 @@ check_sample_log_uniform = make_check(
 
 # ---------------------------------------------------------- 2.2 sample_ema_beta
 
-SLIP_HINT = "beta = 1 - 10**r, not 10**r + 1"
+SLIP_HINT = ("the draws lie above 1: you sampled 1 - beta; turn it back into beta (and "
+             "mind the lecture notes' slip here)")
 
 
 def _ema_hint(beta, low, high):
@@ -182,12 +185,12 @@ def _ema_hint(beta, low, high):
         return ("the exponent has the wrong sign: 1 - beta is below 1, so r = log10(1 - beta) "
                 "is negative, in [log10(1 - high), log10(1 - low)]")
     if _inside(beta, 1 - high, 1 - low, 1e-6):
-        return ("1 - beta must lie in [1 - high, 1 - low]: draw r on "
-                "[log10(1 - high), log10(1 - low)] and return beta = 1 - 10**r")
+        return ("these are values of 1 - beta, not of beta: turn each draw back into beta")
     if _inside(1 - beta, 10.0 ** math.log(1 - high), 10.0 ** math.log(1 - low), 1e-6):
         return ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
                 "with 10 ** r")
-    return "beta = 1 - 10**r with r uniform on [log10(1 - high), log10(1 - low)]"
+    return ("sample 1 - beta on a log scale (its range runs from 1 - high to 1 - low), then "
+            "turn it back into beta")
 
 
 @weighted(1)
@@ -215,7 +218,8 @@ def _seb_decades(ck):
     above = float(np.mean(beta > 0.99))
     hint = ("that spreads beta evenly; spread 1 - beta evenly on a log scale instead"
             if above < 0.2 else
-            "1 - beta = 10**r with r uniform on [log10(1 - high), log10(1 - low)]")
+            "each decade of 1 - beta should get the same share: sample its exponent "
+            "uniformly")
     require(abs(above - 0.5) < _TOL, f"for low=0.9, high=0.999 a fraction {above:.3f} of "
             f"{_N_DIST} draws lie above 0.99, expected about 0.5", hint)
     _, frac = decade_fractions(1 - beta, 1 - high, 1 - low)

@@ -40,6 +40,8 @@ import numpy as np
 from ...core.gradcheck import numerical_gradient, relative_error
 from ..exercises import EXERCISES
 from ..framework import (
+    CheckFailure,
+    NotAttempted,
     case_rng,
     fmt_array,
     make_check,
@@ -348,8 +350,8 @@ def _jacobian_hint(got, z, p):
         return "the sign is flipped: d y_hat_c / d z_c is positive"
     if np.allclose(got, np.diag(z) - np.outer(z, z)):
         return "use the probabilities y_hat = softmax(z), not the logits"
-    return "differentiate y_hat_j = exp(z_j) / sum_k exp(z_k) with respect to z_c, for j = c "
-    "and for j != c"
+    return ("differentiate y_hat_j with respect to z_c by the quotient rule, separately for "
+            "j = c and for j != c")
 
 
 def _numerical_jacobian(ref, z):
@@ -481,6 +483,16 @@ check_softmax_backward = make_check(
 
 # ------------------------------------------------------- 5.6 cross_entropy_from_logits
 
+def _overflows(ck) -> bool:
+    """Whether the learner's cost is not finite for logits 710 and 700, where exp overflows
+    but softmax's probabilities are far from 0: the mark of an unshifted log-sum-exp."""
+    try:
+        out = float(ck.call(np.array([[710.0], [700.0]]), np.array([[1.0], [0.0]])))
+    except (CheckFailure, NotAttempted, TypeError, ValueError):
+        return False
+    return not np.isfinite(out)
+
+
 def _logit_cost(ck, Z, Y, case):
     want = ck.ref.cross_entropy_from_logits(Z, Y)
     out = ck.call(Z, Y)
@@ -489,12 +501,16 @@ def _logit_cost(ck, Z, Y, case):
     got = float(out)
     m = Y.shape[1]
     if not np.isfinite(got) or got < want - 1.0:
-        hint = ("log(softmax(Z)) loses (or clips) a probability that rounds to 0: compute "
-                "log-softmax directly, Z - max - log(sum(exp(Z - max))) per column")
+        hint = ("log(softmax(Z)) loses (or clips) a probability that rounds to 0: write "
+                "log y_hat_c from the logits, without computing y_hat")
+        if _overflows(ck):
+            hint = ("exp overflows for logits this large: shift each example's logits "
+                    "before exponentiating, as exercise 5.1 does")
     elif m > 1 and np.isclose(got, m * want, rtol=1e-6):
         hint = "the cost is the mean over the m examples: divide the sum by m"
     else:
-        hint = "average -sum(Y * log_softmax(Z)) over the m examples"
+        hint = ("the cost is the mean over the examples of minus the log-probability of each "
+                "example's true class")
     require(np.isfinite(got) and abs(got - want) <= 1e-7 * max(1.0, abs(want)),
             f"for {case} expected {want:.6g}, got {got:.6g}", hint)
 

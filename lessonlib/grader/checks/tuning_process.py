@@ -127,7 +127,8 @@ def _chance_hint(f, n, got):
         return "that is the chance that no trial lands in the region; take 1 minus it"
     if np.isclose(got, f ** n):
         return "that is the chance that every trial lands in the region"
-    return "1 minus the chance that all n trials miss, and each misses with 1 - fraction"
+    return ("work with the opposite event, that every one of the n independent trials "
+            "misses the region")
 
 
 def _chance_value(ck, f, n):

@@ -223,7 +223,7 @@ def test_recover_mistakes_are_rejected(kind):
 
 
 def test_recover_hint_for_missing_eps():
-    assert "sqrt(var + eps)" in check_recover_gamma_beta.evaluate(_rgb("std only")).line
+    assert "without eps" in check_recover_gamma_beta.evaluate(_rgb("std only")).line
 
 
 # ------------------------------- 3.3 batchnorm_backward_graph and 3.4 batchnorm_backward

@@ -41,8 +41,8 @@ def test_backward_hint(kind, words):
 
 
 @pytest.mark.parametrize("kind, words", [
-    ("std only", "not the standard deviation"), ("unbiased", "biased variance"),
-    ("variance", "it is a standard deviation"), ("swapped", "gamma scales"),
+    ("std only", "without eps"), ("unbiased", "biased variance"),
+    ("variance", "it is a standard deviation"), ("swapped", "gamma and beta are swapped"),
     ("eps outside", "inside the square root"), ("inverse", "undo the normalization")])
 def test_recover_hint(kind, words):
     assert words in mistakes.recover_hint(*_rgb(kind)(Z, EPS), Z, EPS)

@@ -360,12 +360,12 @@ def logits_cost_logsumexp(Z, Y):
 LOGITS_WRONG = {
     "log of a clipped softmax": (
         lambda Z, Y: float(-np.sum(Y * np.log(np.maximum(sm.softmax(Z), 1e-12))) / Y.shape[1]),
-        "log-softmax directly", 0.5),
+        "without computing y_hat", 0.5),
     "log of softmax": (lambda Z, Y: float(-np.sum(Y * np.log(sm.softmax(Z))) / Y.shape[1]),
-                       "log-softmax directly", 0.5),
+                       "without computing y_hat", 0.5),
     "no max subtracted": (
         lambda Z, Y: float(-np.sum(Y * (Z - np.log(np.exp(Z).sum(0)))) / Y.shape[1]),
-        "log-softmax directly", 0.5),
+        "exp overflows", 0.5),
     "summed, not averaged": (lambda Z, Y: solution_from_logits(Z, Y) * Y.shape[1],
                              "divide the sum by m", 0),
 }
