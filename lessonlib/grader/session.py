@@ -124,7 +124,7 @@ class Session:
 
     def watch_cells(self, shell=None) -> None:
         """Follow this kernel's cell runs (``record_cell_run``), and answer a ``NameError``
-        of an exercise function whose cell failed with why. ``shell``: the IPython shell
+        of an exercise function with why: its cell failed, or has not run yet. ``shell``: the IPython shell
         (default: the running one). A session created again (the set-up cell run twice)
         takes the watch over from the one before. Outside IPython nothing is watched;
         ``watching`` says which. Returns ``None`` (the set-up cell shows nothing)."""
@@ -143,7 +143,11 @@ class Session:
 
         def undefined_name(shell, etype, value, tb, tb_offset=None):
             name = getattr(value, "name", None)
-            note = self.stale_note(name, defined=False) if name in self._functions else None
+            note = None
+            if name in self._functions:
+                note = self.stale_note(name, defined=False) or (
+                    f"⚠ {name} is not defined yet: run the exercise cell that defines it "
+                    "(above), then this cell again.")
             if note is None:
                 return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
             print(note)

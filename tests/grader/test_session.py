@@ -148,3 +148,13 @@ def test_a_check_of_a_function_never_defined_explains_instead_of_a_traceback(ker
     assert out.status == "ok" and "one_hot is not defined" in out.stdout
     other = kernel.run("print(not_a_name)", 30)         # any other NameError: as usual
     assert other.status == "error" and other.error.startswith("NameError")
+
+
+def test_a_check_run_before_its_exercise_cell_says_to_run_that_cell(kernel):
+    out = kernel.run("check_one_hot(one_hot_never_defined, session)", 30)
+    assert out.status == "error"                       # not an exercise function: as usual
+    out = kernel.run("from lessonlib.grader.checks.softmax_regression import "
+                     "check_cross_entropy_cost\ncheck_cross_entropy_cost(cross_entropy_cost, "
+                     "session)", 60)
+    assert out.status == "ok", out.error
+    assert "cross_entropy_cost is not defined yet: run the exercise cell" in out.stdout
