@@ -93,7 +93,8 @@ CHANCE_WRONG = {
     "chance of no hit": (lambda f, n: (1 - f) ** n, "take 1 minus it", 0.2),
     "all hit": (lambda f, n: f ** n, "every trial lands", 0.2),
     "capped sum": (lambda f, n: min(1.0, n * f), "counts overlapping hits twice", 0.2),
-    "off by one": (lambda f, n: 1 - (1 - f) ** (n + 1), "every one of the n independent trials", 0.2),
+    "off by one": (lambda f, n: 1 - (1 - f) ** (n + 1), "every one of the n independent trials",
+                   0.2),
 }
 
 
