@@ -126,8 +126,8 @@ class Session:
         """Follow this kernel's cell runs (``record_cell_run``), and answer a ``NameError``
         of an exercise function with why: its cell failed, or has not run yet. ``shell``:
         the IPython shell (default: the running one). A session created again (the set-up
-        cell run twice) takes the watch over from the one before. Outside IPython nothing is watched;
-        ``watching`` says which. Returns ``None`` (the set-up cell shows nothing)."""
+        cell run twice) takes the watch over from the one before. Outside IPython nothing is
+        watched; ``watching`` says which. Returns ``None`` (the set-up cell shows nothing)."""
         if shell is None:
             try:
                 from IPython import get_ipython
