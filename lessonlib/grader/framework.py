@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import io
 import math
 import warnings
@@ -126,9 +127,10 @@ class Checker:
         if isinstance(error, NotImplementedError):
             raise NotAttempted() from error
         if error is not None:
-            raise CheckFailure(f"raised {type(error).__name__}: {_short(str(error))}",
-                               "run the function on the failing case yourself and read "
-                               "the traceback") from error
+            raise CheckFailure(f"raised {type(error).__name__}: {_short(str(error))} when "
+                               f"called with {describe_call(self.fn, args, kwargs)}",
+                               "call it yourself on inputs of these shapes and read the "
+                               "traceback") from error
         for i, (orig, passed) in enumerate(zip(args, args_copy)):
             if not _same(orig, passed):
                 raise CheckFailure(f"changed its argument #{i + 1} in place",
@@ -139,6 +141,30 @@ class Checker:
                 raise CheckFailure(f"changed its argument {k}= in place",
                                    "work on a copy instead of writing into the inputs")
         return out
+
+
+def describe_call(fn, args: tuple, kwargs: dict) -> str:
+    """The arguments of a failing call, short: each by its parameter's name where ``fn``'s
+    signature gives one, an array by its shape (and its values when it has at most 6)."""
+    try:
+        signature = inspect.signature(fn)
+        if any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values()):
+            raise TypeError("no names for *args")
+        named = dict(signature.bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        named = {**{f"argument #{i + 1}": a for i, a in enumerate(args)}, **kwargs}
+
+    def one(value) -> str:
+        if isinstance(value, np.random.Generator):
+            return "a Generator"
+        if isinstance(value, np.ndarray):
+            return (fmt_array(value) if value.size <= 6 and value.ndim == 1
+                    else f"shape {value.shape}" + (f" {fmt_array(value.ravel())}"
+                                                   if value.size <= 6 else ""))
+        if isinstance(value, (tuple, list, dict)):
+            return f"a {type(value).__name__} of {len(value)}"
+        return _short(repr(value), 40)
+    return ", ".join(f"{k}={one(v)}" for k, v in named.items()) or "no arguments"
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -54,6 +54,20 @@ def test_learner_exception_is_reported_not_raised():
     assert r.status == "failed" and "raised AttributeError" in r.line and r.points == 0
 
 
+def test_a_learner_exception_shows_the_failing_case_small():
+    def double(values):
+        return values.reshape(3)      # fails on the 2-element case
+    r = check_double.evaluate(double)
+    assert "raised ValueError" in r.line
+    assert "when called with values=[1, 2]" in r.line
+    big = framework.describe_call(lambda Z, gamma, *, rng: 0,
+                                  (np.zeros((40, 50)), np.ones((4, 1))),
+                                  {"rng": np.random.default_rng(0)})
+    assert big == "Z=shape (40, 50), gamma=shape (4, 1) [1, 1, 1, 1], rng=a Generator"
+    assert framework.describe_call(print, (np.ones(2), (1, 2)), {}) == \
+        "argument #1=[1, 1], argument #2=a tuple of 2"
+
+
 def test_mutating_the_input_is_a_failure():
     def in_place(x):
         x *= 2
