@@ -13,7 +13,7 @@ from .grader import cohort
 from .grader.cohort import Graded
 from .grader.exercises import wrap_line
 from .grader.grade import NotebookGrade, format_report
-from .grader.notebook_files import NotebookError, learner_dir, solutions_dir
+from .grader.notebook_files import NotebookError, solutions_dir
 from .grader.release import refresh_solved, release
 
 
@@ -145,9 +145,27 @@ def _cmd_grade(args) -> int:
     return 0 if all(r.passed for r in reports) else 1
 
 
+def learners_notebooks(folder: Path) -> list[Path]:
+    """The workbook's notebooks a learner works on, from the folder ``progress`` runs in:
+    ``NN_name.ipynb`` files there, else in its ``notebooks/`` (a checkout's or a handout's
+    layout); none is an error that says where it looked."""
+    for place in (folder, folder / "notebooks"):
+        found = sorted(place.glob("[0-9][0-9]_*.ipynb"))
+        if found:
+            return found
+    raise FileNotFoundError(
+        f"no workbook notebook (such as 01_tuning_process.ipynb) in {folder} or "
+        f"{folder / 'notebooks'}: run progress in the folder that holds your notebooks, or "
+        "name them")
+
+
 def _cmd_progress(args) -> int:
     from .grader.progress import progress_of  # here: it loads nbclient
-    paths = _expand(args.notebooks) or sorted(learner_dir().glob("*.ipynb"))
+    try:
+        paths = _expand(args.notebooks) or learners_notebooks(Path.cwd())
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     found, broken = [], False
     for path in paths:
         try:
@@ -231,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("progress", help="which exercises pass, fail or are not attempted "
                        "(runs the notebooks' exercise and check cells; writes nothing)")
     p.add_argument("notebooks", nargs="*", type=Path,
-                   help="learner notebooks (default: every notebook in notebooks/)")
+                   help="learner notebooks (default: the NN_name.ipynb notebooks of the "
+                   "current folder, else of its notebooks/ folder)")
     p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell")
     p.set_defaults(func=_cmd_progress)
 

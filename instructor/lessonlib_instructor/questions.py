@@ -66,7 +66,13 @@ KEYS: dict[str, Key] = {
         "the learning rate (notebook 01's tier 1) moves the score the most; Adam's beta1 and "
         "epsilon work at their defaults, and batch norm's decay only has to warm up in "
         "time")),
-    "Q6.2": Key(math.sqrt(0.98 * 0.02 / 359), (
+    "Q6.2": Key("c", (
+        "a batch of 0s and 1s only has means and variances far from those of the ten digits "
+        "the network trained on: normalized with them, every unit is shifted and rescaled "
+        "(its mean over the batch forced to beta), so the features that told 0 from 1 are "
+        "largely erased; the running statistics of evaluation mode do not depend on the "
+        "batch")),
+    "Q6.3": Key(math.sqrt(0.98 * 0.02 / 359), (
         "a test accuracy is a share of m images: its standard error is sqrt(p (1 - p) / m) = "
         "sqrt(0.98 * 0.02 / 359), about 0.0074 or 2.7 images"), rel_tol=0.06),
 }

@@ -116,7 +116,8 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in (
     Exercise("Q5.1", "two_class_softmax", 1, "05_softmax_regression", "question"),
     Exercise("Q5.2", "untrained_cost", 1, "05_softmax_regression", "question"),
     Exercise("Q6.1", "tune_first", 1, "06_putting_it_together", "question"),
-    Exercise("Q6.2", "accuracy_standard_error", 1, "06_putting_it_together", "question"),
+    Exercise("Q6.2", "two_digit_batch", 1, "06_putting_it_together", "question"),
+    Exercise("Q6.3", "accuracy_standard_error", 1, "06_putting_it_together", "question"),
 )}
 
 
@@ -154,10 +155,11 @@ def wrap_line(text: str, width: int = LINE_WIDTH, indent: str = "  ") -> str:
                          subsequent_indent=indent)
 
 
-def not_attempted_line(exercise: Exercise) -> str:
-    """The line a check prints for a function that still raises ``NotImplementedError``."""
-    return (f"{Status.NOT_ATTEMPTED.mark} {exercise.label} {exercise.function}: not "
-            f"attempted yet (0/{fmt_points(exercise.points)} points)")
+def not_attempted_line(exercise: Exercise, reason: str = "") -> str:
+    """The line a check prints for a function that still raises ``NotImplementedError``
+    (``reason``: why, when it is not the function's own stub)."""
+    return (f"{Status.NOT_ATTEMPTED.mark} {exercise.label} {exercise.function}: "
+            f"{reason or 'not attempted yet'} (0/{fmt_points(exercise.points)} points)")
 
 
 def progress_lines(notebook: str, results: dict, exercises: list[Exercise] | None = None,

@@ -47,7 +47,12 @@ class CheckFailure(Exception):
 
 
 class NotAttempted(Exception):
-    """The learner's function still raises ``NotImplementedError``."""
+    """The learner's function still raises ``NotImplementedError``; ``reason``, when
+    given, says why in place of "not attempted yet" (a dependency not written yet)."""
+
+    def __init__(self, reason: str = ""):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -96,6 +101,12 @@ class Checker:
         self.context = context or {}
         self.exercise_id = exercise_id
         self.ref = ref
+        self.notes: list[str] = []     # said after the line (``note``)
+
+    def note(self, text: str) -> None:
+        """Say ``text`` once after the check's line (how the check treated a dependency)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def call(self, *args, **kwargs):
         """Call the learner's function on copies of the arguments.
@@ -277,10 +288,10 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
     for sub in subchecks:
         try:
             sub(ck)
-        except NotAttempted:
-            line = not_attempted_line(exercise)
+        except NotAttempted as waiting:
+            line = not_attempted_line(exercise, waiting.reason)
             return CheckResult(exercise, Status.NOT_ATTEMPTED, 0, total, 0.0,
-                               "not attempted yet", line)
+                               waiting.reason or "not attempted yet", line)
         except CheckFailure as f:
             failures.append((f.message, f.hint, _weight(sub)))
         except (KeyboardInterrupt, SystemExit, oracle.CheckDataError):
@@ -293,17 +304,25 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
             passed += 1
             earned += _weight(sub)
     points = round(exercise.points * earned / sum(_weight(sub) for sub in subchecks), 2)
+    notes = "".join(f"; {n}" for n in ck.notes)
     if not failures:
-        line = (f"{Status.PASSED.mark} {head}: {passed}/{total} checks passed "
+        line = (f"{Status.PASSED.mark} {head}: {passed}/{total} checks passed{notes} "
                 f"({max_pts}/{max_pts} points)")
         return CheckResult(exercise, Status.PASSED, passed, total, exercise.points,
-                           f"{passed}/{total} checks passed", line)
+                           f"{passed}/{total} checks passed{notes}", line)
     message, hint, _ = max(failures, key=lambda f: f[2])      # the first of the heaviest
-    text = message.rstrip(".") + "." + (f" Hint: {hint.rstrip('.')}." if hint else "")
+    text = _sentence(message) + (f" Hint: {_sentence(hint)}" if hint else "") \
+        + "".join(f" Note: {_sentence(n)}" for n in ck.notes)
     line = (f"{Status.FAILED.mark} {head}: {text} ({passed}/{total} checks passed, "
             f"{fmt_points(points)}/{max_pts} points)")
     return CheckResult(exercise, Status.FAILED, passed, total, points, text, line,
                        [m for m, _, _ in failures])
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending with one full stop (or its own question mark)."""
+    text = text.rstrip(".")
+    return text if text.endswith("?") else text + "."
 
 
 def names_used(fn) -> set[str]:

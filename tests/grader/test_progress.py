@@ -60,3 +60,23 @@ def test_a_notebook_of_no_lecture_is_refused(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), path)
     with pytest.raises(NotebookError, match="not a notebook of the workbook"):
         progress_of(path)
+
+
+def test_progress_without_arguments_reads_the_learners_own_folder(tmp_path):
+    """The notebooks of the folder it runs in (a handout unpacked anywhere), else of its
+    notebooks/ folder; none there is a clear error, not the repository's copies."""
+    mine = tmp_path / "my-week-3"
+    mine.mkdir()
+    nb = nbformat.read(LEARNER, as_version=4)
+    cells_of(nb, "exercise")["1.2"].source = (
+        "def chance_at_least_one(fraction, n_trials):\n    return fraction * n_trials\n")
+    nbformat.write(nb, mine / "01_tuning_process.ipynb")
+    cli = run_cli("progress", cwd=mine)
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.startswith("Progress in ") and "✗ 1.2" in cli.stdout
+    assert "02_choosing_scales" not in cli.stdout        # only what the folder holds
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cli = run_cli("progress", cwd=empty)
+    assert cli.returncode == 2 and "no workbook notebook" in cli.stderr
+    assert cli.stdout == ""

@@ -17,6 +17,7 @@ from .common import ROOT, SANDBOXED, cells_of
 
 LEARNER_05 = ROOT / "notebooks" / "05_softmax_regression.ipynb"
 SOLVED_05 = ROOT / "instructor" / "solutions" / "05_softmax_regression.ipynb"
+SOLVED_03 = ROOT / "instructor" / "solutions" / "03_batch_norm.ipynb"
 
 
 def test_check_call_reads_the_learners_names_from_the_check_cell():
@@ -199,3 +200,28 @@ def test_answers_hard_coded_for_the_visible_cases_fail_on_fresh_ones(tmp_path):
     got = {g.exercise.id: g for g in grade_notebook(path, timeout=30,
                                                     sandboxed=SANDBOXED).exercises}
     assert not got["5.1"].passed and got["5.1"].points < 2
+
+
+def test_a_layer_is_graded_on_its_own_with_the_learners_batch_norm_beneath(tmp_path):
+    """3.5 right on a wrong 3.1 keeps its point (3.1 pays once, and 3.5 names it); 3.6 on a
+    3.4 not written yet says it waits for it, in the sandboxed kernel as in the notebook."""
+    nb = nbformat.read(SOLVED_03, as_version=4)
+    cells = cells_of(nb, "exercise")
+    cells["3.1"].source = (
+        "def batchnorm_forward(Z, gamma, beta, eps=1e-5):\n"
+        "    mu = Z.mean(axis=1, keepdims=True)\n"
+        "    var = Z.var(axis=1, keepdims=True, ddof=1)\n"
+        "    Z_hat = (Z - mu) / np.sqrt(var + eps)\n"
+        "    return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)\n")
+    cells["3.4"].source = ("def batchnorm_backward(dZ_tilde, cache):\n"
+                           "    raise NotImplementedError('Exercise 3.4: batchnorm_backward')\n")
+    path = tmp_path / "03_batch_norm.ipynb"
+    nbformat.write(nb, path)
+    got = {g.exercise.id: g for g in grade_notebook(path, timeout=30,
+                                                    sandboxed=SANDBOXED).exercises}
+    assert got["3.1"].points < 2 and got["3.4"].points == 0
+    assert got["3.5"].points == 1
+    assert "with your batchnorm_forward beneath it, which does not pass exercise 3.1" \
+        in got["3.5"].message
+    assert got["3.6"].points == 0 and got["3.6"].status == "not attempted"
+    assert "waits for your batchnorm_backward (exercise 3.4)" in got["3.6"].message

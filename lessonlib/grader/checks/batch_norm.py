@@ -18,6 +18,8 @@ import contextlib
 import numpy as np
 
 from ...core.gradcheck import batchnorm_gradcheck, numerical_gradient, relative_error
+from ...layers.activations import activate
+from ...layers.autodiff import vjp
 from ..exercises import EXERCISES
 from ..framework import (
     Checker,
@@ -434,6 +436,56 @@ check_batchnorm_backward = make_check(EXERCISES["3.4"], _BACKWARD_SUBCHECKS)
 
 # --------------------------------------- 3.5 linear_bn_forward, 3.6 linear_bn_backward
 # The cache contract: (A_prev, W, bn_cache, Z_tilde, activation), bn_cache as in 3.1.
+# The layer uses the learner's batch norm (3.1, 3.4), given to the check as forward= and
+# backward=. A layer whose result is right with the learner's own batch norm beneath it
+# passes even when that batch norm is wrong (3.1 or 3.4 already costs its points), and the
+# line says so; a batch norm not written yet is named instead of "not attempted".
+
+_DEPENDENCIES = {"forward": ("batchnorm_forward", "3.1"),
+                 "backward": ("batchnorm_backward", "3.4")}
+
+
+def _own_batch_norm(ck, key: str, *args):
+    """What the learner's batch norm ``ck.context[key]`` returns on ``args``: ``("ok",
+    out)``, or ``("absent" | "unwritten" | "broken", None)``."""
+    own = ck.context.get(key)
+    if own is None:
+        return "absent", None
+    try:
+        return "ok", Checker(own, exercise_id=ck.exercise_id).call(*args)
+    except NotAttempted:
+        return "unwritten", None
+    except CheckFailure:
+        return "broken", None
+
+
+def _call_layer(ck, key: str, dependency_args, *args):
+    """The learner's layer on ``args``; when it is a stub because the batch norm beneath it
+    is one, say which."""
+    name, exercise = _DEPENDENCIES[key]
+    try:
+        return ck.call(*args)
+    except NotAttempted as stub:      # the stub's own words say whose stub it is
+        if name in str(stub.__cause__) and \
+                _own_batch_norm(ck, key, *dependency_args)[0] == "unwritten":
+            raise NotAttempted(f"waits for your {name} (exercise {exercise}), which is not "
+                               "written yet") from None
+        raise
+
+
+def _note_dependency(ck, key: str, consistent: bool) -> None:
+    name, exercise = _DEPENDENCIES[key]
+    ck.note(f"checked with your {name} beneath it, which does not pass exercise {exercise} "
+            "yet" if consistent else
+            f"your {name} does not pass exercise {exercise} yet: fix it first")
+
+
+def _as_floats(value):
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
 
 def _layer_case(seed, n_prev=5, n=4, m=8, activation="relu"):
     rng = case_rng(seed)
@@ -443,39 +495,73 @@ def _layer_case(seed, n_prev=5, n=4, m=8, activation="relu"):
     return A_prev, W, gamma, beta, activation
 
 
-def _lbf_case(ck, seed, activation, check_A=True):
+def _own_forward_layer(ck, A_prev, W, gamma, beta, act, eps, want_Z_tilde):
+    """``A`` of the layer with the learner's own batch norm forward beneath it, when that
+    forward is written and differs from the reference (else ``None``)."""
+    status, out = _own_batch_norm(ck, "forward", W @ A_prev, gamma, beta, eps)
+    if status != "ok" or not isinstance(out, (tuple, list)) or len(out) != 2:
+        return None
+    own = _as_floats(out[0])
+    if own is None or own.shape != want_Z_tilde.shape or np.allclose(own, want_Z_tilde):
+        return None
+    return activate(own, act), out[1], own
+
+
+def _lbf_case(ck, seed, activation, check_A=True, eps=1e-5):
     A_prev, W, gamma, beta, act = _layer_case(seed, activation=activation)
-    want, ref_cache = ck.ref.linear_bn_forward(A_prev, W, gamma, beta, act)
+    want, ref_cache = ck.ref.linear_bn_forward(A_prev, W, gamma, beta, act, eps)
     slips = layer_slips(ck.ref, A_prev, W, gamma, beta, act)
-    out = ck.call(A_prev, W, gamma, beta, act)
+    if eps != 1e-5:     # the slip of a layer that does not pass its eps on
+        slips.insert(0, (ck.ref.linear_bn_forward(A_prev, W, gamma, beta, act, 1e-5)[0],
+                         "your layer ignores its own eps: batch norm beneath it must get it"))
+    out = _call_layer(ck, "forward", (W @ A_prev, gamma, beta, eps),
+                      A_prev, W, gamma, beta, act, eps)
     require(isinstance(out, (tuple, list)) and len(out) == 2,
             f"returned {type(out).__name__}, expected a pair (A, cache)", "return A, cache")
     got = require_array(out[0], "A", want.shape) if check_A else want
-    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
-            f"with activation {act!r} expected A {fmt_array(want)}, got {fmt_array(got)}",
-            layer_hint(got, slips))
-    return out[1], ref_cache
+    if check_A and np.allclose(got, want, rtol=1e-9, atol=1e-10):
+        return out[1], ref_cache
+    own = _own_forward_layer(ck, A_prev, W, gamma, beta, act, eps, ref_cache[3])
+    if own is not None:     # the cache the layer builds on the learner's batch norm
+        own_cache = (A_prev, W, own[1], own[2], act)
+        consistent = not check_A or np.allclose(got, own[0], rtol=1e-9, atol=1e-10)
+        _note_dependency(ck, "forward", consistent)
+        if consistent:
+            return out[1], own_cache
+    if not check_A:
+        return out[1], ref_cache
+    require(False, f"with activation {act!r} and eps={eps:g} expected A {fmt_array(want)}, "
+            f"got {fmt_array(got)}", layer_hint(got, slips))
+
+
+def _same_cache_part(name, got, want) -> bool:
+    if name == "activation":
+        return bool(got == want)
+    if name == "bn_cache":
+        return isinstance(got, (tuple, list)) and len(got) == len(want) and all(
+            np.shape(g) == np.shape(r) and np.allclose(g, r) for g, r in zip(got, want))
+    return np.shape(got) == np.shape(want) and bool(np.allclose(got, want))
 
 
 def _lbf_cache(ck):
-    """The cache alone (A has the other two sub-checks)."""
+    """The cache alone (A has the other sub-checks)."""
     cache, want = _lbf_case(ck, 72, "relu", check_A=False)
     _require_cache(cache, 5, "(A_prev, W, bn_cache, Z_tilde, activation)")
     names = ("A_prev", "W", "bn_cache", "Z_tilde", "activation")
     for name, got, ref_value in zip(names, cache, want):
-        same = got == ref_value if name == "activation" else \
-            all(np.allclose(g, r) for g, r in zip(got, ref_value)) if name == "bn_cache" \
-            else np.shape(got) == np.shape(ref_value) and np.allclose(got, ref_value)
-        require(bool(same), f"the cache's {name} is not what the layer computed",
-                "cache = (A_prev, W, bn_cache, Z_tilde, activation), bn_cache from "
-                "batchnorm_forward")
+        require(_same_cache_part(name, got, ref_value),
+                f"the cache's {name} is not what the layer computed",
+                "the cache holds the layer's input, its weights, batch norm's own cache, "
+                "the normalized Z and the activation, in the docstring's order")
 
 
-# Weights (of 5): A, batch norm before the activation, with either activation; the cache
-# is a secondary output.
+# Weights (of 6): A, batch norm before the activation, with either activation; eps passed
+# on to batch norm; the cache is a secondary output.
 check_linear_bn_forward = make_check(EXERCISES["3.5"], [
     weighted(2)(lambda ck: _lbf_case(ck, 70, "relu")),
-    weighted(2)(lambda ck: _lbf_case(ck, 71, "sigmoid")), weighted(1)(_lbf_cache)])
+    weighted(2)(lambda ck: _lbf_case(ck, 71, "sigmoid")),
+    weighted(1)(lambda ck: _lbf_case(ck, 73, "sigmoid", eps=0.5)),
+    weighted(1)(_lbf_cache)])
 
 
 def _numerical_layer_grads(ref, A_prev, W, gamma, beta, G, act):
@@ -489,6 +575,40 @@ def _numerical_layer_grads(ref, A_prev, W, gamma, beta, G, act):
     return {name: gradient(name) for name in args}
 
 
+def _own_backward_layer(ck, G, cache, dZ_tilde, want, seed):
+    """For the learner's own batch norm backward beneath the layer, when it is written and
+    differs from the reference: a function ``agrees(name, got)`` saying whether ``got`` is
+    the layer's gradient ``d<name>`` with that batch norm (else ``None``).
+
+    dgamma and dbeta must equal its own; dA_prev and dW are tested by the dot-product
+    identity of the linear step Z = W A_prev: for any P, sum(dZ * (W P)) = sum(dA_prev * P)
+    and sum(dZ * (P A_prev)) = sum(dW * P)."""
+    A_prev, W, bn_cache, Z_tilde, act = cache
+    status, out = _own_batch_norm(ck, "backward", dZ_tilde, bn_cache)
+    if status != "ok" or not isinstance(out, (tuple, list)) or len(out) != 3:
+        return None
+    own = [_as_floats(x) for x in out]
+    if any(x is None for x in own) or own[0].shape != Z_tilde.shape or all(
+            np.shape(o) == np.shape(w) and np.allclose(o, w)
+            for o, w in zip(own, want)):
+        return None
+    dZ, dgamma, dbeta = own
+    rng = case_rng(seed)
+
+    def agrees(name, got):
+        if name in ("gamma", "beta"):
+            mine = dgamma if name == "gamma" else dbeta
+            return np.size(got) == np.size(mine) and np.allclose(np.ravel(got), np.ravel(mine))
+        shape = A_prev.shape if name == "A_prev" else W.shape
+        for _ in range(3):
+            P = rng.standard_normal(shape)
+            step = W @ P if name == "A_prev" else P @ A_prev
+            if not np.isclose(np.sum(dZ * step), np.sum(got * P), rtol=1e-8, atol=1e-10):
+                return False
+        return True
+    return agrees
+
+
 def _lbb_case(ck, names):
     """The gradients ``names`` (of A_prev, W, gamma, beta) against numerical ones, with ReLU
     and with sigmoid units; the others are not looked at."""
@@ -500,7 +620,10 @@ def _lbb_case(ck, names):
         dZ, *no_act = ck.ref.batchnorm_backward(G, cache[2])
         no_act = [W.T @ dZ, dZ @ A_prev.T, *no_act]
         numerical = ck.ref.derived(_numerical_layer_grads, A_prev, W, gamma, beta, G, act)
-        out = ck.call(G, cache)
+        # what the batch norm beneath gets and, by the reference, gives back
+        dZ_tilde = vjp(lambda z, act=act: activate(z, act), (cache[3],))[1](G)[0]
+        beneath = ck.ref.batchnorm_backward(dZ_tilde, cache[2])
+        out = _call_layer(ck, "backward", (G, cache[2]), G, cache)
         require(isinstance(out, (tuple, list)) and len(out) == 4,
                 f"returned {type(out).__name__}, expected (dA_prev, dW, dgamma, dbeta)",
                 "return dA_prev, dW, dgamma, dbeta")
@@ -508,18 +631,28 @@ def _lbb_case(ck, names):
         hints = {"A_prev": "dA_prev comes back through the linear step Z = W A_prev: revisit "
                            "its backward pass (Course 1), which matrix and which transpose",
                  "W": "dW comes back through the linear step Z = W A_prev: revisit its "
-                      "backward pass (Course 1); here dZ already carries the mean's 1/m",
+                      "backward pass (Course 1), and where the cost's 1/m already is",
                  "gamma": "dgamma comes from your batch norm's backward pass",
                  "beta": "dbeta comes from your batch norm's backward pass"}
+        own = None
         for k, ((name, value), got) in enumerate(zip(args.items(), out)):
             if name not in names:
                 continue
             got = require_array(got, "d" + name, value.shape)
             err = relative_error(got, numerical[name])
-            require(err < _GRAD_TOL, f"with activation {act!r} d{name} differs from the "
-                    f"numerical gradient by a relative error of {err:.1e}, expected below 1e-7",
-                    "multiply dA by the activation's derivative at Z_tilde first"
-                    if np.allclose(got, no_act[k]) else hints[name])
+            if err < _GRAD_TOL:
+                continue
+            own = own or _own_backward_layer(ck, G, cache, dZ_tilde, beneath, seed + 3) \
+                or (lambda name, got: None)
+            agrees = own(name, got)
+            if agrees is not None:
+                _note_dependency(ck, "backward", agrees)
+                if agrees:
+                    continue
+            require(False, f"with activation {act!r} d{name} differs from the numerical "
+                    f"gradient by a relative error of {err:.1e}, expected below 1e-7",
+                    "the layer's output went through the activation: its derivative comes "
+                    "first on the way back" if np.allclose(got, no_act[k]) else hints[name])
 
 
 # Weights (of 4): dA_prev and dW, through the activation, batch norm and the product, weigh

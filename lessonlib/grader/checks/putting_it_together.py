@@ -115,12 +115,14 @@ def _kind(dist) -> str:
 def _sp_lr_scale(ck):
     d = _get(ck, "learning_rate")
     hint = {"Uniform": "on a uniform scale from 1e-4 to 1e-1, 90 % of the trials land in the "
-                       "top decade: a learning rate is searched log-uniformly, "
-                       "LogUniform(low, high)",
-            "EmaBeta": "EmaBeta is for weights of an average close to 1; a learning rate is "
-                       "LogUniform(low, high)"}.get(_kind(d), "use spaces.LogUniform(low, high)")
+                       "top decade: which scale gives every decade the same share (notebook "
+                       "02)?",
+            "EmaBeta": "EmaBeta spreads 1 - beta over decades, for the weight of an average "
+                       "close to 1; a learning rate is not one"}.get(
+        _kind(d), "a learning rate's good values are not known to within a decade: which "
+                  "scale gives every decade the same share of the trials (notebook 02)?")
     require(isinstance(d, spaces.LogUniform),
-            f"the learning rate is {_kind(d)}, expected LogUniform", hint)
+            f"the learning rate is drawn from {_kind(d)}, not on the scale that suits it", hint)
 
 
 def _bounds(d, name):
@@ -157,10 +159,11 @@ def _sp_lr_range(ck):
 
 def _int_scale(ck, name, want, hints):
     d = _get(ck, name)
-    default = ("a count is a whole number: use spaces.IntLogUniform(low, high) or "
-               "spaces.IntUniform(low, high)")
+    default = ("a count is a whole number, and lessonlib.search.spaces draws whole numbers on "
+               "two scales: which one suits this count (notebook 02)?")
     require(type(d) is want,
-            f"{name} is {_kind(d)}, expected {want.__name__}", hints.get(_kind(d), default))
+            f"{name} is drawn from {_kind(d)}, not on the scale that suits it",
+            hints.get(_kind(d), default))
 
 
 def _int_range(ck, name, *, lowest, highest, factor, why_lowest, why_highest, example):
@@ -180,14 +183,16 @@ def _int_range(ck, name, *, lowest, highest, factor, why_lowest, why_highest, ex
                 f"a coarse search should try small and large values, e.g. {example}")
 
 
-_WHOLE = "a number of {what} is a whole number: IntLogUniform(low, high)"
+_WHOLE = ("a number of {what} is a whole number, and over several doublings 16 to 32 matters "
+          "as much as 128 to 256: which integer distribution gives each doubling the same "
+          "share?")
 
 
 @weighted(2)
 def _sp_hidden_scale(ck):
     _int_scale(ck, "hidden_units", spaces.IntLogUniform, {
         "IntUniform": "over a range of doublings, 16 to 32 units changes a layer as much as 64 "
-                      "to 128: IntLogUniform gives each doubling the same share of trials",
+                      "to 128, but uniform draws give the top doubling most of the trials",
         "Uniform": _WHOLE.format(what="units"), "LogUniform": _WHOLE.format(what="units")})
 
 
@@ -201,8 +206,8 @@ def _sp_hidden_range(ck):
 @weighted(2)
 def _sp_batch_scale(ck):
     _int_scale(ck, "batch_size", spaces.IntLogUniform, {
-        "IntUniform": "a mini-batch size matters by its ratio (16 to 32 like 128 to 256); "
-                      "uniform draws from 16 to 256 are mostly above 128: use IntLogUniform",
+        "IntUniform": "a mini-batch size matters by its ratio (16 to 32 like 128 to 256), "
+                      "but uniform draws from 16 to 256 are mostly above 128",
         "Uniform": _WHOLE.format(what="examples"),
         "LogUniform": _WHOLE.format(what="examples")})
 
@@ -218,11 +223,13 @@ def _sp_batch_range(ck):
 @weighted(1)
 def _sp_layers_scale(ck):
     _int_scale(ck, "n_hidden_layers", spaces.IntUniform, {
-        "IntLogUniform": "a narrow range of counts such as 1 to 4 layers: every depth "
-                         "equally likely, IntUniform (a log scale gives 1 layer three times "
-                         "the trials of 4)",
-        "Uniform": "a number of layers is a whole number: IntUniform(low, high)",
-        "LogUniform": "a number of layers is a whole number: IntUniform(low, high)"})
+        "IntLogUniform": "in a narrow range of counts such as 1 to 4 layers no depth deserves "
+                         "more trials than another, yet a log scale gives 1 layer three times "
+                         "the trials of 4",
+        "Uniform": "a number of layers is a whole number, and in a narrow range no depth "
+                   "deserves more trials than another",
+        "LogUniform": "a number of layers is a whole number, and in a narrow range no depth "
+                      "deserves more trials than another"})
 
 
 @weighted(1)
@@ -258,7 +265,9 @@ check_make_search_space = make_check(
 
 check_tune_first = make_question(EXERCISES["Q6.1"], choices="abcd")
 
-check_accuracy_standard_error = make_question(EXERCISES["Q6.2"])
+check_two_digit_batch = make_question(EXERCISES["Q6.2"], choices="abc")
+
+check_accuracy_standard_error = make_question(EXERCISES["Q6.3"])
 
 # ------------------------------------------------------------------- 6.2 evaluate
 
@@ -333,7 +342,7 @@ def _call(ck, net, X, y):
     if arr.dtype == object or arr.dtype.kind not in "iuf" or arr.size != 1:
         shape = f" of shape {arr.shape}" if arr.ndim else ""
         raise CheckFailure(f"returned {type(out).__name__}{shape} instead of one number",
-                           "return float(np.mean(predictions == y))")
+                           "return one number: the fraction of the images predicted right")
     return float(arr.ravel()[0]), after
 
 
@@ -356,8 +365,8 @@ def _variants(ck, kind, images):
     if m >= 2:
         batch = float(np.mean(net.predict(X, training=True) == y))
         out.append((batch, "that is the accuracy with the batch's own statistics (training "
-                           "mode): evaluate in evaluation mode, with net.eval() or "
-                           "net.mode(training=False)"))
+                           "mode): at test time batch norm normalizes with what it kept from "
+                           "training (notebook 04)"))
     if m == C:
         for training in ((False, True) if m >= 2 else (False,)):
             logits = net.forward(X, training=training)[0]
@@ -377,8 +386,8 @@ def _compare(ck, kind, images, case):
                     for a, b in zip(after.bn_layers.values(), net.bn_layers.values()))
         close = [h for v, h in variants if math.isclose(got, v, rel_tol=1e-9, abs_tol=1e-12)]
         hint = _UPDATE_HINT if moved else (close[0] if close else (
-            "predict in evaluation mode and return the fraction of columns whose argmax "
-            "over axis 0 equals y"))
+            "each image's class is its largest logit, computed as at test time; the accuracy "
+            "is the share of images whose class is their label"))
         require(False, f"{case}: expected accuracy {want:.4f}, got {fmt_array(got)}", hint)
     return got, after
 
@@ -461,8 +470,8 @@ def _ev_mode(ck, training: bool):
     now = _mode_of(after)
     require(now == before, f"the network was in {before} before the call and in {now} "
             "after it",
-            "restore the mode the network had: with net.mode(training=False): ..., or "
-            "remember net.training and call net.train(previous) at the end")
+            "leave the network in the mode it had before your call, whichever it was: a "
+            "network in use may be training (help(net.mode))")
 
 
 @weighted(2)

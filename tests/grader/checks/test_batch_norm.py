@@ -543,6 +543,9 @@ def _lbf(kind):
             A = Z_tilde
         elif kind == "cache in another order":
             cache = (W, A_prev, bn_cache, Z_tilde, activation)
+        elif kind == "eps not passed on":
+            Z_tilde, bn_cache = ref.batchnorm_forward(Z, gamma, beta)
+            A, cache = g(Z_tilde), (A_prev, W, bn_cache, Z_tilde, activation)
         return A, cache
     return forward
 
@@ -584,27 +587,106 @@ def test_layer_references_and_unusual_versions_pass():
         assert result.line.startswith("✓ Exercise 3.6") and result.points == 2
 
 
-# Points pinned. 3.5 (of 1), weights (of 5): A with ReLU 2, with sigmoid 2, the cache 1 (it
-# is checked on its own: the two catalogued forwards that get A wrong keep a right cache).
-# 3.6 (of 2), weights (of 4): dA_prev and dW 3, dgamma and dbeta 1, both activations each.
+# Points pinned. 3.5 (of 1), weights (of 6): A with ReLU 2, with sigmoid 2, eps passed on 1,
+# the cache 1 (it is checked on its own: the catalogued forwards that get A wrong keep a right
+# cache). 3.6 (of 2), weights (of 4): dA_prev and dW 3, dgamma and dbeta 1, both activations.
 @pytest.mark.parametrize("kind, words, points", [
-    ("activation first", "batch norm comes before the activation", 0.2),
-    ("no activation", "apply the activation to Z_tilde", 0.2),
-    ("cache in another order", "cache = (A_prev, W, bn_cache, Z_tilde, activation)", 0.8)])
+    ("activation first", "batch norm comes before the activation", 0.17),
+    ("no activation", "apply the activation to Z_tilde", 0.17),
+    ("eps not passed on", "ignores its own eps", 0.83),
+    ("cache in another order", "the docstring's order", 0.83)])
 def test_layer_forward_mistakes_are_rejected_with_their_hint(kind, words, points):
     result = check_linear_bn_forward.evaluate(_lbf(kind))
-    assert result.status == "failed" and words in result.line, result.line
+    assert result.status == "failed" and words in _flat(result.line), result.line
     assert result.points == points
 
 
 @pytest.mark.parametrize("kind, words, points", [
-    ("no activation derivative", "activation's derivative", 0),
+    ("no activation derivative", "its derivative comes first on the way back", 0),
     ("dW transposed", "returned dW of shape (5, 4), expected (4, 5)", 0.5),
-    ("dgamma from dA", "activation's derivative", 1.5)])
+    ("dgamma from dA", "its derivative comes first on the way back", 1.5)])
 def test_layer_backward_mistakes_are_rejected_with_their_hint(kind, words, points):
     result = check_linear_bn_backward.evaluate(_lbb(kind))
-    assert result.status == "failed" and words in result.line, result.line
+    assert result.status == "failed" and words in _flat(result.line), result.line
     assert result.points == points
+
+
+# A layer built on the learner's own batch norm: a wrong batch norm costs its own exercise
+# only, and the layer's line says which function is at fault.
+
+def _layer_on(bn_forward):
+    def forward(A_prev, W, gamma, beta, activation="relu", eps=1e-5):
+        Z_tilde, bn_cache = bn_forward(W @ A_prev, gamma, beta, eps)
+        return _g(activation)(Z_tilde), (A_prev, W, bn_cache, Z_tilde, activation)
+    return forward
+
+
+def _layer_back_on(bn_backward, slip=False):
+    def backward(dA, cache):
+        A_prev, W, bn_cache, Z_tilde, act = cache
+        grad = (Z_tilde > 0) if act == "relu" else _sig(Z_tilde) * (1 - _sig(Z_tilde))
+        dZ, dgamma, dbeta = bn_backward(dA * grad, bn_cache)
+        return W.T @ dZ, (A_prev @ dZ.T).T * (0.5 if slip else 1), dgamma, dbeta
+    return backward
+
+
+def _bwd_without_mean_path(dZ_tilde, cache):
+    """A wrong batch norm backward: the paths through the mean and the variance missed."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    return (gamma * dZ_tilde / np.sqrt(var + eps), (dZ_tilde * Z_hat).sum(1, keepdims=True),
+            dZ_tilde.sum(1, keepdims=True))
+
+
+def _not_written(*args):
+    raise NotImplementedError("Exercise 3.4: batchnorm_backward")
+
+
+def test_a_right_layer_on_a_wrong_batch_norm_passes_and_names_the_batch_norm():
+    wrong_forward = _fwd(ddof=1)
+    result = check_linear_bn_forward.evaluate(_layer_on(wrong_forward), forward=wrong_forward)
+    assert result.passed and result.points == 1, result.line
+    assert "with your batchnorm_forward beneath it, which does not pass exercise 3.1" \
+        in _flat(result.line)
+    result = check_linear_bn_backward.evaluate(_layer_back_on(_bwd_without_mean_path),
+                                               backward=_bwd_without_mean_path)
+    assert result.passed and result.points == 2, result.line
+    assert "which does not pass exercise 3.4 yet" in _flat(result.line)
+    # the right batch norm beneath: no note
+    result = check_linear_bn_forward.evaluate(_layer_on(ref.batchnorm_forward),
+                                              forward=ref.batchnorm_forward)
+    assert result.passed and "Note" not in result.line and "beneath" not in result.line
+
+
+def test_a_wrong_layer_on_a_wrong_batch_norm_fails_and_says_to_fix_the_batch_norm_first():
+    wrong_forward = _fwd(ddof=1)
+
+    def layer(A_prev, W, gamma, beta, activation="relu", eps=1e-5):
+        A, cache = _layer_on(wrong_forward)(A_prev, W, gamma, beta, activation, eps)
+        return cache[3], cache                        # the activation forgotten
+    result = check_linear_bn_forward.evaluate(layer, forward=wrong_forward)
+    assert result.status == "failed"
+    assert "your batchnorm_forward does not pass exercise 3.1 yet: fix it first" \
+        in _flat(result.line)
+    result = check_linear_bn_backward.evaluate(
+        _layer_back_on(_bwd_without_mean_path, slip=True), backward=_bwd_without_mean_path)
+    assert result.status == "failed" and result.points < 2
+    assert "your batchnorm_backward does not pass exercise 3.4 yet: fix it first" \
+        in _flat(result.line)
+
+
+def test_a_layer_waiting_for_its_batch_norm_says_so():
+    result = check_linear_bn_backward.evaluate(_layer_back_on(_not_written),
+                                               backward=_not_written)
+    assert result.status == "not attempted"
+    assert result.line == ("○ Exercise 3.6 linear_bn_backward: waits for your "
+                           "batchnorm_backward (exercise 3.4), which is not written yet "
+                           "(0/2 points)")
+
+
+    def own_stub(dA, cache):           # the layer's own stub, on a stub: not attempted
+        raise NotImplementedError("Exercise 3.6: linear_bn_backward")
+    result = check_linear_bn_backward.evaluate(own_stub, backward=_not_written)
+    assert result.line == "○ Exercise 3.6 linear_bn_backward: not attempted yet (0/2 points)"
 
 
 # ------------------------------------------------------------------ questions 3.1 to 3.3

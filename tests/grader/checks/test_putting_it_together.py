@@ -2,6 +2,7 @@
 a catalogue of wrong ones."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -139,10 +140,10 @@ def test_make_search_space_stub_and_hints():
     check = checks.check_make_search_space
     assert check.evaluate(_stub).status == "not attempted"
     line = {name: check.evaluate(fn).line for name, fn in SPACE_WRONG.items()}
-    assert "log-uniformly" in line["uniform learning rate"]
-    assert "IntLogUniform gives each doubling" in line["hidden units on a linear scale"]
+    assert "which scale gives every decade the same share" in line["uniform learning rate"]
+    assert "the top doubling most of the trials" in line["hidden units on a linear scale"]
     assert "matters by its ratio" in line["mini-batch size on a linear scale"]
-    assert "every depth equally likely" in line["layers on a log scale"]
+    assert "no depth deserves more trials" in line["layers on a log scale"]
     assert "whole number" in line["float hidden units"]
     assert "low < high" in line["low >= high"]
     assert "low < high" in line["hidden units as floats in IntLogUniform"]
@@ -159,16 +160,29 @@ def test_make_search_space_check_line_is_exact():
         "✓ Exercise 6.1 make_search_space: 10/10 checks passed (2/2 points)")
     r = check.evaluate(SPACE_WRONG["mini-batch size on a linear scale"])
     assert " ".join(r.line.split()) == (
-        "✗ Exercise 6.1 make_search_space: batch_size is IntUniform, expected IntLogUniform. "
-        "Hint: a mini-batch size matters by its ratio (16 to 32 like 128 to 256); uniform "
-        "draws from 16 to 256 are mostly above 128: use IntLogUniform. "
+        "✗ Exercise 6.1 make_search_space: batch_size is drawn from IntUniform, not on the "
+        "scale that suits it. Hint: a mini-batch size matters by its ratio (16 to 32 like 128 "
+        "to 256), but uniform draws from 16 to 256 are mostly above 128. "
         "(9/10 checks passed, 1.84/2 points)")
     r = check.evaluate(SPACE_WRONG["uniform learning rate"])
     assert " ".join(r.line.split()) == (
-        "✗ Exercise 6.1 make_search_space: the learning rate is Uniform, expected LogUniform. "
-        "Hint: on a uniform scale from 1e-4 to 1e-1, 90 % of the trials land in the top "
-        "decade: a learning rate is searched log-uniformly, LogUniform(low, high). "
-        "(9/10 checks passed, 1.2/2 points)")
+        "✗ Exercise 6.1 make_search_space: the learning rate is drawn from Uniform, not on "
+        "the scale that suits it. Hint: on a uniform scale from 1e-4 to 1e-1, 90 % of the "
+        "trials land in the top decade: which scale gives every decade the same share "
+        "(notebook 02)? (9/10 checks passed, 1.2/2 points)")
+
+
+# A wrong scale is told what is wrong with it, never which distribution is right.
+@pytest.mark.parametrize("name, right", [
+    ("uniform learning rate", "LogUniform"), ("learning rate as an EMA weight", "LogUniform"),
+    ("float hidden units", "IntLogUniform"), ("log-uniform float hidden units", "IntLogUniform"),
+    ("hidden units on a linear scale", "IntLogUniform"),
+    ("float mini-batch size", "IntLogUniform"),
+    ("mini-batch size on a linear scale", "IntLogUniform"),
+    ("layers on a log scale", "IntUniform"), ("float layers", "IntUniform")])
+def test_a_wrong_scale_hint_never_names_the_right_distribution(name, right):
+    line = checks.check_make_search_space.evaluate(SPACE_WRONG[name]).line
+    assert re.search(rf"\b{right}\b", line) is None, line
 
 
 # ---------------------------------------------------------------- the questions
@@ -219,9 +233,9 @@ def test_accuracy_standard_error_lines_are_exact():
     check = Keyed(checks.check_accuracy_standard_error)
     assert check.evaluate(_stub).status == "not attempted"
     assert check.evaluate(lambda: 0.0074).line == (
-        "✓ Question 6.2 accuracy_standard_error: right (1/1 points)")
+        "✓ Question 6.3 accuracy_standard_error: right (1/1 points)")
     assert check.evaluate(lambda: 1 / 359).line == (
-        "✗ Question 6.2 accuracy_standard_error: you answered 0.002786; the answer is "
+        "✗ Question 6.3 accuracy_standard_error: you answered 0.002786; the answer is "
         "0.007389. Why: a test accuracy is a share of m images: its standard error is "
         "sqrt(p (1 - p) / m) = sqrt(0.98 * 0.02 / 359), about 0.0074 or 2.7 images. "
         "(0/1 points)")
@@ -363,14 +377,23 @@ def test_evaluate_in_training_mode_reports_the_two_digits():
 def test_evaluate_stub_and_hints():
     check = checks.check_evaluate
     assert check.evaluate(_stub).status == "not attempted"
-    assert "evaluation mode" in check.evaluate(ev_training_mode).line
-    assert "restore the mode" in check.evaluate(ev_leaves_eval).line
-    assert "restore the mode" in check.evaluate(ev_always_back_to_train).line
+    assert "batch's own statistics" in check.evaluate(ev_training_mode).line
+    assert "the mode it had before your call" in check.evaluate(ev_leaves_eval).line
+    assert "the mode it had before your call" in check.evaluate(ev_always_back_to_train).line
     assert "divide by m" in check.evaluate(ev_count).line
     assert "axis 0" in check.evaluate(ev_wrong_axis).line
     assert "only reads the running statistics" in check.evaluate(ev_takes_a_step).line
     assert "not a percentage" in check.evaluate(ev_percent).line
     assert "error rate" in check.evaluate(ev_error_rate).line
+
+
+def test_evaluate_hints_name_the_idea_never_the_code():
+    wrong = (ev_training_mode, ev_leaves_eval, ev_always_back_to_train, ev_count,
+             ev_wrong_axis, ev_takes_a_step, ev_percent, ev_error_rate)
+    for fn in wrong:
+        line = checks.check_evaluate.evaluate(fn).line
+        for code in ("net.eval()", "net.mode(training=False)", "net.train(", "np.mean("):
+            assert code not in line, (fn.__name__, line)
 
 
 def test_check_networks_tell_the_modes_apart():
@@ -381,3 +404,20 @@ def test_check_networks_tell_the_modes_apart():
     loaded = checks._loaded_net()
     X, y = checks._images("test", digits=[4, 7], n=30, seed=8)
     assert evaluate(loaded, X, y) != loaded.accuracy(X, y)
+
+
+@pytest.mark.parametrize("answer, passed", [("c", True), ("(C)", True), ("a", False),
+                                            ("b", False)])
+def test_two_digit_batch(answer, passed):
+    r = Keyed(checks.check_two_digit_batch).evaluate(lambda: answer)
+    assert r.passed is passed, r.line
+
+
+def test_two_digit_batch_in_the_notebook_records_the_answer_and_shows_no_key():
+    check = checks.check_two_digit_batch
+    assert check.evaluate(_stub).status == "not attempted"
+    lines = {check.evaluate(lambda letter=letter: letter).line.replace(f"({letter})", "(?)")
+             for letter in "abc"}
+    assert lines == {"✎ Question 6.2 two_digit_batch: answered (?); right or wrong comes with "
+                     "grading (1 point)"}
+    assert check.evaluate(lambda: "d").status == "failed"
