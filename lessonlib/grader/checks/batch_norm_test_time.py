@@ -67,9 +67,8 @@ def _urs_call(ck, rm, rv, mu, var, decay):
             if f.message.startswith(f"changed its argument #{i + 1} in place"):
                 raise CheckFailure(
                     f"changed {name} (argument #{i + 1}) in place",
-                    "return new arrays, e.g. new_mean = decay * running_mean + (1 - decay) "
-                    "* mu, instead of running_mean *= decay: the caller decides what to "
-                    "store") from None
+                    "return new arrays instead of changing running_mean or running_var in "
+                    "place: the caller decides what to store") from None
         raise
     require(isinstance(out, (tuple, list)) and len(out) == 2,
             f"returned {type(out).__name__}, expected a pair (running_mean, running_var)",
@@ -82,35 +81,37 @@ def _urs_hint(got, rm, rv, mu, var, d):
     """The classic mistake that explains ``got`` (the new running_mean, running_var)."""
     variants = [
         ((1 - d) * rm + d * mu, (1 - d) * rv + d * var,
-         "decay is the weight on the old running value: decay * running + (1 - decay) * "
-         "batch statistic, not the other way round"),
+         "your update gives the newest batch the weight decay and shrinks the older ones by "
+         "1 - decay: compare with the weights above, where the newest batch (k = 0) weighs "
+         "1 - decay"),
         (d * rm + mu, d * rv + var,
-         "the batch statistic is weighted by (1 - decay), so the weights add up to 1"),
-        (mu, var, "average the batch statistics into the running ones; do not just return "
-                  "the batch's"),
-        (rm, rv, "the running statistics must move towards the batch's: "
-                 "decay * running + (1 - decay) * batch statistic"),
+         "your update gives the newest batch the weight 1, so the weights add up to more "
+         "than 1: what weight does the sum above give the batch k = 0?"),
+        (mu, var, "that keeps the newest batch alone (weight 1) and forgets the older ones, "
+                  "which the sum above still weighs"),
+        (rm, rv, "the running statistics never move: the newest batch must get a weight"),
         (d * rm + (1 - d) * var, d * rv + (1 - d) * mu,
          "the running mean averages the batch means mu, the running variance the batch "
          "variances var"),
         (d * rm + (1 - d) * mu, rv, "update running_var too, with var"),
-        (d * rm + (1 - d) * mu, var, "running_var averages var in the same way as the mean: "
-                                     "decay * running_var + (1 - decay) * var"),
+        (d * rm + (1 - d) * mu, var, "running_var keeps only the newest var: it averages the "
+                                     "batch variances with the same weights as the mean"),
         (d * rm + (1 - d) * mu, d * rv + (1 - d) * mu ** 2,
          "running_var averages the batch variances var"),
         (0.9 * rm + 0.1 * mu, 0.9 * rv + 0.1 * var, "use the decay you are given, not 0.9"),
         ((d * rm + (1 - d) * mu) / (1 - d), (d * rv + (1 - d) * var) / (1 - d),
-         "return the plain average: batch norm's running statistics are not bias-corrected "
-         "(no division by 1 - decay**t)"),
+         "the sum above leaves the weight decay**t on the start value: batch norm's running "
+         "statistics are not bias-corrected (no division by 1 - decay**t)"),
     ]
     for want_m, want_v, hint in variants:
         if _close(got[0], want_m, 1e-7, 1e-10) and _close(got[1], want_v, 1e-7, 1e-10):
             return hint
     if _close(got[0], (1 - d) * rm + d * mu, 1e-7, 1e-10) or \
             _close(got[1], (1 - d) * rv + d * var, 1e-7, 1e-10):
-        return ("decay is the weight on the old running value: decay * running + (1 - decay) "
-                "* batch statistic")
-    return "new = decay * old + (1 - decay) * batch statistic, for the mean and the variance"
+        return ("your update gives the newest batch the weight decay: in the sum above the "
+                "newest batch (k = 0) weighs 1 - decay")
+    return ("work out the weights your update gives after one and two steps and compare them "
+            "with the sum above, for the mean and the variance")
 
 
 def _urs_compare(got, case, rm, rv, mu, var, d, rtol=1e-9):
@@ -207,7 +208,7 @@ def _urs_float32(ck):
 # answer, so neither is a secondary output.
 check_update_running_stats = make_check(EXERCISES["4.1"], [
     weighted(1)(_urs_shape),            # the pair's form
-    weighted(3)(_urs_one_step),         # decay * old + (1 - decay) * batch statistic
+    weighted(3)(_urs_one_step),         # one step gives the newest batch its weight
     weighted(2)(_urs_decays),           # the decay given, 0 and 0.99 included
     weighted(3)(_urs_recurrence),       # 300 steps fed back: the closed form, uncorrected
     weighted(1)(_urs_constant_stats),   # converges to a constant statistic

@@ -131,10 +131,10 @@ def test_update_running_stats_accepts_correct(fn):
 # formula for either keeps the form's point only; changing the inputs in place, or returning
 # anything but the pair, earns nothing.
 @pytest.mark.parametrize("fn, words, points", [
-    (urs_wrong_term, "decay is the weight on the old running value", 0.18),
+    (urs_wrong_term, "gives the newest batch the weight decay", 0.18),
     (urs_in_place, "changed running_mean (argument #1) in place", 0),
-    (urs_batch_stats, "do not just return the batch's", 0.18),
-    (urs_no_one_minus, "weighted by (1 - decay)", 0.18),
+    (urs_batch_stats, "keeps the newest batch alone", 0.18),
+    (urs_no_one_minus, "the weights add up to more than 1", 0.18),
     (urs_swapped, "the running mean averages the batch means", 0.18),
     (urs_var_not_averaged, "update running_var too", 0.18),
     (urs_fixed_decay, "use the decay you are given", 0.91),     # right when decay = 0.9
@@ -144,10 +144,13 @@ def test_update_running_stats_accepts_correct(fn):
     (urs_stacked, "expected a pair", 0),
 ])
 def test_update_running_stats_rejects_mistakes(fn, words, points):
+    """Exercise 4.1 states the weights of the average, not its update: no hint may give the
+    update away (decay * running + (1 - decay) * batch statistic)."""
     result = check_update_running_stats.evaluate(fn)
     assert result.status == "failed" and not result.passed, result.line
     assert result.points == points, result.line
     assert words in " ".join(result.line.split()), result.line
+    assert "decay * running" not in result.line and "decay * old" not in result.line
     assert "\n" not in result.line
 
 
@@ -289,6 +292,7 @@ def test_batchnorm_inference_rejects_mistakes(fn, words, points):
     assert result.points == points, result.line
     if words != "failed":
         assert words in " ".join(result.line.split()), result.line
+    assert "decay * running" not in result.line and "decay * old" not in result.line
     assert "\n" not in result.line
 
 
