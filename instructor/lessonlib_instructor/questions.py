@@ -56,6 +56,10 @@ KEYS: dict[str, Key] = {
         "the batch k updates back weighs 0.1 * 0.9**k, so the 10 latest add up to "
         "1 - 0.9**10; older batches, whose statistics came from older weights, share the "
         "other 0.35 and fade")),
+    "Q4.3": Key(2 * (1 - 0.9 ** 5), (
+        "after 5 updates from 0 the five batches weigh 0.1 * 0.9**k for k = 0..4, together "
+        "1 - 0.9**5 = 0.41, and the start value 0 takes the other 0.59: the running mean is "
+        "2 * 0.41 = 0.82, well short of 2"), rel_tol=0.01),
     "Q5.1": Key("c", (
         "divide top and bottom by e^z0: 1 / (1 + e^(z1 - z0)) = sigmoid(z0 - z1). Only the "
         "difference of the logits counts; sigmoid(z1 - z0) is class 1's probability")),

@@ -142,7 +142,8 @@ def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
     return _bn_forward(Z, gamma, beta, eps)
 
 
-@stand_in("3.3", "3.4", whose="automatic differentiation of lessonlib's batch norm forward")
+@stand_in("3.3", "3.4", "4.4",
+          whose="automatic differentiation of lessonlib's batch norm forward")
 def batchnorm_backward_by_autodiff(dZ_tilde, cache):
     """Stand-in for exercises 3.3 and 3.4: ``(dZ, dgamma, dbeta)`` computed by automatic
     differentiation (autograd) of lessonlib's ``batchnorm_forward`` at the cache's ``Z``,
@@ -362,7 +363,7 @@ class BatchNorm:
             self._update(value(cache[2]), value(cache[3]), Z.shape[1])      # mu and var
         return out, cache
 
-    @gives_away("3.3", "3.4")
+    @gives_away("3.3", "3.4", "4.4")     # 4.4: layer norm is batch norm of the transpose
     def backward(self, dZ_tilde, cache, *, validate: bool = True):
         """``(dZ, dgamma, dbeta)`` from ``dZ_tilde`` ``(n, m)`` and the cache of ``forward``
         (``validate``: as in ``forward``): the layer's ``functions`` backward pass in training

@@ -12,7 +12,8 @@ batch, a batch of one works, and training and test time compute the same thing::
 (Ba, Kiros & Hinton, 2016, *Layer Normalization*.) ``layernorm_forward`` is the reference
 of exercise 4.3 (notebook 04); ``LayerNorm`` is the layer ``network.Network(...,
 layer_norm=True)`` uses. Its gradients come from automatic differentiation (``autodiff``)
-of the forward pass: ``layernorm_backward_by_autodiff``.
+of the forward pass: ``layernorm_backward_by_autodiff``, the labelled stand-in of exercise
+4.4 (the backward pass, derived by the learner; lessonlib writes out no formula for it).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def _forward(Z, gamma, beta, eps):
     return gamma * Z_hat + beta, (Z, Z_hat, mu, var, gamma, eps)
 
 
-@stand_in("3.3", "3.4", whose="automatic differentiation of lessonlib's layer norm forward")
+@stand_in("3.3", "3.4", "4.4",
+          whose="automatic differentiation of lessonlib's layer norm forward")
 def layernorm_backward_by_autodiff(dZ_tilde, cache):
     """``(dZ, dgamma, dbeta)`` of layer norm by automatic differentiation (autograd) of
     lessonlib's ``layernorm_forward`` at the cache's ``Z``, ``gamma`` and ``eps``, not from
@@ -93,17 +95,23 @@ class LayerNorm:
     (zeros), ``(n, 1)``, and no running statistics, so its training and evaluation modes
     compute the same thing. ``forward`` and ``backward`` take the keywords of
     ``BatchNorm``'s, so ``network.Network`` drives either. ``forward_fn``, with the signature
-    of ``layernorm_forward`` (and its cache), replaces lessonlib's forward pass: notebook 04
-    trains with the learner's. ``backward`` is automatic differentiation of lessonlib's
-    forward pass (needs autograd), also when the network differentiates through the
-    learner's."""
+    of ``layernorm_forward`` (and its cache), replaces lessonlib's forward pass, and
+    ``backward_fn``, with the signature of exercise 4.4 (``(dZ_tilde, cache) -> (dZ, dgamma,
+    dbeta)``, reading that cache), the gradients a network takes through the layer:
+    notebook 04 trains with the learner's. Without ``backward_fn`` the gradients are
+    automatic differentiation of lessonlib's forward pass (needs autograd), also when the
+    network differentiates through the learner's forward. Either may be set after
+    construction (``network.Network`` passes ``forward_fn`` only)."""
 
-    def __init__(self, n_units: int, *, eps: float = 1e-5, forward_fn=None):
+    def __init__(self, n_units: int, *, eps: float = 1e-5, forward_fn=None, backward_fn=None):
         self.n_units = as_int("n_units", n_units, low=2)
-        if forward_fn is not None and not callable(forward_fn):
-            raise TypeError(f"forward_fn must be None or a function like layernorm_forward, "
-                            f"got {type(forward_fn).__name__}")
+        for name, fn, like in (("forward_fn", forward_fn, "layernorm_forward"),
+                               ("backward_fn", backward_fn, "layernorm_backward")):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be None or a function like {like}, got "
+                                f"{type(fn).__name__}")
         self.forward_fn = forward_fn
+        self.backward_fn = backward_fn
         self.eps = as_real("eps", eps, low=0, low_inclusive=False)
         self.gamma = np.ones((self.n_units, 1))
         self.beta = np.zeros((self.n_units, 1))
@@ -123,17 +131,21 @@ class LayerNorm:
         ``gamma`` and ``beta`` replace the layer's own for this call, as in ``BatchNorm``."""
         gamma = self.gamma if gamma is None else gamma
         beta = self.beta if beta is None else beta
-        if self.forward_fn is not None:
-            return with_backward(self.forward_fn, _backward_by_autodiff)(Z, gamma, beta,
-                                                                          self.eps)
+        if self.forward_fn is not None or self.backward_fn is not None:
+            return with_backward(self.forward_fn or _forward,
+                                 self.backward_fn or _backward_by_autodiff)(Z, gamma, beta,
+                                                                            self.eps)
         if validate:
             return layernorm_forward(Z, gamma, beta, self.eps)
         return _forward(Z, gamma, beta, self.eps)
 
-    @gives_away("3.3", "3.4")
+    @gives_away("3.3", "3.4", "4.4")
     def backward(self, dZ_tilde, cache, *, validate: bool = True):
         """``(dZ, dgamma, dbeta)`` from the cache of ``forward``, by automatic
-        differentiation of lessonlib's forward pass (needs autograd)."""
+        differentiation of lessonlib's forward pass (needs autograd); ``backward_fn``'s
+        when the layer has one."""
+        if self.backward_fn is not None:
+            return self.backward_fn(dZ_tilde, cache)
         if validate:
             return layernorm_backward_by_autodiff(dZ_tilde, cache)
         return _backward_by_autodiff(dZ_tilde, cache)

@@ -33,6 +33,20 @@ from ..network import Network, population_statistics, train_epochs
 from ..optim import Optimizer
 
 
+def answered(session, question: str) -> bool:
+    """Whether ``question`` (``"Q4.2"``) has an answer recorded in the learner's ``session``
+    (its check printed ✎). A cell that measures a question's answer runs only then, so that
+    Run All never prints an answer before the learner has given one; otherwise it prints
+    what to do and returns ``False``."""
+    result = getattr(session, "results", {}).get(question)
+    status = getattr(result, "status", None)
+    if status is not None and getattr(status, "value", status) in ("answered", "passed"):
+        return True
+    print(f"This cell measures the answer of question {question[1:]}: answer it above, run "
+          "its check, then run this cell again.")
+    return False
+
+
 def running_average_weights(update, decay: float, *, n_back: int = 12,
                             n_updates: int = 40) -> np.ndarray:
     """The weight a running mean gives to each of the last ``n_back`` batches, measured.
@@ -382,7 +396,7 @@ def predictions_in_batches(net, x, companions, *, training: bool) -> np.ndarray:
 
 def compare_norms(batch_sizes=(64, 8, 2, 1), *, hidden=(64, 64), epochs: int = 3,
                   learning_rate: float = 0.01, n_repeats: int = 3, ln_forward=None,
-                  rng: np.random.Generator) -> dict:
+                  ln_backward=None, rng: np.random.Generator) -> dict:
     """Batch norm against layer norm as the training mini-batches shrink.
 
     For each ``k`` in ``batch_sizes`` and each of ``n_repeats`` seeds, a ReLU network
@@ -394,7 +408,10 @@ def compare_norms(batch_sizes=(64, 8, 2, 1), *, hidden=(64, 64), epochs: int = 3
     and layer norm, which computes the same in either mode (``"layer norm"``). Returns
     ``{k: {label: (mean, standard deviation) over the repeats}}``. Batch norm cannot train
     on batches of 1 (the variance of one example is 0): its entries are then ``None``.
-    ``ln_forward`` is the layer norm's forward pass (``network.Network``'s ``ln_forward``).
+    ``ln_forward`` is the layer norm's forward pass (``network.Network``'s ``ln_forward``)
+    and ``ln_backward`` its backward pass (the signature of exercise 4.4, reading the cache
+    of ``ln_forward``), through which the layer-norm networks take their gradients; by
+    default, lessonlib's forward and automatic differentiation of it.
     """
     if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__iter__"):
         raise TypeError(f"batch_sizes must be a sequence of batch sizes, got {batch_sizes!r}")
@@ -403,6 +420,9 @@ def compare_norms(batch_sizes=(64, 8, 2, 1), *, hidden=(64, 64), epochs: int = 3
     epochs = as_int("epochs", epochs, low=1)
     n_repeats = as_int("n_repeats", n_repeats, low=1)
     rng = as_rng(rng)
+    if ln_backward is not None:
+        ln_backward = as_callable("ln_backward", ln_backward, "a function like "
+                                  "layernorm_backward")
     d = shared_digits()
     dims = [d.train.X.shape[0], *hidden, d.n_classes]
     labels = ("batch norm, running statistics", "batch norm, batches of 2", "layer norm")
@@ -416,6 +436,8 @@ def compare_norms(batch_sizes=(64, 8, 2, 1), *, hidden=(64, 64), epochs: int = 3
                     layer = kind == "layer"
                     net = Network(dims, batch_norm=not layer, layer_norm=layer,
                                   ln_forward=ln_forward if layer else None, rng=run_rng)
+                    for norm in net.ln_layers.values():
+                        norm.backward_fn = ln_backward
                     train_epochs(net, Optimizer("adam", learning_rate), d.train.X,
                                  d.train.y, epochs=epochs, batch_size=k, rng=run_rng)
                     scores[labels[2] if kind == "layer" else labels[0]].append(

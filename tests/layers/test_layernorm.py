@@ -46,3 +46,34 @@ def test_the_layer_is_the_same_in_both_modes_and_takes_a_forward_function():
     assert np.array_equal(mine.forward(Z)[0], a) and calls == [1]
     with pytest.raises(TypeError, match="forward_fn"):
         LayerNorm(3, forward_fn=3)
+
+
+def test_the_layer_takes_a_backward_function_for_the_gradients():
+    from lessonlib.layers.autodiff import vjp
+    rng = np.random.default_rng(3)
+    Z, G = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    calls = []
+
+    def mine(dZ_tilde, cache):
+        calls.append(np.shape(dZ_tilde))
+        return layernorm_backward_by_autodiff(dZ_tilde, cache)
+
+    layer, plain = LayerNorm(4, backward_fn=mine), LayerNorm(4)
+    _, back = vjp(lambda z: layer.forward(z)[0], (Z,))
+    _, back_plain = vjp(lambda z: plain.forward(z)[0], (Z,))
+    assert np.allclose(back(G)[0], back_plain(G)[0]) and calls == [(4, 5)]
+    _, cache = layer.forward(Z)
+    assert np.allclose(layer.backward(G, cache)[0], plain.backward(G, cache)[0])
+    assert len(calls) == 2
+    with pytest.raises(TypeError, match="backward_fn"):
+        LayerNorm(3, backward_fn="no")
+
+
+def test_the_backward_stand_ins_are_off_limits_in_exercise_44():
+    from lessonlib.core.stand_ins import OffLimits, checking
+    _, cache = layernorm_forward(np.ones((3, 2)) * [[1.0], [2.0], [4.0]], np.ones((3, 1)),
+                                 np.zeros((3, 1)))
+    for fn in (layernorm_backward_by_autodiff, batchnorm.batchnorm_backward_by_autodiff):
+        assert "4.4" in fn.exercises
+    with checking("4.4"), pytest.raises(OffLimits):
+        layernorm_backward_by_autodiff(np.ones((3, 2)), cache)

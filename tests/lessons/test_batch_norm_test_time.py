@@ -197,3 +197,35 @@ def test_compare_norms_scores_both_and_batch_norm_cannot_train_on_one_example():
     assert all(0 <= row[k][0] <= 1 and row[k][1] >= 0 for k in row)
     assert out[1]["batch norm, running statistics"] is None
     assert out[1]["layer norm"][0] > 0.5
+
+
+def test_compare_norms_trains_layer_norm_through_the_backward_it_is_given():
+    from lessonlib.layers.layernorm import layernorm_backward_by_autodiff
+    calls = []
+
+    def mine(dZ_tilde, cache):
+        calls.append(1)
+        return layernorm_backward_by_autodiff(dZ_tilde, cache)
+
+    args = dict(hidden=(8,), epochs=1, n_repeats=1)
+    out = lesson.compare_norms((32,), ln_backward=mine, rng=np.random.default_rng(1), **args)
+    same = lesson.compare_norms((32,), rng=np.random.default_rng(1), **args)
+    assert calls and out[32]["layer norm"][0] == pytest.approx(same[32]["layer norm"][0])
+    with pytest.raises(TypeError, match="ln_backward"):
+        lesson.compare_norms((32,), ln_backward=3, rng=np.random.default_rng(1), **args)
+
+
+def test_answered_gates_a_measurement_until_the_question_has_an_answer(capsys):
+    from lessonlib.grader.checks.batch_norm_test_time import check_start_up_bias
+    from lessonlib.grader.session import Session
+    session = Session("04_batch_norm_test_time")
+    assert not lesson.answered(session, "Q4.3")
+    assert "answer it above, run its check" in capsys.readouterr().out
+
+    def stub():
+        raise NotImplementedError
+    check_start_up_bias(stub, session)
+    assert not lesson.answered(session, "Q4.3")
+    check_start_up_bias(lambda: 0.8, session)
+    capsys.readouterr()
+    assert lesson.answered(session, "Q4.3") and capsys.readouterr().out == ""

@@ -14,6 +14,7 @@ from .batch_norm import (
     linear_bn_backward,
     recover_gamma_beta,
 )
+from .batch_norm_test_time import layernorm_backward, layernorm_backward_slips
 from .putting_it_together import make_search_space
 from .softmax_regression import (
     cross_entropy_from_logits,
@@ -25,6 +26,6 @@ from .softmax_regression import (
 from .tuning_process import chance_at_least_one, shrink_box
 
 __all__ = ["batchnorm_backward", "batchnorm_backward_graph", "chance_at_least_one",
-           "cross_entropy_from_logits", "linear_bn_backward", "log_softmax",
-           "make_search_space", "recover_gamma_beta", "shrink_box", "softmax_backward",
-           "softmax_cross_entropy", "softmax_jacobian"]
+           "cross_entropy_from_logits", "layernorm_backward", "layernorm_backward_slips",
+           "linear_bn_backward", "log_softmax", "make_search_space", "recover_gamma_beta",
+           "shrink_box", "softmax_backward", "softmax_cross_entropy", "softmax_jacobian"]

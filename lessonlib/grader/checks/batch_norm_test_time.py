@@ -1,5 +1,5 @@
-"""Checks for notebook 04, batch norm at test time (exercises 4.1 to 4.3, questions 4.1
-and 4.2).
+"""Checks for notebook 04, batch norm at test time (exercises 4.1 to 4.4, questions 4.1
+to 4.3).
 
 ``update_running_stats`` is run for hundreds of steps, its output fed back in as the next
 running statistics, and compared with the closed form of the exponentially weighted average
@@ -8,6 +8,11 @@ compared with lessonlib's reference, on a batch of one example, and on the same 
 split into batches of different sizes. Both must leave their inputs alone: a changed running
 statistic is reported as "updated in place", and ``batchnorm_inference`` must also give the
 same output for the same batch whatever it was called on before (no hidden state).
+``layernorm_forward`` is compared with the reference on examples of different scales and
+alone; ``layernorm_backward`` (a derivation) with the reference's gradients on a small case
+shown in full, random cases, float32, and an example of 40,000 units that finite
+differences of the forward pass cannot finish in time; its hints name each classic mistake,
+whose arrays the instructor side computes (``layernorm_backward_slips``).
 """
 
 from __future__ import annotations
@@ -62,9 +67,8 @@ def _urs_call(ck, rm, rv, mu, var, decay):
             if f.message.startswith(f"changed its argument #{i + 1} in place"):
                 raise CheckFailure(
                     f"changed {name} (argument #{i + 1}) in place",
-                    "return new arrays, e.g. new_mean = decay * running_mean + (1 - decay) "
-                    "* mu, instead of running_mean *= decay: the caller decides what to "
-                    "store") from None
+                    "return new arrays instead of changing running_mean or running_var in "
+                    "place: the caller decides what to store") from None
         raise
     require(isinstance(out, (tuple, list)) and len(out) == 2,
             f"returned {type(out).__name__}, expected a pair (running_mean, running_var)",
@@ -77,35 +81,37 @@ def _urs_hint(got, rm, rv, mu, var, d):
     """The classic mistake that explains ``got`` (the new running_mean, running_var)."""
     variants = [
         ((1 - d) * rm + d * mu, (1 - d) * rv + d * var,
-         "decay is the weight on the old running value: decay * running + (1 - decay) * "
-         "batch statistic, not the other way round"),
+         "your update gives the newest batch the weight decay and shrinks the older ones by "
+         "1 - decay: compare with the weights above, where the newest batch (k = 0) weighs "
+         "1 - decay"),
         (d * rm + mu, d * rv + var,
-         "the batch statistic is weighted by (1 - decay), so the weights add up to 1"),
-        (mu, var, "average the batch statistics into the running ones; do not just return "
-                  "the batch's"),
-        (rm, rv, "the running statistics must move towards the batch's: "
-                 "decay * running + (1 - decay) * batch statistic"),
+         "your update gives the newest batch the weight 1, so the weights add up to more "
+         "than 1: what weight does the sum above give the batch k = 0?"),
+        (mu, var, "that keeps the newest batch alone (weight 1) and forgets the older ones, "
+                  "which the sum above still weighs"),
+        (rm, rv, "the running statistics never move: the newest batch must get a weight"),
         (d * rm + (1 - d) * var, d * rv + (1 - d) * mu,
          "the running mean averages the batch means mu, the running variance the batch "
          "variances var"),
         (d * rm + (1 - d) * mu, rv, "update running_var too, with var"),
-        (d * rm + (1 - d) * mu, var, "running_var averages var in the same way as the mean: "
-                                     "decay * running_var + (1 - decay) * var"),
+        (d * rm + (1 - d) * mu, var, "running_var keeps only the newest var: it averages the "
+                                     "batch variances with the same weights as the mean"),
         (d * rm + (1 - d) * mu, d * rv + (1 - d) * mu ** 2,
          "running_var averages the batch variances var"),
         (0.9 * rm + 0.1 * mu, 0.9 * rv + 0.1 * var, "use the decay you are given, not 0.9"),
         ((d * rm + (1 - d) * mu) / (1 - d), (d * rv + (1 - d) * var) / (1 - d),
-         "return the plain average: batch norm's running statistics are not bias-corrected "
-         "(no division by 1 - decay**t)"),
+         "the sum above leaves the weight decay**t on the start value: batch norm's running "
+         "statistics are not bias-corrected (no division by 1 - decay**t)"),
     ]
     for want_m, want_v, hint in variants:
         if _close(got[0], want_m, 1e-7, 1e-10) and _close(got[1], want_v, 1e-7, 1e-10):
             return hint
     if _close(got[0], (1 - d) * rm + d * mu, 1e-7, 1e-10) or \
             _close(got[1], (1 - d) * rv + d * var, 1e-7, 1e-10):
-        return ("decay is the weight on the old running value: decay * running + (1 - decay) "
-                "* batch statistic")
-    return "new = decay * old + (1 - decay) * batch statistic, for the mean and the variance"
+        return ("your update gives the newest batch the weight decay: in the sum above the "
+                "newest batch (k = 0) weighs 1 - decay")
+    return ("work out the weights your update gives after one and two steps and compare them "
+            "with the sum above, for the mean and the variance")
 
 
 def _urs_compare(got, case, rm, rv, mu, var, d, rtol=1e-9):
@@ -202,7 +208,7 @@ def _urs_float32(ck):
 # answer, so neither is a secondary output.
 check_update_running_stats = make_check(EXERCISES["4.1"], [
     weighted(1)(_urs_shape),            # the pair's form
-    weighted(3)(_urs_one_step),         # decay * old + (1 - decay) * batch statistic
+    weighted(3)(_urs_one_step),         # one step gives the newest batch its weight
     weighted(2)(_urs_decays),           # the decay given, 0 and 0.99 included
     weighted(3)(_urs_recurrence),       # 300 steps fed back: the closed form, uncorrected
     weighted(1)(_urs_constant_stats),   # converges to a constant statistic
@@ -497,8 +503,220 @@ check_layernorm_forward = make_check(EXERCISES["4.3"], [
     weighted(1)(_ln_float32)])
 
 
+# ------------------------------------------------------------------ 4.4 layernorm_backward
+# A derivation: batch norm's graph (exercise 3.3) with mu and var moved to the other axis.
+# The arrays of the classic mistakes come from the instructor side
+# (``layernorm_backward_slips``, asked before the learner's function runs); the hints are here.
+
+_LNB_HINTS = {
+    "batch_axis": "your dZ follows the paths through mu and var over the examples (axis 1), "
+                  "as batch norm's does; in layer norm mu and var belong to one example and are "
+                  "shared by its n units: work out which values each of them feeds, and so "
+                  "over which axis those paths collect",
+    "gamma_outside": "you apply gamma after the paths through mu and var, as batch norm's "
+                     "short form may; here gamma changes from unit to unit along the axis those "
+                     "paths collect over, so it cannot move past them: find where in the graph "
+                     "gamma acts",
+    "no_var_path": "your dZ leaves out the path through the example's variance: var feeds "
+                   "every Z_hat of its example, and a node used several times sums what comes "
+                   "back from each use",
+    "no_mean_path": "your dZ leaves out the path through the example's mean: mu feeds every "
+                    "centred value of its example (and so var too); a node used several times "
+                    "sums what comes back from each use",
+    "elementwise": "your dZ treats normalization as elementwise; every Z_hat of an example "
+                   "depends on all n of its units, through mu and through var: follow both "
+                   "paths back",
+    "no_gamma": "gamma is missing: Z_tilde = gamma * Z_hat + beta, so what reaches Z_hat has "
+                "gone through gamma first",
+    "eps_outside": "the forward pass divides by sqrt(var + eps), with eps inside the square "
+                   "root; the backward must differentiate that same expression",
+    "over_m": "the paths through an example's mu and var average over its n units, not over "
+              "the m examples: check which count each mean divides by",
+}
+_LNB_DEFAULT = ("walk layer norm's graph node by node as in exercise 3.3, with mu and var now "
+                "of shape (1, m): each node's gradient has the shape of the node")
+_LNB_LARGE = (40_000, 6)          # n, m of the case finite differences cannot finish
+_LNB_BUDGET_S = 20.0              # in a check cell; grading has its per-call limit
+
+
+def _lnb_case(ref, seed, n, m, eps=1e-5, dtype=np.float64):
+    """``(G, cache)``: an upstream gradient with a per-example offset (so the path through
+    the mean matters) and the reference forward's cache, in ``dtype``."""
+    Z, gamma, beta = (a.astype(dtype) for a in _ln_case(seed, n, m))
+    rng = case_rng(seed + 1000)
+    G = (rng.standard_normal((n, m)) + rng.normal(0, 2, (1, m))).astype(dtype)
+    return G, tuple(ref.layernorm_forward(Z, gamma, beta, eps)[1])
+
+
+def _lnb_call(ck, G, cache):
+    """The learner's ``(dZ, dgamma, dbeta)`` as float arrays of the right shapes."""
+    out = ck.call(G, cache)
+    require(isinstance(out, (tuple, list)) and len(out) == 3,
+            f"returned {type(out).__name__}, expected a triple (dZ, dgamma, dbeta)",
+            "return dZ, dgamma, dbeta")
+    n, m = G.shape
+    dZ = require_array(out[0], "dZ", (n, m))
+    grads = []
+    for name, value in zip(("dgamma", "dbeta"), out[1:]):
+        shape = np.shape(value)
+        require(shape != (n, m) or m == 1,
+                f"returned {name} of shape ({n}, {m}), expected ({n}, 1)",
+                f"gamma and beta are shared by the m examples: broadcasting forward is "
+                f"summing backward, so {name} collects from every example")
+        require(shape != (1, m) or n == 1,
+                f"returned {name} of shape {shape}, expected ({n}, 1)",
+                "gamma and beta are one per unit and shared by the examples, as in batch "
+                "norm, so their gradients collect over the examples, not the units")
+        grads.append(require_array(np.reshape(value, (n, 1)) if shape == (n,) else value,
+                                   name, (n, 1)))
+    return dZ, grads[0], grads[1]
+
+
+def _lnb_hint(dZ, slips):
+    for name, variant in slips.items():
+        variant = np.asarray(variant)
+        if variant.shape == dZ.shape and np.allclose(dZ, variant, rtol=1e-6, atol=1e-9):
+            return _LNB_HINTS[name]
+    return _LNB_DEFAULT
+
+
+def _lnb_compare_dZ(ck, G, cache, case, *, show=False, rtol=1e-7, atol=1e-9):
+    want = ck.ref.layernorm_backward(G, cache)[0]
+    slips = ck.ref.layernorm_backward_slips(G, cache)
+    dZ = _lnb_call(ck, G, cache)[0]
+    shown = (f" (Z = {fmt_array(cache[0])}, gamma = {_fmt(cache[4])}, eps = {cache[5]:g}, "
+             f"dZ_tilde = {fmt_array(G)})") if show else ""
+    require(np.allclose(dZ, want, rtol=rtol, atol=atol),
+            f"{case}{shown}: expected dZ {fmt_array(want)}, got {fmt_array(dZ)} "
+            f"({_diff(dZ, want)})", _lnb_hint(dZ, slips))
+    return dZ
+
+
+def _lnb_form(ck):
+    G, cache = _lnb_case(ck.ref, 110, 4, 3)
+    _lnb_call(ck, G, cache)
+
+
+def _lnb_params(ck):
+    """dgamma and dbeta, each on its own: the same as in batch norm (exercise 3.4)."""
+    G, cache = _lnb_case(ck.ref, 111, 5, 7)
+    _, want_g, want_b = ck.ref.layernorm_backward(G, cache)
+    _, dgamma, dbeta = _lnb_call(ck, G, cache)
+    if np.allclose(dgamma, want_b) and np.allclose(dbeta, want_g):
+        require(False, f"dgamma is {_fmt(dgamma)} and dbeta {_fmt(dbeta)}: the two are "
+                "swapped", "beta is only added to Z_hat and gamma multiplies it, so only one of "
+                "the two gradients involves Z_hat")
+    for name, got, want in (("dbeta", dbeta, want_b), ("dgamma", dgamma, want_g)):
+        require(np.allclose(got, want, rtol=1e-9, atol=1e-12),
+                f"{name} is {_fmt(got)}, expected {_fmt(want)}",
+                f"{name} is computed as in batch norm (exercise 3.4): the axis of the "
+                "statistics changed, not how gamma and beta act")
+
+
+def _lnb_small(ck):
+    """A case small enough to work by hand, shown in full when it fails."""
+    G, cache = _lnb_case(ck.ref, 112, 3, 2, eps=1e-3)
+    _lnb_compare_dZ(ck, G, cache, "on a (3, 2) case", show=True)
+
+
+def _lnb_random(ck):
+    rng = case_rng(113)
+    for k, (n, m) in enumerate([(4, 5), (2, 7), (6, 1), (5, 3), (16, 9)]):
+        eps = float(10 ** rng.uniform(-5, -0.3))
+        G, cache = _lnb_case(ck.ref, 120 + k, n, m, eps)
+        _lnb_compare_dZ(ck, G, cache, f"on a random ({n}, {m}) case with eps = {eps:.3g}")
+
+
+def _lnb_sums_to_zero(ck):
+    G, cache = _lnb_case(ck.ref, 114, 6, 8)
+    slips = ck.ref.layernorm_backward_slips(G, cache)
+    dZ = _lnb_call(ck, G, cache)[0]
+    sums = dZ.sum(axis=0)
+    require(np.allclose(sums, 0, atol=1e-9 * max(1.0, float(np.abs(dZ).max()))),
+            f"dZ summed over each example's units is {fmt_array(sums, 3)}, expected 0 (adding "
+            "the same number to every unit of one example changes nothing after layer norm)",
+            _lnb_hint(dZ, slips))
+
+
+def _lnb_float32(ck):
+    G, cache = _lnb_case(ck.ref, 115, 5, 6, dtype=np.float32)
+    want = ck.ref.layernorm_backward(*_float64(G, cache))[0]
+    dZ = _lnb_call(ck, G, cache)[0]
+    require(np.allclose(dZ, want, rtol=1e-3, atol=1e-4), f"with float32 input expected dZ "
+            f"{fmt_array(want)}, got {fmt_array(dZ)}", "the same formula works for float32")
+
+
+def _float64(G, cache):
+    return G.astype(float), tuple(np.asarray(c, dtype=float) if isinstance(c, np.ndarray)
+                                  else c for c in cache)
+
+
+def _lnb_large_case(seed, n, m):
+    """The large case, built here (the forward pass is lessonlib's, no derived answer)."""
+    from ...layers.layernorm import layernorm_forward
+    rng = case_rng(seed)
+    Z = rng.uniform(0.5, 3, (1, m)) * rng.standard_normal((n, m)) + rng.normal(0, 4, (1, m))
+    gamma, beta = rng.uniform(0.5, 2, (n, 1)), rng.normal(0, 1, (n, 1))
+    G = rng.standard_normal((n, m)) + rng.normal(0, 2, (1, m))
+    return G, tuple(layernorm_forward(Z, gamma, beta, 1e-5)[1])
+
+
+def _lnb_large_summary(ref, seed, n, m):
+    """What the check compares on the large case (a derived answer: ``ck.ref.derived``):
+    ``dZ`` at 50 fixed entries and the norm of each column of ``dZ``, small enough for the
+    check data."""
+    G, cache = _lnb_large_case(seed, n, m)
+    dZ = ref.layernorm_backward(G, cache)[0]
+    rows = case_rng(seed + 1).integers(0, n, 50)
+    return dZ[rows, np.arange(50) % m], np.linalg.norm(dZ, axis=0)
+
+
+def _lnb_large(ck):
+    """n = 40,000 units: an analytic pass takes milliseconds; finite differences of the
+    forward need two forward passes per entry of Z and cannot finish in the time limit."""
+    import time
+    n, m = _LNB_LARGE
+    want_at, want_norms = ck.ref.derived(_lnb_large_summary, 116, n, m)
+    G, cache = _lnb_large_case(116, n, m)
+    why = ("finite differences of the forward pass need two forward passes per entry of Z "
+           f"({2 * n * m:,} here, each over the whole batch), an analytic backward pass one "
+           "pass over the arrays: derive the gradients instead of measuring them")
+    start = time.perf_counter()
+    try:
+        dZ = _lnb_call(ck, G, cache)[0]
+    except CheckFailure as f:
+        if "did not return within" in f.message:
+            raise CheckFailure(f"on a ({n:,}, {m}) case {f.message}", why) from None
+        raise
+    took = time.perf_counter() - start
+    require(took <= _LNB_BUDGET_S, f"on a ({n:,}, {m}) case your function took {took:.0f} s",
+            why)
+    rows = case_rng(117).integers(0, n, 50)
+    got_at, got_norms = dZ[rows, np.arange(50) % m], np.linalg.norm(dZ, axis=0)
+    require(np.allclose(got_at, want_at, rtol=1e-6, atol=1e-12)
+            and np.allclose(got_norms, want_norms, rtol=1e-6),
+            f"on a ({n:,}, {m}) case the columns of dZ have norms {fmt_array(got_norms)}, "
+            f"expected {fmt_array(want_norms)}", _LNB_DEFAULT)
+
+
+# Weights (of 10): section 7's derivation is dZ, the paths through the example's mean and
+# variance on the other axis (the small case shown, random cases, the sums); dgamma and
+# dbeta are batch norm's (exercise 3.4) and weigh 1; the large case, last because a call
+# past the time limit stops the check's later calls in grading, weighs 2.
+check_layernorm_backward = make_check(EXERCISES["4.4"], [
+    weighted(1)(_lnb_form),          # a triple of the right shapes
+    weighted(1)(_lnb_params),        # dgamma, dbeta: sums over the examples
+    weighted(2)(_lnb_small),         # dZ on a (3, 2) case, shown in full when it fails
+    weighted(2)(_lnb_random),        # dZ on random shapes, a single example included
+    weighted(1)(_lnb_sums_to_zero),  # each example's dZ sums to 0
+    weighted(1)(_lnb_float32),
+    weighted(2)(_lnb_large)])        # 40,000 units: derived, not measured
+
+
 # ------------------------------------------------------------------ questions
 
 check_one_example_batch = make_question(EXERCISES["Q4.1"], choices="abcd")
 
 check_running_average_weight = make_question(EXERCISES["Q4.2"])
+
+check_start_up_bias = make_question(EXERCISES["Q4.3"])

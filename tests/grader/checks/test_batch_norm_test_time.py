@@ -5,9 +5,11 @@ import pytest
 
 from lessonlib.grader.checks.batch_norm_test_time import (
     check_batchnorm_inference,
+    check_layernorm_backward,
     check_layernorm_forward,
     check_one_example_batch,
     check_running_average_weight,
+    check_start_up_bias,
     check_update_running_stats,
 )
 from lessonlib.grader.exercises import EXERCISES
@@ -17,6 +19,7 @@ from tests.grader.common import Keyed
 # the questions as the trusted grader checks them, against the instructor's keys
 check_one_example_batch = Keyed(check_one_example_batch)
 check_running_average_weight = Keyed(check_running_average_weight)
+check_start_up_bias = Keyed(check_start_up_bias)
 
 
 def test_exercises_are_registered_for_notebook_04():
@@ -128,10 +131,10 @@ def test_update_running_stats_accepts_correct(fn):
 # formula for either keeps the form's point only; changing the inputs in place, or returning
 # anything but the pair, earns nothing.
 @pytest.mark.parametrize("fn, words, points", [
-    (urs_wrong_term, "decay is the weight on the old running value", 0.18),
+    (urs_wrong_term, "gives the newest batch the weight decay", 0.18),
     (urs_in_place, "changed running_mean (argument #1) in place", 0),
-    (urs_batch_stats, "do not just return the batch's", 0.18),
-    (urs_no_one_minus, "weighted by (1 - decay)", 0.18),
+    (urs_batch_stats, "keeps the newest batch alone", 0.18),
+    (urs_no_one_minus, "the weights add up to more than 1", 0.18),
     (urs_swapped, "the running mean averages the batch means", 0.18),
     (urs_var_not_averaged, "update running_var too", 0.18),
     (urs_fixed_decay, "use the decay you are given", 0.91),     # right when decay = 0.9
@@ -141,10 +144,13 @@ def test_update_running_stats_accepts_correct(fn):
     (urs_stacked, "expected a pair", 0),
 ])
 def test_update_running_stats_rejects_mistakes(fn, words, points):
+    """Exercise 4.1 states the weights of the average, not its update: no hint may give the
+    update away (decay * running + (1 - decay) * batch statistic)."""
     result = check_update_running_stats.evaluate(fn)
     assert result.status == "failed" and not result.passed, result.line
     assert result.points == points, result.line
     assert words in " ".join(result.line.split()), result.line
+    assert "decay * running" not in result.line and "decay * old" not in result.line
     assert "\n" not in result.line
 
 
@@ -286,6 +292,7 @@ def test_batchnorm_inference_rejects_mistakes(fn, words, points):
     assert result.points == points, result.line
     if words != "failed":
         assert words in " ".join(result.line.split()), result.line
+    assert "decay * running" not in result.line and "decay * old" not in result.line
     assert "\n" not in result.line
 
 
@@ -353,6 +360,135 @@ def test_layernorm_mistakes_are_rejected_with_their_hint(kind, words, points):
     r = check_layernorm_forward.evaluate(_ln(kind))
     assert r.status == "failed" and words in " ".join(r.line.split()), r.line
     assert r.points == points, r.line
+
+
+# ------------------------------------------------------------------ 4.4 layernorm_backward
+
+def lnb_reference(dZ_tilde, cache):
+    """Correct: the worked answer, written out."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    dZ_hat = gamma * dZ_tilde
+    dZ = (dZ_hat - dZ_hat.mean(axis=0, keepdims=True)
+          - Z_hat * (dZ_hat * Z_hat).mean(axis=0, keepdims=True)) / np.sqrt(var + eps)
+    return dZ, (dZ_tilde * Z_hat).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def lnb_graph_walk_on_the_transpose(dZ_tilde, cache):
+    """Correct, unusual: exercise 3.3's node-by-node walk on the transposed arrays (layer
+    norm of Z is batch norm of Z.T), gamma applied before the walk, flat dgamma and dbeta."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    C, s = (Z - mu).T, np.sqrt(var + eps).T               # (m, n), (m, 1)
+    dZ_hat = (gamma * dZ_tilde).T
+    m_units = C.shape[1]
+    ds = -(dZ_hat * C).sum(axis=1, keepdims=True) / s**2
+    dvar = ds / (2 * s)
+    dC = dZ_hat / s + dvar * 2 * C / m_units
+    dmu = -dC.sum(axis=1, keepdims=True)
+    dZ = (dC + dmu / m_units).T
+    return dZ, (dZ_tilde * Z_hat).sum(axis=1), dZ_tilde.sum(axis=1)
+
+
+def lnb_float32_in_loops(dZ_tilde, cache):
+    """Correct, unusual: one example at a time, in the input's dtype."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    dZ = np.empty_like(dZ_tilde)
+    for i in range(dZ_tilde.shape[1]):
+        d, z = gamma[:, 0] * dZ_tilde[:, i], Z_hat[:, i]
+        dZ[:, i] = (d - d.mean() - z * (d * z).mean()) / np.sqrt(var[0, i] + eps)
+    return dZ, (dZ_tilde * Z_hat).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def _lnb(kind):
+    """The classic mistakes of exercise 4.4."""
+    def backward(dZ_tilde, cache):
+        Z, Z_hat, mu, var, gamma, eps = cache
+        axis = 1 if kind == "batch axis" else 0
+        inside = gamma * dZ_tilde if kind != "gamma outside" else dZ_tilde
+        mean = inside.mean(axis=axis, keepdims=True)
+        spread = (inside * Z_hat).mean(axis=axis, keepdims=True)
+        if kind == "no var path":
+            spread = 0.0
+        dZ = (inside - mean - Z_hat * spread) / np.sqrt(var + eps)
+        if kind == "gamma outside":
+            dZ = gamma * dZ
+        dgamma = (dZ_tilde * Z_hat).sum(axis=1, keepdims=True)
+        dbeta = dZ_tilde.sum(axis=1, keepdims=True)
+        if kind == "swapped":
+            dgamma, dbeta = dbeta, dgamma
+        if kind == "params over the units":
+            dgamma = (dZ_tilde * Z_hat).sum(axis=0, keepdims=True)
+            dbeta = dZ_tilde.sum(axis=0, keepdims=True)
+        return dZ, dgamma, dbeta
+    return backward
+
+
+def lnb_finite_differences(dZ_tilde, cache):
+    """Wrong by design: measures dZ by centred differences of the forward pass, one column
+    of units at a time for all examples at once (fast for small n, hopeless for n = 40,000)."""
+    Z, Z_hat, mu, var, gamma, eps = cache
+    if Z.shape[0] > 1000:                     # what the check's time limit stops: pretend
+        raise TimeoutError("did not return within the 60 s limit")
+    dZ, h = np.zeros_like(Z), 1e-5
+
+    def out(X):
+        m = X.mean(axis=0, keepdims=True)
+        return gamma * (X - m) / np.sqrt(((X - m) ** 2).mean(axis=0, keepdims=True) + eps)
+
+    for j in range(Z.shape[0]):
+        up, down = Z.copy(), Z.copy()
+        up[j] += h
+        down[j] -= h
+        dZ[j] = ((out(up) - out(down)) * dZ_tilde).sum(axis=0) / (2 * h)
+    return dZ, (dZ_tilde * Z_hat).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("fn", [lnb_reference, lnb_graph_walk_on_the_transpose,
+                                lnb_float32_in_loops])
+def test_layernorm_backward_accepts_correct(fn):
+    r = check_layernorm_backward.evaluate(fn)
+    assert r.passed and r.points == 2 and r.line == \
+        "✓ Exercise 4.4 layernorm_backward: 7/7 checks passed (2/2 points)", r.line
+
+
+# Points (of 2) pinned. Weights of 4.4 (of 10): the form 1, dgamma and dbeta 1, the small
+# case 2, random cases 2, the sums 1, float32 1, the large case 2.
+@pytest.mark.parametrize("kind, words, points", [
+    ("batch axis", "which values each of them feeds", 0.4),         # right dgamma, dbeta
+    ("gamma outside", "it cannot move past them", 0.4),
+    ("no var path", "path through the example's variance", 0.6),    # and its sums are 0
+    ("swapped", "only one of the two gradients involves Z_hat", 1.8),
+    ("params over the units", "collect over the examples, not the units", 0),
+])
+def test_layernorm_backward_mistakes_are_rejected_with_their_hint(kind, words, points):
+    r = check_layernorm_backward.evaluate(_lnb(kind))
+    assert r.status == "failed" and words in " ".join(r.line.split()), r.line
+    assert r.points == points, r.line
+
+
+def test_layernorm_backward_shows_the_small_failing_case():
+    r = check_layernorm_backward.evaluate(_lnb("no var path"))
+    small = [m for m in r.failures if m.startswith("on a (3, 2) case")]
+    assert small and "Z = array of shape (3, 2)" in small[0] and "dZ_tilde =" in small[0]
+    assert "gamma = [" in small[0] and "expected dZ" in small[0]
+
+
+def test_layernorm_backward_by_finite_differences_fails_the_large_case_saying_why():
+    r = check_layernorm_backward.evaluate(lnb_finite_differences)
+    assert r.status == "failed" and r.points == 1.2, r.line      # less precise, and too slow
+    assert "(40,000, 6) case" in r.line and "two forward passes per entry of Z" in r.line
+
+
+def test_layernorm_backward_must_not_call_lessonlibs_stand_in():
+    from lessonlib.layers.layernorm import layernorm_backward_by_autodiff
+    r = check_layernorm_backward.evaluate(lambda G, cache: layernorm_backward_by_autodiff(G, cache))
+    assert r.points == 0 and "called lessonlib's layernorm_backward_by_autodiff" in r.line
+
+
+def test_layernorm_backward_stub_is_not_attempted():
+    def stub(dZ_tilde, cache):
+        raise NotImplementedError("Exercise 4.4: layernorm_backward")
+    assert check_layernorm_backward.evaluate(stub).line == \
+        "○ Exercise 4.4 layernorm_backward: not attempted yet (0/2 points)"
 
 
 # ------------------------------------------------------------------ questions
@@ -437,3 +573,37 @@ def test_running_average_weight_exact_line_for_a_sharp_window():
         "fade. (0/1 points)")
     r = check_running_average_weight.evaluate(lambda: "0.65")
     assert r.points == 0 and "expected a number" in r.line and "0.6513" not in r.line
+
+
+def test_exercise_44_and_question_43_are_registered_for_notebook_04():
+    assert (EXERCISES["4.4"].function, EXERCISES["4.4"].points) == ("layernorm_backward", 2)
+    assert (EXERCISES["Q4.3"].function, EXERCISES["Q4.3"].points) == ("start_up_bias", 1)
+    assert {EXERCISES[k].notebook for k in ("4.4", "Q4.3")} == {"04_batch_norm_test_time"}
+
+
+@pytest.mark.parametrize("answer", [2 * (1 - 0.9 ** 5), 0.819, 0.82])
+def test_start_up_bias_right_answers_pass(answer):
+    r = check_start_up_bias.evaluate(lambda: answer)
+    assert r.passed and r.line == "✓ Question 4.3 start_up_bias: right (1/1 points)"
+
+
+@pytest.mark.parametrize("answer", [
+    2.0,                    # "the running mean is the batch mean": no start-up bias
+    1 - 0.9 ** 5,           # the weight of the five batches, not the mean
+    2 * 0.9 ** 5,           # the start value's weight times 2
+    2 * (1 - 0.9 ** 4),     # four updates
+    2 * 0.1 * 5,            # five batches of weight 0.1 each: 1.0
+])
+def test_start_up_bias_misconceptions_fail_with_the_reasoning(answer):
+    r = check_start_up_bias.evaluate(lambda: answer)
+    assert r.status == "failed" and r.points == 0
+    assert "the answer is 0.819" in r.line and "start value 0 takes the other 0.59" in r.line
+
+
+def test_start_up_bias_malformed_answer_is_told_the_form_only():
+    from lessonlib.grader.checks.batch_norm_test_time import check_start_up_bias as own
+    r = own.evaluate(lambda: "0.82")
+    assert r.points == 0 and "expected a number" in r.line and "0.819" not in r.line
+    assert own.evaluate(lambda: 0.82).line == (
+        "✎ Question 4.3 start_up_bias: answered 0.82; right or wrong comes with grading "
+        "(1 point)")
