@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..core.bars import progress_bar
 from ..core.data import shared_digits
+from ..core.stand_ins import gives_away
 from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng
 from ..network import Network, train_epochs
 from ..optim import OPTIMIZERS, Optimizer
@@ -37,27 +38,27 @@ def sample_ema_beta_slip(low, high, size=None, *, rng: np.random.Generator):
     return 10.0 ** rng.uniform(math.log10(1.0 - high), math.log10(1.0 - low), size) + 1.0
 
 
-RECIPES = {
-    "2.1": ("the lecture's learning rate: r uniform on [log10(low), log10(high)], "
-            "alpha = 10**r"),
-    "2.2": ("the lecture's EMA weight: 1 - beta = 10**r with r uniform on "
-            "[log10(1 - high), log10(1 - low)], so beta = 1 - 10**r; some notes write the last "
-            "step as beta = 10**r + 1, which is always above 1"),
-}
-
-
+@gives_away("2.1", "2.2")
 def show_recipes(*choices) -> None:
     """Print the lecture's sampling recipe of each exercise (2.1, 2.2) whose check passes.
 
     ``choices`` are what ``session.choose("2.1", ...)`` and ``session.choose("2.2", ...)``
     returned, in that order (anything with ``yours``, true once the learner's function
     passes): a recipe shows only after the learner has found it, and until then a line says
-    so. The formulas are the lecture's, which lessonlib's samplers also carry.
+    so. The formulas are the lecture's, which lessonlib's samplers also carry; the grading
+    sandbox has this body removed, like theirs.
     """
-    if len(choices) != len(RECIPES):
-        raise ValueError(f"choices must be one per exercise ({', '.join(RECIPES)}), got "
+    recipes = {
+        "2.1": ("the lecture's learning rate: r uniform on [log10(low), log10(high)], "
+                "alpha = 10**r"),
+        "2.2": ("the lecture's EMA weight: 1 - beta = 10**r with r uniform on "
+                "[log10(1 - high), log10(1 - low)], so beta = 1 - 10**r; some notes write the "
+                "last step as beta = 10**r + 1, which is always above 1"),
+    }
+    if len(choices) != len(recipes):
+        raise ValueError(f"choices must be one per exercise ({', '.join(recipes)}), got "
                          f"{len(choices)}")
-    for (exercise, recipe), choice in zip(RECIPES.items(), choices):
+    for (exercise, recipe), choice in zip(recipes.items(), choices):
         if not hasattr(choice, "yours"):
             raise TypeError(f"choices must be what session.choose returned, got "
                             f"{type(choice).__name__}")
