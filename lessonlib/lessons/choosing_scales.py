@@ -19,7 +19,8 @@ from matplotlib.ticker import MaxNLocator
 
 from ..core.bars import progress_bar
 from ..core.data import shared_digits
-from ..core.validate import as_float_array, as_int, as_real, as_rng
+from ..core.stand_ins import gives_away
+from ..core.validate import as_callable, as_float_array, as_int, as_real, as_rng
 from ..network import Network, train_epochs
 from ..optim import OPTIMIZERS, Optimizer
 from ..search.scales import SAMPLERS, SCALES, as_range, as_size, decade_fractions
@@ -35,6 +36,35 @@ def sample_ema_beta_slip(low, high, size=None, *, rng: np.random.Generator):
     low, high = as_range(low, high, "ema")
     size, rng = as_size(size), as_rng(rng)
     return 10.0 ** rng.uniform(math.log10(1.0 - high), math.log10(1.0 - low), size) + 1.0
+
+
+@gives_away("2.1", "2.2")
+def show_recipes(*choices) -> None:
+    """Print the lecture's sampling recipe of each exercise (2.1, 2.2) whose check passes.
+
+    ``choices`` are what ``session.choose("2.1", ...)`` and ``session.choose("2.2", ...)``
+    returned, in that order (anything with ``yours``, true once the learner's function
+    passes): a recipe shows only after the learner has found it, and until then a line says
+    so. The formulas are the lecture's, which lessonlib's samplers also carry; the grading
+    sandbox has this body removed, like theirs.
+    """
+    recipes = {
+        "2.1": ("the lecture's learning rate: r uniform on [log10(low), log10(high)], "
+                "alpha = 10**r"),
+        "2.2": ("the lecture's EMA weight: 1 - beta = 10**r with r uniform on "
+                "[log10(1 - high), log10(1 - low)], so beta = 1 - 10**r; some notes write the "
+                "last step as beta = 10**r + 1, which is always above 1"),
+    }
+    if len(choices) != len(recipes):
+        raise ValueError(f"choices must be one per exercise ({', '.join(recipes)}), got "
+                         f"{len(choices)}")
+    for (exercise, recipe), choice in zip(recipes.items(), choices):
+        if not hasattr(choice, "yours"):
+            raise TypeError(f"choices must be what session.choose returned, got "
+                            f"{type(choice).__name__}")
+        print(recipe if choice.yours else
+              f"(the lecture's recipe of exercise {exercise} shows here once your function "
+              "passes its check)")
 
 
 # ------------------------------------------------------------- widget's logic
@@ -59,7 +89,19 @@ def log_uniform_fractions(edges) -> np.ndarray:
     return widths / widths.sum()
 
 
-def scale_summary(low, high, scale: str, n_samples: int = 10_000, *,
+def _samplers(samplers) -> dict:
+    """lessonlib's sampler of each scale, with the learner's ``samplers`` (a dict ``{scale:
+    function}``, e.g. ``{"log-uniform": sample_log_uniform}``) in their place."""
+    if samplers is None:
+        return dict(SAMPLERS)
+    if not isinstance(samplers, dict) or not set(samplers) <= set(SAMPLERS):
+        raise ValueError(f"samplers must be a dict with keys among {SCALES}, got {samplers!r}")
+    for scale, fn in samplers.items():
+        as_callable(f"samplers[{scale!r}]", fn, "a function (low, high, size=None, *, rng)")
+    return {**SAMPLERS, **samplers}
+
+
+def scale_summary(low, high, scale: str, n_samples: int = 10_000, *, samplers=None,
                   rng: np.random.Generator) -> dict:
     """What notebook 02's widget shows for a range and a scale.
 
@@ -68,12 +110,14 @@ def scale_summary(low, high, scale: str, n_samples: int = 10_000, *,
     (m,), "values": (m,), "value_label": str, "value_range": (lo, hi), "edges": (k + 1,) or
     None, "fractions": (k,) or None, "log_uniform": (k,) or None}``. ``values`` are the
     samples, or ``1 - beta`` on the EMA scale; the decades are those of ``values`` (None
-    when the range of ``values`` includes 0 or less, which has no log axis).
+    when the range of ``values`` includes 0 or less, which has no log axis). ``samplers``
+    puts the learner's samplers in place of lessonlib's (``{"log-uniform": fn}``, ...).
     """
     if scale not in SAMPLERS:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     n_samples = as_int("n_samples", n_samples, low=1)
-    samples = np.asarray(SAMPLERS[scale](low, high, n_samples, rng=rng))
+    as_range(low, high, scale)
+    samples = np.asarray(_samplers(samplers)[scale](low, high, n_samples, rng=rng), float)
     low, high = float(low), float(high)
     if scale == "ema":
         values, label, v_range = 1.0 - samples, "1 - beta", (1.0 - high, 1.0 - low)
@@ -192,9 +236,10 @@ def plot_search_success(comparison: dict, ax=None):
     return ax
 
 
-def scale_widget(*, seed: int = 0, n_samples: int = 1000, max_samples: int = 20_000):
+def scale_widget(*, seed: int = 0, n_samples: int = 1000, max_samples: int = 20_000,
+                 samplers=None):
     """Pick a scale, a range and a number of samples; see the histograms and the fraction of
-    samples per decade (notebook 02).
+    samples per decade (notebook 02). ``samplers`` as in ``scale_summary``.
 
     A thin wrapper: ``scale_summary`` computes everything, ``plot_scale_summary`` draws it.
     A range the scale cannot take prints the sampler's error message instead.
@@ -203,6 +248,7 @@ def scale_widget(*, seed: int = 0, n_samples: int = 1000, max_samples: int = 20_
     seed = as_int("seed", seed, low=0)
     n_samples = as_int("n_samples", n_samples, low=1)
     max_samples = as_int("max_samples", max_samples, low=max(n_samples, 10))
+    samplers = _samplers(samplers)
     scale = widgets.Dropdown(options=[("uniform", "uniform"), ("log-uniform", "log-uniform"),
                                       ("EMA weight (1 - beta scale)", "ema")],
                              value="log-uniform", description="scale")
@@ -217,7 +263,7 @@ def scale_widget(*, seed: int = 0, n_samples: int = 1000, max_samples: int = 20_
             out.clear_output(wait=True)
             try:
                 summary = scale_summary(low.value, high.value, scale.value, count.value,
-                                        rng=np.random.default_rng(seed))
+                                        samplers=samplers, rng=np.random.default_rng(seed))
             except (TypeError, ValueError) as err:
                 print(f"cannot sample this range: {err}")
                 return
@@ -289,7 +335,7 @@ def smooth_scores(scores, window: int = 5) -> np.ndarray:
 
 def compare_search_scales(learning_rates, scores, low, high, *, budgets,
                           n_searches: int = 2000, factor: float = 3.0, smooth: int = 5,
-                          rng: np.random.Generator) -> dict:
+                          samplers=None, rng: np.random.Generator) -> dict:
     """Random searches for the learning rate, sampled uniformly and log-uniformly.
 
     ``learning_rates`` (``(k,)``, increasing, covering ``[low, high]``) and ``scores``
@@ -301,7 +347,8 @@ def compare_search_scales(learning_rates, scores, low, high, *, budgets,
     *succeeds* when that trial's rate is within a factor ``factor`` of the best rate.
     Returns ``{"budgets": (B,), "uniform": (B,), "log-uniform": (B,)`` (success fractions),
     ``"uniform_score": (B,), "log-uniform_score": (B,)`` (mean score of the kept trial),
-    ``"best_learning_rate", "factor", "n_searches"}``.
+    ``"best_learning_rate", "factor", "n_searches"}``. ``samplers`` puts the learner's
+    samplers in place of lessonlib's, as in ``scale_summary``.
     """
     lrs = as_float_array("learning_rates", learning_rates, ndim=1)
     scores = as_float_array("scores", scores, ndim=1)
@@ -321,6 +368,7 @@ def compare_search_scales(learning_rates, scores, low, high, *, budgets,
     if smooth % 2 == 0:
         raise ValueError(f"smooth must be odd (a window of neighbours), got {smooth}")
     rng = as_rng(rng)
+    samplers = _samplers(samplers)
     log_lrs = np.log10(lrs)
     curve = smooth_scores(scores, smooth)
     best = float(lrs[int(np.argmax(curve))])
@@ -329,7 +377,8 @@ def compare_search_scales(learning_rates, scores, low, high, *, budgets,
     for scale in ("uniform", "log-uniform"):
         hits, kept = [], []
         for b in budgets:
-            trials = SAMPLERS[scale](low, high, (n_searches, int(b)), rng=rng)
+            trials = np.asarray(samplers[scale](low, high, (n_searches, int(b)), rng=rng),
+                                float)
             found = np.interp(np.log10(trials), log_lrs, curve)
             pick = np.argmax(found, axis=1)
             rows = np.arange(n_searches)

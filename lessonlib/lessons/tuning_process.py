@@ -149,21 +149,65 @@ def babysit(learning_rate: float, budget_epochs: int, *, hidden_units: int = 32,
 
 # ----------------------------------------------------------- pictures and widget
 
-def search_coverage(n_trials: int, *, rng: np.random.Generator) -> dict:
+def search_coverage(n_trials: int, *, sampler=None, rng: np.random.Generator) -> dict:
     """Grid and random designs of (about) ``n_trials`` trials on the unit square.
 
     The grid is the largest ``k x k`` with ``k**2 <= n_trials``; the random design has
-    exactly ``n_trials`` points. Returns ``{"grid": (k*k, 2), "random": (n_trials, 2),
+    exactly ``n_trials`` points, drawn by ``sampler`` (the signature of exercise 1.1's
+    ``random_search_points``: the learner's once it passes; default: lessonlib's).
+    Returns ``{"grid": (k*k, 2), "random": (n_trials, 2),
     "grid_distinct": k, "random_distinct": int}``, the ``*_distinct`` entries counting the
     distinct values tried on the important axis (axis 0). The logic of notebook 01's widget.
     """
     n_trials = as_int("n_trials", n_trials, low=1)
+    sampler = random_search_points if sampler is None else as_callable(
+        "sampler", sampler, "a function (n_trials, low, high, *, rng) -> (n_trials, d)")
     k = math.isqrt(n_trials)
     grid = grid_points(k, [0, 0], [1, 1])
-    rand = random_search_points(n_trials, [0, 0], [1, 1], rng=rng)
+    rand = as_float_array("sampler's points", sampler(n_trials, np.zeros(2), np.ones(2),
+                                                      rng=as_rng(rng)), ndim=2)
+    if rand.shape != (n_trials, 2):
+        raise ValueError(f"sampler must return points of shape ({n_trials}, 2), got "
+                         f"{rand.shape}")
     return {"grid": grid, "random": rand,
             "grid_distinct": int(np.unique(grid[:, 0]).size),
             "random_distinct": int(np.unique(rand[:, 0]).size)}
+
+
+def band_hit_rates(n_per_axis: int, n_trials: int, *, n_searches: int = 4000,
+                   n_bands: int = 10, sampler=None, rng: np.random.Generator) -> dict:
+    """How often a grid and a random design try a good value of hyperparameter 1.
+
+    The good values fill one of ``n_bands`` equal bands of hyperparameter 1's range [0, 1]
+    (axis 0 of the unit square), each band as likely as the others. The ``n_per_axis`` x
+    ``n_per_axis`` grid (``grid_points``) hits for the bands holding one of its values: its
+    chance is counted exactly, over every band. The random design of ``n_trials`` trials
+    (drawn by ``sampler``, exercise 1.1's signature; default lessonlib's) is simulated over
+    ``n_searches`` searches, each against a band drawn at random. Returns ``{"grid": float,
+    "random": float, "random_se": float}`` (the last the simulation's standard error).
+    Notebook 01's question 1.3.
+    """
+    n_per_axis = as_int("n_per_axis", n_per_axis, low=1)
+    n_trials = as_int("n_trials", n_trials, low=1)
+    n_searches = as_int("n_searches", n_searches, low=2)
+    n_bands = as_int("n_bands", n_bands, low=1)
+    sampler = random_search_points if sampler is None else as_callable(
+        "sampler", sampler, "a function (n_trials, low, high, *, rng) -> (n_trials, d)")
+    rng = as_rng(rng)
+    grid_bands = np.unique(np.minimum(
+        np.floor(grid_points(n_per_axis, [0, 0], [1, 1])[:, 0] * n_bands), n_bands - 1))
+    pts = as_float_array("sampler's points", sampler(n_trials * n_searches, np.zeros(2),
+                                                     np.ones(2), rng=rng), ndim=2)
+    if pts.shape != (n_trials * n_searches, 2):
+        raise ValueError(f"sampler must return points of shape ({n_trials * n_searches}, 2), "
+                         f"got {pts.shape}")
+    bands = np.minimum(np.floor(pts[:, 0] * n_bands), n_bands - 1).reshape(n_searches,
+                                                                          n_trials)
+    good = rng.integers(n_bands, size=n_searches)
+    hits = np.any(bands == good[:, None], axis=1)
+    p = float(hits.mean())
+    return {"grid": grid_bands.size / n_bands, "random": p,
+            "random_se": math.sqrt(max(p * (1 - p), 1e-12) / n_searches)}
 
 
 def plot_search_coverage(coverage: dict, objective=one_axis_objective, axes=None):
@@ -190,8 +234,9 @@ def plot_search_coverage(coverage: dict, objective=one_axis_objective, axes=None
     return axes
 
 
-def coverage_widget(*, seed: int = 0, max_trials: int = 100):
-    """A trial-budget slider that redraws ``plot_search_coverage`` (notebook 01)."""
+def coverage_widget(*, seed: int = 0, max_trials: int = 100, sampler=None):
+    """A trial-budget slider that redraws ``plot_search_coverage`` (notebook 01); ``sampler``
+    draws the random design, as in ``search_coverage``."""
 
     seed = as_int("seed", seed, low=0)
     max_trials = as_int("max_trials", max_trials, low=1)
@@ -203,7 +248,7 @@ def coverage_widget(*, seed: int = 0, max_trials: int = 100):
         with out:
             out.clear_output(wait=True)
             fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharey=True)
-            plot_search_coverage(search_coverage(slider.value,
+            plot_search_coverage(search_coverage(slider.value, sampler=sampler,
                                                  rng=np.random.default_rng(seed)), axes=axes)
             plt.show()
 

@@ -119,34 +119,53 @@ def top_fraction_threshold(objective, fraction: float, low, high, *,
     return float(np.quantile(ref, 1 - fraction))
 
 
+def _points_of(sampler, n_trials, low, high, rng) -> np.ndarray:
+    """``sampler(n_trials, low, high, rng=rng)`` (exercise 1.1's signature), checked: an
+    array ``(n_trials, d)`` of finite points inside the box."""
+    pts = as_float_array("sampler's points", sampler(n_trials, low, high, rng=rng), ndim=2)
+    if pts.shape != (n_trials, low.size):
+        raise ValueError(f"sampler must return points of shape ({n_trials}, {low.size}), got "
+                         f"{pts.shape}")
+    return pts
+
+
 def hit_rate(objective, threshold: float, n_trials: int, n_repeats: int, low, high, *,
-             rng: np.random.Generator) -> tuple[float, float]:
+             sampler=None, rng: np.random.Generator) -> tuple[float, float]:
     """Monte-Carlo chance that a random search of ``n_trials`` finds a score above
-    ``threshold``: ``(estimate, standard_error)`` over ``n_repeats`` searches."""
+    ``threshold``: ``(estimate, standard_error)`` over ``n_repeats`` searches. ``sampler``
+    draws the trials, with the signature of exercise 1.1's ``random_search_points`` (the
+    learner's, once it passes; default: lessonlib's)."""
     as_callable("objective", objective, "a function of points (n, d) returning (n,)")
+    sampler = random_search_points if sampler is None else as_callable(
+        "sampler", sampler, "a function (n_trials, low, high, *, rng) -> (n_trials, d)")
     threshold = as_real("threshold", threshold)
     n_trials = as_int("n_trials", n_trials, low=1)
     n_repeats = as_int("n_repeats", n_repeats, low=2)
-    pts = random_search_points(n_trials * n_repeats, low, high, rng=rng)
+    low, high = as_box(low, high)
+    pts = _points_of(sampler, n_trials * n_repeats, low, high, as_rng(rng))
     hits = (_objective_scores(objective, pts) > threshold).reshape(n_repeats, n_trials).any(axis=1)
     p = float(hits.mean())
     return p, math.sqrt(max(p * (1 - p), 1e-12) / n_repeats)
 
 
 def coarse_to_fine(objective, low, high, *, shrink, n_rounds: int, n_per_round: int,
-                   n_best: int, log_scale=None, pad: float = 0.1,
+                   n_best: int, log_scale=None, pad: float = 0.1, sampler=None,
                    rng: np.random.Generator) -> dict:
     """Random search in rounds, each in the box ``shrink`` draws around the best so far.
 
     ``objective`` maps ``(n, d)`` points to ``(n,)`` scores; ``shrink`` has the signature of
     exercise 1.3's ``shrink_box`` (the learner's, or the stand-in ``keep_box``) and is
-    called with every trial so far, the current box, ``n_best``, ``log_scale`` and ``pad``.
+    called with every trial so far, the current box, ``n_best``, ``log_scale`` and ``pad``;
+    ``sampler`` draws each round's trials in the box (on log axes, in ``log10`` of the box),
+    with the signature of exercise 1.1's ``random_search_points`` (default: lessonlib's).
     Returns ``{"points": (N, d), "scores": (N,), "boxes": [(low, high), ...],
     "best_point": (d,), "best_score": float}`` with ``N = n_rounds * n_per_round``.
     ``n_rounds = 1`` is plain random search.
     """
     as_callable("objective", objective, "a function of points (n, d) returning (n,)")
     as_callable("shrink", shrink, "a function with the arguments of shrink_box")
+    sampler = random_search_points if sampler is None else as_callable(
+        "sampler", sampler, "a function (n_trials, low, high, *, rng) -> (n_trials, d)")
     n_rounds = as_int("n_rounds", n_rounds, low=1)
     n_per_round = as_int("n_per_round", n_per_round, low=1)
     n_best = as_int("n_best", n_best, low=1)
@@ -159,7 +178,7 @@ def coarse_to_fine(objective, low, high, *, shrink, n_rounds: int, n_per_round: 
         boxes.append((low, high))
         u_low = np.where(log_scale, np.log10(np.where(log_scale, low, 1.0)), low)
         u_high = np.where(log_scale, np.log10(np.where(log_scale, high, 1.0)), high)
-        u = random_search_points(n_per_round, u_low, u_high, rng=rng)
+        u = _points_of(sampler, n_per_round, u_low, u_high, rng)
         pts = np.where(log_scale, 10.0 ** u, u)
         all_pts.append(pts)
         all_scores.append(_objective_scores(objective, pts).astype(float))

@@ -32,8 +32,11 @@ PRINTED = re.compile(r"\d+\.\d+")
 # The figures of the prose that are not measurements, with what they are instead.
 NOT_MEASURED = {
     ("01_tuning_process", "0.71"): "where the toy score peaks, a setting of the figure",
+    ("01_tuning_process", "0.125"): "a value of question 1.3's 4 x 4 grid, a setting",
+    ("01_tuning_process", "0.375"): "a value of question 1.3's 4 x 4 grid, a setting",
+    ("01_tuning_process", "0.625"): "a value of question 1.3's 4 x 4 grid, a setting",
+    ("01_tuning_process", "0.875"): "a value of question 1.3's 4 x 4 grid, a setting",
     ("02_choosing_scales", "0.0005"): "arithmetic in the sentence: 0.9995 - 0.999",
-    ("02_choosing_scales", "0.9999"): "the end of a range in question 2.1",
     ("06_putting_it_together", "0.28"): "one image of 359 as a percentage, arithmetic",
 }
 

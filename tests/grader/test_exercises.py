@@ -74,12 +74,13 @@ def test_statuses_marks_and_order():
 
 def test_progress_lines_count_points_and_passes():
     lines = progress_lines("02_choosing_scales", {"2.1": (Status.FAILED, 1.2)}, title="me")
-    assert lines == ["Progress in me: 1.2/6 points, 0/2 exercises passed and 0/2 questions "
+    assert lines == ["Progress in me: 1.2/7 points, 0/2 exercises passed and 0/3 questions "
                      "answered",
                      "  ✗ 2.1   sample_log_uniform   1.2/2   failed",
                      "  ○ 2.2   sample_ema_beta        0/2   not attempted",
-                     "  ○ Q2.1  which_scale            0/1   not attempted",
-                     "  ○ Q2.2  top_decade_share       0/1   not attempted"]
+                     "  ○ Q2.1  below_1e3_chance       0/1   not attempted",
+                     "  ○ Q2.2  long_window_shares     0/1   not attempted",
+                     "  ○ Q2.3  top_decade_share       0/1   not attempted"]
 
 
 def test_progress_lines_count_questions_apart_from_exercises():

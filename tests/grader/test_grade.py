@@ -17,13 +17,13 @@ def test_grade_solved_notebook_full_marks_and_json(tmp_path):
     assert cli.returncode == 0, cli.stdout + cli.stderr
     report = json.loads(out.read_text())
     assert set(report) == {"notebook", "score", "max_score", "exercises"}
-    assert report["score"] == report["max_score"] == 7
+    assert report["score"] == report["max_score"] == 8
     assert [e["function"] for e in report["exercises"]] == [
-        "random_search_points", "chance_at_least_one", "shrink_box", "panda_or_caviar",
-        "grid_distinct_values"]
+        "random_search_points", "chance_at_least_one", "shrink_box", "zoom_pays",
+        "panda_raises", "band_hit_chances"]
     assert all(set(e) == {"id", "kind", "function", "points", "max_points", "passed",
                           "status", "message"} for e in report["exercises"])
-    assert [e["kind"] for e in report["exercises"]] == ["exercise"] * 3 + ["question"] * 2
+    assert [e["kind"] for e in report["exercises"]] == ["exercise"] * 3 + ["question"] * 3
 
 
 def test_grade_on_the_learner_notebook_scores_zero_and_writes_nothing():
@@ -101,10 +101,10 @@ def test_grade_a_folder_into_csv_and_json(tmp_path):
     assert cli.returncode == 2 and "notes.ipynb is not a Jupyter notebook" in cli.stderr
     rows = csv_path.read_text().splitlines()
     assert rows[0] == "notebook,exercise,kind,function,points,max_points,passed,message"
-    assert rows[-1].endswith(",total,,,7.0,7.0,True,")
-    assert len(rows) == 1 + 5 + 1
+    assert rows[-1].endswith(",total,,,8.0,8.0,True,")
+    assert len(rows) == 1 + 6 + 1
     data = json.loads(json_path.read_text())
-    assert isinstance(data, list) and data[0]["score"] == 7
+    assert isinstance(data, list) and data[0]["score"] == 8
 
 
 def test_grade_is_not_fooled_by_a_replaced_check_or_a_hidden_stub(tmp_path):

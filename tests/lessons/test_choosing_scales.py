@@ -161,3 +161,33 @@ def test_learning_rate_curve_is_reproducible_and_peaks_in_the_middle():
     b = lesson.learning_rate_curve(lrs, epochs=2, n_repeats=1, rng=rng(1))
     assert np.array_equal(a, b) and a.shape == (3,)
     assert a[1] > 0.8 and a[1] > a[0] and a[1] > a[2]
+
+
+def test_the_experiments_run_the_samplers_they_are_given(capsys):
+    def top_decade_only(low, high, size=None, *, rng):
+        """A learner's log-uniform sampler stuck in the top decade: its results show it."""
+        return 10 ** rng.uniform(math.log10(high) - 1, math.log10(high), size)
+    s = lesson.scale_summary(1e-4, 1, "log-uniform", 1000,
+                             samplers={"log-uniform": top_decade_only}, rng=rng())
+    assert np.allclose(s["fractions"], [0, 0, 0, 1])
+    lrs = np.geomspace(1e-4, 1, 41)
+    scores = np.exp(-0.5 * ((np.log10(lrs) + 3) / 0.3) ** 2)      # best rate 1e-3
+    c = lesson.compare_search_scales(lrs, scores, 1e-4, 1, budgets=[10], n_searches=200,
+                                     samplers={"log-uniform": top_decade_only}, rng=rng())
+    assert c["log-uniform"][0] == 0
+    lesson.scale_widget(n_samples=200, samplers={"log-uniform": top_decade_only})
+    assert "[0.1, 1)   100.0 %" in capsys.readouterr().out     # outside a kernel it prints
+    plt.close("all")
+
+
+def test_show_recipes_only_after_the_exercise_passes(capsys):
+    from lessonlib.grader.session import Choice
+    mine, stand_in = Choice(len, "your f", True), Choice(len, "lessonlib's f", False)
+    lesson.show_recipes(stand_in, stand_in)
+    out = capsys.readouterr().out
+    assert "10**r" not in out and out.count("once your function passes its check") == 2
+    lesson.show_recipes(mine, stand_in)
+    out = capsys.readouterr().out
+    assert "alpha = 10**r" in out and "1 - 10**r" not in out
+    lesson.show_recipes(stand_in, mine)
+    assert "beta = 1 - 10**r" in capsys.readouterr().out

@@ -100,3 +100,41 @@ def test_plot_coarse_to_fine_shows_every_box_inside_the_axes():
     assert labels == ["round 1: 20 trials and their box", "round 2: 20 trials and their box",
                       "round 3: 20 trials and their box", "true best"]
     plt.close("all")
+
+
+def _corner_sampler(calls):
+    """A learner's sampler that records its calls and puts every trial in the box's lower
+    quarter on axis 0: whoever runs it, the results show it."""
+    def sampler(n_trials, low, high, *, rng):
+        calls.append(n_trials)
+        u = rng.random((n_trials, len(low)))
+        u[:, 0] *= 0.25
+        return low + (high - low) * u
+    return sampler
+
+
+def test_the_experiments_run_the_sampler_they_are_given():
+    calls = []
+    sampler = _corner_sampler(calls)
+    c = lesson.search_coverage(9, sampler=sampler, rng=np.random.default_rng(0))
+    assert calls == [9] and c["random"][:, 0].max() <= 0.25
+    search = boxes.coarse_to_fine(lesson.bowl_objective, [0, 0], [1, 1], shrink=boxes.keep_box,
+                                  n_rounds=2, n_per_round=5, n_best=2, sampler=sampler,
+                                  rng=np.random.default_rng(0))
+    assert calls[1:] == [5, 5] and search["points"][:, 0].max() <= 0.25
+    # the band [0.6, 0.7) of one_axis_objective's peak is never reached
+    thr = boxes.top_fraction_threshold(lesson.one_axis_objective, 0.05, [0, 0], [1, 1],
+                                        rng=np.random.default_rng(0))
+    est, _ = boxes.hit_rate(lesson.one_axis_objective, thr, 9, 100, [0, 0], [1, 1],
+                            sampler=sampler, rng=np.random.default_rng(0))
+    assert est == 0 and calls[-1] == 900
+    bands = lesson.band_hit_rates(4, 16, n_searches=2000, sampler=sampler,
+                                  rng=np.random.default_rng(0))
+    assert abs(bands["random"] - (1 - 0.8 ** 16) * 0.3) < 0.05   # only bands 0 to 2 are hit
+
+
+def test_band_hit_rates_grid_exact_and_random_by_the_complement_rule():
+    bands = lesson.band_hit_rates(4, 16, n_searches=20_000, rng=np.random.default_rng(1))
+    assert bands["grid"] == 0.4
+    assert abs(bands["random"] - (1 - 0.9 ** 16)) < 4 * bands["random_se"]
+    assert lesson.band_hit_rates(10, 1, n_searches=10, rng=np.random.default_rng(1))["grid"] == 1

@@ -1,5 +1,10 @@
 """Checks for notebook 02, choosing the right scale (exercises 2.1 and 2.2, questions 2.1
-and 2.2).
+to 2.3).
+
+Both exercises are design tasks: the notebook states the property (every decade of the range,
+or of the averaging window ``1 / (1 - beta)``, gets the same share of the draws) and the
+learner finds a sampler that has it. Their hints name the mistake (the raw scale, beta sampled
+rather than its window, a logarithm undone in another base, ...) and never the formula.
 
 Both samplers are random, so the checks test distributions, not exact draws: the bounds,
 the fraction of draws per decade (of ``x``, or of ``1 - beta``), the shapes ``size`` asks
@@ -51,7 +56,7 @@ def _shapes(ck, low, high, name):
             "end the function with a return statement")
     require(np.ndim(one) == 0, f"with size=None returned an array of shape "
             f"{np.shape(one)}, expected a single number",
-            "pass size straight on to rng.uniform (or rng.random): size=None gives one number")
+            "size=None asks for one number: numpy's draws take size as it is")
     require_array(one, "a number")
     require_array(ck.call(low, high, 7, rng=case_rng(0)), "samples", (7,))
     require_array(ck.call(low, high, size=(2, 3), rng=case_rng(0)), "samples",
@@ -100,19 +105,23 @@ def _other_ranges(ck, ranges, fmt: str, exponent, interval: str, what: str,
 # ------------------------------------------------------- 2.1 sample_log_uniform
 
 
+MIXED_BASES = ("a logarithm is undone in another base (natural log against base 10, or the "
+               "reverse): a logarithm and the power that undoes it must share their base")
+EVEN_DECADES = ("each decade should get the same share of the draws: which quantity moves by "
+                "the same amount across every decade? Draw that one uniformly")
+
+
 def _log_hint(x, low, high):
     """What probably went wrong when log-uniform draws on [low, high] leave the range."""
-    a, b = math.log10(low), math.log10(high)
     if high < 300 and _inside(x, 10.0 ** low, 10.0 ** high, 1e-6):
-        return "the exponent r runs over [log10(low), log10(high)], not over [low, high]"
+        return ("the draws run from 10**low to 10**high: the quantity you draw uniformly must "
+                "cover the range whose image is [low, high], not [low, high] itself")
     if _inside(x, 1 / high, 1 / low, 1e-6):
-        return ("the exponent has the wrong sign: r runs from log10(low) to log10(high), "
-                f"here from {a:g} to {b:g}")
+        return ("the draws run from 1/high to 1/low: the quantity you draw uniformly has the "
+                "wrong sign")
     if _inside(x, 10.0 ** math.log(low), 10.0 ** math.log(high), 1e-6):
-        return ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
-                "with 10 ** r")
-    return ("each decade should get the same share of the draws: sample the exponent "
-            "uniformly, not the value")
+        return MIXED_BASES
+    return EVEN_DECADES
 
 
 @weighted(1)
@@ -135,31 +144,29 @@ def _slu_decades(ck):
     x = _draws(ck, low, high, _N_DIST, 2)
     _, frac = decade_fractions(x, low, high)
     if frac[-1] > 0.8:
-        hint = ("that is uniform sampling on the linear scale, which puts about 90% of the "
-                "draws in the top decade; draw the exponent r uniformly instead")
+        hint = ("that is uniform sampling on the raw (linear) scale, which gives the top "
+                "decade about 90% of the draws; " + EVEN_DECADES[EVEN_DECADES.index("which"):])
     elif x.min() >= math.e ** math.log10(low) * (1 - 1e-6):
-        hint = ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
-                "with 10 ** r")
+        hint = MIXED_BASES
     else:
-        hint = ("each decade should get the same share of the draws: sample the exponent "
-                "uniformly, not the value")
+        hint = EVEN_DECADES
     require(np.all(np.abs(frac - 0.25) < _TOL),
             f"for low=0.0001, high=1 the four decades [1e-4, 1e-3), ..., [0.1, 1] hold "
             f"fractions {fmt_array(frac, 3)} of {_N_DIST} draws, expected about 0.25 each",
             hint)
     n_distinct = np.unique(x).size
     require(n_distinct > 0.9 * x.size, f"{_N_DIST} draws took only {n_distinct} distinct "
-            "values", "do not round the exponent: r is any real number in its range")
+            "values", "do not round what you draw: any real number of its range can come")
 
 
 @weighted(4)
 def _slu_other_ranges(ck):
     _other_ranges(ck, [(0.003, 40.0), (2.0, 5000.0), (1e-7, 1e-6)], ".4g",
                   lambda x, low, high: (np.log10(x), math.log10(low), math.log10(high)),
-                  "[log10(low), log10(high)]", "the draws' log10",
-                  "take the exponent's bounds from low and high (r from log10(low) to "
-                  "log10(high)), not fixed numbers",
-                  "log10 of the draws must be uniform on [log10(low), log10(high)]")
+                  "the range on a log axis", "the draws",
+                  "the range of what you draw must follow low and high, not fixed numbers",
+                  "on this range the draws are not spread evenly on a log axis: the spread "
+                  "must follow low and high")
 
 
 @weighted(2)
@@ -173,24 +180,29 @@ check_sample_log_uniform = make_check(
 
 # ---------------------------------------------------------- 2.2 sample_ema_beta
 
-SLIP_HINT = ("the draws lie above 1: you sampled 1 - beta; turn it back into beta (and "
-             "mind the lecture notes' slip here)")
+SLIP_HINT = ("an EMA weight must lie below 1, or the average no longer averages: the last "
+             "step, from the quantity you spread back to beta, is wrong (the lecture notes' "
+             "slip)")
+BETA_ITSELF = ("that spreads beta itself (evenly, or over beta's own decades), which leaves "
+               "the long windows, beta near 1, few draws: it is the window 1/(1 - beta) that "
+               "should be spread over its decades")
 
 
 def _ema_hint(beta, low, high):
     """What probably went wrong when EMA-weight draws on [low, high] leave the range."""
+    if beta.min() >= (1 / (1 - low)) * (1 - 1e-6) and beta.min() > 1:
+        return ("these are averaging windows 1/(1 - beta), not weights beta: turn each draw "
+                "back into beta")
     if beta.min() > 1:
         return SLIP_HINT
     if beta.max() < 0:
-        return ("the exponent has the wrong sign: 1 - beta is below 1, so r = log10(1 - beta) "
-                "is negative, in [log10(1 - high), log10(1 - low)]")
+        return ("the draws lie below 0: the quantity you draw uniformly has the wrong sign")
     if _inside(beta, 1 - high, 1 - low, 1e-6):
         return ("these are values of 1 - beta, not of beta: turn each draw back into beta")
     if _inside(1 - beta, 10.0 ** math.log(1 - high), 10.0 ** math.log(1 - low), 1e-6):
-        return ("natural log and base 10 are mixed: use np.log with np.exp, or np.log10 "
-                "with 10 ** r")
-    return ("sample 1 - beta on a log scale (its range runs from 1 - high to 1 - low), then "
-            "turn it back into beta")
+        return MIXED_BASES
+    return ("spread the window 1/(1 - beta) over its decades (it runs from 1/(1 - low) to "
+            "1/(1 - high)), then turn each draw back into beta")
 
 
 @weighted(1)
@@ -204,7 +216,7 @@ def _seb_bounds(ck):
     beta = _draws(ck, low, high, _N, 1)
     if beta.min() > 1:
         require(False, f"for low=0.9, high=0.999 all {_N} draws lie above 1 "
-                f"(largest {beta.max():.5g})", SLIP_HINT)
+                f"(largest {beta.max():.5g})", _ema_hint(beta, low, high))
     require(_inside(beta, low, high), f"for low=0.9, high=0.999 the {_N} draws span "
             f"[{beta.min():.6g}, {beta.max():.6g}], outside the range",
             _ema_hint(beta, low, high))
@@ -216,19 +228,18 @@ def _seb_decades(ck):
     low, high = 0.9, 0.999
     beta = _draws(ck, low, high, _N_DIST, 2)
     above = float(np.mean(beta > 0.99))
-    hint = ("that spreads beta evenly; spread 1 - beta evenly on a log scale instead"
-            if above < 0.2 else
-            "each decade of 1 - beta should get the same share: sample its exponent "
-            "uniformly")
+    hint = (BETA_ITSELF if above < 0.2 else
+            "each decade of the window 1/(1 - beta) should get the same share of the draws")
     require(abs(above - 0.5) < _TOL, f"for low=0.9, high=0.999 a fraction {above:.3f} of "
             f"{_N_DIST} draws lie above 0.99, expected about 0.5", hint)
     _, frac = decade_fractions(1 - beta, 1 - high, 1 - low)
     require(np.all(np.abs(frac - 0.5) < _TOL),
-            f"for low=0.9, high=0.999 the two decades of 1 - beta, [0.001, 0.01) and "
-            f"[0.01, 0.1], hold fractions {fmt_array(frac, 3)}, expected about 0.5 each", hint)
+            f"for low=0.9, high=0.999 the two decades of the window, 10 to 100 and 100 to "
+            f"1000, hold fractions {fmt_array(frac[::-1], 3)}, expected about 0.5 each", hint)
     n_distinct = np.unique(beta).size
     require(n_distinct > 0.9 * beta.size, f"{_N_DIST} draws took only {n_distinct} "
-            "distinct values", "do not round the exponent: r is any real number in its range")
+            "distinct values", "do not round what you draw: any real number of its range "
+            "can come")
 
 
 @weighted(4)
@@ -236,10 +247,10 @@ def _seb_other_ranges(ck):
     _other_ranges(ck, [(0.5, 0.9999), (0.0, 0.99), (0.95, 0.98)], ".6g",
                   lambda beta, low, high: (np.log10(np.maximum(1 - beta, 1e-300)),
                                            math.log10(1 - high), math.log10(1 - low)),
-                  "[log10(1 - high), log10(1 - low)]", "log10(1 - beta)",
-                  "take the exponent's bounds from low and high (r from log10(1 - high) to "
-                  "log10(1 - low)), not fixed numbers",
-                  "log10(1 - beta) must be uniform on [log10(1 - high), log10(1 - low)]")
+                  "the window's range on a log axis", "the windows 1/(1 - beta)",
+                  "the window's range must follow low and high, not fixed numbers",
+                  "on this range the windows 1/(1 - beta) are not spread evenly over their "
+                  "decades: the spread must follow low and high")
 
 
 @weighted(2)
@@ -252,11 +263,14 @@ check_sample_ema_beta = make_check(
     [_seb_shapes, _seb_bounds, _seb_decades, _seb_other_ranges, _seb_rng])
 
 # ------------------------------------------------------------------ the questions
+# Each confirms only that the answer is well formed; the keys are the instructor side's.
 
-# Q2.1: the scale of four hyperparameters, (a) linear, (b) log, (c) log of 1 - value:
-# the number of layers in 2..4, Adam's beta2 in [0.99, 0.9999], the L2 weight lambda in
-# [1e-6, 1e-2], the hidden units per layer in 16..1024.
-check_which_scale = make_question(EXERCISES["Q2.1"], choices="abc", parts=4)
+# Q2.1: the chance that 30 trials uniform on [1e-4, 1] try at least one rate below 1e-3.
+check_below_1e3_chance = make_question(EXERCISES["Q2.1"])
 
-# Q2.2: the share of log-uniform draws on [1e-4, 1] that land in the top decade [0.1, 1].
-check_top_decade_share = make_question(EXERCISES["Q2.2"])
+# Q2.2: the shares of draws with a window above 100 (beta > 0.99) on [0.9, 0.999]: beta
+# uniform, and beta whose window is spread evenly over its decades.
+check_long_window_shares = make_question(EXERCISES["Q2.2"], parts=2)
+
+# Q2.3: the share of log-uniform draws on the refined range [0.03, 1] in [0.1, 1].
+check_top_decade_share = make_question(EXERCISES["Q2.3"])

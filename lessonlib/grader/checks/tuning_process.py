@@ -1,11 +1,13 @@
-"""Checks for notebook 01, the tuning process (exercises 1.1 to 1.3, questions 1.1 and 1.2).
+"""Checks for notebook 01, the tuning process (exercises 1.1 to 1.3, questions 1.1 to 1.3).
 
 Why these weights (``framework.weighted``; the points follow what the notebook stresses):
 
-- 1.1 ``random_search_points``: random trials try a new value of every hyperparameter in
-  every trial, where a grid repeats a few (section 2's whole argument): distinct values weigh
-  8 of 17, so a grid keeps 0.82/2. Staying in the box, the uniform spread, independent axes
-  and the ``rng`` rule weigh 2 each; the shape 1 (a transposed array fails everything else).
+- 1.1 ``random_search_points``, a design task (the notebook states what random search
+  needs of its trials, not how to draw them): random trials try a new value of every
+  hyperparameter in every trial, where a grid repeats a few (section 2's whole argument):
+  distinct values weigh 8 of 17, so a grid keeps 0.82/2. Staying in the box, the uniform
+  spread, independent axes and the ``rng`` rule weigh 2 each; the shape 1 (a transposed
+  array fails everything else).
 - 1.2 ``chance_at_least_one``: the formula on the notebook's cases and on random ones weighs
   2 each; "is a probability" only 1, as the capped sum ``min(1, n p)`` passes it.
 - 1.3 ``shrink_box``: the log axis is what section 3 stresses (3 of 7), the best trials with
@@ -60,7 +62,8 @@ def _rsp_bounds(ck):
         require(lo >= low[j] and hi <= high[j],
                 f"on axis {j} with box [{low[j]:g}, {high[j]:g}] the draws span "
                 f"[{lo:.4g}, {hi:.4g}]",
-                "scale and shift the uniform draw: low + (high - low) * u")
+                "each axis has its own range, from its low to its high: the draws must fill "
+                "that range and stay inside it")
 
 
 @weighted(2)
@@ -258,11 +261,17 @@ check_shrink_box = make_check(
     [_shrink_linear, _shrink_log, _shrink_clip, _shrink_random])
 
 # ------------------------------------------------------------------ the questions
+# Each confirms only that the answer is well formed; the keys are the instructor side's.
 
-# Q1.1: one GPU, one model at a time, a run takes 3 days, the deadline is 10 days away.
-# (a) caviar with 20 runs, (b) 20 runs side by side on the one GPU, (c) babysit one model,
-# (d) do not tune at all.
-check_panda_or_caviar = make_question(EXERCISES["Q1.1"], choices="abcd")
+# Q1.1: 60 trials on section 3's bowl, as 1 round or as 3 rounds of 20 zooming on the best
+# 5: (a) one round has the lower mean regret, (b) three rounds, by less than a factor 2,
+# (c) three rounds, by a factor 2 or more.
+check_zoom_pays = make_question(EXERCISES["Q1.1"], choices="abc")
 
-# Q1.2: distinct learning rates tried by a 5x5 grid and by 25 random trials.
-check_grid_distinct_values = make_question(EXERCISES["Q1.2"], parts=2)
+# Q1.2: the babysitter starts at 0.01 and multiplies its rate by 1.5 after each improving
+# epoch: how many epochs does it train before its rate first reaches 0.2 (a whole number)?
+check_panda_raises = make_question(EXERCISES["Q1.2"])
+
+# Q1.3: the good values of hyperparameter 1 fill one tenth of its range, each tenth alike;
+# the chance that a 4 x 4 grid (A) and 16 random trials (B) try at least one good value.
+check_band_hit_chances = make_question(EXERCISES["Q1.3"], parts=2)

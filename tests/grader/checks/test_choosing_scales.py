@@ -43,20 +43,22 @@ def slu_inverse_cdf_loop(low, high, size=None, *, rng):
 # the notebook's point: the share per decade weighs most.
 SLU_WRONG = {
     "uniform on the linear scale": (lambda low, high, size=None, *, rng:
-                                    rng.uniform(low, high, size), "linear scale", 0.5),
+                                    rng.uniform(low, high, size), "raw (linear) scale", 0.5),
     "10 ** uniform(low, high)": (lambda low, high, size=None, *, rng:
-                                 10 ** rng.uniform(low, high, size), "not over [low, high]", 0.38),
+                                 10 ** rng.uniform(low, high, size), "from 10**low to 10**high",
+                                 0.38),
     "exponent with the wrong sign": (lambda low, high, size=None, *, rng:
                                      10 ** rng.uniform(-np.log10(high), -np.log10(low), size),
                                      "wrong sign", 0.38),
     "natural log with base 10": (lambda low, high, size=None, *, rng:
                                  10 ** rng.uniform(np.log(low), np.log(high), size),
-                                 "mixed", 0.38),
+                                 "undone in another base", 0.38),
     "base 10 log with exp": (lambda low, high, size=None, *, rng:
                              np.exp(rng.uniform(np.log10(low), np.log10(high), size)),
-                             "mixed", 0.5),
+                             "undone in another base", 0.5),
     "fixed exponent range [-4, 0]": (lambda low, high, size=None, *, rng:
-                                     10 ** rng.uniform(-4, 0, size), "not fixed numbers", 1.5),
+                                     10 ** rng.uniform(-4, 0, size), "must follow low and high",
+                                     1.5),
     "ignores rng": (lambda low, high, size=None, *, rng:
                     10 ** np.random.uniform(np.log10(low), np.log10(high), size),
                     "did not draw from the rng", 1.75),
@@ -90,9 +92,9 @@ def test_log_uniform_linear_scale_line():
     assert " ".join(r.line.split()) == (
         "✗ Exercise 2.1 sample_log_uniform: for low=0.0001, high=1 the four decades [1e-4, "
         "1e-3), ..., [0.1, 1] hold fractions [0.00105, 0.00895, 0.0922, 0.898] of 20000 draws, "
-        "expected about 0.25 each. Hint: that is uniform sampling on the linear scale, which "
-        "puts about 90% of the draws in the top decade; draw the exponent r uniformly instead. "
-        "(3/5 checks passed, 0.5/2 points)")
+        "expected about 0.25 each. Hint: that is uniform sampling on the raw (linear) scale, "
+        "which gives the top decade about 90% of the draws; which quantity moves by the same "
+        "amount across every decade? Draw that one uniformly. (3/5 checks passed, 0.5/2 points)")
 
 
 def test_log_uniform_stub_is_not_attempted():
@@ -127,6 +129,11 @@ def seb_via_log_uniform(low, high, size=None, *, rng):
     return 1 - _sample_log_uniform(1 - high, 1 - low, size, rng=rng)
 
 
+def seb_via_window(low, high, size=None, *, rng):
+    """The window w = 1/(1 - beta) log-uniform, then beta = 1 - 1/w: the property itself."""
+    return 1 - 1 / slu_power_of_ratio(1 / (1 - low), 1 / (1 - high), size, rng=rng)
+
+
 def _exponent(low, high, size, rng):
     return rng.uniform(np.log10(1 - high), np.log10(1 - low), size)
 
@@ -135,12 +142,15 @@ def _exponent(low, high, size, rng):
 SEB_WRONG = {
     "the lecture's slip 10**r + 1": (lambda low, high, size=None, *, rng:
                                      10 ** _exponent(low, high, size, rng) + 1,
-                                     "you sampled 1 - beta", 0.38),
+                                     "the lecture notes' slip", 0.38),
     "uniform on the linear scale": (lambda low, high, size=None, *, rng:
-                                    rng.uniform(low, high, size), "spreads beta evenly", 0.5),
+                                    rng.uniform(low, high, size), "spreads beta itself", 0.5),
     "log-uniform beta": (lambda low, high, size=None, *, rng:
                          _sample_log_uniform(low, high, size, rng=rng),
-                         "spreads beta evenly", 0.5),
+                         "spreads beta itself", 0.5),
+    "returns the window": (lambda low, high, size=None, *, rng:
+                           _sample_log_uniform(1 / (1 - low), 1 / (1 - high), size, rng=rng),
+                           "these are averaging windows", 0.38),
     "returns 1 - beta": (lambda low, high, size=None, *, rng:
                          10 ** _exponent(low, high, size, rng), "values of 1 - beta", 0.38),
     "exponent from log10(low), log10(high)": (
@@ -151,10 +161,10 @@ SEB_WRONG = {
                                      "wrong sign", 0.38),
     "fixed exponent range [-3, -1]": (lambda low, high, size=None, *, rng:
                                       1 - 10 ** rng.uniform(-3, -1, size),
-                                      "must be uniform on [log10(1 - high)", 1.5),
+                                      "the spread must follow low and high", 1.5),
     "natural log with base 10": (lambda low, high, size=None, *, rng:
                                  1 - 10 ** rng.uniform(np.log(1 - high), np.log(1 - low), size),
-                                 "mixed", 0.38),
+                                 "undone in another base", 0.38),
     "ignores rng": (lambda low, high, size=None, *, rng:
                     1 - 10 ** np.random.uniform(np.log10(1 - high), np.log10(1 - low), size),
                     "did not draw from the rng", 1.75),
@@ -165,7 +175,7 @@ SEB_WRONG = {
 
 @pytest.mark.parametrize("fn", [reference_copy(scales.sample_ema_beta), seb_log1p,
                                 seb_power_of_ratio,
-                                seb_via_log_uniform, seb_float32])
+                                seb_via_log_uniform, seb_via_window, seb_float32])
 def test_ema_beta_accepts_correct(fn):
     r = checks.check_sample_ema_beta.evaluate(fn)
     assert r.passed and r.points == 2, r.line
@@ -183,7 +193,8 @@ def test_ema_beta_names_the_lecture_slip_first():
     assert r.status == "failed"
     assert r.line.startswith("✗ Exercise 2.2 sample_ema_beta: for low=0.9, high=0.999 all "
                              "10000 draws lie above 1 (largest 1.")
-    assert "Hint: the draws lie above 1: you sampled 1 - beta" in " ".join(r.line.split())
+    assert "Hint: an EMA weight must lie below 1" in " ".join(r.line.split())
+    assert "10**r" not in r.line and "1 - 10" not in r.line
     assert " ".join(r.line.split()).endswith("(2/5 checks passed, 0.38/2 points)")
     assert r.points == 0.38
     # the decades, which weigh most, report the slip too: shares mean nothing outside the range
@@ -214,44 +225,64 @@ def test_not_a_function():
     assert r.status == "failed"
 
 
-# ---------------------------------------------------------------- questions 2.1 and 2.2
+# ---------------------------------------------------------------- hints teach, never tell
+
+_FORMULA_WORDS = ("10 ** r", "10**r", "log10(low)", "log10(1 - high)", "log10(1 - low)",
+                  "1 - 10", "np.log10(", "rng.uniform(")
+
+
+@pytest.mark.parametrize("name, check, catalogue", [
+    *((n, checks.check_sample_log_uniform, SLU_WRONG) for n in sorted(SLU_WRONG)),
+    *((n, checks.check_sample_ema_beta, SEB_WRONG) for n in sorted(SEB_WRONG))])
+def test_hints_name_the_mistake_not_the_formula(name, check, catalogue):
+    line = check.evaluate(catalogue[name][0]).line
+    assert not any(w in line for w in _FORMULA_WORDS), line
+
+
+# ---------------------------------------------------------------- questions 2.1 to 2.3
 
 def _q_stub():
     raise NotImplementedError("Question: not yet")
 
 
-def test_which_scale_each_part_is_graded():
-    check = Keyed(checks.check_which_scale)
-    assert check.evaluate(lambda: ("a", "c", "b", "b")).line == \
-        "✓ Question 2.1 which_scale: right (1/1 points)"
-    assert check.evaluate(_q_stub).status == "not attempted"
-    right = ["a", "c", "b", "b"]
-    for i in range(4):
-        for wrong in sorted(set("abc") - {right[i]}):
-            answer = right.copy()
-            answer[i] = wrong
-            r = check.evaluate(lambda a=tuple(answer): a)
-            assert r.status == "failed" and r.points == 0.75, (i, wrong)
-    r = check.evaluate(lambda: ("b", "b", "b", "b"))     # everything on a log scale
-    assert r.line == (
-        "✗ Question 2.1 which_scale: you answered (b), (b), (b), (b); the answer is (a), (c), "
-        "(b), (b). Why: ranges over several decades (lambda, 16 to 1024 units) go on a log "
-        "scale; beta2 on log(1 - beta2), as its window 1/(1 - beta2) varies; 2 to 4 layers "
-        "are a few equal steps: linear. (2/4 parts right, 0.5/1 points)")
-    assert check.evaluate(lambda: ("a", "c", "b")).status == "failed"     # three parts
-
-
-def test_top_decade_share_matches_log_uniform_draws():
-    check = Keyed(checks.check_top_decade_share)
-    assert check.evaluate(lambda: 0.25).line == \
-        "✓ Question 2.2 top_decade_share: right (1/1 points)"
-    assert check.evaluate(lambda: 1 / 4).passed
-    x = _sample_log_uniform(1e-4, 1.0, 200_000, rng=np.random.default_rng(0))
-    assert abs(np.mean(x >= 0.1) - 0.25) < 0.005       # the answer is what sampling gives
-    for wrong in (0.9, 0.1, 0.75, 25, 0.5):            # uniform, a decade's length, ...
+def test_below_1e3_chance_graded_against_the_complement_rule():
+    check = Keyed(checks.check_below_1e3_chance)
+    assert check.evaluate(lambda: 0.0267).line == \
+        "✓ Question 2.1 below_1e3_chance: right (1/1 points)"
+    assert check.evaluate(lambda: 1 - 0.999 ** 30).passed      # 1e-3 for 0.0009: close enough
+    for wrong in (0.001, 0.0009, 0.973, 0.25, 1.0):   # one trial, all miss, a decade's share
         r = check.evaluate(lambda w=wrong: w)
-        assert r.status == "failed" and r.points == 0
-        assert "the answer is 0.25" in r.line
-    assert check.evaluate(lambda: "a quarter").status == "failed"
+        assert r.status == "failed" and r.points == 0 and "the answer is 0.02665" in r.line
     assert check.evaluate(_q_stub).line == \
-        "○ Question 2.2 top_decade_share: not attempted yet (0/1 points)"
+        "○ Question 2.1 below_1e3_chance: not attempted yet (0/1 points)"
+    own = checks.check_below_1e3_chance.evaluate(lambda: 0.5)
+    assert own.status == "answered" and "right or wrong comes with grading" in own.line
+    x = scales.sample_uniform(1e-4, 1, (20_000, 30), rng=np.random.default_rng(0))
+    assert abs(np.mean(np.any(x < 1e-3, axis=1)) - check.key.answer) < 0.005
+
+
+def test_long_window_shares_with_partial_credit():
+    check = Keyed(checks.check_long_window_shares)
+    assert check.evaluate(lambda: (0.091, 0.5)).line == \
+        "✓ Question 2.2 long_window_shares: right (1/1 points)"
+    r = check.evaluate(lambda: (0.091, 0.091))        # the window spread like beta
+    assert r.points == 0.5 and "the answer is 0.09091, 0.5" in r.line
+    assert check.evaluate(lambda: (0.5, 0.5)).points == 0.5
+    assert check.evaluate(lambda: 0.5).status == "failed"          # a pair, not one number
+    a, b = check.key.answer                             # what sampling gives
+    uniform = scales.sample_uniform(0.9, 0.999, 100_000, rng=np.random.default_rng(0))
+    spread = reference_copy(scales.sample_ema_beta)(0.9, 0.999, 100_000,
+                                                    rng=np.random.default_rng(0))
+    assert abs(np.mean(uniform > 0.99) - a) < 0.005 and abs(np.mean(spread > 0.99) - b) < 0.005
+
+
+def test_top_decade_share_on_the_refined_range():
+    check = Keyed(checks.check_top_decade_share)
+    assert check.evaluate(lambda: 0.66).line == \
+        "✓ Question 2.3 top_decade_share: right (1/1 points)"
+    for wrong in (0.25, 0.928, 0.9, 0.5):   # [1e-4, 1]'s quarter, by length, by decades
+        r = check.evaluate(lambda w=wrong: w)
+        assert r.status == "failed" and r.points == 0 and "the answer is 0.6567" in r.line
+    assert check.evaluate(lambda: "two thirds").status == "failed"
+    x = _sample_log_uniform(0.03, 1.0, 200_000, rng=np.random.default_rng(0))
+    assert abs(np.mean(x >= 0.1) - check.key.answer) < 0.005

@@ -6,6 +6,7 @@ import pytest
 from lessonlib_instructor import answers
 
 from lessonlib.grader.checks import tuning_process as checks
+from lessonlib.lessons import tuning_process
 from lessonlib.search import boxes
 from tests.grader.common import Keyed, reference_copy
 
@@ -39,7 +40,7 @@ RSP_WRONG = {
     "transposed": (lambda n, low, high, *, rng: (low + (high - low) * rng.random(
         (n, len(low)))).T, "one trial per row", 0.24),
     "scaled by high only": (lambda n, low, high, *, rng: low + high * rng.random(
-        (n, len(low))), "low + (high - low) * u", 1.53),
+        (n, len(low))), "fill that range and stay inside it", 1.53),
     "log-uniform": (lambda n, low, high, *, rng: 10 ** rng.uniform(
         np.log10(np.maximum(low, 1e-3)), np.log10(high), (n, len(low))), "linear scale",
         1.76),
@@ -184,42 +185,67 @@ def test_shrink_box_stub():
     assert checks.check_shrink_box.evaluate(_stub).status == "not attempted"
 
 
-# ---------------------------------------------------------------- questions 1.1 and 1.2
+# ---------------------------------------------------------------- questions 1.1 to 1.3
 
-def test_panda_or_caviar_right_wrong_and_not_attempted():
-    check = Keyed(checks.check_panda_or_caviar)
-    assert check.evaluate(lambda: "c").line == \
-        "✓ Question 1.1 panda_or_caviar: right (1/1 points)"
+def test_hints_of_1_1_never_give_the_formula():
+    for name, (fn, _, _) in RSP_WRONG.items():
+        line = checks.check_random_search_points.evaluate(fn).line
+        assert "(high - low)" not in line and "rng.random(" not in line, name
+
+
+def test_zoom_pays_right_wrong_and_not_attempted():
+    check = Keyed(checks.check_zoom_pays)
+    assert check.evaluate(lambda: "c").line == "✓ Question 1.1 zoom_pays: right (1/1 points)"
     assert check.evaluate(lambda: "C").passed
-    for wrong in "abd":
+    for wrong in "ab":
         r = check.evaluate(lambda w=wrong: w)
         assert r.status == "failed" and r.points == 0
         assert f"you answered ({wrong}); the answer is (c)" in r.line
-        assert "60 GPU-days" in r.line
-    assert Keyed(checks.check_panda_or_caviar).evaluate(_stub).line == \
-        "○ Question 1.1 panda_or_caviar: not attempted yet (0/1 points)"
-    assert check.evaluate(lambda: "e").status == "failed"        # not a choice
+    assert check.evaluate(_stub).line == \
+        "○ Question 1.1 zoom_pays: not attempted yet (0/1 points)"
+    assert check.evaluate(lambda: "d").status == "failed"         # not a choice
+    # the learner's own check records a well-formed answer and never says right or wrong
+    own = checks.check_zoom_pays.evaluate(lambda: "a")
+    assert own.status == "answered" and "right or wrong comes with grading" in own.line
 
 
-def test_grid_distinct_values_exact_counts_with_partial_credit():
-    check = Keyed(checks.check_grid_distinct_values)
-    assert check.evaluate(lambda: (5, 25)).line == \
-        "✓ Question 1.2 grid_distinct_values: right (1/1 points)"
-    assert check.evaluate(lambda: [5.0, 25.0]).passed
-    r = check.evaluate(lambda: (25, 25))          # the grid's trials, not its values
-    assert r.points == 0.5 and r.line == (
-        "✗ Question 1.2 grid_distinct_values: you answered 25, 25; the answer is 5, 25. "
-        "Why: a 5x5 grid repeats each of its 5 learning rates 5 times and only varies "
-        "epsilon; 25 random trials draw a new learning rate every time. "
-        "(1/2 parts right, 0.5/1 points)")
-    assert check.evaluate(lambda: (5, 5)).points == 0.5      # random repeats like a grid
-    assert check.evaluate(lambda: (5, 24)).points == 0.5     # counts are exact
-    assert check.evaluate(lambda: (1, 5)).points == 0
-    assert check.evaluate(lambda: 5).status == "failed"      # one number, not a pair
+def test_zoom_pays_key_agrees_with_coarse_to_fine():
+    rng = np.random.default_rng(3)
+    def regret(n_rounds, n_per_round):
+        return -np.mean([boxes.coarse_to_fine(
+            tuning_process.bowl_objective, [0, 0], [1, 1], shrink=_shrink_box,
+            n_rounds=n_rounds, n_per_round=n_per_round, n_best=5, rng=rng)["best_score"]
+            for _ in range(150)])
+    assert regret(1, 60) > 2 * regret(3, 20)                      # (c): a factor 2 or more
 
 
-def test_grid_distinct_values_answer_agrees_with_the_lesson():
-    from lessonlib.lessons.tuning_process import search_coverage
-    c = search_coverage(25, rng=np.random.default_rng(0))
-    assert Keyed(checks.check_grid_distinct_values).evaluate(
-        lambda: (c["grid_distinct"], c["random_distinct"])).passed
+def test_panda_raises_counts_exactly():
+    check = Keyed(checks.check_panda_raises)
+    assert check.evaluate(lambda: 8).line == "✓ Question 1.2 panda_raises: right (1/1 points)"
+    assert check.evaluate(lambda: 8.0).passed
+    for wrong in (7, 9, 20, 7.4):            # rounded down, one too many, 0.2 / 0.01, unrounded
+        r = check.evaluate(lambda w=wrong: w)
+        assert r.status == "failed" and r.points == 0 and "the answer is 8" in r.line
+    assert check.evaluate(lambda: (8, 9)).status == "failed"      # one number, not a pair
+    rates = [0.01 * 1.5 ** k for k in range(12)]                  # every epoch improving
+    assert next(i for i, lr in enumerate(rates) if lr >= 0.2) == 8
+
+
+def test_band_hit_chances_with_partial_credit():
+    check = Keyed(checks.check_band_hit_chances)
+    assert check.evaluate(lambda: (0.4, 0.815)).line == \
+        "✓ Question 1.3 band_hit_chances: right (1/1 points)"
+    assert check.evaluate(lambda: [0.4, 1 - 0.9 ** 16]).passed
+    r = check.evaluate(lambda: (0.4, 1.6))          # 16 x 0.1: chances added, not combined
+    assert r.points == 0.5 and "the answer is 0.4, 0.8147" in r.line
+    assert check.evaluate(lambda: (0.25, 0.815)).points == 0.5    # 4 of 16 values, not bands
+    assert check.evaluate(lambda: 0.4).status == "failed"         # one number, not a pair
+
+
+def test_band_hit_chances_key_agrees_with_the_lesson():
+    bands = tuning_process.band_hit_rates(4, 16, n_searches=20_000,
+                                          rng=np.random.default_rng(0))
+    from lessonlib_instructor.questions import KEYS
+    grid, random = KEYS["Q1.3"].answer
+    assert bands["grid"] == grid
+    assert abs(bands["random"] - random) < 4 * bands["random_se"]
