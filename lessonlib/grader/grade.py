@@ -23,7 +23,6 @@ import copy
 import json
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,7 +219,7 @@ def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
                             "the submission's code; to run it without a sandbox anyway, "
                             "pass --no-sandbox")
     notes = []
-    with tempfile.TemporaryDirectory(prefix="lessonlib-grade-") as tmp:
+    with sandbox.temp_folder("grade") as tmp:
         tmp = Path(tmp)
         nb_file, results, scratch = tmp / "graded.ipynb", tmp / "results.json", tmp / "scratch"
         scratch.mkdir()
