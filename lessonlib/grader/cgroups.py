@@ -31,13 +31,14 @@ PARENT = "lessonlib"          # the folder that holds our groups, in each hierar
 # ------------------------------------------------------------------ whose is what
 
 def _start_time(pid: int) -> str | None:
-    """The start time of process ``pid`` (clock ticks since boot), or ``None`` when it is
-    gone. With the pid it names one process, whatever pid is reused later."""
+    """The start time of process ``pid`` (clock ticks since boot), or ``None`` when it has
+    ended (a zombie has too). With the pid it names one process, whatever pid is reused
+    later."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def process_tag(pid: int | None = None) -> str:
