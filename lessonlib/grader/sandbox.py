@@ -295,11 +295,11 @@ def runtime_entries(site_dir: Path) -> list[Path]:
     site_dir = Path(site_dir).resolve()
     entries = set()
     for dist in runtime_distributions().values():
-        for f in dist.files or []:
-            if f.parts and f.parts[0] != "..":
-                path = Path(dist.locate_file(f.parts[0])).resolve()
-                if path.parent == site_dir and path.exists():
-                    entries.add(path)
+        # each top-level name once (a distribution lists thousands of files under a few)
+        for top in {f.parts[0] for f in dist.files or [] if f.parts and f.parts[0] != ".."}:
+            path = Path(dist.locate_file(top)).resolve()
+            if path.parent == site_dir and path.exists():
+                entries.add(path)
     return sorted(entries)
 
 
