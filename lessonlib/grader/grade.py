@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -226,7 +227,8 @@ def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
         nb_file.write_text(dumps(graded.notebook), encoding="utf-8")
         cmd = [sys.executable, "-m", "lessonlib.grader.trusted", str(nb_file),
                "--scratch", str(scratch), "--results", str(results),
-               "--timeout", f"{timeout:g}"] + ([] if sandboxed else ["--no-sandbox"]) \
+               "--timeout", f"{timeout:g}", "--parent", str(os.getpid())] \
+            + ([] if sandboxed else ["--no-sandbox"]) \
             + ([] if cases is None else ["--cases", str(int(cases))]) \
             + ([] if keys else ["--no-keys"])
         n_code = sum(c.cell_type == "code" for c in graded.notebook.cells)

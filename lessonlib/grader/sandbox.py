@@ -115,14 +115,14 @@ KERNEL_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "T
               "MKL_NUM_THREADS")
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """Have the kernel send this process SIGKILL when its parent dies (``prctl``'s
-    ``PR_SET_PDEATHSIG``); exit at once if the parent is already gone."""
-    parent = os.getppid()
+    ``PR_SET_PDEATHSIG``). ``parent``: the pid the parent had; if this process has another
+    parent by now, the first one died before the signal was asked for, so exit at once."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:      # 1: PR_SET_PDEATHSIG
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent or parent == 1:
+    if parent is not None and os.getppid() != parent:
         os._exit(1)
 
 

@@ -300,11 +300,13 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--parent", type=int,
+                        help="the pid of the process that started this one (end with it)")
     parser.add_argument("--cases", type=int, help="the checks' random cases (default: fresh)")
     parser.add_argument("--no-keys", action="store_true",
                         help="read the questions' answers for their form only, not their keys")
     args = parser.parse_args(argv)
-    sandbox.die_with_parent()       # a driver that is killed takes this process with it
+    sandbox.die_with_parent(args.parent)    # a driver that is killed takes this one along
     results = grade_in_kernel(args.notebook, args.scratch, sandboxed=not args.no_sandbox,
                               timeout=args.timeout, cases=args.cases, keys=not args.no_keys)
     tmp = args.results.with_suffix(".part")

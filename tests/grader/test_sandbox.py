@@ -368,3 +368,13 @@ def test_a_killed_driver_takes_its_kernel_with_it_and_the_next_run_cleans_up(tmp
     if layout is not None:
         assert not [g for base in layout[1] if base.is_dir() for g in base.iterdir()
                     if cgroups.owner_of(g.name) in tags]
+
+
+def test_a_grading_process_whose_driver_died_before_it_started_ends_at_once(tmp_path):
+    # the driver named as its parent is gone by the time it asks to die with it
+    results = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "lessonlib.grader.trusted",
+                           str(tmp_path / "graded.ipynb"), "--scratch", str(tmp_path),
+                           "--results", str(results), "--parent", str(os.getpid() + 10 ** 6)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and not proc.stderr and not results.exists()
