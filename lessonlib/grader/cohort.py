@@ -25,11 +25,11 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import sandbox
 from .exercises import EXERCISES, NOTEBOOKS, exercises_of
 from .grade import NotebookGrade, find_solved, grade_notebook
 from .notebook_files import NotebookError, read_notebook, solutions_dir
@@ -156,7 +156,7 @@ def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content:
                 timeout: float, sandboxed: bool, cases: int | None, keys: bool = True) -> dict:
     """Grade a submission given as bytes, against its solved notebook given as bytes: what a
     Dask worker runs. Returns plain data: ``{"grade": ..., "notes": ..., "error": ...}``."""
-    with tempfile.TemporaryDirectory(prefix="lessonlib-cohort-") as tmp:
+    with sandbox.temp_folder("cohort") as tmp:
         sub_dir, sol_dir = Path(tmp, "submission"), Path(tmp, "solutions")
         sub_dir.mkdir()
         sol_dir.mkdir()

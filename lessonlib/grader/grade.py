@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,14 +220,15 @@ def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
                             "the submission's code; to run it without a sandbox anyway, "
                             "pass --no-sandbox")
     notes = []
-    with tempfile.TemporaryDirectory(prefix="lessonlib-grade-") as tmp:
+    with sandbox.temp_folder("grade") as tmp:
         tmp = Path(tmp)
         nb_file, results, scratch = tmp / "graded.ipynb", tmp / "results.json", tmp / "scratch"
         scratch.mkdir()
         nb_file.write_text(dumps(graded.notebook), encoding="utf-8")
         cmd = [sys.executable, "-m", "lessonlib.grader.trusted", str(nb_file),
                "--scratch", str(scratch), "--results", str(results),
-               "--timeout", f"{timeout:g}"] + ([] if sandboxed else ["--no-sandbox"]) \
+               "--timeout", f"{timeout:g}", "--parent", str(os.getpid())] \
+            + ([] if sandboxed else ["--no-sandbox"]) \
             + ([] if cases is None else ["--cases", str(int(cases))]) \
             + ([] if keys else ["--no-keys"])
         n_code = sum(c.cell_type == "code" for c in graded.notebook.cells)

@@ -12,7 +12,6 @@ import json
 import os
 import queue
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,7 @@ class KernelSession:
         self._specs = None
         self._ready = False
         self.km = self.kc = None
+        self.box: sandbox.Box | None = None
 
     def __enter__(self) -> KernelSession:
         self.launch(wait=False)
@@ -62,11 +62,11 @@ class KernelSession:
     def launch(self, *, wait: bool = True) -> None:
         """Start the kernel; wait until it answers unless ``wait`` is false (the first
         ``run`` or ``send`` waits then, so its start overlaps the caller's own work)."""
-        self._specs = tempfile.TemporaryDirectory(prefix="lessonlib-kernelspec-")
+        self._specs = sandbox.temp_folder("kernelspec")
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        if self.sandboxed:
-            argv = ["prlimit", *sandbox.Limits().prlimit_args(), *sandbox.sandbox_command(
-                argv, self.scratch, package=self.package)]
+        if self.sandboxed:      # a slot, uid and cgroup of its own (sandbox.Box)
+            self.box = sandbox.Box(self.scratch).open()
+            argv = self.box.command(argv, env=self.env, package=self.package)
         spec_dir = Path(self._specs.name) / "lessonlib-grading"
         spec_dir.mkdir()
         (spec_dir / "kernel.json").write_text(json.dumps({
@@ -77,9 +77,9 @@ class KernelSession:
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(Path(self._specs.name))]),
             transport="ipc", ip=str(self.scratch / ".kernel"),
             connection_file=str(self.scratch / ".kernel.json"))
-        if self.sandboxed:      # the kernel's own files, readable by it as nobody
+        if self.sandboxed:      # the kernel's own files, readable by it as the slot's user
             self.km.write_connection_file()
-            sandbox.prepare_scratch(self.scratch)
+            self.box.prepare()
         self.km.start_kernel(cwd=str(self.scratch), env=self.env)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -104,7 +104,15 @@ class KernelSession:
             self.km.shutdown_kernel(now=True)
         if self._specs is not None:
             self._specs.cleanup()
-        self.km = self.kc = self._specs = None
+        if self.box is not None:
+            self.box.close()
+        self.km = self.kc = self._specs = self.box = None
+
+    @property
+    def wire_dir(self) -> Path:
+        """Where the grader's sockets for this kernel go: the box's folder for them,
+        which the sandbox cannot write (the scratch folder without a sandbox)."""
+        return self.box.wire_dir if self.box is not None else self.scratch
 
     def alive(self) -> bool:
         return self.km is not None and self.km.is_alive()

@@ -23,13 +23,12 @@ import os
 import secrets
 import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import framework, instructor, oracle, wire
+from . import framework, instructor, oracle, sandbox, wire
 from .exercises import EXERCISES, Status, checks_module, exercises_of
 from .graded_package import write_graded_package
 from .kernel import KernelSession
@@ -60,10 +59,11 @@ class Channel:
     def _open(self) -> None:
         if not self.kernel.alive():
             self._fail("stopped its kernel (the kernel had stopped)")
-        self.path = self.kernel.scratch / f".wire-{secrets.token_hex(4)}"
+        # in a folder the sandbox cannot write, so that nothing there is swapped
+        self.path = self.kernel.wire_dir / f".wire-{secrets.token_hex(8)}"
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(str(self.path))
-        os.chmod(self.path, 0o777)            # the kernel may run as nobody
+        os.chmod(self.path, 0o777)            # the kernel runs as the slot's user
         self.server.listen(1)
         self.server.settimeout(self.timeout)
         self.msg_id = self.kernel.send(
@@ -216,7 +216,7 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
     framework.fresh_cases(entropy)
     results: dict = {"cells": {}, "checks": {}, "notes": [], "cases": entropy}
     env = dict(os.environ, MPLBACKEND="Agg", LESSONLIB_HEADLESS="1")
-    with tempfile.TemporaryDirectory(prefix="lessonlib-package-") as pkg:
+    with sandbox.temp_folder("package") as pkg:
         # the kernel's lessonlib lacks the exercises' answers: mounted in its place in the
         # sandbox, first on the import path without one
         package = write_graded_package([e.id for e in exercises_of(name)], pkg)
@@ -300,10 +300,13 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--parent", type=int,
+                        help="the pid of the process that started this one (end with it)")
     parser.add_argument("--cases", type=int, help="the checks' random cases (default: fresh)")
     parser.add_argument("--no-keys", action="store_true",
                         help="read the questions' answers for their form only, not their keys")
     args = parser.parse_args(argv)
+    sandbox.die_with_parent(args.parent)    # a driver that is killed takes this one along
     results = grade_in_kernel(args.notebook, args.scratch, sandboxed=not args.no_sandbox,
                               timeout=args.timeout, cases=args.cases, keys=not args.no_keys)
     tmp = args.results.with_suffix(".part")
