@@ -30,7 +30,7 @@ def test_grade_on_the_learner_notebook_scores_zero_and_writes_nothing():
     before, mtime = LEARNER.read_bytes(), LEARNER.stat().st_mtime_ns
     cli = run_cli("grade", LEARNER)
     assert cli.returncode == 1
-    assert "0/7" in cli.stdout and cli.stdout.count("not attempted yet") == 5
+    assert "0/8" in cli.stdout and cli.stdout.count("not attempted yet") == 6
     assert LEARNER.read_bytes() == before and LEARNER.stat().st_mtime_ns == mtime
 
 
@@ -170,7 +170,7 @@ def test_the_graded_copy_skips_the_lessons_experiments_only():
     code = [c for c in graded.notebook.cells if c.cell_type == "code"]
     plan = [c.metadata.get(GRADING_KEY, cell_info(c).get("role")) for c in code]
     assert plan[0] == "run"                          # set-up: imports and the seed
-    assert "skip" in plan and plan.count("check") == 5
+    assert "skip" in plan and plan.count("check") == 6
     assert all(p == "run" for c, p in zip(code, plan) if cell_info(c).get("role") == "exercise")
 
 
