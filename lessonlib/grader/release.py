@@ -161,17 +161,22 @@ def release(*, solutions=None, out=None, force: bool = False, check: bool = Fals
 
 
 def refresh_solved(path, *, timeout: int = 300) -> None:
-    """Execute a solved notebook (headless, matplotlib's Agg backend: as the tests run it) and
-    store what its cells print: each code cell whose every output is printed text keeps that
-    text and the tag ``nbval-check-output``, so nbval compares it on every run of the suite
-    (the figures the prose quotes come from these cells). Other cells keep no output."""
+    """Execute a solved notebook (headless) and store what its cells print and draw.
+
+    Each code cell whose outputs are printed text and figures only keeps that text (one
+    output) and the tag ``nbval-check-output``, so nbval compares the text on every run of
+    the suite (the figures the prose quotes come from these cells; nbval does not compare
+    images, and the suite draws off-screen). Every figure a cell draws is stored after its
+    text, as a PNG, so that an instructor reading the solved notebook sees each plot. Other
+    cells (widgets, results, errors) keep no output."""
     from nbclient import NotebookClient
 
     path = Path(path)
     nb = read_notebook(path)
     run = copy.deepcopy(nb)
-    # the kernel's environment, not this process's: no figure output, no progress bars
-    env = {**os.environ, "MPLBACKEND": "Agg", "LESSONLIB_HEADLESS": "1"}
+    # the kernel's environment, not this process's: figures as PNGs, no progress bars
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "LESSONLIB_HEADLESS": "1"}
     NotebookClient(run, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
     for cell, done in zip(nb.cells, run.cells):
@@ -179,13 +184,19 @@ def refresh_solved(path, *, timeout: int = 300) -> None:
             continue
         printed = [o for o in done.outputs if o.get("output_type") == "stream"
                    and o.get("name") == "stdout"]
-        compared = printed and len(printed) == len(done.outputs)
-        if cell_info(cell).get("role") == "check" and not compared:
+        figures = [o for o in done.outputs if o.get("output_type") == "display_data"
+                   and "image/png" in o.get("data", {})]
+        compared = printed and len(printed) + len(figures) == len(done.outputs)
+        if cell_info(cell).get("role") == "check" and not (compared and not figures):
             raise NotebookError(f"{path.name}: the check cell {cell.get('id')} printed "
                                 f"{[o.get('output_type') for o in done.outputs]}, not its line")
         _tag_compared(cell, compared)
         # one output of all the text: how the kernel split it into messages varies by run
-        cell.outputs = [nbformat.v4.new_output(
-            "stream", name="stdout", text="".join(o.text for o in printed))] if compared else []
-        cell.execution_count = 1 if compared else None
+        text = [nbformat.v4.new_output("stream", name="stdout",
+                                       text="".join(o.text for o in printed))] if compared else []
+        kept = figures if compared or len(figures) == len(done.outputs) else []
+        cell.outputs = text + [nbformat.v4.new_output(
+            "display_data", data={"image/png": o["data"]["image/png"]},
+            metadata=o.get("metadata", {})) for o in kept]
+        cell.execution_count = 1 if cell.outputs else None
     path.write_text(dumps(nb), encoding="utf-8")

@@ -45,17 +45,38 @@ def _code_cells(path):
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
 
 
+def _text_of(cell) -> str:
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream")
+
+
+def _figures_of(cell) -> list:
+    return [o for o in cell.outputs if o.output_type == "display_data"]
+
+
 @pytest.mark.parametrize("path", SOLVED, ids=[p.stem for p in SOLVED])
 def test_every_cell_that_prints_is_stored_and_compared(path):
+    """A tagged cell stores its text (one stdout output) and then its figures; an untagged
+    one stores figures only, or nothing."""
     compared = 0
     for cell in _code_cells(path):
         tagged = CHECK_TAG in cell.metadata.get("tags", [])
-        assert tagged == bool(cell.outputs), cell.source[:80]
-        if tagged:
-            assert cell.execution_count == 1
-            assert [(o.output_type, o.name) for o in cell.outputs] == [("stream", "stdout")]
-            compared += cell_info(cell).get("role") != "check"
+        figures = _figures_of(cell)
+        assert all(list(f.data) == ["image/png"] for f in figures), cell.source[:80]
+        text = [(o.output_type, o.name) for o in cell.outputs if o.output_type != "display_data"]
+        assert text == ([("stream", "stdout")] if tagged else []), cell.source[:80]
+        assert cell.execution_count == (1 if cell.outputs else None)
+        compared += tagged and cell_info(cell).get("role") != "check"
     assert compared >= 10   # the lesson's experiments, not only the check lines
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=[p.stem for p in SOLVED])
+def test_every_figure_is_stored_for_the_instructor(path):
+    """Each cell that shows a figure (plt.show(), a plot function on its last line) stores
+    it, so the solved notebook shows the instructor every plot."""
+    for cell in _code_cells(path):
+        shows = "plt.show()" in cell.source
+        if shows and cell_info(cell).get("role") is None:
+            assert _figures_of(cell), f"no stored figure for: {cell.source[:80]}"
 
 
 @pytest.mark.parametrize("path", SOLVED, ids=[p.stem for p in SOLVED])
@@ -69,6 +90,7 @@ def test_a_changed_figure_fails_the_suite_and_says_what_to_do(tmp_path):
     name = "05_softmax_regression.ipynb"
     nb = nbformat.read(solutions_dir() / name, as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == "code" and c.outputs
+                and c.outputs[0].output_type == "stream"
                 and cell_info(c).get("role") != "check" and any(d in c.outputs[0].text
                                                                  for d in "0123456789"))
     text = cell.outputs[0].text
@@ -101,8 +123,7 @@ def test_every_decimal_figure_of_the_prose_is_printed(path):
     round from a number the notebook prints (in its stored outputs), or be listed in
     NOT_MEASURED with what it is."""
     nb = nbformat.read(path, as_version=4)
-    printed = PRINTED.findall("".join(o.text for c in nb.cells if c.cell_type == "code"
-                                      for o in c.outputs))
+    printed = PRINTED.findall("".join(_text_of(c) for c in nb.cells if c.cell_type == "code"))
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     quoted = set(QUOTED.findall(prose))
     unbacked = sorted(q for q in quoted if (path.stem, q) not in NOT_MEASURED

@@ -1,5 +1,7 @@
 """lessonlib.grader.release: learner notebooks generated from the solved ones."""
 
+import base64
+
 import nbformat
 import pytest
 
@@ -90,8 +92,8 @@ def test_release_rejects_unbalanced_markers(tmp_path):
 
 
 def test_refresh_stores_and_tags_the_cells_that_only_print(tmp_path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")   # a
-    # learner's default, which refresh must override for its kernel as the tests' have it
+    monkeypatch.setenv("MPLBACKEND", "Agg")   # the suite's, which refresh must override for
+    # its kernel so that figures are drawn and stored
     nb = nbformat.v4.new_notebook(metadata={"lessonlib": {"notebook": "99_tiny"}})
     nb.cells = [nbformat.v4.new_code_cell("x = 6 * 7"),
                 nbformat.v4.new_code_cell("print(x)", metadata={"tags": [release.CHECK_TAG]}),
@@ -108,7 +110,11 @@ def test_refresh_stores_and_tags_the_cells_that_only_print(tmp_path, monkeypatch
     assert silent.outputs == [] and "tags" not in silent.metadata
     assert [o.text for o in printed.outputs] == ["42\n"]
     assert printed.metadata.tags == [release.CHECK_TAG] and printed.execution_count == 1
-    assert [o.text for o in plotted.outputs] == ["drawn\n"]   # no image: figures off-screen
+    # the figure is stored after the text, as a PNG, for a reader; nbval compares the text
+    assert [o.output_type for o in plotted.outputs] == ["stream", "display_data"]
+    assert plotted.outputs[0].text == "drawn\n" and plotted.metadata.tags == [release.CHECK_TAG]
+    assert list(plotted.outputs[1].data) == ["image/png"]
+    assert base64.b64decode(plotted.outputs[1].data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert shown.outputs == [] and shown.metadata.tags == ["keep-me"]   # printed and a result
     assert shown.execution_count is None
 
