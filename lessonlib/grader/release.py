@@ -26,6 +26,15 @@ from .notebook_files import (
 )
 
 BACKUP_SUFFIX = ".bak"
+# What ipykernel reports of its language on the workbook's reference Python (the one CI and
+# these machines run). JupyterLab writes the kernel's report into a notebook it opens, and a
+# notebook whose stored report differs opens marked modified; with this one a learner on
+# that Python opens an unmodified notebook (on another Python, JupyterLab records its own
+# version and marks the notebook modified: harmless, said in the README).
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3},
+                 "file_extension": ".py", "mimetype": "text/x-python", "name": "python",
+                 "nbconvert_exporter": "python", "pygments_lexer": "ipython3",
+                 "version": "3.11.7"}
 CHECK_TAG = "nbval-check-output"   # nbval compares the cell's stored outputs on every run
 
 
@@ -97,6 +106,7 @@ def make_learner(solved) -> nbformat.NotebookNode:
                 "stream", name="stdout", text=not_attempted_line(EXERCISES[ex_id]) + "\n")]
     nb.metadata["lessonlib"] = {"notebook": name, "kind": "learner",
                                 "release_hash": source_hash(nb)}
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
     return nb
 
 

@@ -5,6 +5,8 @@ Chromium page boots JupyterLab once and opens every learner notebook in turn fro
 browser (each notebook's kernel is started while the previous one is tested, and shut down
 when its tab closes). For each notebook:
 
+* opened from the file browser, with its kernel idle, the notebook is not marked modified
+  (``test_opens_unmodified``);
 * Run All from the Run menu reaches the last cell, and no cell shows an error, a traceback
   or stderr (``test_runs_to_the_end``);
 * every control (slider, dropdown, checkbox, text box, button) of every widget is changed,
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import secrets
 import shutil
@@ -41,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from lessonlib.grader.release import LANGUAGE_INFO
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
@@ -259,6 +264,7 @@ class OpenNotebook:
     cells: list            # the notebook file's cells
     console_start: int = 0
     timings: dict = field(default_factory=dict)
+    opened_modified: bool = False   # the tab's mark when it opened, before Run All
 
     @property
     def page(self):
@@ -378,6 +384,8 @@ def notebook(request, lab, browser):
         _start_kernel(lab, name)
         _open(browser, name)
         nb.timings["open"] = time.monotonic() - start
+        nb.opened_modified = browser.page.locator(
+            ".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty", has_text=name).count() > 0
         _run_all(browser.page, timeout=120)
         nb.timings["run all"] = time.monotonic() - start - nb.timings["open"]
         following = NOTEBOOKS.index(name) + 1
@@ -392,6 +400,16 @@ def notebook(request, lab, browser):
             for session in lab.api("GET", "/api/sessions"):
                 if session["path"] == name:
                     lab.api("DELETE", f"/api/sessions/{session['id']}")
+
+
+def test_opens_unmodified(notebook):
+    """Opened with its kernel idle and nothing done, the notebook is not marked modified
+    (JupyterLab records the kernel's language report; the notebook stores the reference
+    Python's)."""
+    if platform.python_version() != LANGUAGE_INFO["version"]:
+        pytest.skip(f"Python {platform.python_version()} here: JupyterLab records it in place "
+                    f"of the notebooks' {LANGUAGE_INFO['version']}")
+    assert not notebook.opened_modified
 
 
 def _error_outputs(scope) -> list[str]:

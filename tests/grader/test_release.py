@@ -148,3 +148,15 @@ def test_worked_derivations_stay_in_the_solved_notebooks():
     extra.metadata["lessonlib"] = {"exercise": "1.2", "role": "worked"}
     solved.cells.append(extra)
     assert "**The answer.**" not in [c.source for c in release.make_learner(solved).cells]
+
+
+def test_learner_notebooks_carry_the_kernels_report_of_its_language():
+    """JupyterLab writes what the kernel reports of its language into the notebook it opens:
+    a notebook that stores the same opens unmodified (the browser test opens them)."""
+    from ipykernel.ipkernel import IPythonKernel
+    reported = dict(IPythonKernel.language_info)
+    assert {k: v for k, v in release.LANGUAGE_INFO.items() if k != "version"} == \
+        {k: v for k, v in reported.items() if k != "version"}
+    for path in sorted(notebook_files.learner_dir().glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata.language_info == release.LANGUAGE_INFO, path.name
