@@ -396,7 +396,9 @@ def make_check(exercise: Exercise, subchecks):
                                         "fresh ones: evaluate with lessonlib's references")
         return evaluate_fn(fn, ref=oracle.replay_for(exercise.notebook), **context)
 
-    return _checker(exercise, evaluate_fn, in_cell)
+    check = _checker(exercise, evaluate_fn, in_cell)
+    check.subchecks = tuple(subchecks)
+    return check
 
 
 # ------------------------------------------------------------------ concept questions
