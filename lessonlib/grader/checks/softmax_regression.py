@@ -65,9 +65,9 @@ def _random_labels(seed: int, C: int, m: int) -> np.ndarray:
 
 # ------------------------------------------------------------------ 5.1 softmax
 
-_STABLE_HINT = ("subtract each column's maximum before np.exp "
-                "(Z - Z.max(axis=0, keepdims=True)): the result is the same and exp never "
-                "overflows")
+_STABLE_HINT = ("exp overflowed: softmax is unchanged when one constant is subtracted from a "
+                "whole column, so subtract each column's maximum before exponentiating, which "
+                "keeps every exponent at or below 0")
 
 
 def _softmax_out(ck, Z, case, overflow_hint=_STABLE_HINT):
@@ -93,9 +93,9 @@ def _axis_hint(P):
         return ("each column is one example: normalize over axis 0 (the classes), not "
                 "axis 1")
     if np.isclose(P.sum(), 1):
-        return ("divide by the sum over each column (axis=0, keepdims=True), not by the "
-                "sum of the whole array")
-    return "divide exp(Z) by its sum over axis 0 (the classes), keepdims=True"
+        return ("divide each column by its own sum, not by the sum of the whole array")
+    return ("the columns do not sum to 1: normalize each column (axis 0, the classes) by its "
+            "own sum")
 
 
 def _value_hint(P):
@@ -103,8 +103,9 @@ def _value_hint(P):
     ``_softmax_out``): the axis when the columns do not sum to 1, else the formula."""
     if not np.allclose(P.sum(axis=0), 1, atol=1e-6):
         return _axis_hint(P)
-    return ("a = exp(z - max(z)) / sum(exp(z - max(z))) in each column: the maximum keeps "
-            "exp from overflowing and does not change the result")
+    return ("the columns sum to 1 but hold other values than softmax's: check that you "
+            "exponentiate the logits (less each column's maximum, which changes nothing) "
+            "before dividing by the column's sum")
 
 
 @weighted(1)
@@ -124,7 +125,7 @@ def _softmax_fixed(ck):
     got = _softmax_out(ck, z, "the column z = [5, 2, -1, 3]")
     require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
             f"for z = [5, 2, -1, 3] expected {fmt_array(want[:, 0], 3)}, got "
-            f"{fmt_array(got.ravel(), 3)}", "a = exp(z) / sum(exp(z))")
+            f"{fmt_array(got.ravel(), 3)}", _value_hint(got))
 
 
 @weighted(1)
@@ -189,8 +190,8 @@ def _one_hot_out(ck, y, C):
     arr = require_array(out, "Y")
     m = len(y)
     require(not (arr.shape == (m, C) and m != C), f"for {case} returned shape {arr.shape}, "
-            f"expected {(C, m)}", "one column per example: transpose np.eye(C)[y], or fill "
-            "Y[y, np.arange(m)]")
+            f"expected {(C, m)}", "one column per example: your array has a row per "
+            "example, where the rows are the classes")
     require(arr.shape == (C, m), f"for {case} returned shape {arr.shape}, expected {(C, m)}",
             "use C, not max(y) + 1, for the number of rows: Y has a row for every class, "
             "even ones absent from y" if arr.shape == (max(y) + 1, m) else

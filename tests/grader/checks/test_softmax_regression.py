@@ -94,9 +94,9 @@ SOFTMAX_WRONG = {
     "subtracts the minimum": (
         lambda Z: np.exp(Z - Z.min(axis=0)) / np.exp(Z - Z.min(axis=0)).sum(axis=0),
         "each column's maximum", 1.0),
-    "hardmax": (sm.hardmax, "a = exp(z - max(z))", 0.25),
+    "hardmax": (sm.hardmax, "exponentiate the logits", 0.25),
     "transposed": (lambda Z: solution_softmax(Z).T, "shape", 0),
-    "sigmoid per entry": (lambda Z: 1 / (1 + np.exp(-Z)), "its sum over axis 0", 0),
+    "sigmoid per entry": (lambda Z: 1 / (1 + np.exp(-Z)), "do not sum to 1", 0),
     "normalizes the logits, not exp": (lambda Z: Z / Z.sum(axis=0), "", 0),
     "without keepdims over axis 1": (
         lambda Z: np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=1), "", 0),
@@ -487,8 +487,20 @@ def test_the_overflow_costs_most_and_is_what_the_line_reports():
     assert " ".join(r.line.split()) == (
         "✗ Exercise 5.1 softmax: for logits of +-1000 such as [1000, 1001, 1002] returned NaN "
         "or infinity (array of shape (3, 4) [nan, nan, 0, 0.3333, nan, nan, ...]). Hint: "
-        "subtract each column's maximum before np.exp (Z - Z.max(axis=0, keepdims=True)): the "
-        "result is the same and exp never overflows. (4/6 checks passed, 0.5/2 points)")
+        "exp overflowed: softmax is unchanged when one constant is subtracted from a whole "
+        "column, so subtract each column's maximum before exponentiating, which keeps every "
+        "exponent at or below 0. (4/6 checks passed, 0.5/2 points)")
+
+
+@pytest.mark.parametrize("check, catalogue", [
+    (checks.check_softmax, SOFTMAX_WRONG), (checks.check_one_hot, ONE_HOT_WRONG)])
+def test_softmax_and_one_hot_hints_show_no_code(check, catalogue):
+    """The hints name the mistake and the idea; none hands over a line of numpy."""
+    for name, (fn, _, _) in catalogue.items():
+        line = " ".join(check.evaluate(fn).line.split())
+        hint = line.split("Hint: ", 1)[1] if "Hint: " in line else ""
+        for code in ("np.", "axis=", "keepdims", "Z.max", "exp(", "eye(", "arange", "Y["):
+            assert code not in hint, (name, code, hint)
 
 
 # ---------------------------------------------------------------- concept questions
