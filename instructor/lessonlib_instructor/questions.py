@@ -76,6 +76,12 @@ KEYS: dict[str, Key] = {
     "Q5.2": Key(math.log(10), (
         "every example gives its true class 1/10, so every loss is -ln(1/10) = ln 10 = 2.303 "
         "whatever the label, and the mean over the examples is the same")),
+    "Q5.3": Key("c", (
+        "random weights know nothing of the labels, so the true class gets 1/10 on average, "
+        "but unevenly, and minus the log is convex: a true class at 0.05 costs ln 2 = 0.69 "
+        "more than at 0.1, one at 0.15 saves only ln 1.5 = 0.41, so the losses average above "
+        "ln 10 (Jensen's inequality); every one of the notebook's draws of W starts above "
+        "it")),
     "Q6.1": Key("b", (
         "the learning rate (notebook 01's tier 1) moves the score the most; Adam's beta1 and "
         "epsilon work at their defaults, and batch norm's decay only has to warm up in "

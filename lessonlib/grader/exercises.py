@@ -119,6 +119,7 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in (
     Exercise("Q4.3", "start_up_bias", 1, "04_batch_norm_test_time", "question"),
     Exercise("Q5.1", "two_class_softmax", 1, "05_softmax_regression", "question"),
     Exercise("Q5.2", "untrained_cost", 1, "05_softmax_regression", "question"),
+    Exercise("Q5.3", "random_start_cost", 1, "05_softmax_regression", "question"),
     Exercise("Q6.1", "tune_first", 1, "06_putting_it_together", "question"),
     Exercise("Q6.2", "two_digit_batch", 1, "06_putting_it_together", "question"),
     Exercise("Q6.3", "accuracy_standard_error", 1, "06_putting_it_together", "question"),

@@ -21,7 +21,8 @@ from matplotlib.colors import ListedColormap
 
 from ..core.validate import as_float_array, as_int, as_labels, as_real, as_rng
 from ..layers.autodiff import vjp
-from ..layers.softmax import cross_entropy_cost, one_hot, softmax
+from ..layers.softmax import cross_entropy_cost, softmax, softmax_backward_by_autodiff
+from ..layers.softmax import one_hot as lessonlib_one_hot
 from ..network import Network, train_epochs
 from ..optim import Optimizer
 from .widgets import FixedWidgets
@@ -38,12 +39,46 @@ def _image_shape(image_shape) -> tuple[int, int]:
             as_int("image_shape[1]", image_shape[1], low=1))
 
 
+# ------------------------------------------------------------------ questions
+
+def answered(session, question: str) -> bool:
+    """True once ``question`` (``"Q5.2"``) has a well-formed answer in the learner's
+    ``session``, that is once its check printed ✎ (or ✓ where feedback is on). The cells
+    that measure a question's answer run only then, so that Run All shows no answer before
+    the learner has given one; until then this prints which question to answer first and
+    returns ``False``. Notebook 05."""
+    status = getattr(getattr(session, "results", {}).get(question), "status", None)
+    if getattr(status, "value", status) in ("answered", "passed"):
+        return True
+    print(f"This cell measures what question {question[1:]} asks: answer the question, run "
+          "its check, then run this cell again.")
+    return False
+
+
+def _encoder(one_hot):
+    """``one_hot`` checked as a function ``(y, C) -> Y (C, m)``, lessonlib's when None; the
+    returned encoder says which of its outputs has the wrong shape."""
+    if one_hot is None:
+        return lessonlib_one_hot
+    if not callable(one_hot):
+        raise TypeError("one_hot must be None or a function like exercise 5.2's, "
+                        f"(y, C) -> Y of shape (C, m), got {type(one_hot).__name__}")
+
+    def encode(y, C):
+        Y = np.asarray(one_hot(y, C), dtype=float)
+        if Y.shape != (C, y.size):
+            raise ValueError(f"one_hot must return an array of shape (C, m) = "
+                             f"{(C, y.size)}, got shape {Y.shape}")
+        return Y
+    return encode
+
+
 # ------------------------------------------------------------------ the model
 
 def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int = 50,
                              batch_size: int = 32, learning_rate: float = 0.5,
                              rng: np.random.Generator, X_val=None, y_val=None,
-                             functions=None):
+                             functions=None, one_hot=None):
     """Softmax regression ``Y_hat = softmax(W X + b)`` trained by mini-batch gradient descent.
 
     ``X`` is ``(n_x, m)``, ``y`` is ``(m,)`` with labels in ``[0, C)`` (``C = n_classes``, by
@@ -52,7 +87,10 @@ def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int 
     ``lessonlib.network.train_epochs``. ``functions=(softmax, cost, backward)``, with the
     signatures of exercises 5.1, 5.3 and 5.5, trains with those instead (the same mini-batches;
     ``dW`` and ``db`` from ``dZ`` by automatic differentiation of ``Z = W X + b``, which needs
-    autograd): notebook 05 trains with the learner's. Returns
+    autograd): notebook 05 trains with the learner's. ``one_hot``, with the signature of
+    exercise 5.2, turns the labels into the ``(C, m)`` matrix the cost and the gradient take
+    (lessonlib's by default); given without ``functions``, lessonlib's softmax, cost and
+    gradient by automatic differentiation train with it. Returns
     ``(net, history)``: ``net.predict(X)`` gives labels ``(m,)``, ``net.params["W1"]`` is
     ``W`` of shape ``(C, n_x)``; ``history`` has ``"cost"``, ``"train_acc"`` and, with
     validation data, ``"val_acc"``, one entry per epoch.
@@ -70,9 +108,10 @@ def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int 
                                   or len(functions) != 3 or not all(map(callable, functions))):
         raise TypeError("functions must be None or (softmax, cost, backward), three functions "
                         f"like those of exercises 5.1, 5.3 and 5.5, got {functions!r}")
+    encode = _encoder(one_hot)
     rng = as_rng(rng)
     net = Network([X.shape[0], max(C, 2)], rng=rng)
-    if functions is None:
+    if functions is None and one_hot is None:
         history = train_epochs(net, Optimizer("gd", learning_rate=learning_rate), X, y,
                                epochs=epochs, batch_size=batch_size, rng=rng,
                                X_val=X_val, y_val=y_val)
@@ -80,9 +119,10 @@ def train_softmax_regression(X, y, *, n_classes: int | None = None, epochs: int 
     epochs = as_int("epochs", epochs, low=0)
     batch_size = as_int("batch_size", batch_size, low=1)
     learning_rate = as_real("learning_rate", learning_rate, low=0, low_inclusive=False)
-    softmax_fn, cost_fn, backward_fn = functions
+    softmax_fn, cost_fn, backward_fn = functions or (softmax, cross_entropy_cost,
+                                                     softmax_backward_by_autodiff)
     W, b = net.params["W1"], net.params["b1"]
-    Y = one_hot(y, max(C, 2))
+    Y = encode(y, max(C, 2))
     history = {"cost": [], "train_acc": [], "val_acc": []}
     for _ in range(epochs):
         order, costs = rng.permutation(X.shape[1]), []
@@ -107,7 +147,7 @@ def _logits(W, b, X):
 
 
 def starting_costs(X, y, weight_scales, *, n_draws: int = 1, n_classes: int | None = None,
-                   rng: np.random.Generator, functions=None) -> np.ndarray:
+                   rng: np.random.Generator, functions=None, one_hot=None) -> np.ndarray:
     """The mean cross-entropy cost of softmax regression before any training step.
 
     ``X`` is ``(n_x, m)``, ``y`` is ``(m,)`` with labels in ``[0, C)`` (``C = n_classes``, by
@@ -117,7 +157,8 @@ def starting_costs(X, y, weight_scales, *, n_draws: int = 1, n_classes: int | No
     draw ``d``, so the scales compare the same draws. A scale of 0 gives every logit 0,
     uniform outputs ``1 / C`` and a cost of exactly ``ln C``: the number a training run
     should start near. ``functions=(softmax, cost)``, with the signatures of exercises 5.1
-    and 5.3, computes with those. Returns an array ``(n_draws, len(weight_scales))``.
+    and 5.3, computes with those, and ``one_hot`` (exercise 5.2's signature) makes the
+    labels' ``(C, m)`` matrix. Returns an array ``(n_draws, len(weight_scales))``.
     Notebook 05.
     """
     X = as_float_array("X", X, ndim=2)
@@ -141,9 +182,10 @@ def starting_costs(X, y, weight_scales, *, n_draws: int = 1, n_classes: int | No
     else:
         raise TypeError("functions must be None or (softmax, cost), two functions like those "
                         f"of exercises 5.1 and 5.3, got {functions!r}")
+    encode = _encoder(one_hot)
     n_draws = as_int("n_draws", n_draws, low=1)
     rng = as_rng(rng)
-    Y = one_hot(y, max(C, 2))
+    Y = encode(y, max(C, 2))
     costs = np.empty((n_draws, scales.size))
     for d in range(n_draws):
         W = Network([X.shape[0], max(C, 2)], rng=rng).params["W1"]

@@ -311,3 +311,59 @@ def test_starting_costs_use_the_networks_first_weights_and_the_given_functions()
     mine = lesson.starting_costs(X, y, [0.0, 1.0], rng=np.random.default_rng(12),
                                  functions=(my_softmax, lambda Y_hat, Y: 7.0))
     assert seen == [(3, 30), (3, 30)] and np.array_equal(mine, [[7.0, 7.0]])
+
+
+def test_training_and_starting_costs_make_the_labels_with_the_given_one_hot():
+    """one_hot= (exercise 5.2's signature) makes the (C, m) labels: notebook 05 passes the
+    learner's once it passes. A correct one changes nothing; the one given is the one run."""
+    X, y = make_blobs(20, 3, rng=np.random.default_rng(5))
+    calls = []
+
+    def my_one_hot(labels, C):
+        calls.append((labels.shape, C))
+        return np.eye(C)[labels].T
+
+    kw = dict(epochs=2, batch_size=16, learning_rate=0.5)
+    fns = (softmax.softmax, softmax.cross_entropy_cost, answers.softmax_backward)
+    _, h_ref = lesson.train_softmax_regression(X, y, rng=np.random.default_rng(6),
+                                               functions=fns, **kw)
+    _, h_own = lesson.train_softmax_regression(X, y, rng=np.random.default_rng(6),
+                                               functions=fns, one_hot=my_one_hot, **kw)
+    assert calls == [((60,), 3)] and h_own["cost"] == h_ref["cost"]
+    _, h_alone = lesson.train_softmax_regression(X, y, rng=np.random.default_rng(6),
+                                                 one_hot=my_one_hot, **kw)
+    assert len(calls) == 2 and np.allclose(h_alone["cost"], h_ref["cost"], rtol=1e-12)
+    start = lesson.starting_costs(X, y, [0.0], rng=np.random.default_rng(7),
+                                  one_hot=my_one_hot)
+    assert len(calls) == 3 and np.isclose(start[0, 0], np.log(3))
+
+
+@pytest.mark.parametrize("bad, exc, words", [
+    (lambda labels, C: np.eye(C)[labels], ValueError, "one_hot must return an array of shape"),
+    ("eye", TypeError, "one_hot must be None or a function"),
+])
+def test_a_bad_one_hot_is_named(bad, exc, words):
+    X, y = make_blobs(5, 3, rng=np.random.default_rng(8))
+    with pytest.raises(exc, match=words):
+        lesson.train_softmax_regression(X, y, epochs=1, one_hot=bad,
+                                        rng=np.random.default_rng(0))
+    with pytest.raises(exc, match=words):
+        lesson.starting_costs(X, y, [1.0], one_hot=bad, rng=np.random.default_rng(0))
+
+
+def test_answered_gates_a_measurement_until_its_question_has_an_answer(capsys):
+    from lessonlib.grader.checks.softmax_regression import check_random_start_cost
+    from lessonlib.grader.session import Session
+    session = Session("05_softmax_regression")
+    assert not lesson.answered(session, "Q5.3")
+    assert "what question 5.3 asks: answer the question" in capsys.readouterr().out
+
+    def stub():
+        raise NotImplementedError
+    check_random_start_cost(stub, session)
+    assert not lesson.answered(session, "Q5.3")
+    check_random_start_cost(lambda: "x", session)             # malformed: not an answer
+    assert not lesson.answered(session, "Q5.3")
+    check_random_start_cost(lambda: "b", session)
+    capsys.readouterr()
+    assert lesson.answered(session, "Q5.3") and capsys.readouterr().out == ""

@@ -1,4 +1,4 @@
-"""Checks for notebook 05, softmax regression (exercises 5.1 to 5.6, questions 5.1 and 5.2).
+"""Checks for notebook 05, softmax regression (exercises 5.1 to 5.6, questions 5.1 to 5.3).
 
 Every check compares the learner's function with the reference's answers (``ck.ref``)
 on fixed and random cases, and adds the properties that catch
@@ -19,10 +19,11 @@ notebook stresses for it.
   and the shift invariance weigh 1 each.
 - 5.2 ``one_hot``: C rows even when a class is absent from ``y`` (the exercise's own
   warning) weighs 4 of 8, a square case that shows a transposed ``Y`` 2.
-- 5.3 ``cross_entropy_cost``: the exercise asks for two things, the value (divide by m, not
-  C m) and a cost that stays finite when a probability is 0. The fixed case weighs 3 (it
-  reports a wrong value first), the random and float32 cases 1 each; a 0 on a wrong class 3,
-  a 0 on the true class 3. A sum over the examples keeps 0.55/2, a log of 0 0.91/2.
+- 5.3 ``cross_entropy_cost``: the exercise asks for two things, the value (the mean of the
+  examples' losses) and a cost that stays finite when a probability is 0. The fixed case
+  weighs 3 (it reports a wrong value first), the random and float32 cases 1 each; a 0 on a
+  wrong class 3, a 0 on the true class 3. A sum over the examples keeps 0.55/2, a log of 0
+  0.91/2.
 - 5.4 ``softmax_jacobian``: the formula, against a numerical Jacobian, weighs 4 of 7; the
   large logits 2 (the naive softmax of 5.1 again); the symmetry and zero row sums 1, which a
   flipped sign still passes.
@@ -34,6 +35,8 @@ notebook stresses for it.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -62,9 +65,9 @@ def _random_labels(seed: int, C: int, m: int) -> np.ndarray:
 
 # ------------------------------------------------------------------ 5.1 softmax
 
-_STABLE_HINT = ("subtract each column's maximum before np.exp "
-                "(Z - Z.max(axis=0, keepdims=True)): the result is the same and exp never "
-                "overflows")
+_STABLE_HINT = ("exp overflowed: softmax is unchanged when one constant is subtracted from a "
+                "whole column, so subtract each column's maximum before exponentiating, which "
+                "keeps every exponent at or below 0")
 
 
 def _softmax_out(ck, Z, case, overflow_hint=_STABLE_HINT):
@@ -90,9 +93,9 @@ def _axis_hint(P):
         return ("each column is one example: normalize over axis 0 (the classes), not "
                 "axis 1")
     if np.isclose(P.sum(), 1):
-        return ("divide by the sum over each column (axis=0, keepdims=True), not by the "
-                "sum of the whole array")
-    return "divide exp(Z) by its sum over axis 0 (the classes), keepdims=True"
+        return ("divide each column by its own sum, not by the sum of the whole array")
+    return ("the columns do not sum to 1: normalize each column (axis 0, the classes) by its "
+            "own sum")
 
 
 def _value_hint(P):
@@ -100,8 +103,9 @@ def _value_hint(P):
     ``_softmax_out``): the axis when the columns do not sum to 1, else the formula."""
     if not np.allclose(P.sum(axis=0), 1, atol=1e-6):
         return _axis_hint(P)
-    return ("a = exp(z - max(z)) / sum(exp(z - max(z))) in each column: the maximum keeps "
-            "exp from overflowing and does not change the result")
+    return ("the columns sum to 1 but hold other values than softmax's: check that you "
+            "exponentiate the logits (less each column's maximum, which changes nothing) "
+            "before dividing by the column's sum")
 
 
 @weighted(1)
@@ -121,7 +125,7 @@ def _softmax_fixed(ck):
     got = _softmax_out(ck, z, "the column z = [5, 2, -1, 3]")
     require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
             f"for z = [5, 2, -1, 3] expected {fmt_array(want[:, 0], 3)}, got "
-            f"{fmt_array(got.ravel(), 3)}", "a = exp(z) / sum(exp(z))")
+            f"{fmt_array(got.ravel(), 3)}", _value_hint(got))
 
 
 @weighted(1)
@@ -186,8 +190,8 @@ def _one_hot_out(ck, y, C):
     arr = require_array(out, "Y")
     m = len(y)
     require(not (arr.shape == (m, C) and m != C), f"for {case} returned shape {arr.shape}, "
-            f"expected {(C, m)}", "one column per example: transpose np.eye(C)[y], or fill "
-            "Y[y, np.arange(m)]")
+            f"expected {(C, m)}", "one column per example: your array has a row per "
+            "example, where the rows are the classes")
     require(arr.shape == (C, m), f"for {case} returned shape {arr.shape}, expected {(C, m)}",
             "use C, not max(y) + 1, for the number of rows: Y has a row for every class, "
             "even ones absent from y" if arr.shape == (max(y) + 1, m) else
@@ -244,12 +248,17 @@ check_one_hot = make_check(
 
 # ------------------------------------------------------------------ 5.3 cross_entropy_cost
 
-_LOG0_HINT = ("np.log(0) is -inf and 0 * -inf is NaN: take the log of "
-              "np.maximum(Y_hat, 1e-12) (or use only the true class's probability) so the "
-              "cost stays finite")
+# 5.3 states the property (the mean over the examples of minus the natural log of the true
+# class's probability) and leaves the form to the learner: its hints name the mistake and
+# the idea to revisit, never the code or the formula.
+_NAN_HINT = ("a probability of 0 on a wrong class made the cost NaN: in floating point "
+             "0 times log 0 is NaN, not 0, so a wrong class's 0 must never reach the log")
+_INF_HINT = ("a probability of 0 on the true class made the cost infinite (log 0 is -inf): "
+             "keep what reaches the log above 0, by a floor far below any probability a "
+             "model would give")
 
 
-def _cost_value(ck, Y_hat, Y, case, *, finite=True):
+def _cost_value(ck, Y_hat, Y, case, *, finite=True, nonfinite_hint=_NAN_HINT):
     out = ck.call(Y_hat, Y)
     require(out is not None, f"returned None for {case}", "end the function with a return "
             "statement")
@@ -258,23 +267,46 @@ def _cost_value(ck, Y_hat, Y, case, *, finite=True):
     except (TypeError, ValueError):
         require(False, f"for {case} returned {type(out).__name__}, expected a number")
     require(arr.size == 1, f"for {case} returned an array of shape {arr.shape}, expected a "
-            "single number", "sum over the classes and average over the m examples: "
-            "np.sum(...) / m, not a sum along one axis only")
+            "single number", "the cost is one number for the whole batch: the mean of the "
+            "examples' losses, not a loss per example or per class")
     val = float(arr.reshape(-1)[0])
     if finite:
-        require(np.isfinite(val), f"for {case} returned {val}", _LOG0_HINT)
+        require(np.isfinite(val), f"for {case} returned {val}", nonfinite_hint)
     return val
 
 
-def _cost_hint(got, want, m, C):
-    if np.isclose(got, m * want, rtol=1e-6):
-        return "the cost is the average over the m examples: divide the sum by m"
-    if np.isclose(got, want / C, rtol=1e-6):
-        return ("divide by m (examples), not by C * m: np.mean over the whole array "
-                "averages over the classes too")
-    if np.isclose(got, -want, rtol=1e-6):
-        return "the cost has a minus sign: -sum(Y * log(Y_hat)) / m"
-    return "J = -(1/m) sum over examples and classes of Y * log(Y_hat)"
+def _log_of_other_entries(Y_hat, Y):
+    """The costs of two slips that take the log of other entries than the true class's:
+    every entry of ``Y_hat``, and only the wrong classes' (clipped like a careful cost)."""
+    logs = np.log(np.maximum(Y_hat, 1e-12))
+    m = Y.shape[1]
+    return -np.sum(logs) / m, -np.sum((1 - Y) * logs) / m
+
+
+def _cost_hint(got, want, m, C, Y_hat, Y):
+    close = functools.partial(np.isclose, rtol=1e-6, atol=0)
+    if close(got, m * want):
+        return ("the cost came out m times too large: it is the mean of the examples' "
+                "losses, not their sum")
+    if C != m and close(got, want * m / C):
+        return ("the cost was divided by C, the number of classes, where it averages over "
+                "the m examples: check which axis your mean or division runs over")
+    if close(got, want / C):
+        return ("the cost came out C times too small: it averages over the m examples (the "
+                "columns) only; each example's loss is one number, not an average over the "
+                "classes")
+    if close(got, -want):
+        return ("the cost came out negative: the log of a probability is at most 0, and "
+                "the loss is minus that log")
+    if close(got, want / np.log(10)) or close(got, want / np.log(2)):
+        return ("the cost is off by a constant factor: the loss uses the natural log, and "
+                "a log in another base measures in other units")
+    if any(close(got, slip) for slip in _log_of_other_entries(Y_hat, Y)):
+        return ("the cost took the log of other classes' probabilities: each example's loss "
+                "depends only on the probability of its true class, which Y marks")
+    return ("each example's loss is minus the natural log of its true class's probability "
+            "(Y marks that class), and the cost is their mean over the m examples: compare "
+            "what your code takes the log of, and what it averages over, with that")
 
 
 def _cost_compare(ck, Y_hat, Y, case):
@@ -282,7 +314,8 @@ def _cost_compare(ck, Y_hat, Y, case):
     got = _cost_value(ck, Y_hat, Y, case)
     C, m = Y.shape
     require(np.isclose(got, want, rtol=1e-5, atol=1e-6),
-            f"for {case} expected {want:.6f}, got {got:.6g}", _cost_hint(got, want, m, C))
+            f"for {case} expected {want:.6f}, got {got:.6g}",
+            _cost_hint(got, want, m, C, Y_hat, Y))
 
 
 @weighted(3)
@@ -307,7 +340,7 @@ def _cost_float32(ck):
     want = ck.ref.cross_entropy_cost(Y_hat.astype(np.float64), Y.astype(np.float64))
     got = _cost_value(ck, Y_hat, Y, "float32 probabilities of shape (5, 6)")
     require(np.isclose(got, want, rtol=1e-4), f"for float32 probabilities expected "
-            f"{want:.5f}, got {got:.6g}", _cost_hint(got, want, 6, 5))
+            f"{want:.5f}, got {got:.6g}", _cost_hint(got, want, 6, 5, Y_hat, Y))
 
 
 @weighted(3)
@@ -321,13 +354,18 @@ def _cost_zero_wrong_class(ck):
 def _cost_zero_true_class(ck):
     Y_hat = np.array([[0.0, 0.5], [1.0, 0.5]])
     Y = ck.ref.one_hot([0, 0], 2)
-    got = _cost_value(ck, Y_hat, Y, "a probability of 0 on the true class")
+    got = _cost_value(ck, Y_hat, Y, "a probability of 0 on the true class",
+                      nonfinite_hint=_INF_HINT)
     confident = _cost_value(ck, np.array([[1e-6, 0.5], [1 - 1e-6, 0.5]]), Y,
-                            "a probability of 1e-6 on the true class")
-    require(got >= confident - 1e-6 and got > 5,
+                            "a probability of 1e-6 on the true class",
+                            nonfinite_hint=_INF_HINT)
+    hint = ("a confident mistake must cost a lot: whatever keeps the log finite must not "
+            "lift small probabilities, only a 0")
+    require(got >= confident - 1e-6,
             f"a probability of 0 on the true class cost {got:.4g}, less than a probability "
-            f"of 1e-6 ({confident:.4g})", "a wrong, confident prediction must cost a lot; "
-            "clip Y_hat at a tiny number such as 1e-12, not at a large one")
+            f"of 1e-6 there ({confident:.4g})", hint)
+    require(got > 5, f"a probability of 0 on the true class cost {got:.4g}, expected more "
+            "than 5 for these two examples, about what a true class at 1e-4 costs", hint)
 
 
 check_cross_entropy_cost = make_check(
@@ -423,8 +461,9 @@ def _backward_hint(got, Y_hat, Y):
                 "its entry of dZ is negative")
     if C != m and np.allclose(got, want * m / C):
         return "divide by m (examples, Y.shape[1]), not by C (classes, Y.shape[0])"
-    return ("per example, dz_c = sum over j of (-y_j / y_hat_j) * J[j, c] with your Jacobian; "
-            "simplify it with sum_j y_j = 1")
+    return ("per example, the loss depends only on the true class's probability: chain its "
+            "derivative with that class's row of your Jacobian, for c = t and for c != t, "
+            "and write both cases with the one-hot label")
 
 
 @weighted(1)
@@ -559,3 +598,7 @@ check_two_class_softmax = make_question(EXERCISES["Q5.1"], choices="abcde")
 
 # Q5.2: the cost J when softmax gives 1/10 to each of C = 10 classes for every example.
 check_untrained_cost = make_question(EXERCISES["Q5.2"])
+
+# Q5.3: with the network's small random first weights, the cost before training is
+# (a) exactly ln 10  (b) below ln 10  (c) above ln 10  (d) above or below, as often
+check_random_start_cost = make_question(EXERCISES["Q5.3"], choices="abcd")

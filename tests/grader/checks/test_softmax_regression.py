@@ -94,9 +94,9 @@ SOFTMAX_WRONG = {
     "subtracts the minimum": (
         lambda Z: np.exp(Z - Z.min(axis=0)) / np.exp(Z - Z.min(axis=0)).sum(axis=0),
         "each column's maximum", 1.0),
-    "hardmax": (sm.hardmax, "a = exp(z - max(z))", 0.25),
+    "hardmax": (sm.hardmax, "exponentiate the logits", 0.25),
     "transposed": (lambda Z: solution_softmax(Z).T, "shape", 0),
-    "sigmoid per entry": (lambda Z: 1 / (1 + np.exp(-Z)), "its sum over axis 0", 0),
+    "sigmoid per entry": (lambda Z: 1 / (1 + np.exp(-Z)), "do not sum to 1", 0),
     "normalizes the logits, not exp": (lambda Z: Z / Z.sum(axis=0), "", 0),
     "without keepdims over axis 1": (
         lambda Z: np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=1), "", 0),
@@ -213,32 +213,49 @@ def _cost_log(Y_hat, Y):
         return np.log(Y_hat)
 
 
-# name: (wrong cost, words of the reported hint, points out of 2)
+def _floored_log(Y_hat, log=np.log):
+    return log(np.maximum(Y_hat, 1e-12))
+
+
+# name: (wrong cost, words of the reported hint, points out of 2). 5.3 states what the cost
+# measures and leaves the form to the learner: each hint names the mistake.
 COST_WRONG = {
-    "summed, not averaged": (lambda Y_hat, Y: -np.sum(Y * np.log(np.maximum(Y_hat, 1e-12))),
-                             "divide the sum by m", 0.55),
+    "summed, not averaged": (lambda Y_hat, Y: -np.sum(Y * _floored_log(Y_hat)),
+                             "m times too large", 0.55),
     "log(0) gives infinity": (lambda Y_hat, Y: -np.sum(Y * _cost_log(Y_hat, Y)) / Y.shape[1],
-                              "np.log(0)", 0.91),
+                              "0 times log 0 is NaN", 0.91),
     "np.where without clipping": (
         lambda Y_hat, Y: -np.sum(np.where(Y == 1, _cost_log(Y_hat, Y), 0)) / Y.shape[1],
-        "np.log(0)", 1.45),
+        "log 0 is -inf", 1.45),
     "mean over classes too": (
-        lambda Y_hat, Y: -np.mean(Y * np.log(np.maximum(Y_hat, 1e-12))), "not by C * m", 0.55),
+        lambda Y_hat, Y: -np.mean(Y * _floored_log(Y_hat)), "C times too small", 0.55),
+    "mean over axis 0 (the classes)": (
+        lambda Y_hat, Y: float(-np.sum(np.mean(Y * _floored_log(Y_hat), axis=0))),
+        "which axis", 1.64),
     "missing minus sign": (
-        lambda Y_hat, Y: np.sum(Y * np.log(np.maximum(Y_hat, 1e-12))) / Y.shape[1],
-        "minus sign", 0),
+        lambda Y_hat, Y: np.sum(Y * _floored_log(Y_hat)) / Y.shape[1], "negative", 0),
     "per-example vector": (
-        lambda Y_hat, Y: -np.sum(Y * np.log(np.maximum(Y_hat, 1e-12)), axis=0), "single", 0),
+        lambda Y_hat, Y: -np.sum(Y * _floored_log(Y_hat), axis=0), "one number", 0),
     "binary cross-entropy": (
-        lambda Y_hat, Y: -np.sum(Y * np.log(np.maximum(Y_hat, 1e-12))
-                                 + (1 - Y) * np.log(np.maximum(1 - Y_hat, 1e-12)))
-        / Y.shape[1], "", 0.55),
+        lambda Y_hat, Y: -np.sum(Y * _floored_log(Y_hat) + (1 - Y) * _floored_log(1 - Y_hat))
+        / Y.shape[1], "what your code takes the log of", 0.55),
     "arguments swapped": (
-        lambda Y_hat, Y: -np.sum(Y_hat * np.log(np.maximum(Y, 1e-12))) / Y.shape[1], "", 0.55),
+        lambda Y_hat, Y: -np.sum(Y_hat * _floored_log(Y)) / Y.shape[1],
+        "what your code takes the log of", 0.55),
+    "log of every entry": (lambda Y_hat, Y: -np.sum(_floored_log(Y_hat)) / Y.shape[1],
+                           "other classes' probabilities", 0.55),
+    "log of the wrong classes only": (
+        lambda Y_hat, Y: -np.sum((1 - Y) * _floored_log(Y_hat)) / Y.shape[1],
+        "other classes' probabilities", 0),
     "clipped at a large epsilon": (
-        lambda Y_hat, Y: -np.sum(Y * np.log(np.clip(Y_hat, 1e-2, 1))) / Y.shape[1], "", 1.09),
+        lambda Y_hat, Y: -np.sum(Y * np.log(np.clip(Y_hat, 1e-2, 1))) / Y.shape[1],
+        "confident mistake", 1.09),
     "natural log replaced by log10": (
-        lambda Y_hat, Y: -np.sum(Y * np.log10(np.maximum(Y_hat, 1e-12))) / Y.shape[1], "", 0.55),
+        lambda Y_hat, Y: -np.sum(Y * _floored_log(Y_hat, np.log10)) / Y.shape[1],
+        "natural log", 0.55),
+    "natural log replaced by log2": (
+        lambda Y_hat, Y: -np.sum(Y * _floored_log(Y_hat, np.log2)) / Y.shape[1],
+        "natural log", 0.55),
 }
 
 
@@ -253,7 +270,30 @@ def test_cost_accepts_correct(fn):
 def test_cost_rejects_wrong(name):
     fn, hint, points = COST_WRONG[name]
     r = checks.check_cross_entropy_cost.evaluate(fn)
-    assert r.status == "failed" and hint in r.line and r.points == points, r.line
+    assert r.status == "failed" and hint in " ".join(r.line.split()) and r.points == points, \
+        r.line
+
+
+def cost_picks_then_floors(Y_hat, Y):
+    """Correct, unusual: each column's true-class probability by a dot product with Y's
+    column, in a loop over the examples, floored at the smallest normal float."""
+    p = np.array([Y_hat[:, i] @ Y[:, i] for i in range(Y.shape[1])])
+    return float(np.mean(-np.log(np.maximum(p, np.finfo(p.dtype).tiny))))
+
+
+def test_cost_accepts_a_loop_that_picks_the_true_class():
+    r = checks.check_cross_entropy_cost.evaluate(cost_picks_then_floors)
+    assert r.passed and r.points == 2, r.line
+
+
+def test_cost_hints_name_the_mistake_never_the_formula():
+    """5.3 leaves the form to the learner: no catalogued hint shows code or a formula."""
+    for name, (fn, _, _) in COST_WRONG.items():
+        hint = " ".join(checks.check_cross_entropy_cost.evaluate(fn).line.split())
+        hint = hint.split("Hint: ", 1)[1]
+        for giveaway in ("np.", "Y *", "* Y", "Y_hat", "log(", "sum(", "mean(", "maximum",
+                         "clip", "1e-12", "/ m", "axis=", "where("):
+            assert giveaway not in hint, (name, giveaway, hint)
 
 
 # ---------------------------------------------------------------- 5.5 softmax_backward
@@ -412,11 +452,12 @@ def test_not_a_function_and_crashing_functions_fail_cleanly(check):
 
 def test_exercises_registered_for_notebook_05():
     ids = {e.id: e for e in EXERCISES.values() if e.notebook == "05_softmax_regression"}
-    assert sorted(ids) == ["5.1", "5.2", "5.3", "5.4", "5.5", "5.6", "Q5.1", "Q5.2"]
+    assert sorted(ids) == ["5.1", "5.2", "5.3", "5.4", "5.5", "5.6", "Q5.1", "Q5.2", "Q5.3"]
     assert [ids[i].function for i in sorted(ids)] == [
         "softmax", "one_hot", "cross_entropy_cost", "softmax_jacobian", "softmax_backward",
-        "cross_entropy_from_logits", "two_class_softmax", "untrained_cost"]
-    assert [ids[i].kind for i in ("Q5.1", "Q5.2")] == ["question"] * 2
+        "cross_entropy_from_logits", "two_class_softmax", "untrained_cost",
+        "random_start_cost"]
+    assert [ids[i].kind for i in ("Q5.1", "Q5.2", "Q5.3")] == ["question"] * 3
 
 
 def test_check_prints_one_stable_line(capsys):
@@ -446,8 +487,20 @@ def test_the_overflow_costs_most_and_is_what_the_line_reports():
     assert " ".join(r.line.split()) == (
         "✗ Exercise 5.1 softmax: for logits of +-1000 such as [1000, 1001, 1002] returned NaN "
         "or infinity (array of shape (3, 4) [nan, nan, 0, 0.3333, nan, nan, ...]). Hint: "
-        "subtract each column's maximum before np.exp (Z - Z.max(axis=0, keepdims=True)): the "
-        "result is the same and exp never overflows. (4/6 checks passed, 0.5/2 points)")
+        "exp overflowed: softmax is unchanged when one constant is subtracted from a whole "
+        "column, so subtract each column's maximum before exponentiating, which keeps every "
+        "exponent at or below 0. (4/6 checks passed, 0.5/2 points)")
+
+
+@pytest.mark.parametrize("check, catalogue", [
+    (checks.check_softmax, SOFTMAX_WRONG), (checks.check_one_hot, ONE_HOT_WRONG)])
+def test_softmax_and_one_hot_hints_show_no_code(check, catalogue):
+    """The hints name the mistake and the idea; none hands over a line of numpy."""
+    for name, (fn, _, _) in catalogue.items():
+        line = " ".join(check.evaluate(fn).line.split())
+        hint = line.split("Hint: ", 1)[1] if "Hint: " in line else ""
+        for code in ("np.", "axis=", "keepdims", "Z.max", "exp(", "eye(", "arange", "Y["):
+            assert code not in hint, (name, code, hint)
 
 
 # ---------------------------------------------------------------- concept questions
@@ -511,3 +564,35 @@ def test_untrained_cost_line_is_exact_and_the_key_is_measured():
         "whatever the label, and the mean over the examples is the same. (0/1 points)")
     assert "expected a number" in Keyed(checks.check_untrained_cost).evaluate(lambda: "2.303").line
 
+
+
+def test_random_start_cost_is_above_ln_10_and_measured_so():
+    """The key, (c), is what notebook 05 measures: the network's first weights start the
+    digits' cost above ln 10 on every one of 20 draws (Jensen's inequality)."""
+    from lessonlib.core.data import load_digits
+    from lessonlib.lessons.softmax_regression import starting_costs
+    digits = load_digits()
+    costs = starting_costs(digits.train.X, digits.train.y, [1.0], n_draws=20, n_classes=10,
+                           rng=np.random.default_rng(0))
+    assert np.all(costs > np.log(10))
+    for right in ("c", "C", "(c)"):
+        r = Keyed(checks.check_random_start_cost).evaluate(lambda a=right: a)
+        assert r.passed and r.points == 1, r.line
+    assert r.line == "✓ Question 5.3 random_start_cost: right (1/1 points)"
+
+
+@pytest.mark.parametrize("wrong", ["a", "b", "d"])
+def test_random_start_cost_rejects_each_distractor(wrong):
+    r = Keyed(checks.check_random_start_cost).evaluate(lambda: wrong)
+    assert r.status == "failed" and r.points == 0
+    assert f"you answered ({wrong}); the answer is (c)" in r.line and "Jensen" in r.line
+
+
+@pytest.mark.parametrize("malformed", ["e", 3, "above", None])
+def test_random_start_cost_tells_the_form_and_hides_the_key(malformed):
+    r = checks.check_random_start_cost.evaluate(lambda: malformed)
+    assert r.status == "failed" and r.points == 0
+    assert "expected one of the letters a, b, c, d" in r.line and "(c)" not in r.line
+    answered = checks.check_random_start_cost.evaluate(lambda: "b")
+    assert answered.line == ("✎ Question 5.3 random_start_cost: answered (b); right or wrong "
+                             "comes with grading (1 point)")
