@@ -211,6 +211,13 @@ def case_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed if fresh is None else [seed, fresh])
 
 
+def shown(seed: int, case, fresh):
+    """A case the notebook shows: ``case`` in a notebook; when grading with fresh cases, a
+    case of the same kind the learner has not seen, ``fresh(case_rng(seed))``, so that answers
+    memorised for the shown cases earn nothing there."""
+    return case if fixed_cases() else fresh(case_rng(seed))
+
+
 def fixed_cases() -> bool:
     """Whether the checks draw the notebooks' fixed cases (``fresh_cases`` is ``None``)."""
     return _CASES["fresh"] is None

@@ -51,8 +51,37 @@ from ..framework import (
     make_question,
     require,
     require_array,
+    shown,
     weighted,
 )
+
+
+def _fresh_probabilities(rng):
+    """Probabilities ``(3, 3)`` of 3 examples and their labels, like the shown case."""
+    columns = []
+    for _ in range(3):
+        a = round(float(rng.uniform(0.05, 0.8)), 2)
+        b = round(float(rng.uniform(0.05, 0.95 - a)), 2)
+        columns.append(rng.permutation([a, b, round(1 - a - b, 2)]))
+    return np.array(columns).T, [int(v) for v in rng.integers(0, 3, 3)]
+
+
+def _zero_wrong_class(rng):
+    """Probabilities of 3 examples with labels [0, 1, 1], exact zeros on wrong classes."""
+    p = float(np.round(rng.uniform(0.5, 0.95), 2))
+    q = float(np.round(rng.uniform(0.2, 0.8), 2))
+    return np.array([[1.0, 0.0, 1 - q], [0.0, p, q], [0.0, 1 - p, 0.0]])
+
+
+def _one_cycle(rng):
+    """Labels ``y`` of m = C examples whose one-hot matrix is not its own transpose: one
+    cycle through all the classes (C from 3 to 6)."""
+    C = int(rng.integers(3, 7))
+    order = rng.permutation(C)
+    y = [0] * C
+    for i in range(C):
+        y[order[i]] = int(order[(i + 1) % C])
+    return y
 
 
 def _random_logits(seed: int, C: int, m: int, scale: float = 3.0) -> np.ndarray:
@@ -120,11 +149,12 @@ def _softmax_columns(ck):
 
 @weighted(1)
 def _softmax_fixed(ck):
-    z = np.array([[5.0], [2.0], [-1.0], [3.0]])
+    z = shown(5, np.array([[5.0], [2.0], [-1.0], [3.0]]),
+              lambda rng: np.round(rng.uniform(-5, 5, (4, 1)), 1))
     want = ck.ref.softmax(z)
-    got = _softmax_out(ck, z, "the column z = [5, 2, -1, 3]")
+    got = _softmax_out(ck, z, f"the column z = {fmt_array(z.ravel(), 3)}")
     require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
-            f"for z = [5, 2, -1, 3] expected {fmt_array(want[:, 0], 3)}, got "
+            f"for z = {fmt_array(z.ravel(), 3)} expected {fmt_array(want[:, 0], 3)}, got "
             f"{fmt_array(got.ravel(), 3)}", _value_hint(got))
 
 
@@ -157,6 +187,7 @@ def _softmax_extreme(ck):
     Z = np.array([[1000.0, -1000.0, -1000.0, 0.0],
                   [1001.0, -1001.0, 0.0, 0.0],
                   [1002.0, -1002.0, 1000.0, 0.0]])
+    Z = shown(6, Z, lambda rng: Z + np.round(rng.uniform(-3, 3, Z.shape), 1))
     want = ck.ref.softmax(Z)
     got = _softmax_out(ck, Z, "logits of +-1000 such as [1000, 1001, 1002]")
     require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
@@ -201,7 +232,7 @@ def _one_hot_out(ck, y, C):
 
 @weighted(1)
 def _one_hot_fixed(ck):
-    y = [2, 0, 1, 2]
+    y = shown(22, [2, 0, 1, 2], lambda rng: [int(v) for v in rng.integers(0, 3, 5)])
     want = ck.ref.one_hot(y, 3)
     got, case = _one_hot_out(ck, y, 3)
     require(np.array_equal(got, want), f"for {case} expected {fmt_array(want)} (row by row), "
@@ -210,9 +241,10 @@ def _one_hot_fixed(ck):
 
 @weighted(2)
 def _one_hot_square(ck):
-    y = [1, 2, 0]
-    want = ck.ref.one_hot(y, 3)
-    got, case = _one_hot_out(ck, y, 3)
+    y = shown(23, [1, 2, 0], _one_cycle)          # m = C and one_hot(y) is not symmetric
+    C = len(y)
+    want = ck.ref.one_hot(y, C)
+    got, case = _one_hot_out(ck, y, C)
     require(not np.array_equal(got, want.T), f"for {case} returned the transpose of the "
             "expected array", "rows are classes and columns are examples")
     require(np.array_equal(got, want), f"for {case} expected {fmt_array(want)}, got "
@@ -221,12 +253,13 @@ def _one_hot_square(ck):
 
 @weighted(4)
 def _one_hot_unused_classes(ck):
-    y = [0, 1, 1]
-    want = ck.ref.one_hot(y, 5)
-    got, case = _one_hot_out(ck, y, 5)
-    require(np.array_equal(got, want), f"for {case} expected a 1 in rows 0, 1, "
-            f"1 of the columns, got {fmt_array(got)}", "column i has a single 1, in row y[i]; "
-            "the rows of classes absent from y stay 0")
+    y, C = shown(24, ([0, 1, 1], 5), lambda rng: (
+        [int(v) for v in rng.integers(0, 3, int(rng.integers(3, 6)))], int(rng.integers(5, 8))))
+    want = ck.ref.one_hot(y, C)
+    got, case = _one_hot_out(ck, y, C)
+    require(np.array_equal(got, want), f"for {case} expected a 1 in rows "
+            f"{', '.join(map(str, y))} of the columns, got {fmt_array(got)}",
+            "column i has a single 1, in row y[i]; the rows of classes absent from y stay 0")
 
 
 @weighted(1)
@@ -320,9 +353,11 @@ def _cost_compare(ck, Y_hat, Y, case):
 
 @weighted(3)
 def _cost_fixed(ck):
-    Y_hat = np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]])
-    Y = ck.ref.one_hot([0, 2, 1], 3)
-    _cost_compare(ck, Y_hat, Y, "3 examples, true-class probabilities 0.7, 0.3, 0.25")
+    Y_hat, y = shown(33, (np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]]),
+                          [0, 2, 1]), _fresh_probabilities)
+    Y = ck.ref.one_hot(y, 3)
+    true = ", ".join(f"{Y_hat[c, i]:g}" for i, c in enumerate(y))
+    _cost_compare(ck, Y_hat, Y, f"3 examples, true-class probabilities {true}")
 
 
 @weighted(1)
@@ -346,17 +381,19 @@ def _cost_float32(ck):
 @weighted(3)
 def _cost_zero_wrong_class(ck):
     Y_hat = np.array([[1.0, 0.0, 0.5], [0.0, 0.8, 0.5], [0.0, 0.2, 0.0]])
+    Y_hat = shown(34, Y_hat, _zero_wrong_class)
     Y = ck.ref.one_hot([0, 1, 1], 3)
     _cost_compare(ck, Y_hat, Y, "probabilities of exactly 0 on wrong classes")
 
 
 @weighted(3)
 def _cost_zero_true_class(ck):
-    Y_hat = np.array([[0.0, 0.5], [1.0, 0.5]])
+    other = shown(35, 0.5, lambda rng: round(float(rng.uniform(0.2, 0.8)), 2))
+    Y_hat = np.array([[0.0, other], [1.0, 1 - other]])
     Y = ck.ref.one_hot([0, 0], 2)
     got = _cost_value(ck, Y_hat, Y, "a probability of 0 on the true class",
                       nonfinite_hint=_INF_HINT)
-    confident = _cost_value(ck, np.array([[1e-6, 0.5], [1 - 1e-6, 0.5]]), Y,
+    confident = _cost_value(ck, np.array([[1e-6, other], [1 - 1e-6, 1 - other]]), Y,
                             "a probability of 1e-6 on the true class",
                             nonfinite_hint=_INF_HINT)
     hint = ("a confident mistake must cost a lot: whatever keeps the log finite must not "
@@ -425,15 +462,16 @@ def _jacobian_rows_sum_to_zero(ck):
 
 @weighted(2)
 def _jacobian_large_logits(ck):
-    z = np.array([1000.0, 1001.0, 1002.0])
+    z = shown(44, np.array([1000.0, 1001.0, 1002.0]),
+              lambda rng: 1000.0 + np.round(rng.uniform(-2, 2, 3), 2))
     stable = "compute the probabilities with your stable softmax (subtract the maximum)"
     want = ck.ref.softmax_jacobian(z)
     got = np.asarray(ck.call(z.copy()), dtype=float)
     require(got.shape == (3, 3) and np.all(np.isfinite(got)),
-            f"for z = [1000, 1001, 1002] returned {fmt_array(got)}, expected a finite (3, 3) "
+            f"for z = {fmt_array(z, 6)} returned {fmt_array(got)}, expected a finite (3, 3) "
             "matrix", stable)
     require(np.allclose(got, want, atol=1e-9),
-            f"for z = [1000, 1001, 1002] expected {fmt_array(want)}, got {fmt_array(got)}",
+            f"for z = {fmt_array(z, 6)} expected {fmt_array(want)}, got {fmt_array(got)}",
             stable)
 
 
@@ -451,9 +489,9 @@ def _dZ(ck, Y_hat, Y, case):
     return arr
 
 
-def _backward_hint(got, Y_hat, Y):
+def _backward_hint(got, want, Y):
+    """The hint for ``got`` against the reference's dZ ``want`` (labels ``Y``)."""
     C, m = Y.shape
-    want = (Y_hat - Y) / m
     if m > 1 and np.allclose(got, want * m):
         return "the cost is a mean over the m examples: divide each example's gradient by m"
     if np.allclose(got, -want):
@@ -468,13 +506,14 @@ def _backward_hint(got, Y_hat, Y):
 
 @weighted(1)
 def _backward_fixed(ck):
-    Y_hat = np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]])
-    Y = ck.ref.one_hot([0, 2, 1], 3)
+    Y_hat, y = shown(55, (np.array([[0.7, 0.1, 0.25], [0.2, 0.6, 0.25], [0.1, 0.3, 0.5]]),
+                          [0, 2, 1]), _fresh_probabilities)
+    Y = ck.ref.one_hot(y, 3)
     want = ck.ref.softmax_backward(Y_hat, Y)
     got = _dZ(ck, Y_hat, Y, "3 examples of 3 classes")
     require(np.allclose(got, want, rtol=1e-6, atol=1e-9),
             f"for 3 examples of 3 classes expected {fmt_array(want)}, got {fmt_array(got)}",
-            _backward_hint(got, Y_hat, Y))
+            _backward_hint(got, want, Y))
 
 
 @weighted(3)
@@ -489,7 +528,7 @@ def _backward_numerical(ck):
     require(err < 1e-6, f"dZ differs from the numerical gradient of the cost with respect "
             f"to Z by a relative error of {err:.2g} (expected < 1e-6): numerical "
             f"{fmt_array(num)}, yours {fmt_array(got)}",
-            _backward_hint(got, Y_hat, Y))
+            _backward_hint(got, num, Y))
 
 
 @weighted(2)
@@ -501,7 +540,7 @@ def _backward_random(ck):
         got = _dZ(ck, Y_hat, Y, f"random probabilities of shape {(C, m)}")
         require(np.allclose(got, want, rtol=1e-6, atol=1e-12),
                 f"for random probabilities of shape {(C, m)} expected {fmt_array(want)}, "
-                f"got {fmt_array(got)}", _backward_hint(got, Y_hat, Y))
+                f"got {fmt_array(got)}", _backward_hint(got, want, Y))
 
 
 @weighted(1)
@@ -512,7 +551,7 @@ def _backward_float32(ck):
     got = _dZ(ck, Y_hat, Y, "float32 probabilities of shape (6, 9)")
     require(np.allclose(got, want, rtol=1e-4, atol=1e-7),
             f"for float32 probabilities expected {fmt_array(want)}, got {fmt_array(got)}",
-            _backward_hint(got, Y_hat.astype(np.float64), Y.astype(np.float64)))
+            _backward_hint(got, want, Y))
 
 
 check_softmax_backward = make_check(
@@ -556,7 +595,8 @@ def _logit_cost(ck, Z, Y, case):
 
 @weighted(1)
 def _logits_fixed(ck):
-    Z = np.array([[2.0, -1.0, 0.5], [1.0, 3.0, 0.5], [-0.5, 0.0, 0.5]])
+    Z = shown(97, np.array([[2.0, -1.0, 0.5], [1.0, 3.0, 0.5], [-0.5, 0.0, 0.5]]),
+              lambda rng: np.round(rng.uniform(-3, 3, (3, 3)), 1))
     _logit_cost(ck, Z, ck.ref.one_hot([0, 1, 2], 3), "3 examples of 3 classes")
 
 
@@ -570,9 +610,10 @@ def _logits_random(ck):
 
 @weighted(9)
 def _logits_far_apart(ck):
-    Z = np.array([[0.0, 1000.0], [800.0, 0.0]])
-    _logit_cost(ck, Z, ck.ref.one_hot([0, 0], 2), "logits 800 and 1000 apart (exact cost "
-                "400)")
+    gaps = shown(98, (800.0, 1000.0), lambda rng: tuple(np.round(rng.uniform(750, 1100, 2))))
+    Z = np.array([[0.0, gaps[1]], [gaps[0], 0.0]])
+    _logit_cost(ck, Z, ck.ref.one_hot([0, 0], 2), f"logits {gaps[0]:g} and {gaps[1]:g} apart "
+                f"(exact cost {sum(gaps) / 2:g})")
 
 
 @weighted(1)

@@ -26,6 +26,7 @@ from ..framework import (
     make_question,
     require,
     require_array,
+    shown,
     weighted,
 )
 
@@ -143,9 +144,15 @@ def _chance_value(ck, f, n):
                 "expected a number")
 
 
+def _fresh_chances(rng):
+    """Cases like the shown ones: a fraction near each shown one (0 and 1 kept), n near."""
+    return [(f if f in (0.0, 1.0) else float(np.clip(f * rng.uniform(0.7, 1.3), 0.01, 0.99)),
+             n if n == 0 else int(n + rng.integers(1, 4))) for f, n in _CHANCE_CASES]
+
+
 @weighted(2)
 def _chance_fixed(ck):
-    for f, n in _CHANCE_CASES:
+    for f, n in shown(12, _CHANCE_CASES, _fresh_chances):
         want = ck.ref.chance_at_least_one(f, n)
         got = _chance_value(ck, f, n)
         require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
@@ -166,9 +173,11 @@ def _chance_random(ck):
 
 @weighted(1)  # min(1, n p) passes it
 def _chance_is_probability(ck):
-    got = _chance_value(ck, 0.05, 100)
-    require(0.0 <= got <= 1.0, f"for fraction=0.05, n_trials=100 returned {got:.4g}, "
-            "which is not a probability", _chance_hint(0.05, 100, got))
+    f, n = shown(13, (0.05, 100), lambda rng: (float(rng.uniform(0.03, 0.2)),
+                                                 int(rng.integers(60, 200))))
+    got = _chance_value(ck, f, n)
+    require(0.0 <= got <= 1.0, f"for fraction={f:g}, n_trials={n} returned {got:.4g}, "
+            "which is not a probability", _chance_hint(f, n, got))
 
 
 check_chance_at_least_one = make_check(
@@ -213,11 +222,25 @@ _LINEAR_CASE = dict(points=[[0.1, 0.5], [0.4, 0.6], [0.9, 0.1], [0.35, 0.55]],
                     n_best=2, log_scale=None)
 
 
+def _jittered(case, rng, *, log_axes=()):
+    """``case`` with each trial moved a little (by a factor on a log axis): the same kind of
+    case, answers the notebook never showed."""
+    points = np.array(case["points"], dtype=float)
+    for j in range(points.shape[1]):
+        if j in log_axes:
+            points[:, j] *= 10 ** rng.uniform(-0.1, 0.1, len(points))
+        else:
+            span = case["high"][j] - case["low"][j]
+            points[:, j] += rng.uniform(-0.02, 0.02, len(points)) * span
+    points = np.clip(points, case["low"], case["high"])
+    return {**case, "points": points.tolist()}
+
+
 @weighted(2)
 def _shrink_linear(ck):
     _shrink_case(ck, "4 trials in the unit square, n_best=2",
                  "span the best trials' coordinates, widen by pad * (high - low), clip to "
-                 "the box", **_LINEAR_CASE)
+                 "the box", **shown(14, _LINEAR_CASE, lambda rng: _jittered(_LINEAR_CASE, rng)))
 
 
 _LOG_CASE = dict(points=[[1e-3, 10.0], [1e-2, 20.0], [1e-1, 30.0], [1.0, 40.0]],
@@ -229,14 +252,16 @@ _LOG_CASE = dict(points=[[1e-3, 10.0], [1e-2, 20.0], [1e-1, 30.0], [1.0, 40.0]],
 def _shrink_log(ck):
     _shrink_case(ck, "learning rate on a log axis [1e-4, 1], hidden units linear",
                  "on a log-scaled axis take log10 of the coordinates and of the box, pad and "
-                 "clip there, and return 10 ** the result", **_LOG_CASE)
+                 "clip there, and return 10 ** the result",
+                 **shown(15, _LOG_CASE, lambda rng: _jittered(_LOG_CASE, rng, log_axes=(0,))))
 
 
 @weighted(1)
 def _shrink_clip(ck):
+    case = dict(points=[[0.02, 0.97], [0.5, 0.5]], scores=[1.0, 0.0], low=[0.0, 0.0],
+                high=[1.0, 1.0], n_best=1, log_scale=None)
     _shrink_case(ck, "best trial near a corner", "clip the padded box to the old box",
-                 points=[[0.02, 0.97], [0.5, 0.5]], scores=[1.0, 0.0], low=[0.0, 0.0],
-                 high=[1.0, 1.0], n_best=1, log_scale=None)
+                 **shown(16, case, lambda rng: _jittered(case, rng)))
 
 
 @weighted(1)

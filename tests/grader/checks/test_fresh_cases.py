@@ -67,6 +67,9 @@ def test_answers_memorised_for_the_visible_cases_earn_nothing_in_grading(check, 
     memorised = _memoriser(fn)
     assert check.evaluate(memorised, ref=ref, **context).passed      # visible cases
     assert memorised.seen
+    if set(memorised.seen) == {_key((), {})}:
+        pytest.skip(f"{check.exercise.function} takes no input: what it returns is its "
+                    "answer, the same in grading as in the notebook")
     try:
         framework.fresh_cases(20261205)
         honest = check.evaluate(lambda *a, **k: None, ref=ref, **context).points
