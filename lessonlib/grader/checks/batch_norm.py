@@ -304,22 +304,86 @@ def _bwd_call(ck, G, cache, *names, flat_ok=True):
 
 def _bwd_dbeta(ck):
     _, _, _, G, cache = _bwd_case(ck.ref, 51, 4, 9)
+    want = ck.ref.batchnorm_backward(G, cache)[2]
     dbeta = _bwd_call(ck, G, cache, "dbeta")
-    want = G.sum(axis=1, keepdims=True)
     require(np.allclose(dbeta, want, rtol=1e-9, atol=1e-12),
             f"dbeta is {fmt_array(dbeta)}, expected {fmt_array(want)}",
-            "beta is added to every example: dbeta = sum of dZ_tilde over the examples"
-            if not np.allclose(dbeta, G.mean(axis=1, keepdims=True)) else
-            "sum over the examples, do not average: the cost already divides by m")
+            "beta is added to every example, so every example sends it a share of the "
+            "gradient: how do those shares combine?"
+            if not np.allclose(dbeta * G.shape[1], want) else
+            "the shares of the m examples add up, they are not averaged: the cost's mean "
+            "is already inside dZ_tilde")
 
 
 def _bwd_dgamma(ck):
     _, _, _, G, cache = _bwd_case(ck.ref, 52, 4, 9)
+    want = ck.ref.batchnorm_backward(G, cache)[1]
     dgamma = _bwd_call(ck, G, cache, "dgamma")
-    want = np.sum(G * cache[1], axis=1, keepdims=True)
     require(np.allclose(dgamma, want, rtol=1e-9, atol=1e-12),
             f"dgamma is {fmt_array(dgamma)}, expected {fmt_array(want)}",
-            "dgamma = sum over the examples of dZ_tilde * Z_hat")
+            "gamma multiplies each example's normalized value: what does each example send "
+            "back to gamma, and how do the examples' shares combine?")
+
+
+# The large cases: batch norm of 6 units over m = 8,000 and then 40,000 examples. A derived
+# backward pass is a few passes over the arrays (a millisecond); finite differences of the
+# forward pass need two forward passes per example at the very least (per entry of Z when
+# done plainly), and a unit's full (m, m) Jacobian m * m entries: their time grows like m
+# squared. The medium case goes first with a short budget, so that such a function stops
+# there instead of filling the memory on the large one.
+_LARGE = ((6, 8_000, 0.25), (6, 40_000, 2.0))     # n, m, seconds allowed in a check cell
+
+
+def _large_case(seed, n, m):
+    """``G`` and the cache of a large case, by lessonlib's forward pass (the lecture's;
+    nothing derived, and nothing of this size goes into the check data)."""
+    from ...layers.batchnorm import batchnorm_forward
+    Z = _batch(seed, n, m)
+    gamma, beta = _unit_params(seed + 1, n)
+    rng = case_rng(seed + 2)
+    G = rng.standard_normal((n, m)) + rng.normal(0, 2, (n, 1))
+    return G, tuple(batchnorm_forward(Z, gamma, beta, 1e-5)[1])
+
+
+def _large_summary(ref, seed, n, m):
+    """What the check compares on a large case (a derived answer, ``ck.ref.derived``):
+    dZ at 60 entries and the norm of each unit's row, small enough for the check data."""
+    G, cache = _large_case(seed, n, m)
+    dZ = ref.batchnorm_backward(G, cache)[0]
+    cols = case_rng(seed + 3).integers(0, m, 60)
+    return dZ[np.arange(60) % n, cols], np.linalg.norm(dZ, axis=1)
+
+
+def _bwd_large(ck):
+    """Batches of 8,000 and 40,000 examples: derived gradients answer at once, measured
+    ones (or a full Jacobian per unit) do not."""
+    import time
+    for k, (n, m, budget) in enumerate(_LARGE):
+        seed = 64 + 10 * k
+        want_at, want_norms = ck.ref.derived(_large_summary, seed, n, m)
+        G, cache = _large_case(seed, n, m)
+        why = ("finite differences of the forward pass need two forward passes per entry of "
+               f"Z ({2 * n * m:,} here, each over the whole batch), a full Jacobian per unit "
+               f"{m * m:,} entries; a derived backward pass a few passes over the arrays: "
+               "derive the gradients, then write them without any (m, m) array")
+        start = time.perf_counter()
+        try:
+            dZ = _bwd_call(ck, G, cache, "dZ")
+        except CheckFailure as f:
+            if "did not return within" in f.message:
+                raise CheckFailure(f"on a ({n}, {m:,}) batch {f.message}", why) from None
+            raise
+        took = time.perf_counter() - start
+        require(took <= budget, f"on a ({n}, {m:,}) batch your function took more than "
+                f"{budget:g} s, which is ample for a derived backward pass", why)
+        cols = case_rng(seed + 3).integers(0, m, 60)
+        got_at, got_norms = dZ[np.arange(60) % n, cols], np.linalg.norm(dZ, axis=1)
+        require(np.allclose(got_at, want_at, rtol=1e-6, atol=1e-12)
+                and np.allclose(got_norms, want_norms, rtol=1e-6),
+                f"on a ({n}, {m:,}) batch the rows of dZ have norms {fmt_array(got_norms)}, "
+                f"expected {fmt_array(want_norms)}", "if your dZ is right on the small "
+                "batches, it depends on the number of examples m in the wrong way: a mean "
+                "taken as a sum, or a sum as a mean")
 
 
 def _numerical_dZ(ref, Z, gamma, beta, G, eps):
@@ -419,17 +483,20 @@ def _bwd_with_own_forward(ck):
             "read the cache your forward returns in the same order in the backward pass")
 
 
-# Weights (of 18): section 3 is about dZ, every path through the graph (the mean's above
-# all); dgamma and dbeta are one-line sums, a flat (n,) one costs the form's 1 only.
+# Weights (of 20): section 3 is about dZ, every path through the graph (the mean's above
+# all), derived rather than measured; dgamma and dbeta are one-line sums, a flat (n,) one
+# costs the form's 1 only.
 _BACKWARD_SUBCHECKS = [
     weighted(1)(lambda ck: _bwd_call(ck, *_bwd_case(ck.ref, 50, 3, 7)[3:], "dZ", "dgamma",
                                      "dbeta", flat_ok=False)),   # the triple, (n, 1) columns
-    weighted(2)(_bwd_dbeta),          # the sum of dZ_tilde over the examples
-    weighted(2)(_bwd_dgamma),         # the sum of dZ_tilde * Z_hat
+    weighted(2)(_bwd_dbeta),          # dbeta, the secondary output beta's
+    weighted(2)(_bwd_dgamma),         # dgamma, the secondary output gamma's
     weighted(8)(_bwd_numerical),      # dZ against the numerical gradient: the heart
     weighted(2)(_bwd_sums_to_zero),   # dZ sums to 0 per unit: the path through the mean
     weighted(1)(_bwd_float32),
-    weighted(2)(_bwd_with_own_forward)]   # dZ with the learner's own forward and cache
+    weighted(2)(_bwd_with_own_forward),   # dZ with the learner's own forward and cache
+    weighted(2)(_bwd_large)]          # 8,000 and 40,000 examples: derived, not measured (a call
+#                                       past the grader's time limit stops later calls)
 check_batchnorm_backward_graph = make_check(EXERCISES["3.3"], _BACKWARD_SUBCHECKS)
 check_batchnorm_backward = make_check(EXERCISES["3.4"], _BACKWARD_SUBCHECKS)
 

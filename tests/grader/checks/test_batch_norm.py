@@ -256,7 +256,8 @@ def bwd_step_by_step(dZ_tilde, cache):
 
 
 def bwd_jacobian(dZ_tilde, cache):
-    """Correct, unusual: the full (m, m) Jacobian of each unit, a loop over units."""
+    """Right, but quadratic in m: the full (m, m) Jacobian of each unit, a loop over units
+    (the large batches reject it)."""
     Z, Z_hat, mu, var, gamma, eps = cache
     n, m = Z.shape
     dZ = np.empty_like(dZ_tilde)
@@ -351,20 +352,54 @@ WRONG_BACKWARD = ["no mean path", "no variance path", "no batch paths", "no gamm
                   "dgamma without Z_hat", "flat dbeta", "flat dgamma"]
 WRONG_GRAPH = ["ds with the wrong sign", "dvar without the square root's 1/(2s)",
                "C not summed over its two uses", "Z not summed over its two uses"]
-# Points (of 2), the same for 3.3 and 3.4. Weights (of 18): the form 1, dbeta 2, dgamma 2, dZ
+# Points (of 2), the same for 3.3 and 3.4. Weights (of 20): the form 1, dbeta 2, dgamma 2, dZ
 # against the numerical gradient 8, dZ summing to 0 (the mean's path) 2, float32 1, dZ with
-# the learner's own forward 2. Each sub-check reads only its own gradient, so a wrong dZ
-# keeps dgamma's and dbeta's 5 and a slip in dgamma or dbeta costs only its own.
+# the learner's own forward 2, dZ on batches of 8,000 and 40,000 examples in time 2. Each
+# sub-check reads only its own gradient, so a wrong dZ keeps dgamma's and dbeta's 4 and a
+# slip in dgamma or dbeta costs only its own.
 BACKWARD_POINTS = {
-    "no mean path": 0.56, "no batch paths": 0.56, "Z not summed over its two uses": 0.56,
-    "no variance path": 0.78, "no gamma": 0.78, "unbiased": 0.78, "times m": 0.78,
-    "ds with the wrong sign": 0.78, "dvar without the square root's 1/(2s)": 0.78,
-    "C not summed over its two uses": 0.78,      # dZ still sums to 0: the mean's path is there
-    "eps outside": 0.89,                          # close enough in float32
-    "dgamma not summed": 1.67, "dbeta not summed": 1.67, "dgamma summed over units": 1.67,
-    "dbeta averaged": 1.78, "dgamma without Z_hat": 1.78,     # a wrong value: its own 2
-    "flat dbeta": 1.89, "flat dgamma": 1.89,                  # a shape slip: the form's 1
+    "no mean path": 0.5, "no batch paths": 0.5, "Z not summed over its two uses": 0.5,
+    "no variance path": 0.7, "no gamma": 0.7, "unbiased": 0.7, "times m": 0.7,
+    "ds with the wrong sign": 0.7, "dvar without the square root's 1/(2s)": 0.7,
+    "C not summed over its two uses": 0.7,       # dZ still sums to 0: the mean's path is there
+    "eps outside": 0.8,                           # close enough in float32
+    "dgamma not summed": 1.7, "dbeta not summed": 1.7, "dgamma summed over units": 1.7,
+    "dbeta averaged": 1.8, "dgamma without Z_hat": 1.8,       # a wrong value: its own 2
+    "flat dbeta": 1.9, "flat dgamma": 1.9,                    # a shape slip: the form's 1
 }
+
+
+def bwd_finite_differences(dZ_tilde, cache):
+    """An attack: dZ measured, not derived, by centred differences of lessonlib's forward
+    pass, two passes per example (every unit at once: the units do not interact)."""
+    from lessonlib.layers.batchnorm import batchnorm_forward
+    Z, Z_hat, mu, var, gamma, eps = cache
+    beta = np.zeros_like(gamma)
+    n, m = Z.shape
+    dZ, h = np.empty_like(Z), 1e-6
+    for j in range(m):
+        step = np.zeros_like(Z)
+        step[:, j] = h
+        up = (dZ_tilde * batchnorm_forward(Z + step, gamma, beta, eps)[0]).sum(axis=1)
+        down = (dZ_tilde * batchnorm_forward(Z - step, gamma, beta, eps)[0]).sum(axis=1)
+        dZ[:, j] = (up - down) / (2 * h)
+    return dZ, (dZ_tilde * Z_hat).sum(1, keepdims=True), dZ_tilde.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("check, fn", [
+    (check_batchnorm_backward, bwd_finite_differences),
+    (check_batchnorm_backward_graph, bwd_jacobian), (check_batchnorm_backward, bwd_jacobian)],
+    ids=["finite differences", "a full Jacobian per unit, 3.3", "a full Jacobian per unit"])
+def test_a_backward_pass_measured_or_quadratic_in_m_loses_the_large_batches(check, fn):
+    """Right on the small cases (up to the finite differences' own error), too slow on a
+    batch of 8,000, so it never reaches 40,000: the large batches' 2 of 20 are lost, and the
+    hint says why."""
+    result = check.evaluate(fn)
+    assert result.status == "failed" and result.points <= 1.8, result.line
+    slow = "on a (6, 8,000) batch your function took more than 0.25 s"
+    assert any(f.startswith(slow) for f in result.failures), result.failures
+    if fn is bwd_jacobian:                # exact: only the large batches fail
+        assert result.points == 1.8 and "derive the gradients" in _flat(result.line)
 
 
 @pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
@@ -378,10 +413,9 @@ def test_backward_references_pass(check, head, fn):
 
 
 @pytest.mark.parametrize("check, head", BACKWARD_CHECKS)
-@pytest.mark.parametrize("fn", [bwd_step_by_step, bwd_jacobian, bwd_from_mu_var,
-                                _bwd("correct"), _graph("correct")],
-                         ids=["step by step", "jacobian", "from mu and var", "compact",
-                              "graph"])
+@pytest.mark.parametrize("fn", [bwd_step_by_step, bwd_from_mu_var, _bwd("correct"),
+                                _graph("correct")],
+                         ids=["step by step", "from mu and var", "compact", "graph"])
 def test_backward_other_correct_versions_pass(check, head, fn):
     result = check.evaluate(fn)
     assert result.status == "passed" and result.points == 2, result.line
@@ -402,7 +436,7 @@ def test_a_secondary_slip_costs_only_its_own_sub_checks(check, head):
     """dZ right, dgamma of shape (n,): only the form fails (it used to fail all seven, since
     every sub-check read all three gradients); the line says what is wrong."""
     result = check.evaluate(_bwd("flat dgamma"))
-    assert (result.passed_checks, result.points) == (6, 1.89), result.line
+    assert (result.passed_checks, result.points) == (7, 1.9), result.line
     assert "returned dgamma of shape (3,), expected (3, 1)" in _flat(result.line)
     assert "keepdims=True" in result.line
     # a wrong dZ with right dgamma and dbeta: those two keep their points, and the line is
