@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 from .grader import cohort
 from .grader.cohort import Graded
 from .grader.exercises import wrap_line
-from .grader.grade import NotebookGrade, format_report
+from .grader.grade import TIME_LIMIT, NotebookGrade, format_report
 from .grader.notebook_files import NotebookError, solutions_dir
 from .grader.release import refresh_solved, release
 
@@ -39,40 +38,52 @@ def _cmd_release(args) -> int:
                                check=args.check)
 
 
-def _expand(paths) -> list[Path]:
-    """Notebook files, with each folder replaced by the notebooks under it (sorted)."""
-    out = []
+def _expand_with_roots(paths) -> list[tuple[Path, Path | None]]:
+    """``(file, folder given)`` for each notebook file: a folder is replaced by the notebooks
+    under it (sorted; symbolic links to folders are not followed), a file stands for itself
+    (``None``); a file named twice is kept once."""
+    out, seen = [], set()
     for p in paths:
         if Path(p).is_dir():
-            out.extend(sorted(q for q in Path(p).rglob("*.ipynb")
-                              if ".ipynb_checkpoints" not in q.parts))
+            found = [(q, Path(p)) for q in sorted(Path(p).rglob("*.ipynb"))
+                     if ".ipynb_checkpoints" not in q.parts]
         else:
-            out.append(Path(p))
+            found = [(Path(p), None)]
+        for q, root in found:
+            if (key := os.path.abspath(q)) not in seen:
+                seen.add(key)
+                out.append((q, root))
     return out
 
 
+def _expand(paths) -> list[Path]:
+    """Notebook files, with each folder replaced by the notebooks under it (sorted)."""
+    return [q for q, _ in _expand_with_roots(paths)]
+
+
 def _write_csv(path: Path, reports: list[NotebookGrade]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["notebook", "exercise", "kind", "function", "points", "max_points",
-                    "passed", "message"])
-        for r in reports:
-            for e in r.exercises:
-                row = e.as_dict()
-                w.writerow([r.notebook] + [row[k] for k in ("id", "kind", "function", "points",
-                                                            "max_points", "passed", "message")])
-            w.writerow([r.notebook, "total", "", "", r.score, r.max_score, r.passed, ""])
+    rows = [["notebook", "exercise", "kind", "function", "points", "max_points", "passed",
+             "message"]]
+    for r in reports:
+        for e in r.exercises:
+            row = e.as_dict()
+            rows.append([r.notebook] + [row[k] for k in ("id", "kind", "function", "points",
+                                                         "max_points", "passed", "message")])
+        rows.append([r.notebook, "total", "", "", r.score, r.max_score, r.passed, ""])
+    cohort.write_csv(path, rows)
 
 
 def _grade_each(paths, args, *, bar: bool) -> tuple[list[Graded], bool]:
-    """Grade ``paths`` (``grader.cohort``): the results in the order of ``paths``, and
-    whether a file could not be graded (said on stderr). ``bar``: a progress bar on a
-    terminal, with the count done, the failures and the time left."""
+    """Grade ``paths``, ``(file, folder given)`` pairs (``grader.cohort``): the results in
+    the order of ``paths``, and whether a file could not be graded (said on stderr).
+    ``bar``: a progress bar on a terminal, with the count done, the failures and the time
+    left."""
     subs, broken = [], False
-    for path in paths:
+    for path, root in paths:
         try:
             subs.append(cohort.submission(path, solutions=args.solutions,
-                                          learner=getattr(args, "learner", "folder")))
+                                          learner=getattr(args, "learner", "folder"),
+                                          root=root))
         except NotebookError as err:
             print(f"error: {err}", file=sys.stderr)
             broken = True
@@ -94,7 +105,8 @@ def _grade_each(paths, args, *, bar: bool) -> tuple[list[Graded], bool]:
             scheduler=getattr(args, "scheduler", None), results=getattr(args, "results", None),
             solutions=args.solutions, timeout=args.timeout, sandboxed=args.sandboxed,
             seed=getattr(args, "cases", None), on_done=done,
-            keys=getattr(args, "keys", True))
+            keys=getattr(args, "keys", True),
+            time_limit=getattr(args, "time_limit", None) or TIME_LIMIT)
     finally:
         progress.close()
     for graded in results:
@@ -118,7 +130,10 @@ def _cmd_handout(args) -> int:
 
 def _cmd_grade(args) -> int:
     args.sandboxed = not args.no_sandbox
-    paths = _expand(args.notebooks)
+    if not (args.timeout > 0 and args.time_limit > 0):
+        print("error: --timeout and --time-limit must be positive", file=sys.stderr)
+        return 2
+    paths = _expand_with_roots(args.notebooks)
     if not paths:
         print("error: no notebooks to grade", file=sys.stderr)
         return 2
@@ -136,8 +151,7 @@ def _cmd_grade(args) -> int:
     graded = [g for g in results if g.grade is not None]
     if args.gradebook:
         header, rows = cohort.gradebook_rows(graded)
-        with open(args.gradebook, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([header, *rows])
+        cohort.write_csv(args.gradebook, [header, *rows])
     if args.figure and graded:
         cohort.plot_points(graded, args.figure)
     if broken:
@@ -223,8 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "one notebook, a list for several or a folder)")
     p.add_argument("--csv", type=Path, help="also write one row per exercise and a total row "
                    "per notebook as CSV")
-    p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell "
-                   "(default 60)")
+    p.add_argument("--timeout", type=float, default=60, help="seconds allowed per cell and "
+                   "per call of a learner's function (default 60)")
+    p.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+                   help="wall-clock seconds allowed per submission, however many cells it "
+                   f"has (default {TIME_LIMIT:g}); a submission still running then is "
+                   "stopped and graded on what finished")
     p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
     p.add_argument("--no-sandbox", action="store_true", help="run the submissions' code "
                    "without the sandbox (grade refuses to when bubblewrap is missing)")

@@ -57,3 +57,15 @@ def test_the_command_line_skips_the_slow_iri_grammar_nbformat_would_load():
     imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()}
     assert {"nbformat", "jsonschema"} <= imported      # it did validate notebooks
     assert "rfc3987_syntax.syntax_helpers" not in imported   # nor built the IRI parsers
+
+
+def test_grade_documents_its_time_limits_and_refuses_ones_not_positive(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["grade", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--time-limit SECONDS wall-clock seconds allowed per submission" in text
+    assert "(default 600)" in text and "per call of a learner's function" in text
+    assert cli.build_parser().parse_args(["grade", "x.ipynb"]).time_limit == 600
+    for option in ("--time-limit", "--timeout"):
+        assert cli.main(["grade", str(tmp_path), option, "0"]) == 2
+        assert "must be positive" in capsys.readouterr().err

@@ -15,12 +15,19 @@ given, whatever order they finished in:
   number, the same cases, so a run with ``jobs=1`` and one with ``jobs=8`` give the same
   grades (without it, every grading draws fresh ones).
 
-Also the instructor's gradebook: one row per learner (``gradebook_rows``), and a figure of
-how the points of each exercise spread over the cohort (``plot_points``).
+A submission is that submission's problem: whatever its file holds, or whatever goes wrong
+while grading it, it gets an ``error`` naming its file and the reason, and the others are
+graded. Two submissions of the same learner and notebook are an error for both, never one
+grade written over the other.
+
+Also the instructor's gradebook: one row per learner (``gradebook_rows``), a figure of how
+the points of each exercise spread over the cohort (``plot_points``), and CSV files whose
+cells no spreadsheet reads as a formula (``write_csv``).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -31,8 +38,8 @@ from pathlib import Path
 
 from . import sandbox
 from .exercises import EXERCISES, NOTEBOOKS, exercises_of
-from .grade import NotebookGrade, find_solved, grade_notebook
-from .notebook_files import NotebookError, read_notebook, solutions_dir
+from .grade import TIME_LIMIT, NotebookGrade, find_solved, grade_notebook
+from .notebook_files import NotebookError, parse_notebook, solutions_dir, submission_bytes
 
 
 @dataclass(frozen=True)
@@ -57,12 +64,21 @@ class Graded:
     reused: bool = False
 
 
-def learner_of(path: Path, how: str = "folder") -> str:
-    """Whose submission ``path`` is: its folder's name (``"folder"``) or what its file name
-    holds besides the notebook's (``"file"``: ``01_tuning_process-alice.ipynb`` is alice)."""
+def learner_of(path: Path, how: str = "folder", root: Path | None = None) -> str:
+    """Whose submission ``path`` is: its folder (``"folder"``), or what its file name holds
+    besides the notebook's (``"file"``: ``01_tuning_process-alice.ipynb`` is alice). Under
+    a folder ``root`` given to ``grade``, a learner's folder is named by its path from
+    ``root`` (``mallory/bob``, not ``bob``), so that no two folders give the same name."""
     path = Path(path)
     if how == "folder":
-        return path.parent.name
+        if root is not None:
+            try:
+                rel = path.parent.relative_to(root)
+            except ValueError:
+                rel = None
+            if rel is not None:
+                return rel.as_posix() if rel.parts else Path(root).absolute().name
+        return path.parent.name or path.absolute().parent.name
     if how == "file":
         stem = path.stem
         for name in sorted(NOTEBOOKS, key=len, reverse=True):
@@ -71,16 +87,20 @@ def learner_of(path: Path, how: str = "folder") -> str:
     raise ValueError(f"how must be 'folder' or 'file', got {how!r}")
 
 
-def submission(path, *, solutions=None, learner: str = "folder") -> Submission:
-    """A ``Submission`` for the notebook at ``path``; ``NotebookError`` when it is not one
-    of the workbook's."""
+def submission(path, *, solutions=None, learner: str = "folder",
+               root: Path | None = None) -> Submission:
+    """A ``Submission`` for the notebook at ``path`` (a regular file, not a symbolic link;
+    ``root``: the folder it was found in, for ``learner_of``); ``NotebookError`` when it is
+    not one of the workbook's."""
     path = Path(path)
     solutions = Path(solutions) if solutions else solutions_dir()
-    solved = find_solved(read_notebook(path), path, solutions)
+    content = submission_bytes(path)
+    solved = find_solved(parse_notebook(content, path), path, solutions)
     digest = hashlib.sha256()
-    for part in (path.read_bytes(), solved.read_bytes()):
+    for part in (content, solved.read_bytes()):
         digest.update(hashlib.sha256(part).digest())
-    return Submission(path, learner_of(path, learner), solved.stem, solved, digest.hexdigest())
+    return Submission(path, learner_of(path, learner, root), solved.stem, solved,
+                      digest.hexdigest())
 
 
 def cases_for(sub: Submission, seed: int | None) -> int | None:
@@ -143,17 +163,29 @@ def _from_record(sub: Submission, record: dict, reused: bool) -> Graded:
 
 # ------------------------------------------------------------------ grading
 
+def _error(path, err: BaseException) -> dict:
+    """An answer for a submission that could not be graded: its file and the reason. An
+    error of the grader's own (not a ``NotebookError``) is ``again``: not written to the
+    results file, so that a re-run grades the submission again."""
+    if isinstance(err, NotebookError):
+        return {"grade": None, "notes": [], "error": str(err)[:1000]}
+    text = f"{path}: not graded: the grader failed on it ({type(err).__name__}: {err})"
+    return {"grade": None, "notes": [], "error": text[:1000], "again": True}
+
+
 def _answer(path: Path, **kwargs) -> dict:
-    """``grade_notebook(path, **kwargs)`` as plain data: ``{"grade", "notes", "error"}``."""
+    """``grade_notebook(path, **kwargs)`` as plain data: ``{"grade", "notes", "error"}``;
+    whatever goes wrong is this submission's error, never the cohort's."""
     try:
         grade = grade_notebook(path, **kwargs)
-    except NotebookError as err:
-        return {"grade": None, "notes": [], "error": str(err)}
+    except Exception as err:  # noqa: BLE001 - one submission never stops the others
+        return _error(path, err)
     return {"grade": grade.as_dict(), "notes": list(grade.notes), "error": None}
 
 
 def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content: bytes, *,
-                timeout: float, sandboxed: bool, cases: int | None, keys: bool = True) -> dict:
+                timeout: float, sandboxed: bool, cases: int | None, keys: bool = True,
+                time_limit: float = TIME_LIMIT) -> dict:
     """Grade a submission given as bytes, against its solved notebook given as bytes: what a
     Dask worker runs. Returns plain data: ``{"grade": ..., "notes": ..., "error": ...}``."""
     with sandbox.temp_folder("cohort") as tmp:
@@ -162,72 +194,144 @@ def grade_bytes(filename: str, content: bytes, solved_name: str, solved_content:
         sol_dir.mkdir()
         path = sub_dir / Path(filename).name
         path.write_bytes(content)
-        (sol_dir / f"{solved_name}.ipynb").write_bytes(solved_content)
-        return _answer(path, solutions=sol_dir, timeout=timeout, sandboxed=sandboxed,
-                       cases=cases, keys=keys)
+        (sol_dir / f"{Path(solved_name).name}.ipynb").write_bytes(solved_content)
+        answer = _answer(path, solutions=sol_dir, timeout=timeout, sandboxed=sandboxed,
+                         cases=cases, keys=keys, time_limit=time_limit)
+    if answer["error"]:         # name the file as the instructor knows it, not our copy
+        answer["error"] = answer["error"].replace(str(path), filename)
+    return answer
+
+
+def collisions(subs: list[Submission]) -> dict[int, str]:
+    """``{index: error}`` for the submissions that share a learner and a notebook with
+    another: all of them, since which one is the learner's cannot be told."""
+    owners: dict[tuple[str, str], list[int]] = {}
+    for i, sub in enumerate(subs):
+        owners.setdefault((sub.learner, sub.notebook), []).append(i)
+    out = {}
+    for (learner, notebook), group in owners.items():
+        if len(group) < 2:
+            continue
+        for i in group:
+            others = ", ".join(str(subs[j].path) for j in group if j != i)
+            out[i] = (f"{subs[i].path}: not graded: learner {learner!r} has another "
+                      f"submission of {notebook} ({others}); which one counts cannot be "
+                      "told, so neither is graded: keep one, or name the learner otherwise "
+                      "(--learner)")
+    return out
 
 
 def grade_cohort(subs: list[Submission], *, jobs: int = 1, scheduler: str | None = None,
                  results=None, solutions=None, timeout: float = 60, sandboxed: bool = True,
-                 seed: int | None = None, on_done=None, keys: bool = True) -> list[Graded]:
+                 seed: int | None = None, on_done=None, keys: bool = True,
+                 time_limit: float = TIME_LIMIT) -> list[Graded]:
     """Grade ``subs`` (see the module's doc); ``on_done(graded)`` is called as each one is
     done, reused ones first. Returns the results in the order of ``subs``. ``keys=False``
-    reads the questions' answers for their form only (a learner's ``progress``)."""
+    reads the questions' answers for their form only (a learner's ``progress``). Each
+    submission has ``timeout`` seconds per cell and call, and ``time_limit`` in all."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     done = read_results(results)
+    clashes = collisions(subs)
     out: dict[int, Graded] = {}
     todo = []
     for i, sub in enumerate(subs):
-        if sub.key in done:
+        if i in clashes:        # a property of the cohort, not of the file: not recorded
+            out[i] = Graded(sub, None, clashes[i])
+        elif sub.key in done:
             out[i] = _from_record(sub, done[sub.key], reused=True)
-            if on_done:
-                on_done(out[i])
         else:
             todo.append(i)
+            continue
+        if on_done:
+            on_done(out[i])
 
     def finished(i: int, answer: dict) -> None:
         sub = subs[i]
         record = _record(sub, answer)
-        if results is not None:
+        if results is not None and not record.pop("again", False):
             _append(Path(results), record)
         out[i] = _from_record(sub, record, reused=False)
         if on_done:
             on_done(out[i])
 
+    options = {"timeout": timeout, "sandboxed": sandboxed, "keys": keys,
+               "time_limit": time_limit}
     if scheduler is not None:
-        _on_dask(scheduler, subs, todo, finished, timeout=timeout, sandboxed=sandboxed,
-                 seed=seed, keys=keys)
+        _on_dask(scheduler, subs, todo, finished, seed=seed, options=options)
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_answer, subs[i].path, solutions=solutions,
-                                   timeout=timeout, sandboxed=sandboxed,
-                                   cases=cases_for(subs[i], seed), keys=keys): i
+                                   cases=cases_for(subs[i], seed), **options): i
                        for i in todo}
             for future in as_completed(futures):
-                finished(futures[future], future.result())
+                i = futures[future]
+                try:
+                    answer = future.result()
+                except Exception as err:  # noqa: BLE001 - _answer catches all; in case
+                    answer = _error(subs[i].path, err)
+                finished(i, answer)
     return [out[i] for i in range(len(subs))]
 
 
-def _on_dask(address: str, subs, todo, finished, *, timeout, sandboxed, seed,
-             keys) -> None:
+def _on_dask(address: str, subs, todo, finished, *, seed, options: dict) -> None:
     """Grade ``todo`` on the Dask cluster at ``address``; a task lost with its worker is
-    run again elsewhere (Dask's retries), and each submission is reported once."""
+    run again elsewhere (Dask's retries), and each submission is reported once. Only about
+    two submissions per worker thread are sent ahead, so the files this process holds stay
+    few, whatever the cohort's size; a task that fails is that submission's error."""
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed
     with Client(address, timeout=60) as client:
-        futures = {}
-        for i in todo:
-            sub = subs[i]
-            future = client.submit(
-                grade_bytes, sub.path.name, sub.path.read_bytes(), sub.notebook,
-                sub.solved.read_bytes(), timeout=timeout, sandboxed=sandboxed,
-                cases=cases_for(sub, seed), keys=keys,
-                key=f"lessonlib-grade-{i}-{sub.key[:16]}",
-                pure=False, retries=3)
-            futures[future] = i
-        for future in dask_completed(list(futures)):
-            finished(futures[future], future.result())
+        ahead = max(2, 2 * sum(client.nthreads().values()))
+        waiting = iter(todo)
+        futures: dict = {}
+
+        def send_next():
+            for i in waiting:
+                sub = subs[i]
+                try:
+                    content, solved = submission_bytes(sub.path), sub.solved.read_bytes()
+                except (NotebookError, OSError) as err:
+                    finished(i, _error(sub.path, err))
+                    continue
+                future = client.submit(
+                    grade_bytes, str(sub.path), content, sub.notebook, solved,
+                    cases=cases_for(sub, seed), **options,
+                    key=f"lessonlib-grade-{i}-{sub.key[:16]}", pure=False, retries=3)
+                futures[future] = i
+                return future
+            return None
+
+        queue = dask_completed([f for f in (send_next() for _ in range(ahead)) if f])
+        for future in queue:
+            i = futures.pop(future)
+            try:
+                answer = future.result()
+            except Exception as err:  # noqa: BLE001 - its worker died too often, say
+                answer = _error(subs[i].path, err)
+            future.release()
+            finished(i, answer)
+            if (nxt := send_next()) is not None:
+                queue.add(nxt)
+
+
+# ------------------------------------------------------------------ CSV files
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """``value`` safe in a spreadsheet: a text that would start a formula (``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe; numbers stay."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(path, rows) -> None:
+    """Write ``rows`` (lists of cells) as CSV at ``path``, every cell through ``csv_cell``."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([csv_cell(v) for v in row] for row in rows)
 
 
 # ------------------------------------------------------------------ the gradebook
@@ -239,7 +343,11 @@ def gradebook_rows(graded: list[Graded]) -> tuple[list[str], list[list]]:
     by_learner: dict[str, dict[str, float]] = {}
     for g in graded:
         points = g.grade.score if g.grade is not None else 0.0
-        by_learner.setdefault(g.submission.learner, {})[g.submission.notebook] = points
+        scores = by_learner.setdefault(g.submission.learner, {})
+        if g.submission.notebook in scores:       # never one grade written over another
+            raise ValueError(f"learner {g.submission.learner!r} has two grades of "
+                             f"{g.submission.notebook}: {g.submission.path} and another")
+        scores[g.submission.notebook] = points
     header = ["learner", *notebooks, "total"]
     maximum = {n: float(sum(e.points for e in exercises_of(n))) for n in notebooks}
     rows = [["(maximum)", *[maximum[n] for n in notebooks], sum(maximum.values())]]

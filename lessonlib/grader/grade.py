@@ -37,9 +37,11 @@ from .notebook_files import (
     dumps,
     notebook_name,
     read_notebook,
+    read_submission,
     solutions_dir,
 )
 from .protocol import GRADING_KEY
+from .streams import Tail
 
 # ------------------------------------------------------------------ typed results
 
@@ -195,7 +197,7 @@ def prepare(path, *, solutions=None, skip_experiments: bool = True) -> GradedCop
     (with the lesson's experiments marked to skip, unless ``skip_experiments`` is false)."""
     path = Path(path)
     solutions = Path(solutions) if solutions else solutions_dir()
-    learner = read_notebook(path)
+    learner = read_submission(path)
     solved_path = find_solved(learner, path, solutions)
     solved = read_notebook(solved_path)
     ids = [cell_info(c)["exercise"] for c in solved.cells if cell_info(c).get("role") == "check"]
@@ -207,18 +209,36 @@ def prepare(path, *, solutions=None, skip_experiments: bool = True) -> GradedCop
 
 # ------------------------------------------------------------------ 2. execute
 
+# Wall-clock seconds one submission may run, however many cells it has (``--time-limit``):
+# a solved notebook grades in a few seconds, so this leaves slow honest code a wide margin.
+TIME_LIMIT = 600.0
+# how long the trusted process has past the time limit to stop its kernel and write its
+# results before the driver stops it (SIGTERM), and then before it is killed (SIGKILL)
+STOP_GRACE = 60.0
+KILL_GRACE = 15.0
+# what the driver keeps of the trusted process's own output: the end, for an error message
+OUTPUT_TAIL_BYTES = 16 * 1024
+# the largest results file the driver reads (the trusted process caps what it writes)
+MAX_RESULTS_BYTES = 16 * 1024 ** 2
+
+
 def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
-            cases: int | None = None, keys: bool = True) -> Execution:
+            cases: int | None = None, keys: bool = True,
+            time_limit: float = TIME_LIMIT) -> Execution:
     """Run the graded copy and its trusted checks (``grader.trusted``), each cell and each
-    call of a learner's function within ``timeout`` seconds, the learner's code in the
-    sandbox of ``grader.sandbox`` unless ``sandboxed`` is false. The checks draw fresh
-    random cases, from ``cases`` when given (the same number, the same cases). Raises
+    call of a learner's function within ``timeout`` seconds (a deadline per call, which
+    nothing the kernel sends extends), the whole submission within ``time_limit`` seconds
+    of wall-clock time (past it, it is stopped and graded on what finished), the learner's
+    code in the sandbox of ``grader.sandbox`` unless ``sandboxed`` is false. The checks draw
+    fresh random cases, from ``cases`` when given (the same number, the same cases). Raises
     ``NotebookError`` when the notebook could not be run at all, or not sandboxed.
     ``keys=False`` reads the questions' answers for their form only (``progress``)."""
     if sandboxed and (why := sandbox.sandbox_status()) is not None:
         raise NotebookError(f"{graded.path}: not graded, no sandbox: {why}. Grading runs "
                             "the submission's code; to run it without a sandbox anyway, "
                             "pass --no-sandbox")
+    if not time_limit > 0:
+        raise ValueError(f"time_limit must be positive, got {time_limit}")
     notes = []
     with sandbox.temp_folder("grade") as tmp:
         tmp = Path(tmp)
@@ -227,25 +247,62 @@ def execute(graded: GradedCopy, *, timeout: float = 60, sandboxed: bool = True,
         nb_file.write_text(dumps(graded.notebook), encoding="utf-8")
         cmd = [sys.executable, "-m", "lessonlib.grader.trusted", str(nb_file),
                "--scratch", str(scratch), "--results", str(results),
-               "--timeout", f"{timeout:g}", "--parent", str(os.getpid())] \
+               "--timeout", f"{timeout:g}", "--time-limit", f"{time_limit:g}",
+               "--parent", str(os.getpid())] \
             + ([] if sandboxed else ["--no-sandbox"]) \
             + ([] if cases is None else ["--cases", str(int(cases))]) \
             + ([] if keys else ["--no-keys"])
-        n_code = sum(c.cell_type == "code" for c in graded.notebook.cells)
-        try:
-            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True,
-                                  timeout=timeout * (n_code + 2) + 120)
-        except subprocess.TimeoutExpired:
-            proc = None
-            notes.append("the whole run exceeded its time limit and was stopped")
-        if not results.exists():
-            tail = ([] if proc is None else
-                    (proc.stdout + proc.stderr).strip().splitlines()[-3:])
-            raise NotebookError(f"{graded.path}: the notebook could not be run: "
-                                f"{' | '.join(tail) or 'no result'}")
-        data = json.loads(results.read_text(encoding="utf-8"))
+        stopped, tail, code = _run_trusted(cmd, cwd=tmp, limit=time_limit + STOP_GRACE)
+        data = _read_results(graded.path, results)
+    if stopped:
+        notes.append(f"the submission ran past its {time_limit:g} s time limit and was "
+                     "stopped; what had not finished scores 0")
+        data = data or {"cells": {}, "checks": {}, "notes": []}
+    elif code != 0 or data is None or not data.get("complete"):
+        lines = tail.strip().splitlines()[-3:]
+        raise NotebookError(f"{graded.path}: the notebook could not be run: "
+                            f"{' | '.join(lines) or 'no result'}")
     return Execution(cells={int(k): v for k, v in data["cells"].items()},
                      checks=data["checks"], notes=notes + list(data.get("notes", [])))
+
+
+def _run_trusted(cmd: list[str], *, cwd: Path, limit: float) -> tuple[bool, str, int]:
+    """Run the trusted process for at most ``limit`` seconds, keeping only the end of its
+    output; past the limit it is asked to stop (it stops its kernel), then killed. Returns
+    ``(stopped, the end of its output, its exit status)``."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    tail = Tail(proc.stdout, keep=OUTPUT_TAIL_BYTES)
+    stopped = False
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        stopped = True
+        proc.terminate()
+        try:
+            proc.wait(timeout=KILL_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    tail.join(timeout=5)
+    return stopped, tail.text(), proc.returncode
+
+
+def _read_results(path: Path, results: Path) -> dict | None:
+    """The trusted process's results file (``None`` when there is none), read only when
+    its size is one the trusted process writes."""
+    try:
+        size = results.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size > MAX_RESULTS_BYTES:
+        raise NotebookError(f"{path}: the grading results were larger than the grader "
+                            f"reads ({size} bytes)")
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 # ------------------------------------------------------------------ 3. collect
@@ -277,13 +334,15 @@ def collect(graded: GradedCopy, run: Execution) -> NotebookGrade:
 
 
 def grade_notebook(path, *, solutions=None, timeout: float = 60, sandboxed: bool = True,
-                   cases: int | None = None, keys: bool = True) -> NotebookGrade:
+                   cases: int | None = None, keys: bool = True,
+                   time_limit: float = TIME_LIMIT) -> NotebookGrade:
     """Grade one learner notebook: ``prepare``, ``execute`` (in the sandbox unless
     ``sandboxed`` is false; random cases from ``cases``; the questions against their keys
-    unless ``keys`` is false) and ``collect``."""
+    unless ``keys`` is false; ``timeout`` seconds per cell and call, ``time_limit`` for the
+    whole submission) and ``collect``."""
     graded = prepare(path, solutions=solutions)
     return collect(graded, execute(graded, timeout=timeout, sandboxed=sandboxed, cases=cases,
-                                   keys=keys))
+                                   keys=keys, time_limit=time_limit))
 
 
 # ------------------------------------------------------------------ 4. report

@@ -116,11 +116,12 @@ KERNEL_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "T
 
 
 def die_with_parent(parent: int | None = None) -> None:
-    """Have the kernel send this process SIGKILL when its parent dies (``prctl``'s
-    ``PR_SET_PDEATHSIG``). ``parent``: the pid the parent had; if this process has another
-    parent by now, the first one died before the signal was asked for, so exit at once."""
+    """Have the kernel send this process SIGTERM when its parent dies (``prctl``'s
+    ``PR_SET_PDEATHSIG``; the grading process unwinds on it, stopping its kernel and removing
+    its folders). ``parent``: the pid the parent had; if this process has another parent by
+    now, the first one died before the signal was asked for, so exit at once."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:      # 1: PR_SET_PDEATHSIG
+    if libc.prctl(1, signal.SIGTERM, 0, 0, 0) != 0:      # 1: PR_SET_PDEATHSIG
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if parent is not None and os.getppid() != parent:
         os._exit(1)

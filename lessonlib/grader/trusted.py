@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -42,13 +43,19 @@ class CallFailed(Exception):
 class Channel:
     """One check's line to the kernel: a Unix socket the grader listens on in the scratch
     folder, and ``wire.serve_loop`` running in the kernel, connected to it, for as long as
-    the check lasts. Each call has ``timeout`` seconds; after one that fails, every later
-    call of the check fails at once, with the reason in ``stopped``."""
+    the check lasts. Each call has ``timeout`` seconds, a deadline fixed when the call
+    starts that nothing the kernel sends extends, and no call runs past ``deadline`` (a
+    ``time.monotonic()`` value: the submission's time limit); after one that fails, every
+    later call of the check fails at once, with the reason in ``stopped``."""
 
-    def __init__(self, kernel: KernelSession, timeout: float):
-        self.kernel, self.timeout = kernel, timeout
+    def __init__(self, kernel: KernelSession, timeout: float, deadline: float | None = None):
+        self.kernel, self.timeout, self.deadline = kernel, timeout, deadline
         self.server = self.conn = self.msg_id = self.path = None
         self.stopped: str | None = None
+
+    def _call_deadline(self) -> float:
+        end = time.monotonic() + self.timeout
+        return end if self.deadline is None else min(end, self.deadline)
 
     def __enter__(self) -> Channel:
         return self
@@ -65,7 +72,7 @@ class Channel:
         self.server.bind(str(self.path))
         os.chmod(self.path, 0o777)            # the kernel runs as the slot's user
         self.server.listen(1)
-        self.server.settimeout(self.timeout)
+        self.server.settimeout(max(0.01, self._call_deadline() - time.monotonic()))
         self.msg_id = self.kernel.send(
             "__import__('lessonlib.grader.wire', fromlist=['serve_loop'])"
             f".serve_loop({str(self.path)!r}, globals())")
@@ -73,20 +80,24 @@ class Channel:
             self.conn, _ = self.server.accept()
         except OSError:
             self._fail(self._ended("never answered"))
-        self.conn.settimeout(self.timeout)
 
     def call(self, target, args: tuple, kwargs: dict) -> dict:
         """The decoded reply (``wire.read_reply``) of one call in the kernel."""
         if self.stopped:
             raise CallFailed(self.stopped)
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self._fail("was not called: the submission had run out of time")
         if self.conn is None:
             self._open()
+        deadline = self._call_deadline()
         try:
-            wire.send_frame(self.conn, wire.request(target, args, kwargs))
-            data = wire.recv_frame(self.conn)
+            wire.send_frame(self.conn, wire.request(target, args, kwargs), deadline=deadline)
+            data = wire.recv_frame(self.conn, deadline=deadline)
         except TimeoutError:
-            self._fail(self._ended(f"did not return within the {self.timeout:g} s limit",
-                                   now=True))
+            late = ("did not return before the submission's time limit"
+                    if deadline == self.deadline else
+                    f"did not return within the {self.timeout:g} s limit")
+            self._fail(self._ended(late, now=True))
         except (OSError, wire.ReplyError) as err:
             self._fail(self._ended(f"gave no readable answer ({err})"))
         if data is None:
@@ -118,7 +129,8 @@ class Channel:
                 pass
             self.conn.close()
         if self.msg_id is not None:
-            self.kernel.finish(self.msg_id, self.timeout)
+            left = self.timeout if self.deadline is None else self.deadline - time.monotonic()
+            self.kernel.finish(self.msg_id, max(1.0, min(self.timeout, left)))
         if self.server is not None:
             self.server.close()
             self.path.unlink(missing_ok=True)
@@ -140,10 +152,10 @@ class Remote:
             if "raise" in tree:
                 name, message, not_implemented = tree["raise"]
                 if not_implemented:
-                    raise NotImplementedError(str(message))
-                raise _remote_error(str(name))(str(message))
+                    raise NotImplementedError(str(message)[:300])
+                raise _remote_error(str(name)[:60])(str(message)[:300])
             return wire.value(tree["return"], arrays)
-        except (wire.ReplyError, KeyError, TypeError, ValueError) as err:
+        except (wire.ReplyError, KeyError, TypeError, ValueError, RecursionError) as err:
             raise CallFailed(f"gave no readable answer ({err})") from None
 
     @staticmethod
@@ -203,18 +215,36 @@ def check_call(source: str, function: str) -> tuple[str, dict]:
 
 
 def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: float,
-                    cases: int | None = None, keys: bool = True) -> dict:
+                    cases: int | None = None, keys: bool = True,
+                    time_limit: float | None = None, save=None) -> dict:
     """Run the graded copy at ``path`` and its trusted checks; the results as plain data.
     The checks' random cases come from ``cases``, or from fresh entropy. The questions are
     graded against the instructor side's keys, or with ``keys=False`` only read for their
-    form, as a learner's own check cell does (``progress``)."""
+    form, as a learner's own check cell does (``progress``). Each cell and each call of a
+    learner's function has ``timeout`` seconds, and all of it ``time_limit`` seconds of
+    wall-clock time: what has not finished by then is not run, and scores 0. ``save``,
+    when given, is called with the results so far as they grow (at most once a second),
+    so that a run stopped from outside leaves what finished."""
+    start = time.monotonic()
+    deadline = None if time_limit is None else start + time_limit
     question_keys = instructor.question_keys() if keys else None
     nb = json.loads(Path(path).read_text(encoding="utf-8"))   # written by grade itself
     name = nb["metadata"]["lessonlib"]["notebook"]
     # fresh random cases: answers hard-coded for the cases the notebook shows earn nothing
     entropy = secrets.randbits(63) if cases is None else int(cases)
     framework.fresh_cases(entropy)
-    results: dict = {"cells": {}, "checks": {}, "notes": [], "cases": entropy}
+    results: dict = {"cells": {}, "checks": {}, "notes": [], "cases": entropy,
+                     "complete": False}
+    saved = [0.0]
+
+    def progress(force: bool = False) -> None:
+        if save is not None and (force or time.monotonic() - saved[0] >= 1.0):
+            save(results)
+            saved[0] = time.monotonic()
+
+    def left() -> float:
+        return float("inf") if deadline is None else deadline - time.monotonic()
+
     env = dict(os.environ, MPLBACKEND="Agg", LESSONLIB_HEADLESS="1")
     with sandbox.temp_folder("package") as pkg:
         # the kernel's lessonlib lacks the exercises' answers: mounted in its place in the
@@ -223,7 +253,8 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
         if not sandboxed:
             env["PYTHONPATH"] = os.pathsep.join(
                 [str(package.parent), *filter(None, [env.get("PYTHONPATH")])])
-        with KernelSession(scratch, sandboxed=sandboxed, package=package, env=env) as kernel:
+        with KernelSession(scratch, sandboxed=sandboxed, package=package, env=env,
+                           startup_timeout=max(1.0, min(60.0, left()))) as kernel:
             module = importlib.import_module(checks_module(name))    # while the kernel starts
             answers = oracle.reference_namespace()     # the real references, here only
             exercise_sources: dict = {}
@@ -232,6 +263,11 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
                 if cell["cell_type"] != "code":
                     continue
                 k += 1
+                if left() <= 0:
+                    results["notes"].append(
+                        f"the submission ran past its {time_limit:g} s time limit and was "
+                        "stopped; what had not finished scores 0")
+                    break
                 source = "".join(cell["source"])
                 info = cell.get("metadata", {}).get("lessonlib", {})
                 if info.get("role") == "exercise":
@@ -242,21 +278,26 @@ def grade_in_kernel(path: Path, scratch: Path, *, sandboxed: bool, timeout: floa
                         exercise, _names_in(exercise_sources.get(exercise.id, "")))
                     results["checks"][exercise.id] = _result_data(forbidden) if forbidden \
                         else _trusted_check(module, exercise, source, kernel, timeout,
-                                            answers, question_keys)
+                                            answers, question_keys, deadline)
+                    progress()
                     continue
                 if cell.get("metadata", {}).get(GRADING_KEY) == "skip":
                     results["cells"][k] = {"status": "skipped"}
                     continue
-                outcome = kernel.run(source, timeout)
+                outcome = kernel.run(source, min(timeout, left()))
                 results["cells"][k] = {"status": outcome.status, "error": outcome.error}
+                progress()
+            results["notes"] += kernel.output_notes()
+    results["complete"] = True
+    progress(force=True)
     return results
 
 
 def _trusted_check(module, exercise, source: str, kernel, timeout: float, answers,
-                   question_keys: dict | None) -> dict:
+                   question_keys: dict | None, deadline: float | None = None) -> dict:
     """The check of ``exercise`` run here on the learner's functions in ``kernel``, with the
     reference ``answers`` (``oracle.reference_namespace()``) or, for a question, its key
-    (none: the answer's form only), as plain data."""
+    (none: the answer's form only), as plain data; no call runs past ``deadline``."""
     check = getattr(module, f"check_{exercise.function}")
     try:
         fn_name, context = check_call(source, exercise.function)
@@ -264,7 +305,7 @@ def _trusted_check(module, exercise, source: str, kernel, timeout: float, answer
         return {"status": Status.FAILED.value, "points": 0.0, "message": str(err),
                 "seconds": 0.0}
     start = time.perf_counter()
-    with Channel(kernel, timeout) as channel:
+    with Channel(kernel, timeout, deadline) as channel:
         fn = Remote(channel, fn_name)
         ctx = {key: Remote(channel, name) for key, name in context.items()}
         if exercise.is_question and question_keys is not None:
@@ -279,9 +320,15 @@ def _trusted_check(module, exercise, source: str, kernel, timeout: float, answer
 
 
 def _result_data(result, seconds: float = 0.0) -> dict:
-    """A check's result as the plain data the results file holds."""
+    """A check's result as the plain data the results file holds (its text capped: it may
+    quote what the learner's code raised)."""
     return {"status": result.status.value, "points": float(result.points),
-            "message": result.message, "line": result.line, "seconds": round(seconds, 4)}
+            "message": _capped(result.message), "line": _capped(result.line),
+            "seconds": round(seconds, 4)}
+
+
+def _capped(text, n: int = 2000):
+    return text if not isinstance(text, str) or len(text) <= n else text[:n] + "..."
 
 
 def _names_in(source: str) -> set[str]:
@@ -293,12 +340,19 @@ def _names_in(source: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
+def _stop(signum, frame):
+    """SIGTERM: unwind, so that the kernel is stopped and the temporary folders go."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lessonlib.grader.trusted")
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--scratch", type=Path, required=True)
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--time-limit", type=float, help="wall-clock seconds for the whole "
+                        "notebook (default: none)")
     parser.add_argument("--no-sandbox", action="store_true")
     parser.add_argument("--parent", type=int,
                         help="the pid of the process that started this one (end with it)")
@@ -306,12 +360,17 @@ def main(argv=None) -> int:
     parser.add_argument("--no-keys", action="store_true",
                         help="read the questions' answers for their form only, not their keys")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
     sandbox.die_with_parent(args.parent)    # a driver that is killed takes this one along
-    results = grade_in_kernel(args.notebook, args.scratch, sandboxed=not args.no_sandbox,
-                              timeout=args.timeout, cases=args.cases, keys=not args.no_keys)
-    tmp = args.results.with_suffix(".part")
-    tmp.write_text(json.dumps(results), encoding="utf-8")
-    tmp.replace(args.results)
+
+    def save(results: dict) -> None:
+        tmp = args.results.with_suffix(".part")
+        tmp.write_text(json.dumps(results), encoding="utf-8")
+        tmp.replace(args.results)
+
+    grade_in_kernel(args.notebook, args.scratch, sandboxed=not args.no_sandbox,
+                    timeout=args.timeout, cases=args.cases, keys=not args.no_keys,
+                    time_limit=args.time_limit, save=save)
     return 0
 
 

@@ -5,9 +5,12 @@ proxy. The grader listens on a Unix socket in the submission's scratch folder; t
 runs ``serve_loop`` there, which connects to it and answers call after call (one cell for
 a whole check, so a call costs a fraction of a millisecond, not a cell's). A call travels
 in as a pickle (the grader's own data, which the kernel may unpickle); the answer comes
-back as plain data only: a JSON tree whose arrays travel in an ``.npz`` read with
-``allow_pickle=False``. Nothing the learner's process sends back is ever unpickled or
-executed.
+back as plain data only: a JSON tree whose arrays travel in an ``.npz`` read without
+pickles. Nothing the learner's process sends back is ever unpickled or executed, and what
+it sends takes bounded memory in the grader: a reply is at most ``MAX_REPLY_BYTES``, and it
+is expanded only after the sizes it declares are checked against ``MAX_EXPANDED_BYTES``
+(a compressed archive cannot expand past them). Each call has a deadline fixed when it
+starts, which a reply sent slowly, a byte at a time, does not extend.
 
 What may come back: ``None``, booleans, numbers, strings, numeric arrays, tuples, lists,
 dicts with string keys, the search-space distributions of ``search.spaces`` (rebuilt here
@@ -23,12 +26,21 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import pickle
 import re
+import time
+import zipfile
 
 import numpy as np
 
 MAX_REPLY_BYTES = 64 * 1024 ** 2
+# what a reply may hold once expanded (``answer`` never compresses, so a reply it writes is
+# as large expanded as sent), and how many arrays
+MAX_EXPANDED_BYTES = MAX_REPLY_BYTES
+MAX_ARRAYS = 10_000
+# the archive's table of contents, read whole before anything else: 100 bytes an array
+MAX_DIRECTORY_BYTES = 100 * MAX_ARRAYS
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -181,27 +193,42 @@ def answer(request: bytes, namespace: dict) -> bytes:
     return buffer.getvalue()
 
 
-def send_frame(sock, data: bytes) -> None:
-    sock.sendall(len(data).to_bytes(8, "big") + data)
+def send_frame(sock, data: bytes, deadline: float | None = None) -> None:
+    """Send one frame; by ``deadline`` (a ``time.monotonic()`` value) or ``TimeoutError``."""
+    if deadline is not None:
+        sock.settimeout(_left(deadline))
+    sock.sendall(len(data).to_bytes(8, "big") + data)   # its timeout is for the whole
 
 
-def recv_frame(sock, limit: int = MAX_REPLY_BYTES) -> bytes | None:
-    """One frame from ``sock``; ``None`` when the other end closed it."""
-    head = _recv_exactly(sock, 8)
+def recv_frame(sock, limit: int = MAX_REPLY_BYTES, deadline: float | None = None
+               ) -> bytes | None:
+    """One frame from ``sock``; ``None`` when the other end closed it. With ``deadline``
+    (a ``time.monotonic()`` value), ``TimeoutError`` once it passes, however the frame's
+    bytes trickle in."""
+    head = _recv_exactly(sock, 8, deadline)
     if head is None:
         return None
     size = int.from_bytes(head, "big")
     if size > limit:
         raise ReplyError("a reply larger than the grader accepts")
-    body = _recv_exactly(sock, size)
+    body = _recv_exactly(sock, size, deadline)
     if body is None:
         raise ReplyError("a reply cut short")
     return body
 
 
-def _recv_exactly(sock, n: int) -> bytes | None:
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the call's deadline passed")
+    return left
+
+
+def _recv_exactly(sock, n: int, deadline: float | None = None) -> bytes | None:
     chunks, got = [], 0
     while got < n:
+        if deadline is not None:
+            sock.settimeout(_left(deadline))
         chunk = sock.recv(min(n - got, 1 << 20))
         if not chunk:
             return None
@@ -243,17 +270,71 @@ class ReplyError(Exception):
     """The kernel's reply could not be read: it is not one ``serve`` writes."""
 
 
-def read_reply(data: bytes) -> dict:
-    """A reply of ``answer``, decoded safely: ``{"tree": ..., "arrays": {k: array}}``."""
+def read_reply(data: bytes, limit: int = MAX_EXPANDED_BYTES) -> dict:
+    """A reply of ``answer``, decoded safely: ``{"tree": ..., "arrays": {k: array}}``. The
+    archive's declared sizes are checked against ``limit`` before anything is expanded, and
+    each array's shape against its member's size before it is allocated; a member that
+    expands past its declared size fails its check (``zipfile`` reads no further)."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            tree = json.loads(npz["tree"].tobytes().decode())
-            arrays = {int(k[4:]): npz[k] for k in npz.files if k.startswith("arr_")}
+        end = zipfile._EndRecData(io.BytesIO(data))    # the table of contents' size
+        if end is None:
+            raise zipfile.BadZipFile("not an archive")
+        if end[zipfile._ECD_SIZE] > MAX_DIRECTORY_BYTES:
+            raise ReplyError("a reply of more arrays than the grader accepts")
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except ReplyError:
+        raise
+    except Exception as err:  # noqa: BLE001 - anything unreadable is a bad reply
+        raise ReplyError(f"an unreadable reply ({type(err).__name__})") from None
+    if len(members) > MAX_ARRAYS:
+        raise ReplyError(f"a reply of {len(members)} arrays, more arrays than the grader "
+                         "accepts")
+    expanded = sum(m.file_size for m in members)
+    if expanded > limit:
+        raise ReplyError(f"a reply that would expand to {expanded} bytes, more than the "
+                         f"{limit} the grader accepts")
+    try:
+        with archive:
+            found = {m.filename.removesuffix(".npy"): _read_array(archive, m)
+                     for m in members}
+        tree = json.loads(found.pop("tree").tobytes().decode())
+        arrays = {int(k[4:]): a for k, a in found.items() if k.startswith("arr_")}
+    except ReplyError as err:
+        raise ReplyError(f"an unreadable reply ({err})") from None
     except Exception as err:  # noqa: BLE001 - anything unreadable is a bad reply
         raise ReplyError(f"an unreadable reply ({type(err).__name__})") from None
     if not isinstance(tree, dict):
         raise ReplyError("a reply that is not a JSON object")
     return {"tree": tree, "arrays": arrays}
+
+
+def _read_array(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> np.ndarray:
+    """One ``.npy`` member: its header read first, and its data only when the shape it
+    declares fits in the member's declared size; no object arrays."""
+    fmt = np.lib.format
+    with archive.open(member) as f:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(f)
+        else:
+            raise ReplyError("an array of an unknown format")
+        if dtype.hasobject:
+            raise ReplyError("an array of Python objects")
+        count = math.prod(shape)
+        if count * dtype.itemsize > member.file_size:
+            raise ReplyError("an array larger than its archive declares")
+        out = np.empty(count, dtype=dtype)
+        view = memoryview(out.view(np.uint8))
+        got = 0
+        while got < out.nbytes:
+            n = f.readinto(view[got:])
+            if not n:
+                raise ReplyError("an array cut short")
+            got += n
+    return out.reshape(shape[::-1]).transpose() if fortran else out.reshape(shape)
 
 
 def value(node, arrays: dict):

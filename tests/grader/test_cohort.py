@@ -1,6 +1,7 @@
 """lessonlib.grader.cohort: a cohort graded on every core or on a Dask cluster gives the
 results of a sequential run, in the same order; a results file makes a run resumable; the
-gradebook and its figure."""
+gradebook and its figure. A bad submission is its own error, whatever its file holds and on
+every path; learners are told apart without collisions; CSV cells start no formula."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import nbformat
 import pytest
 
 from lessonlib.grader import cohort
-from lessonlib.grader.notebook_files import NotebookError
+from lessonlib.grader.notebook_files import NotebookError, cell_info
 
 from .common import ROOT, SANDBOXED, cells_of
 
@@ -155,3 +156,254 @@ def test_an_append_after_a_torn_line_keeps_only_whole_lines(tmp_path):
         lines = path.read_text().splitlines(keepends=True)
         assert [json.loads(line) for line in lines] == [*kept, {"key": "c"}]
         assert all(line.endswith("\n") for line in lines)
+
+
+# ---------------------------------------------------------------- a hostile cohort
+
+LEARNER_01 = ROOT / "notebooks" / "01_tuning_process.ipynb"
+SOLVED_01 = ROOT / "instructor" / "solutions" / "01_tuning_process.ipynb"
+
+
+def _odd_metadata(path, *, notebook=None, exercise=None):
+    """Notebook 01 as handed out, its ``lessonlib`` entry or the first check cell's
+    exercise id replaced by a value of another type."""
+    nb = nbformat.read(LEARNER_01, as_version=4)
+    if notebook is not None:
+        nb.metadata["lessonlib"] = notebook
+    if exercise is not None:
+        next(c for c in nb.cells if cell_info(c).get("role") == "check") \
+            .metadata["lessonlib"]["exercise"] = exercise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+
+
+def _malformed_cohort(root):
+    """One honest submission (ada's, solved) among submissions that each crashed ``grade``
+    or were followed before; returns ``{file: what its error must say}``."""
+    (root / "ada").mkdir(parents=True)
+    (root / "ada" / "01_tuning_process.ipynb").write_bytes(SOLVED_01.read_bytes())
+    bad = {}
+    for who, kw, why in (
+            ("bea", {"notebook": "01_tuning_process"}, "lessonlib entry is a string"),
+            ("cal", {"notebook": ["01_tuning_process"]}, "lessonlib entry is a list"),
+            ("dee", {"exercise": ["1.1"]}, "lessonlib.exercise is a list"),
+            ("eve", {"exercise": {"id": "1.1"}}, "lessonlib.exercise is an object"),
+            ("fay", {"exercise": 11}, "lessonlib.exercise is a number"),
+            ("gus", {"notebook": {"notebook": 1}}, "lessonlib.notebook is a number")):
+        path = root / who / "01_tuning_process.ipynb"
+        _odd_metadata(path, **kw)
+        bad[path] = why
+    deep = root / "hal" / "01_tuning_process.ipynb"
+    deep.parent.mkdir()
+    deep.write_text('{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": '
+                    + "[" * 50_000 + "]" * 50_000 + "}")
+    bad[deep] = "nested deeper"
+    link = root / "ivy" / "01_tuning_process.ipynb"
+    link.parent.mkdir()
+    link.symlink_to(SOLVED_01)                  # graded 7/7 before
+    bad[link] = "is a symbolic link"
+    folder = root / "jon" / "01_tuning_process.ipynb"
+    folder.mkdir(parents=True)
+    bad[folder] = "not a regular file"
+    fifo = root / "kim" / "01_tuning_process.ipynb"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    bad[fifo] = "not a regular file"
+    return bad
+
+
+@pytest.fixture(params=["plain", "jobs", "dask"])
+def how(request):
+    """How ``grade`` runs: as it is (one job per core), ``--jobs 2``, or on a Dask cluster
+    of worker processes."""
+    if request.param == "plain":
+        yield ()
+    elif request.param == "jobs":
+        yield ("--jobs", 2)
+    else:
+        distributed = pytest.importorskip("dask.distributed")
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                      dashboard_address=None) as cluster:
+            yield ("--scheduler", cluster.scheduler_address)
+
+
+def test_a_bad_submission_is_its_own_error_and_the_cohort_is_graded(tmp_path, how):
+    """Each malformed, linked or odd file gets an error naming it and why (several of them
+    crashed grade with --jobs and on Dask, naming no file, before anything was written),
+    ada is graded, the gradebook, JSON and CSV are written; a re-run resumes (ada's line is
+    reused, not written again)."""
+    from .common import run_cli
+    root = tmp_path / "submissions"
+    bad = _malformed_cohort(root)
+    out = {k: tmp_path / f"grades.{k}" for k in ("jsonl", "json", "csv", "book")}
+    args = ("grade", root, *how, "--results", out["jsonl"], "--json", out["json"],
+            "--csv", out["csv"], "--gradebook", out["book"])
+    for run in (1, 2):
+        cli = run_cli(*args)
+        assert cli.returncode == 2, cli.stdout + cli.stderr
+        errors = [line for line in cli.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == len(bad), cli.stderr
+        for path, why in bad.items():
+            assert any(str(path) in e and why in e for e in errors), (path, cli.stderr)
+        assert "Traceback" not in cli.stderr
+        assert [r["score"] for r in json.loads(out["json"].read_text())] == [7.0]
+        assert out["csv"].read_text().splitlines()[-1].endswith(",total,,,7.0,7.0,True,")
+        assert out["book"].read_text().splitlines()[1:] == ["(maximum),7.0,7.0", "ada,7.0,7.0"]
+        lines = out["jsonl"].read_text().splitlines()
+        assert len(lines) == 1 and json.loads(lines[0])["learner"] == "ada", run
+
+
+def _failing_on(monkeypatch, name):
+    """``grade_notebook`` failing with a TypeError (a grader bug) on files named ``name``."""
+    real = cohort.grade_notebook
+
+    def grade(path, **kwargs):
+        if path.name == name:
+            raise TypeError("unhashable type: 'list'")
+        return real(path, **kwargs)
+    monkeypatch.setattr(cohort, "grade_notebook", grade)
+
+
+def _late_changes(root):
+    """Submissions taken while good, then changed before grading: one made malformed, one
+    made a link to the solved notebook; and one the grader fails on (``_failing_on``)."""
+    (root / "ada").mkdir(parents=True)
+    (root / "ada" / "01_tuning_process.ipynb").write_bytes(SOLVED_01.read_bytes())
+    for who in ("bea", "cal", "dan"):          # each its own content, so its own key
+        (root / who).mkdir()
+        name = "boom-01_tuning_process.ipynb" if who == "dan" else "01_tuning_process.ipynb"
+        nb = nbformat.read(LEARNER_01, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(f"learner = {who!r}"))
+        nbformat.write(nb, root / who / name)
+    subs = _subs(root)
+    _odd_metadata(root / "bea" / "01_tuning_process.ipynb", exercise=["1.1"])
+    (root / "cal" / "01_tuning_process.ipynb").unlink()
+    (root / "cal" / "01_tuning_process.ipynb").symlink_to(SOLVED_01)
+    return subs
+
+
+def _check_late_changes(results, graded):
+    by = {g.submission.learner: g for g in graded}
+    assert by["ada"].grade.score == 7 and by["ada"].error is None
+    assert "lessonlib.exercise is a list" in by["bea"].error
+    assert str(by["bea"].submission.path) in by["bea"].error
+    assert "is a symbolic link" in by["cal"].error
+    assert "the grader failed on it (TypeError" in by["dan"].error
+    assert str(by["dan"].submission.path) in by["dan"].error
+    keys = [json.loads(line)["learner"] for line in results.read_text().splitlines()]
+    assert sorted(keys) == ["ada", "bea", "cal"]      # dan's is the grader's: tried again
+
+
+def test_with_jobs_an_error_while_grading_stops_only_its_submission(tmp_path, monkeypatch):
+    _failing_on(monkeypatch, "boom-01_tuning_process.ipynb")
+    subs = _late_changes(tmp_path / "submissions")
+    results = tmp_path / "grades.jsonl"
+    graded = cohort.grade_cohort(subs, jobs=2, results=results, sandboxed=SANDBOXED)
+    _check_late_changes(results, graded)
+    monkeypatch.undo()                  # a re-run grades dan's, and reuses the rest
+    again = cohort.grade_cohort(subs, jobs=2, results=results, sandboxed=SANDBOXED)
+    assert [g.reused for g in again] == [True, True, True, False]
+    assert again[3].grade is not None and again[3].grade.score == 0
+
+
+def test_on_dask_an_error_while_grading_stops_only_its_submission(tmp_path, monkeypatch):
+    """The same on a Dask cluster (in this process, so that the failure can be planted):
+    the changed files are refused when sent, the grader's failure comes back as data."""
+    distributed = pytest.importorskip("dask.distributed")
+    _failing_on(monkeypatch, "boom-01_tuning_process.ipynb")
+    subs = _late_changes(tmp_path / "submissions")
+    results = tmp_path / "grades.jsonl"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        graded = cohort.grade_cohort(subs, scheduler=cluster.scheduler_address,
+                                     results=results, sandboxed=SANDBOXED)
+    _check_late_changes(results, graded)
+
+
+def test_a_task_that_fails_on_dask_is_its_submissions_error(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    root = tmp_path / "submissions"
+    (root / "ada").mkdir(parents=True)
+    (root / "ada" / "01_tuning_process.ipynb").write_bytes(LEARNER_01.read_bytes())
+    (root / "bea").mkdir()
+    (root / "bea" / "01_tuning_process.ipynb").write_bytes(LEARNER_01.read_bytes())
+    real = cohort.grade_bytes
+
+    def task(filename, *args, **kwargs):
+        if "bea" in filename:
+            raise MemoryError("the worker ran out of memory")
+        return real(filename, *args, **kwargs)
+    monkeypatch.setattr(cohort, "grade_bytes", task)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        graded = cohort.grade_cohort(_subs(root), scheduler=cluster.scheduler_address,
+                                     sandboxed=SANDBOXED)
+    assert graded[0].grade is not None and graded[0].grade.score == 0
+    assert graded[1].grade is None and "MemoryError" in graded[1].error
+
+
+# ---------------------------------------------------------------- identity and output
+
+def test_a_learners_folder_is_named_by_its_path_under_the_folder_graded(tmp_path):
+    root = tmp_path / "submissions"
+    assert cohort.learner_of(root / "mallory" / "bob" / "x.ipynb") == "bob"   # as before
+    assert cohort.learner_of(root / "mallory" / "bob" / "x.ipynb", root=root) == "mallory/bob"
+    assert cohort.learner_of(root / "bob" / "x.ipynb", root=root) == "bob"
+    assert cohort.learner_of(root / "x.ipynb", root=root) == "submissions"
+    assert cohort.learner_of(tmp_path / "elsewhere" / "x.ipynb", root=root) == "elsewhere"
+
+
+def test_two_submissions_of_one_learner_and_notebook_are_an_error_for_both(tmp_path):
+    """mallory/bob/ no longer passes for bob (it replaced bob's score in the gradebook);
+    two files that do name the same learner and notebook, by folder or by file name, are
+    an error for both (not written to the results, so that a re-run after a fix grades
+    them); a folder name that would start a formula is escaped in the gradebook."""
+    from .common import run_cli
+    root = tmp_path / "submissions"
+    for folder, source in (("bob", LEARNER_01), ("mallory/bob", SOLVED_01),
+                           ("=HYPERLINK(1)", LEARNER_01)):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "01_tuning_process.ipynb").write_bytes(source.read_bytes())
+    book, results = tmp_path / "book.csv", tmp_path / "grades.jsonl"
+    cli = run_cli("grade", root, "--gradebook", book, "--jobs", 2)
+    assert cli.returncode == 1, cli.stderr          # graded, and not all passed
+    rows = book.read_text().splitlines()
+    assert rows[1:] == ["(maximum),7.0,7.0", "'=HYPERLINK(1),0.0,0.0", "bob,0.0,0.0",
+                        "mallory/bob,7.0,7.0"]
+    # by file name: alice twice, in two folders
+    (root / "x").mkdir()
+    (root / "x" / "01_tuning_process-alice.ipynb").write_bytes(SOLVED_01.read_bytes())
+    (root / "y").mkdir()
+    (root / "y" / "alice_01_tuning_process.ipynb").write_bytes(LEARNER_01.read_bytes())
+    cli = run_cli("grade", root / "x", root / "y", "--learner", "file", "--gradebook", book,
+                  "--results", results)
+    assert cli.returncode == 2
+    errors = [line for line in cli.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and all("learner 'alice' has another submission" in e
+                                    for e in errors), cli.stderr
+    assert str(root / "x" / "01_tuning_process-alice.ipynb") in errors[1]
+    assert book.read_text().splitlines() == ["learner,total", "(maximum),0"]
+    assert not results.exists() or results.read_text() == ""
+    # by folder: two files given apart, both in a folder named bob; one file named twice
+    cli = run_cli("grade", root / "bob" / "01_tuning_process.ipynb",
+                  root / "mallory" / "bob" / "01_tuning_process.ipynb")
+    assert cli.returncode == 2 and cli.stderr.count("learner 'bob' has another") == 2
+    cli = run_cli("grade", root / "bob", root / "bob" / "01_tuning_process.ipynb")
+    assert cli.returncode == 1 and "error" not in cli.stderr
+
+
+def test_the_gradebook_never_writes_one_grade_over_another(sequential):
+    twice = [sequential[0], sequential[0]]
+    with pytest.raises(ValueError, match="two grades of"):
+        cohort.gradebook_rows(twice)
+
+
+def test_csv_cells_that_would_start_a_formula_are_escaped(tmp_path):
+    rows = [["=1+1", "+A1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", "a=b", 1.5, -2.0, True]]
+    path = tmp_path / "out.csv"
+    cohort.write_csv(path, rows)
+    import csv
+    with open(path, newline="", encoding="utf-8") as f:
+        got = next(csv.reader(f))
+    assert got == ["'=1+1", "'+A1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "ok", "a=b", "1.5",
+                   "-2.0", "True"]

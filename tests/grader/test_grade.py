@@ -3,12 +3,15 @@ and broken; the files graded are never written."""
 
 import copy
 import json
+import subprocess
+import sys
+import time
 
 import nbformat
 
 from lessonlib.grader.grade import NotebookGrade, grade_notebook
 from lessonlib.grader.notebook_files import cell_info
-from tests.grader.common import LEARNER, SOLVED, cells_of, run_cli
+from tests.grader.common import LEARNER, ROOT, SOLVED, cells_of, run_cli
 
 
 def test_grade_solved_notebook_full_marks_and_json(tmp_path):
@@ -200,3 +203,82 @@ def test_skipping_the_experiments_changes_no_grade(tmp_path):
             grades.append([(g.exercise.id, g.points, g.status) for g in
                            collect(graded, run).exercises])
         assert grades[0] == grades[1], path
+
+
+# ---------------------------------------------------------------- time and memory
+
+def _with_cells(tmp_path, sources, *, after="1.1", solve=("1.1",)):
+    """Notebook 01 as handed out with exercises ``solve`` solved and code cells ``sources``
+    added after the check cell of exercise ``after``."""
+    nb = nbformat.read(LEARNER, as_version=4)
+    solved = nbformat.read(SOLVED, as_version=4)
+    for ex_id in solve:
+        cells_of(nb, "exercise")[ex_id].source = cells_of(solved, "exercise")[ex_id].source
+    at = nb.cells.index(cells_of(nb, "check")[after]) + 1
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(s) for s in sources]
+    path = tmp_path / "01_tuning_process.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_submission_past_its_time_limit_is_stopped_and_graded_on_what_finished(tmp_path):
+    """40 cells of 1.5 s of sleep each under --timeout 3: the whole-run limit used to grow
+    with the number of cells (3 s x 65 + 120 s here; over an hour at --timeout 60, days for
+    a notebook of thousands of cells); with --time-limit 10 it is stopped at 10 s, and what
+    finished before (1.1) keeps its points."""
+    path = _with_cells(tmp_path, ["import time\ntime.sleep(1.5)"] * 40)
+    start = time.monotonic()
+    report = grade_notebook(path, timeout=3, time_limit=10)
+    elapsed = time.monotonic() - start
+    got = {e.exercise.id: e for e in report.exercises}
+    assert got["1.1"].passed and got["1.1"].points == 2
+    assert all(got[i].points == 0 and "stopped before its check" in got[i].message
+               for i in ("1.2", "1.3", "Q1.1", "Q1.2"))
+    assert any("ran past its 10 s time limit" in n for n in report.notes)
+    assert elapsed < 10 + 15, elapsed        # the limit, the kernel's start and stop
+
+
+def test_the_driver_stops_a_trusted_process_that_outlives_its_limit(tmp_path, monkeypatch):
+    """The driver's own limit, past the trusted process's: asked to stop (SIGTERM), then
+    killed when it does not."""
+    from lessonlib.grader import grade
+    monkeypatch.setattr(grade, "KILL_GRACE", 2)
+    start = time.monotonic()
+    stopped, _, code = grade._run_trusted(
+        [sys.executable, "-c", "import signal, time\n"
+         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('going on', flush=True)\n"
+         "time.sleep(600)"], cwd=tmp_path, limit=1)
+    assert stopped and code == -9 and time.monotonic() - start < 1 + 2 + 5
+
+
+DRIVER = """
+import json, resource, sys
+from lessonlib.grader.grade import grade_notebook
+report = grade_notebook(sys.argv[1], timeout=60, sandboxed=False)
+print(json.dumps({"rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "score": report.score, "notes": list(report.notes)}))
+"""
+
+
+def test_a_kernel_that_floods_its_output_leaves_the_drivers_memory_bounded(tmp_path):
+    """A cell writes 768 MiB to the kernel's stdout and stderr (which used to reach the
+    grader's own output, kept whole in the driver's memory: 1.2 GB put the driver at
+    3.6 GB), prints 16 MiB, and prints 64 MiB at once: the driver's peak RSS stays under
+    150 MiB (measured in a process of its own, resource.getrusage), 1.1 keeps its points,
+    and the notes say what was cut or lost."""
+    flood = ("import os, sys\nb = b'x' * (1 << 20)\nfor _ in range(384):\n"
+             "    os.write(1, b)\n    os.write(2, b)\n"
+             "s = 'y' * (1 << 20)\nfor _ in range(16):\n    print(s)\n")
+    flood_at_once = "print('z' * (64 << 20))"
+    path = _with_cells(tmp_path, [flood, flood_at_once])
+    # started by a shell that forks it: a process started by this one directly would count,
+    # in its peak, the image of this process before its exec
+    run = subprocess.run(["sh", "-c", '"$0" -c "$1" "$2"; exit $?', sys.executable, DRIVER,
+                          str(path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["score"] == 2
+    assert out["rss_kib"] < 150 * 1024, out["rss_kib"]
+    notes = " ".join(out["notes"])
+    assert "printed more than the grader keeps" in notes
+    assert "standard output and error" in notes and "messages from the kernel were lost" in notes

@@ -3,6 +3,7 @@ its functions through the narrow channel, and cannot be talked into points. The 
 catalogue: each attack earns no more than the honest code beneath it."""
 
 import copy
+import time
 
 import nbformat
 import numpy as np
@@ -89,6 +90,49 @@ def test_after_a_timeout_the_check_stops_calling_and_the_kernel_goes_on(kernel):
     f, channel = _remote(kernel, "scale_in_place")
     with channel:
         assert f(np.ones(1), 1.0) == 1.0
+
+
+# a learner's function that rebinds the kernel's side of the channel to send its replies
+# (from the next call on) a byte every 0.3 s: a reply of a few hundred bytes takes minutes
+TRICKLE = """
+def trickle():
+    import time
+    import lessonlib.grader.wire as w
+    def slow(sock, data, deadline=None):
+        frame = len(data).to_bytes(8, "big") + data
+        for i in range(len(frame)):
+            sock.sendall(frame[i:i + 1])
+            time.sleep(0.3)
+    w.send_frame = slow
+    return 1.0
+"""
+
+
+def test_a_reply_trickled_a_byte_at_a_time_is_stopped_at_the_calls_deadline(tmp_path):
+    """Before, the per-call limit restarted at each byte received, so a trickled reply ran
+    on and scored; the deadline is now fixed when the call starts."""
+    with KernelSession(tmp_path, sandboxed=False) as k:
+        assert k.run(TRICKLE, 30).status == "ok"
+        with trusted.Channel(k, 2) as channel:
+            assert trusted.Remote(channel, "trickle")() == 1.0
+            start = time.monotonic()
+            with pytest.raises(trusted.CallFailed, match="did not return within the 2 s"):
+                trusted.Remote(channel, "trickle")()
+        assert time.monotonic() - start < 12            # 2 s, the interrupt, the clean-up
+        assert k.run("print('on')", 30).stdout == "on\n"
+
+
+def test_no_call_runs_past_the_submissions_deadline(kernel):
+    """A check's calls share the submission's time limit: a call is cut at it, and one
+    after it is not made."""
+    with trusted.Channel(kernel, 30, deadline=time.monotonic() + 1) as channel:
+        start = time.monotonic()
+        with pytest.raises(trusted.CallFailed, match="before the submission's time limit"):
+            trusted.Remote(channel, "spin")()
+        assert time.monotonic() - start < 10
+    with trusted.Channel(kernel, 30, deadline=time.monotonic() - 1) as channel:
+        with pytest.raises(trusted.CallFailed, match="had run out of time"):
+            trusted.Remote(channel, "draw")(1, rng=np.random.default_rng(0))
 
 
 # ---------------------------------------------------------------- the attack catalogue
