@@ -112,8 +112,8 @@ def test_a_results_file_makes_a_run_resumable(tmp_path, cohort_dir, sequential):
 def test_the_gradebook_and_its_figure(tmp_path, sequential):
     header, rows = cohort.gradebook_rows(sequential)
     assert header == ["learner", "02_choosing_scales", "05_softmax_regression", "total"]
-    assert rows[0] == ["(maximum)", 7.0, 13.0, 20.0]
-    assert rows[1] == ["ada", "", 13.0, 13.0]
+    assert rows[0] == ["(maximum)", 7.0, 14.0, 21.0]
+    assert rows[1] == ["ada", "", 14.0, 14.0]
     assert rows[2] == ["ben", 0.0, 0.0, 0.0]
     assert rows[3][0] == "cy" and 10 < rows[3][2] < 13     # the naive softmax costs 5.1 and 5.4
     shares = cohort.points_by_exercise(sequential)
@@ -200,7 +200,7 @@ def _malformed_cohort(root):
     bad[deep] = "nested deeper"
     link = root / "ivy" / "01_tuning_process.ipynb"
     link.parent.mkdir()
-    link.symlink_to(SOLVED_01)                  # graded 7/7 before
+    link.symlink_to(SOLVED_01)                  # graded in full before
     bad[link] = "is a symbolic link"
     folder = root / "jon" / "01_tuning_process.ipynb"
     folder.mkdir(parents=True)
@@ -246,9 +246,9 @@ def test_a_bad_submission_is_its_own_error_and_the_cohort_is_graded(tmp_path, ho
         for path, why in bad.items():
             assert any(str(path) in e and why in e for e in errors), (path, cli.stderr)
         assert "Traceback" not in cli.stderr
-        assert [r["score"] for r in json.loads(out["json"].read_text())] == [7.0]
-        assert out["csv"].read_text().splitlines()[-1].endswith(",total,,,7.0,7.0,True,")
-        assert out["book"].read_text().splitlines()[1:] == ["(maximum),7.0,7.0", "ada,7.0,7.0"]
+        assert [r["score"] for r in json.loads(out["json"].read_text())] == [8.0]
+        assert out["csv"].read_text().splitlines()[-1].endswith(",total,,,8.0,8.0,True,")
+        assert out["book"].read_text().splitlines()[1:] == ["(maximum),8.0,8.0", "ada,8.0,8.0"]
         lines = out["jsonl"].read_text().splitlines()
         assert len(lines) == 1 and json.loads(lines[0])["learner"] == "ada", run
 
@@ -284,7 +284,7 @@ def _late_changes(root):
 
 def _check_late_changes(results, graded):
     by = {g.submission.learner: g for g in graded}
-    assert by["ada"].grade.score == 7 and by["ada"].error is None
+    assert by["ada"].grade.score == 8 and by["ada"].error is None
     assert "lessonlib.exercise is a list" in by["bea"].error
     assert str(by["bea"].submission.path) in by["bea"].error
     assert "is a symbolic link" in by["cal"].error
@@ -368,8 +368,8 @@ def test_two_submissions_of_one_learner_and_notebook_are_an_error_for_both(tmp_p
     cli = run_cli("grade", root, "--gradebook", book, "--jobs", 2)
     assert cli.returncode == 1, cli.stderr          # graded, and not all passed
     rows = book.read_text().splitlines()
-    assert rows[1:] == ["(maximum),7.0,7.0", "'=HYPERLINK(1),0.0,0.0", "bob,0.0,0.0",
-                        "mallory/bob,7.0,7.0"]
+    assert rows[1:] == ["(maximum),8.0,8.0", "'=HYPERLINK(1),0.0,0.0", "bob,0.0,0.0",
+                        "mallory/bob,8.0,8.0"]
     # by file name: alice twice, in two folders
     (root / "x").mkdir()
     (root / "x" / "01_tuning_process-alice.ipynb").write_bytes(SOLVED_01.read_bytes())
