@@ -51,13 +51,19 @@ KEYS: dict[str, Key] = {
     "Q3.1": Key("c", (
         "b adds to every example's z and to the batch mean alike, so subtracting the mean "
         "cancels it: its gradient is 0 up to round-off, and beta does the shifting")),
-    "Q3.2": Key(("a", "b", "c", "a"), (
-        "batch norm's beta and gamma are (n, 1) arrays the optimizer updates like W; Adam's "
-        "beta_1 is one fixed number weighting its gradient average; mu comes from each "
-        "batch")),
+    "Q3.2": Key(3530, (
+        "W1 is 32 x 64 = 2048 numbers, gamma1 and beta1 32 each, W2 32 x 32 = 1024, gamma2 "
+        "and beta2 32 each, W3 10 x 32 = 320 and b3 10: 3530. The hidden layers have no b "
+        "(question 3.1), batch norm's mu and sigma^2 come from each batch, and Adam's beta_1 "
+        "and beta_2 are settings it never updates"), rel_tol=0.0),
     "Q3.3": Key("c", (
         "standardizing 1 - x with its own statistics gives exactly minus the standardized x: "
-        "the mean and variance match, the images do not")),
+        "the classifier sees the negative of every image, so what counted for the true class "
+        "now counts against it. The mean and variance match, the images do not")),
+    "Q3.4": Key((0.5, 0.125), (
+        "a mean of m values drawn independently has variance sigma^2 / m, so it scatters by "
+        "sigma / sqrt(m): 1 / sqrt(4) = 0.5 and 1 / sqrt(64) = 0.125 of sigma. Sixteen times "
+        "the batch only quarters the noise"), rel_tol=0.05),
     "Q4.1": Key("b", (
         "a batch of one has mean z and variance 0, so z_norm = (z - z) / sqrt(0 + eps) = 0 "
         "and the unit outputs gamma * 0 + beta = beta: eps prevents the division by zero, "

@@ -729,7 +729,24 @@ check_linear_bn_backward = make_check(EXERCISES["3.6"], [
     weighted(1)(lambda ck: _lbb_case(ck, ("gamma", "beta")))])
 
 
-# ------------------------------------------------------- questions 3.1 to 3.3
+# ------------------------------------------------------------------ the questions
+# Each confirms only that the answer is well formed; the keys are the instructor side's.
+# The notebook measures each answer in the cell after its check, once it is answered.
+
+# Q3.1: a layer keeps its b before batch norm and trains by gradient descent: what happens
+# to b? (a) it learns each unit's shift, beta fine-tunes; (b) it moves opposite to beta;
+# (c) it stays where it started; (d) it drifts further and further.
 check_bias_before_batch_norm = make_question(EXERCISES["Q3.1"], choices="abcd")
-check_batch_norm_beta = make_question(EXERCISES["Q3.2"], choices="abc", parts=4)
+
+# Q3.2: Network([64, 32, 32, 10], batch_norm=True) trained by Adam: how many numbers does
+# Adam update at each step (a whole number)?
+check_adam_update_count = make_question(EXERCISES["Q3.2"])
+
+# Q3.3: inverted digits 1 - x, each pixel re-standardized with their own statistics: the
+# classifier's accuracy is (a) about the unchanged one, (b) about the moved digits', (c) at
+# or below chance, (d) not computable.
 check_covariate_shift = make_question(EXERCISES["Q3.3"], choices="abcd")
+
+# Q3.4: how much a unit's batch mean scatters from batch to batch, in units of the unit's
+# standard deviation, for batches of 4 and of 64 examples (two numbers).
+check_batch_mean_noise = make_question(EXERCISES["Q3.4"], parts=2)

@@ -5,7 +5,8 @@ import pytest
 from lessonlib_instructor import answers
 
 from lessonlib.grader.checks.batch_norm import (
-    check_batch_norm_beta,
+    check_adam_update_count,
+    check_batch_mean_noise,
     check_batchnorm_backward,
     check_batchnorm_backward_graph,
     check_batchnorm_forward,
@@ -21,8 +22,9 @@ from tests.grader.common import Keyed, reference_copy
 
 # the questions as the trusted grader checks them, against the instructor's keys
 check_bias_before_batch_norm = Keyed(check_bias_before_batch_norm)
-check_batch_norm_beta = Keyed(check_batch_norm_beta)
+check_adam_update_count = Keyed(check_adam_update_count)
 check_covariate_shift = Keyed(check_covariate_shift)
+check_batch_mean_noise = Keyed(check_batch_mean_noise)
 
 
 def _flat(line):
@@ -723,7 +725,7 @@ def test_a_layer_waiting_for_its_batch_norm_says_so():
     assert result.line == "○ Exercise 3.6 linear_bn_backward: not attempted yet (0/2 points)"
 
 
-# ------------------------------------------------------------------ questions 3.1 to 3.3
+# ------------------------------------------------------------------ questions 3.1 to 3.4
 
 @pytest.mark.parametrize("check, right, wrong", [
     (check_bias_before_batch_norm, "c", "abd"),
@@ -752,21 +754,62 @@ def test_question_lines_are_exact():
         "○ Question 3.3 covariate_shift: not attempted yet (0/1 points)"
 
 
-def test_the_beta_question_gives_credit_per_part():
-    assert check_batch_norm_beta.evaluate(lambda: ("a", "b", "c", "a")).passed
-    # the classic confusion: batch norm's beta taken for a hyperparameter like Adam's
-    r = check_batch_norm_beta.evaluate(lambda: ("b", "b", "c", "a"))
-    assert r.status == "failed" and r.points == 0.75
-    assert r.line.endswith("(3/4 parts right, 0.75/1 points)")
-    assert "the answer is (a), (b), (c), (a)" in r.line
-    # mu taken for a learned parameter, and Adam's beta_1 for batch norm's
-    assert check_batch_norm_beta.evaluate(lambda: ("a", "a", "a", "a")).points == 0.5
-    assert check_batch_norm_beta.evaluate(lambda: ("d", "b", "c", "a")).points == 0
-    assert check_batch_norm_beta.evaluate(lambda: ("a", "b")).points == 0
+def test_the_adam_count_accepts_the_count_and_rejects_each_miscount():
+    for answer in (3530, 3530.0, np.int64(3530)):
+        assert check_adam_update_count.evaluate(lambda a=answer: a).passed
+    for answer in (3594,        # the hidden layers' b kept (question 3.1)
+                   3402,        # gamma and beta not counted as learned
+                   3658,        # batch norm's mu and sigma^2 counted as learned
+                   3532,        # Adam's beta_1 and beta_2 counted as updated
+                   7060,        # Adam's running averages v and s counted instead
+                   3520):       # the output layer's b3 dropped too
+        r = check_adam_update_count.evaluate(lambda a=answer: a)
+        assert r.status == "failed" and r.points == 0, answer
+        assert "the answer is 3530" in r.line and "never updates" in r.line
+    r = check_adam_update_count.evaluate(lambda: "3530")
+    assert r.points == 0 and "expected a number" in r.line
+    assert "the answer is" not in r.line and "Why" not in r.line     # the form, not the key
 
 
-def test_the_questions_are_notebook_03s():
-    for check, qid in ((check_bias_before_batch_norm, "Q3.1"), (check_batch_norm_beta, "Q3.2"),
-                       (check_covariate_shift, "Q3.3")):
+def test_the_adam_count_is_what_the_notebooks_network_has():
+    from lessonlib.network import Network
+    from lessonlib.optim import Optimizer
+    net = Network([64, 32, 32, 10], batch_norm=True, rng=np.random.default_rng(0))
+    assert sum(p.size for p in net.params.values()) == answers_key("Q3.2")
+    adam = Optimizer("adam", learning_rate=0.01)
+    before = {k: v.copy() for k, v in net.params.items()}
+    X, y = np.random.default_rng(1).random((64, 16)), np.arange(16) % 10
+    adam.step(net.params, net.gradients(X, y)[1])
+    moved = sum(int((net.params[k] != before[k]).sum()) for k in before)
+    assert moved == answers_key("Q3.2")           # every one of them, and nothing else
+
+
+def answers_key(qid):
+    from lessonlib_instructor.questions import KEYS
+    return KEYS[qid].answer
+
+
+def test_the_noise_question_accepts_the_square_root_law_and_rejects_the_others():
+    for answer in ((0.5, 0.125), (1 / np.sqrt(4), 1 / np.sqrt(64)), [0.5, 0.125],
+                   (0.4993, 0.1213)):    # drawn without replacement from 1079 images
+        assert check_batch_mean_noise.evaluate(lambda a=answer: a).passed, answer
+    for answer, parts_right in (((0.25, 1 / 64), 0),               # 1 / m, the variance's law
+                                ((np.sqrt(2 / 4), np.sqrt(2 / 64)), 0),  # the variance's noise
+                                ((0.0, 0.0), 0),                   # "batch norm is exact"
+                                ((0.5, 0.25), 1),                  # 16 times the batch halves it
+                                ((1 / np.sqrt(3), 1 / np.sqrt(63)), 1)):   # m - 1
+        r = check_batch_mean_noise.evaluate(lambda a=answer: a)
+        assert r.status == "failed" and r.points == parts_right / 2, answer
+        assert "the answer is 0.5, 0.125" in r.line and "sqrt(m)" in r.line
+    r = check_batch_mean_noise.evaluate(lambda: 0.5)
+    assert r.points == 0 and "a tuple of 2 answers" in r.line and "0.125" not in r.line
+
+
+def test_the_questions_are_notebook_03s_in_its_order():
+    checks = (check_bias_before_batch_norm, check_adam_update_count, check_covariate_shift,
+              check_batch_mean_noise)
+    for check, qid in zip(checks, ("Q3.1", "Q3.2", "Q3.3", "Q3.4")):
         assert check.exercise is EXERCISES[qid]
         assert check.exercise.notebook == "03_batch_norm"
+    assert [EXERCISES[q].function for q in ("Q3.1", "Q3.2", "Q3.3", "Q3.4")] == [
+        "bias_before_batch_norm", "adam_update_count", "covariate_shift", "batch_mean_noise"]
