@@ -12,6 +12,7 @@ from lessonlib.grader.checks.batch_norm_test_time import (
     check_start_up_bias,
     check_update_running_stats,
 )
+from lessonlib.grader.checks.batch_norm_test_time import _FOLD_HINTS as FOLD_HINTS
 from lessonlib.grader.exercises import EXERCISES
 from lessonlib.layers import batchnorm as ref
 from tests.grader.common import Keyed
@@ -300,6 +301,25 @@ def test_fold_batchnorm_rejects_mistakes(fn, words, points):
     assert "\n" not in result.line
     # no hint states the fold: neither the factor nor the bias as a formula
     assert "sqrt(running_var + eps)" not in result.line and "b - running_mean" not in result.line
+
+
+def _slip(name):
+    """The instructor side's array of the classic mistake ``name``, as a learner's function
+    (a layer that is not square has no ``columns`` slip: it raises, as that mistake does)."""
+    from lessonlib_instructor import answers
+
+    def wrong(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+        return answers.fold_batchnorm_slips(W, b, gamma, beta, running_mean, running_var,
+                                            eps)[name]
+    wrong.__name__ = f"fold_{name}"
+    return wrong
+
+
+@pytest.mark.parametrize("name", sorted(FOLD_HINTS))
+def test_each_catalogued_fold_mistake_gets_its_own_hint(name):
+    result = check_fold_batchnorm.evaluate(_slip(name))
+    assert result.status == "failed", result.line
+    assert " ".join(FOLD_HINTS[name].split()) in " ".join(result.line.split()), result.line
 
 
 def test_fold_batchnorm_shows_the_small_case():
