@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from lessonlib.grader.checks.batch_norm_test_time import _FOLD_HINTS as FOLD_HINTS
 from lessonlib.grader.checks.batch_norm_test_time import (
     check_fold_batchnorm,
     check_layernorm_backward,
@@ -12,7 +13,6 @@ from lessonlib.grader.checks.batch_norm_test_time import (
     check_start_up_bias,
     check_update_running_stats,
 )
-from lessonlib.grader.checks.batch_norm_test_time import _FOLD_HINTS as FOLD_HINTS
 from lessonlib.grader.exercises import EXERCISES
 from lessonlib.layers import batchnorm as ref
 from tests.grader.common import Keyed
