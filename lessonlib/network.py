@@ -36,8 +36,8 @@ call also takes ``training=True`` or ``False`` to override the mode for that cal
   and 1) they fall back on the batch's statistics.
 - ``population_statistics`` computes every layer's mean and variance over the training set
   (Ioffe & Szegedy's Algorithm 2), ``Network.set_running_statistics`` installs them, and
-  ``fold_network`` folds inference-mode batch norm into ``W`` and ``b``
-  (``layers.batchnorm.fold_batchnorm`` layer by layer).
+  ``fold_network`` folds inference-mode batch norm into ``W`` and ``b`` layer by layer
+  (with ``layers.batchnorm.fold_batchnorm``, exercise 4.2's stand-in, or the learner's).
 - ``evaluate`` is the lecture's test-time rule: the accuracy in evaluation mode, whatever
   the network's mode (the stand-in of exercise 6.2, notebook 06).
 
@@ -549,16 +549,24 @@ def population_statistics(net: Network, X, *, batch_size: int | None = None
             for layer in net.bn_layers}
 
 
-def fold_network(net: Network) -> Network:
+def fold_network(net: Network, fold=None) -> Network:
     """A copy of ``net`` without batch norm whose layers fold in its running statistics.
 
     Every batch-normalized layer ``l`` becomes a plain linear layer with
-    ``fold_batchnorm(W[l], b[l], gamma[l], beta[l], running_mean, running_var, eps)``, so
-    the copy computes what ``net`` computes in evaluation mode, with one matrix product and
-    one addition per layer. ``net`` is not changed. Introduced in notebook 04.
+    ``fold(W[l], b[l], gamma[l], beta[l], running_mean, running_var, eps)`` (``b[l]`` zeros
+    when the layer has no bias), so the copy computes what ``net`` computes in evaluation
+    mode, with one matrix product and one addition per layer. ``fold`` is a function with
+    the signature of exercise 4.2's ``fold_batchnorm`` returning ``(W_folded, b_folded)``
+    (default: lessonlib's stand-in, ``layers.batchnorm.fold_batchnorm``); notebook 04 passes
+    the learner's. ``net`` is not changed. Introduced in notebook 04.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lessonlib.network.Network, got {type(net).__name__}")
+    if fold is None:
+        fold = fold_batchnorm
+    elif not callable(fold):
+        raise TypeError("fold must be None or a function like fold_batchnorm, got "
+                        f"{type(fold).__name__}")
     if net.ln_layers:
         raise ValueError("net has layer norm, which normalizes each example with its own "
                          "statistics: that is not linear and cannot be folded")
@@ -568,8 +576,11 @@ def fold_network(net: Network) -> Network:
         W, b = net.params[f"W{layer}"], net.params.get(f"b{layer}")
         if layer in net.bn_layers:
             norm = net.bn_layers[layer]
-            W, b = fold_batchnorm(W, b, norm.gamma, norm.beta, norm.running_mean,
-                                  norm.running_var, net.eps)
+            b = np.zeros((W.shape[0], 1)) if b is None else b
+            W, b = fold(W.copy(), b.copy(), norm.gamma.copy(), norm.beta.copy(),
+                        norm.running_mean.copy(), norm.running_var.copy(), net.eps)
+            W = as_float_array(f"the folded W{layer}", W, ndim=2)
+            b = as_column(f"the folded b{layer}", b, W.shape[0])
         params[f"W{layer}"], params[f"b{layer}"] = W.copy(), b.copy()
     folded.params = params
     folded.batch_norm = False

@@ -413,6 +413,29 @@ def test_fold_network_gives_identical_outputs(bn_bias):
         fold_network(None)
 
 
+def test_fold_network_runs_the_fold_it_is_given():
+    """Notebook 04 passes the learner's fold_batchnorm: it gets every batch-normalized
+    layer, a zero bias where the layer has none, and copies it may change freely."""
+    net, X, _ = _trained_bn_net(bn_bias=False)
+    calls = []
+
+    def mine(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+        calls.append(b.shape)
+        s = gamma / np.sqrt(running_var + eps)
+        W *= s                                       # in place, on its own copy
+        return W, s * (b - running_mean) + beta
+    before = {k: v.copy() for k, v in net.params.items()}
+    folded = fold_network(net, fold=mine)
+    assert calls == [(net.layer_dims[1], 1), (net.layer_dims[2], 1)]
+    assert np.allclose(folded.forward(X)[0], net.forward(X, training=False)[0],
+                       rtol=1e-12, atol=1e-12)
+    assert all(np.array_equal(before[k], net.params[k]) for k in before)
+    with pytest.raises(TypeError, match="fold must be None or a function"):
+        fold_network(net, fold="scale rows")
+    with pytest.raises(ValueError, match="the folded b1"):
+        fold_network(net, fold=lambda W, b, *rest: (W, np.zeros(3)))
+
+
 def test_training_keeps_freed_memory_for_reuse(monkeypatch):
     """Training, not importing, tunes the allocator (see lessonlib.core.memory)."""
     import lessonlib.network

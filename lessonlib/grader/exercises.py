@@ -93,7 +93,7 @@ EXERCISES: dict[str, Exercise] = {e.id: e for e in (
     Exercise("3.5", "linear_bn_forward", 1, "03_batch_norm"),
     Exercise("3.6", "linear_bn_backward", 2, "03_batch_norm"),
     Exercise("4.1", "update_running_stats", 2, "04_batch_norm_test_time"),
-    Exercise("4.2", "batchnorm_inference", 2, "04_batch_norm_test_time"),
+    Exercise("4.2", "fold_batchnorm", 2, "04_batch_norm_test_time"),
     Exercise("4.3", "layernorm_forward", 2, "04_batch_norm_test_time"),
     Exercise("4.4", "layernorm_backward", 2, "04_batch_norm_test_time"),
     Exercise("5.1", "softmax", 2, "05_softmax_regression"),

@@ -62,7 +62,7 @@ def reference_namespace() -> Live:
         boxes.random_search_points, spaces.sample_space,
         scales.sample_log_uniform, scales.sample_int_log_uniform, scales.sample_ema_beta,
         batchnorm.batchnorm_forward, batchnorm.update_running_stats,
-        batchnorm.batchnorm_inference, batchnorm.fold_batchnorm, layernorm.layernorm_forward,
+        batchnorm.batchnorm_inference, layernorm.layernorm_forward,
         linear_bn.linear_bn_forward, softmax.softmax, softmax.one_hot,
         softmax.cross_entropy_cost, softmax.numerical_dZ,
         network.evaluate)}

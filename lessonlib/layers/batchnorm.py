@@ -16,13 +16,14 @@ averages kept during training instead of the batch::
     running_var  = decay * running_var  + (1 - decay) * var_unbiased
     Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta        (test time)
 
-``batchnorm_forward`` (exercise 3.1, notebook 03), ``update_running_stats`` and
-``batchnorm_inference`` (exercises 4.1 and 4.2, notebook 04) are the forward passes the
-lecture states, which the experiments run as labelled stand-ins until the learner's pass;
-the derived answers (3.2 to 3.4) are on the instructor side only. ``BatchNorm`` is the
-layer the network uses, holding ``gamma``, ``beta`` and the running statistics, with a
-training and an evaluation mode; ``fold_batchnorm`` folds it into the linear layer before
-it.
+``batchnorm_forward`` (exercise 3.1, notebook 03) and ``update_running_stats`` (exercise
+4.1, notebook 04) are the formulas the lecture states, which the experiments run as
+labelled stand-ins until the learner's pass; ``batchnorm_inference`` is the lecture's
+evaluation mode. The derived answers (3.2 to 3.4, and 4.2's folding) are on the instructor
+side only. ``BatchNorm`` is the layer the network uses, holding ``gamma``, ``beta`` and the
+running statistics, with a training and an evaluation mode; ``fold_batchnorm``, the
+stand-in of exercise 4.2, folds evaluation-mode batch norm into the linear layer before it
+by measuring the affine map the two make, without a formula for it.
 
 Every gradient lessonlib itself uses comes from automatic differentiation (``autodiff``) of
 the forward passes: ``batchnorm_backward_by_autodiff`` stands in for exercises 3.3 and 3.4
@@ -228,11 +229,12 @@ def update_running_stats(running_mean, running_var, mu, var, decay: float):
     return _ema_step(running_mean, mu, decay), _ema_step(running_var, var, decay)
 
 
-@stand_in("4.2")
+@gives_away("4.2")    # a route to 4.2's fold: measure this affine map
 def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps: float = 1e-5):
     """Batch norm at test time: normalize with the running statistics, not the batch's.
 
-    Reference of exercise 4.2 (notebook 04). ``Z`` is ``(n, m)`` with any ``m >= 1``;
+    The lecture's evaluation mode (notebook 04), what ``BatchNorm`` computes after
+    ``layer.eval()``. ``Z`` is ``(n, m)`` with any ``m >= 1``;
     ``gamma``, ``beta``, ``running_mean`` and ``running_var`` are ``(n, 1)``; ``eps > 0``::
 
         Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta
@@ -408,29 +410,34 @@ def _as_flag(name: str, value) -> bool:
 
 # ------------------------------------------------------------------ folding (notebook 04)
 
-@gives_away("4.2")
-def fold_batchnorm(W, b, gamma, beta, mean, var, eps: float = 1e-5):
-    """Fold an inference-mode batch-norm layer into the linear layer before it.
+@stand_in("4.2", whose="lessonlib's fold_batchnorm, which measures the layer on the zero "
+                      "vector and the basis vectors")
+def fold_batchnorm(W, b, gamma, beta, running_mean, running_var, eps: float = 1e-5):
+    """Stand-in for exercise 4.2: ``(W_folded, b_folded)``, one linear layer that computes
+    what ``Z = W A + b`` followed by evaluation-mode batch norm (``gamma``, ``beta``, fixed
+    ``running_mean`` and ``running_var``, ``eps``) computes, measured rather than derived.
 
-    ``Z = W A + b`` followed by ``gamma * (Z - mean) / sqrt(var + eps) + beta`` (fixed
-    ``mean`` and ``var``, e.g. running or population statistics) is one linear layer::
-
-        scale    = gamma / sqrt(var + eps)                  (n, 1)
-        W_folded = scale * W                                (n, n_prev)  row l scaled
-        b_folded = scale * (b - mean) + beta                (n, 1)
+    With fixed statistics the two steps together are an affine map of ``A``, so they are
+    known from their outputs on a few inputs: on the zero vector they give ``b_folded``,
+    and on the basis vector ``e_k`` they give ``b_folded`` plus column ``k`` of
+    ``W_folded``. This function runs the linear layer and evaluation-mode batch norm on
+    those ``n_prev + 1`` inputs and reads the two off; it states no formula for them.
+    ``W_folded @ A + b_folded`` then equals the two steps to round-off.
 
     ``W`` is ``(n, n_prev)``; ``b`` is ``(n, 1)`` or ``None`` (a layer without bias, as in a
-    batch-normalized layer); ``gamma``, ``beta``, ``mean``, ``var`` are ``(n, 1)``.
-    Returns ``(W_folded, b_folded)``; ``W_folded @ A + b_folded`` equals the batch-norm
-    output to round-off. Introduced in notebook 04.
+    batch-normalized layer); ``gamma``, ``beta``, ``running_mean``, ``running_var`` are
+    ``(n, 1)``. Returns ``W_folded`` ``(n, n_prev)`` and ``b_folded`` ``(n, 1)``. Used by
+    ``network.fold_network``; introduced in notebook 04.
     """
     W = as_float_array("W", W, ndim=2)
-    n = W.shape[0]
+    n, n_prev = W.shape
     b = np.zeros((n, 1)) if b is None else as_column("b", b, n)
     gamma = as_column("gamma", gamma, n)
     beta = as_column("beta", beta, n)
-    mean = as_column("mean", mean, n)
-    var = as_variance("var", var, n)
+    running_mean = as_column("running_mean", running_mean, n)
+    running_var = as_variance("running_var", running_var, n)
     eps = as_real("eps", eps, low=0, low_inclusive=False)
-    scale = gamma / np.sqrt(var + eps)
-    return scale * W, scale * (b - mean) + beta
+    inputs = np.hstack([np.zeros((n_prev, 1)), np.eye(n_prev)]).astype(W.dtype)
+    outputs = _bn_inference(W @ inputs + b, gamma, beta, running_mean, running_var, eps)[0]
+    b_folded = outputs[:, :1]
+    return outputs[:, 1:] - b_folded, b_folded

@@ -329,18 +329,38 @@ def test_fold_batchnorm_equals_inference_batch_norm():
                        batchnorm_inference(W @ A, gamma, beta, mean, var, 1e-3), atol=1e-12)
 
 
+def test_fold_batchnorm_is_a_stand_in_that_measures_and_agrees_with_the_reference():
+    """lessonlib's fold is exercise 4.2's labelled stand-in: it measures the affine map on
+    the zero vector and the basis vectors (no square root of its own: the formula is the
+    instructor side's) and agrees with the reference to round-off, float32 included."""
+    import inspect
+    assert fold_batchnorm.exercises == ("4.2",) and "measures" in fold_batchnorm.whose
+    assert "sqrt" not in inspect.getsource(fold_batchnorm.__wrapped__)
+    rng = np.random.default_rng(7)
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        W = rng.standard_normal((6, 5)).astype(dtype)
+        cols = [rng.normal(0, 2, (6, 1)).astype(dtype) for _ in range(4)]
+        b, gamma, beta, mean = cols
+        var = np.array([[1e-9], [0.0], [0.5], [2.0], [4.0], [1.0]], dtype=dtype)
+        got = fold_batchnorm(W, b, gamma, beta, mean, var, 1e-4)
+        want = answers.fold_batchnorm(W, b, gamma, beta, mean, var, 1e-4)
+        assert got[0].dtype == dtype
+        for g, w in zip(got, want):
+            assert np.allclose(g, w, rtol=tol, atol=tol * np.abs(w).max())
+
+
 @pytest.mark.parametrize("change, exc, words", [
     (dict(W=np.ones(4)), ValueError, "W must have 2 dimension"),
     (dict(b=np.ones((3, 1))), ValueError, r"b must have shape \(4, 1\)"),
     (dict(gamma=np.ones((4,))), ValueError, r"gamma must have shape \(4, 1\)"),
-    (dict(mean=np.full((4, 1), np.nan)), ValueError, "mean must be finite"),
-    (dict(var=-np.ones((4, 1))), ValueError, "var must be >= 0"),
+    (dict(running_mean=np.full((4, 1), np.nan)), ValueError, "running_mean must be finite"),
+    (dict(running_var=-np.ones((4, 1))), ValueError, "running_var must be >= 0"),
     (dict(eps=0), ValueError, "eps must be > 0"),
     (dict(beta="0"), TypeError, "beta must be an array"),
 ])
 def test_fold_batchnorm_bad_input(change, exc, words):
     args = dict(W=np.ones((4, 3)), b=None, gamma=np.ones((4, 1)), beta=np.zeros((4, 1)),
-                mean=np.zeros((4, 1)), var=np.ones((4, 1)), eps=1e-5)
+                running_mean=np.zeros((4, 1)), running_var=np.ones((4, 1)), eps=1e-5)
     args.update(change)
     with pytest.raises(exc, match=words):
         fold_batchnorm(**args)

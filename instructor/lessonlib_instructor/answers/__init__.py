@@ -14,7 +14,12 @@ from .batch_norm import (
     linear_bn_backward,
     recover_gamma_beta,
 )
-from .batch_norm_test_time import layernorm_backward, layernorm_backward_slips
+from .batch_norm_test_time import (
+    fold_batchnorm,
+    fold_batchnorm_slips,
+    layernorm_backward,
+    layernorm_backward_slips,
+)
 from .putting_it_together import make_search_space
 from .softmax_regression import (
     cross_entropy_from_logits,
@@ -26,6 +31,7 @@ from .softmax_regression import (
 from .tuning_process import chance_at_least_one, shrink_box
 
 __all__ = ["batchnorm_backward", "batchnorm_backward_graph", "chance_at_least_one",
-           "cross_entropy_from_logits", "layernorm_backward", "layernorm_backward_slips",
+           "cross_entropy_from_logits", "fold_batchnorm", "fold_batchnorm_slips",
+           "layernorm_backward", "layernorm_backward_slips",
            "linear_bn_backward", "log_softmax", "make_search_space", "recover_gamma_beta",
            "shrink_box", "softmax_backward", "softmax_cross_entropy", "softmax_jacobian"]

@@ -1,6 +1,9 @@
-"""Notebook 04's derived answers: exercise 4.4 (``layernorm_backward``). Course shapes:
-``Z`` is ``(n, m)``, one example per column; ``gamma`` is ``(n, 1)``; layer norm's ``mu``
-and ``var`` are ``(1, m)``, one per example. The cache is that of lessonlib's
+"""Notebook 04's derived answers: exercise 4.2 (``fold_batchnorm``) and exercise 4.4
+(``layernorm_backward``), each with its classic mistakes for the checks' hints.
+
+Course shapes: ``Z`` is ``(n, m)``, one example per column; ``W`` is ``(n, n_prev)``;
+``gamma``, ``beta`` and the running statistics are ``(n, 1)``; layer norm's ``mu`` and
+``var`` are ``(1, m)``, one per example. The cache of 4.4 is that of lessonlib's
 ``layernorm_forward`` ``(Z, Z_hat, mu, var, gamma, eps)``.
 """
 
@@ -8,7 +11,84 @@ from __future__ import annotations
 
 import numpy as np
 
-from lessonlib.core.validate import as_column, as_float_array, as_real
+from lessonlib.core.validate import as_column, as_float_array, as_real, as_variance
+
+# ------------------------------------------------------------------ 4.2 fold_batchnorm
+
+def _fold_args(W, b, gamma, beta, running_mean, running_var, eps):
+    W = as_float_array("W", W, ndim=2)
+    n = W.shape[0]
+    b = np.zeros((n, 1)) if b is None else as_column("b", b, n)
+    return (W, b, as_column("gamma", gamma, n), as_column("beta", beta, n),
+            as_column("running_mean", running_mean, n),
+            as_variance("running_var", running_var, n),
+            as_real("eps", eps, low=0, low_inclusive=False))
+
+
+def fold_batchnorm(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    """``(W_folded, b_folded)`` with ``W_folded @ A + b_folded`` equal to evaluation-mode
+    batch norm of ``Z = W @ A + b`` for every ``A``. Exercise 4.2.
+
+    With fixed statistics, batch norm maps unit ``j``'s ``z_j`` to ``s_j z_j + c_j``: an
+    affine map per unit. Unit ``j``'s ``z_j`` is row ``j`` of ``W`` times ``a`` plus ``b_j``,
+    so the factor scales row ``j`` of ``W`` and everything that does not depend on ``a``
+    (``b``, the running mean, ``beta``) gathers in the new bias::
+
+        s        = gamma / sqrt(running_var + eps)          (n, 1)
+        W_folded = s * W                                    (n, n_prev)  row j times s_j
+        b_folded = s * (b - running_mean) + beta            (n, 1)
+
+    ``W`` is ``(n, n_prev)``; ``b`` ``(n, 1)`` or ``None`` (no bias); the rest ``(n, 1)``.
+    """
+    W, b, gamma, beta, mean, var, eps = _fold_args(W, b, gamma, beta, running_mean,
+                                                   running_var, eps)
+    s = gamma / np.sqrt(var + eps)
+    return s * W, s * (b - mean) + beta
+
+
+def fold_batchnorm_slips(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    """What the classic mistakes of exercise 4.2 return on this case, by name, each a pair
+    ``(W_folded, b_folded)``, so that a failing check can name the one a learner made
+    (``checks.batch_norm_test_time`` holds the hints; the arrays, near the answer, stay on
+    this side)::
+
+        columns          each column of W scaled by a unit's factor (W square only)
+        W_unchanged      W left as it is, only the bias folded
+        no_gamma         the factor without gamma
+        eps_outside      sqrt(running_var) + eps in place of sqrt(running_var + eps)
+        no_sqrt          the variance where the standard deviation belongs
+        std_in_root      the standard deviation under the root where the variance belongs
+        no_b             b left out of the bias
+        b_unscaled       b added to the bias without the factor
+        beta_scaled      beta multiplied by the factor, as if added before scaling
+        mean_unscaled    the running mean subtracted without the factor
+        no_mean          the running mean left out
+        mean_added       the running mean added instead of subtracted
+    """
+    W, b, gamma, beta, mean, var, eps = _fold_args(W, b, gamma, beta, running_mean,
+                                                   running_var, eps)
+    s = gamma / np.sqrt(var + eps)
+    right_W, right_b = s * W, s * (b - mean) + beta
+
+    def both(scale):
+        return scale * W, scale * (b - mean) + beta
+
+    slips = {
+        "W_unchanged": (W, right_b),
+        "no_gamma": both(1 / np.sqrt(var + eps)),
+        "eps_outside": both(gamma / (np.sqrt(var) + eps)),
+        "no_sqrt": both(gamma / (var + eps)),
+        "std_in_root": both(gamma / np.sqrt(np.sqrt(var) + eps)),
+        "no_b": (right_W, -s * mean + beta),
+        "b_unscaled": (right_W, b - s * mean + beta),
+        "beta_scaled": (right_W, s * (b - mean + beta)),
+        "mean_unscaled": (right_W, s * b - mean + beta),
+        "no_mean": (right_W, s * b + beta),
+        "mean_added": (right_W, s * (b + mean) + beta),
+    }
+    if W.shape[0] == W.shape[1]:
+        slips = {"columns": (W * s.T, right_b)} | slips
+    return slips
 
 
 def _checked_cache(dZ_tilde, cache):

@@ -3,11 +3,13 @@ to 4.3).
 
 ``update_running_stats`` is run for hundreds of steps, its output fed back in as the next
 running statistics, and compared with the closed form of the exponentially weighted average
-``decay**t * start + (1 - decay) * sum_k decay**(t - k) * stat_k``; ``batchnorm_inference`` is
-compared with lessonlib's reference, on a batch of one example, and on the same examples
-split into batches of different sizes. Both must leave their inputs alone: a changed running
-statistic is reported as "updated in place", and ``batchnorm_inference`` must also give the
-same output for the same batch whatever it was called on before (no hidden state).
+``decay**t * start + (1 - decay) * sum_k decay**(t - k) * stat_k``; it must leave its inputs
+alone (a changed running statistic is reported as "updated in place"). ``fold_batchnorm`` (a
+derivation) is tested on its property: ``W_folded @ A + b_folded`` must equal
+evaluation-mode batch norm of ``W @ A + b`` on batches ``A`` that hold the zero vector, for
+a small layer shown in full, random layers, a tiny running variance and float32; its hints
+name each classic mistake, whose arrays the instructor side computes
+(``fold_batchnorm_slips``).
 ``layernorm_forward`` is compared with the reference on examples of different scales and
 alone; ``layernorm_backward`` (a derivation) with the reference's gradients on a small case
 shown in full, random cases, float32, and an example of 40,000 units that finite
@@ -214,200 +216,187 @@ check_update_running_stats = make_check(EXERCISES["4.1"], [
     weighted(1)(_urs_constant_stats),   # converges to a constant statistic
     weighted(1)(_urs_float32)])
 
-# ------------------------------------------------------- 4.2 batchnorm_inference
+# ------------------------------------------------------- 4.2 fold_batchnorm
+# A derivation: the learner finds W_folded and b_folded from the property that one linear
+# layer computes what the linear layer and evaluation-mode batch norm compute together. The
+# check tests that property on batches A (the zero vector among them); the arrays of the
+# classic mistakes come from the instructor side (``fold_batchnorm_slips``, asked before the
+# learner's function runs), the hints are here, and none states the folding's formula.
 
-_INF_NAMES = ("Z", "gamma", "beta", "running_mean", "running_var")
+_FOLD_NAMES = ("W", "b", "gamma", "beta", "running_mean", "running_var")
+
+_FOLD_HINTS = {
+    "columns": "your W_folded scales the columns of W, one factor per input; the factor "
+               "belongs to a unit, and unit j's z is made from row j of W: which index of W "
+               "picks the unit?",
+    "W_unchanged": "your W_folded is W unchanged: batch norm multiplies all of unit j's z by "
+                   "the same factor, the part that comes from A as well as the bias",
+    "no_gamma": "your factor leaves out gamma: after normalizing, batch norm multiplies by "
+                "gamma, and that multiplies the whole of each unit's z",
+    "eps_outside": "your factor puts eps outside the square root; evaluation-mode batch norm "
+                   "adds eps to the running variance before the root, and the factor must "
+                   "be that same number (a tiny running variance shows the difference)",
+    "no_sqrt": "your factor divides by the running variance itself; batch norm divides by a "
+               "standard deviation: what turns running_var into one?",
+    "std_in_root": "your factor takes the square root of a standard deviation; running_var "
+                   "holds a variance, and batch norm's root is taken of the variance itself",
+    "no_b": "your b_folded leaves out b: the linear layer's bias is part of z, so it goes "
+            "through everything batch norm does to z; try A = 0, where z is b alone",
+    "b_unscaled": "your b_folded adds b without the factor: b is part of z, and batch norm "
+                  "scales all of z, b included",
+    "beta_scaled": "your b_folded multiplies beta by the factor; batch norm adds beta after it "
+                   "has scaled: which of the constants of the bias pass through the scaling?",
+    "mean_unscaled": "your b_folded subtracts the running mean without the factor; batch norm "
+                     "centres z before it divides, so the running mean is scaled too",
+    "no_mean": "your b_folded leaves out the running mean: evaluation-mode batch norm centres "
+               "each unit's z on it before scaling",
+    "mean_added": "your b_folded adds the running mean; batch norm centres z by taking the "
+                  "running mean away",
+}
+_FOLD_DEFAULT = ("with fixed statistics, evaluation-mode batch norm maps each unit's z to a "
+                 "factor times z plus a constant: find that factor and that constant for unit "
+                 "j, then ask what they do to row j of W and to b_j (try A = 0 first)")
+_FOLD_BROADCAST = ("a shape did not broadcast: W is (n, n_prev) and each of the n units has "
+                   "one factor, an (n, 1) column; which axis of W has one entry per unit?")
 
 
-def _inf_case(seed, n, m, *, eps=1e-5):
-    """A batch whose own statistics are far from the running ones."""
+def _fold_case(seed, n, n_prev, *, eps=1e-5, dtype=np.float64):
+    """``(W, b, gamma, beta, running_mean, running_var, eps)``: a layer whose bias and
+    running statistics are far from 0 and 1, so that every term of the fold shows."""
     rng = case_rng(seed)
-    Z = rng.uniform(0.5, 3.0, (n, 1)) * rng.standard_normal((n, m)) + rng.normal(0, 4, (n, 1))
+    W = rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)
+    b = rng.normal(0, 2, (n, 1))
     gamma = rng.uniform(0.5, 2.5, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
     beta = rng.normal(0, 2, (n, 1))
     running_mean = rng.normal(0, 3, (n, 1))
     running_var = rng.uniform(0.3, 5.0, (n, 1))
-    return Z, gamma, beta, running_mean, running_var, eps
+    return (*(a.astype(dtype) for a in (W, b, gamma, beta, running_mean, running_var)), eps)
 
 
-def _inf_call(ck, Z, gamma, beta, rm, rv, eps=None):
-    args = (Z, gamma, beta, rm, rv) if eps is None else (Z, gamma, beta, rm, rv, eps)
+def _fold_inputs(seed, n_prev, m=6):
+    """The batch ``A`` ``(n_prev, m + 1)`` the property is tested on: the zero vector, then
+    ``m`` random examples."""
+    rng = case_rng(seed + 500)
+    return np.hstack([np.zeros((n_prev, 1)), rng.normal(0, 2, (n_prev, m))])
+
+
+def _fold_call(ck, case, pass_eps=True):
+    """The learner's ``(W_folded, b_folded)`` as float arrays of the right shapes."""
+    W = case[0]
+    n, n_prev = W.shape
     try:
-        out = ck.call(*args)
+        out = ck.call(*(case if pass_eps else case[:6]))
     except CheckFailure as f:
-        for i, name in enumerate(_INF_NAMES):
+        for i, name in enumerate(_FOLD_NAMES):
             if f.message.startswith(f"changed its argument #{i + 1} in place"):
-                stat = name.startswith("running")
-                raise CheckFailure(
-                    f"changed {name} (argument #{i + 1}) in place"
-                    + (": it updated the running statistics at test time" if stat else ""),
-                    "in evaluation mode the running statistics are only read, never updated"
-                    if stat else "build a new array instead of writing into the inputs"
-                ) from None
+                raise CheckFailure(f"changed {name} (argument #{i + 1}) in place",
+                                   "build new arrays: the network still needs the layer as "
+                                   "it is") from None
+        if f.message.startswith("raised ValueError") and "broadcast" in f.message:
+            raise CheckFailure(f.message, _FOLD_BROADCAST) from None
         raise
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        require(False, "returned a pair, expected the array Z_tilde alone",
-                "return Z_tilde only: at test time there is no cache to keep")
-    return require_array(out, "Z_tilde", Z.shape)
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            f"returned {type(out).__name__}, expected a pair (W_folded, b_folded)",
+            "return W_folded, b_folded")
+    W_f = require_array(out[0], "W_folded")
+    require(W_f.shape == (n, n_prev),
+            f"returned W_folded of shape {W_f.shape} for W of shape {(n, n_prev)}",
+            "W_folded replaces W in the layer, so it keeps W's shape")
+    b_f = require_array(np.reshape(out[1], (n, 1)) if np.shape(out[1]) == (n,) else out[1],
+                        "b_folded")
+    require(b_f.shape == (n, 1), f"returned b_folded of shape {b_f.shape}, expected {(n, 1)}",
+            "b_folded is one number per unit, like b")
+    return W_f, b_f
 
 
-def _inf_hint(got, Z, gamma, beta, rm, rv, eps):
-    def norm(mean, var, e=eps, inside=True, sqrt=True):
-        with np.errstate(all="ignore"):
-            den = (np.sqrt(var + e) if inside else np.sqrt(var) + e) if sqrt else var + e
-            return (Z - mean) / den
-
-    mu_b = Z.mean(axis=1, keepdims=True)
-    var_b = Z.var(axis=1, keepdims=True)
-    m = Z.shape[1]
-    variants = [
-        (gamma * norm(mu_b, var_b) + beta,
-         "that is batch norm with the batch's own mean and variance; at test time "
-         "normalize with running_mean and running_var"),
-        (gamma * norm(mu_b, Z.var(axis=1, keepdims=True, ddof=1) if m > 1 else var_b) + beta,
-         "that uses the batch's own statistics; at test time use running_mean and "
-         "running_var"),
-        (gamma * norm(0.9 * rm + 0.1 * mu_b, 0.9 * rv + 0.1 * var_b) + beta,
-         "the test batch must not update the running statistics: normalize with "
-         "running_mean and running_var as they are"),
-        (gamma * norm(rm, rv, inside=False) + beta,
-         "eps goes inside the square root: sqrt(running_var + eps), not "
-         "sqrt(running_var) + eps"),
-        (gamma * norm(rm, rv, sqrt=False) + beta,
-         "divide by the standard deviation sqrt(running_var + eps), not by the variance"),
-        (gamma * norm(rm, rv, e=0.0) + beta, "add eps to running_var before the square root"),
-        (gamma * norm(rm, rv, e=1e-5) + beta, "use the eps you are given, not a fixed 1e-5"),
-        (beta * norm(rm, rv) + gamma, "gamma scales and beta shifts: gamma * Z_hat + beta"),
-        (norm(rm, rv), "finish with gamma * Z_hat + beta"),
-        (gamma * norm(0.0, rv) + beta, "subtract running_mean before dividing"),
-        (gamma * norm(rm, rv ** 2) + beta, "running_var is a variance: divide by "
-                                           "sqrt(running_var + eps)"),
-    ]
-    for variant, hint in variants:
-        if variant.shape == got.shape and np.all(np.isfinite(variant)) and \
-                np.allclose(got, variant, rtol=1e-7, atol=1e-9):
-            return hint
-    return ("Z_tilde = gamma * (Z - running_mean) / sqrt(running_var + eps) + beta, "
-            "column by column")
+def _fold_hint(W_f, b_f, want, slips):
+    """The hint of the catalogued mistake that explains ``(W_f, b_f)``: both parts, else
+    the part that is wrong while the other is right."""
+    def same(a, b):
+        b = np.asarray(b)
+        return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9)
+    W_ok, b_ok = same(W_f, want[0]), same(b_f, want[1])
+    for name, (W_s, b_s) in slips.items():
+        if same(W_f, W_s) and same(b_f, b_s):
+            return _FOLD_HINTS[name]
+    for name, (W_s, b_s) in slips.items():
+        if (not W_ok and same(W_f, W_s) and not same(W_s, want[0])) or \
+                (W_ok and not b_ok and same(b_f, b_s) and not same(b_s, want[1])):
+            return _FOLD_HINTS[name]
+    return _FOLD_DEFAULT
 
 
-def _inf_compare(ck, case, Z, gamma, beta, rm, rv, eps, *, pass_eps=True, rtol=1e-9,
-                 atol=1e-10):
-    want = ck.ref.batchnorm_inference(Z, gamma, beta, rm, rv, eps)
-    got = _inf_call(ck, Z, gamma, beta, rm, rv, eps if pass_eps else None)
-    require(np.allclose(got, want, rtol=rtol, atol=atol),
-            f"{case}: expected Z_tilde {fmt_array(want)}, got {fmt_array(got)} "
-            f"({_diff(got, want)})", _inf_hint(got, Z, gamma, beta, rm, rv, eps))
-    return got
+def _fold_property(ck, seed, case, what, *, show=False, pass_eps=True, rtol=1e-8):
+    """``W_folded @ A + b_folded`` against evaluation-mode batch norm of ``W @ A + b``."""
+    W, b, gamma, beta, rm, rv, eps = case
+    wide = [np.asarray(a, dtype=float) for a in case[:6]]
+    A = _fold_inputs(seed, W.shape[1])
+    want_Z = ck.ref.batchnorm_inference(wide[0] @ A + wide[1], *wide[2:], eps)
+    want = ck.ref.fold_batchnorm(*wide, eps)
+    slips = ck.ref.fold_batchnorm_slips(*wide, eps)
+    W_f, b_f = _fold_call(ck, case, pass_eps)
+    got_Z = W_f @ A + b_f
+    gap = float(np.max(np.abs(got_Z - want_Z)))
+    scale = max(1.0, float(np.max(np.abs(want_Z))))
+    shown = (f" (W = {fmt_array(W)}, b = {_fmt(b)}, gamma = {_fmt(gamma)}, beta = {_fmt(beta)}, "
+             f"running_mean = {_fmt(rm)}, running_var = {_fmt(rv)}, eps = {eps:g}: expected "
+             f"W_folded {fmt_array(want[0])} and b_folded {_fmt(want[1])}, got "
+             f"{fmt_array(W_f)} and {_fmt(b_f)})") if show else ""
+    require(gap <= rtol * scale,
+            f"{what}{shown}: W_folded @ A + b_folded differs from evaluation-mode batch norm of "
+            f"W @ A + b by up to {gap:.3g}" + ("" if show else
+                                               f" (at A = 0: b_folded {_fmt(b_f)}, batch "
+                                               f"norm {_fmt(want_Z[:, :1])})"),
+            _fold_hint(W_f, b_f, want, slips))
 
 
-def _inf_shape(ck):
-    Z, gamma, beta, rm, rv, _ = _inf_case(50, 3, 5)
-    _inf_call(ck, Z, gamma, beta, rm, rv)
+def _fold_form(ck):
+    _fold_call(ck, _fold_case(80, 3, 5), pass_eps=False)
 
 
-def _inf_reference(ck):
-    Z, gamma, beta, rm, rv, eps = _inf_case(51, 4, 6)
-    _inf_compare(ck, "a batch of shape (4, 6) whose own statistics differ from the running "
-                 "ones", Z, gamma, beta, rm, rv, eps, pass_eps=False)
+def _fold_small(ck):
+    """A case small enough to work by hand, shown in full when it fails."""
+    case = (np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[1.0], [-1.0]]),
+            np.array([[3.0], [-0.5]]), np.array([[0.5], [1.0]]), np.array([[3.0], [-2.0]]),
+            np.array([[4.0], [0.0625]]), 1e-3)
+    _fold_property(ck, 81, case, "on a layer of 2 units with 2 inputs", show=True)
 
 
-def _inf_one_example(ck):
-    Z, gamma, beta, rm, rv, eps = _inf_case(52, 5, 1)
-    want = ck.ref.batchnorm_inference(Z, gamma, beta, rm, rv, eps)
-    got = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
-    hint = ("a batch of one example has variance 0 and its own mean is the example, so the "
-            "batch's statistics give beta for every unit: use the running statistics"
-            if np.allclose(got, beta) else _inf_hint(got, Z, gamma, beta, rm, rv, eps))
-    require(np.allclose(got, want, rtol=1e-9, atol=1e-10),
-            f"on a batch of one example expected Z_tilde {_fmt(want)}, got {_fmt(got)} "
-            f"({_diff(got, want)})", hint)
+def _fold_random(ck):
+    rng = case_rng(82)
+    for k, (n, n_prev) in enumerate([(1, 1), (4, 3), (3, 7), (6, 6), (16, 10)]):
+        eps = float(10 ** rng.uniform(-5, -1))
+        _fold_property(ck, 90 + k, _fold_case(90 + k, n, n_prev, eps=eps),
+                       f"on a random layer of {n} units with {n_prev} inputs, eps = {eps:.3g}")
 
 
-def _inf_batch_independence(ck):
-    """The same 24 examples in one batch, in batches of 1, 3, 8 and 12, and one by one."""
-    Z, gamma, beta, rm, rv, eps = _inf_case(53, 3, 24)
-    want = ck.ref.batchnorm_inference(Z, gamma, beta, rm, rv, eps)
-    whole = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
-    pieces = [slice(0, 1), slice(1, 4), slice(4, 12), slice(12, 24)]
-    split = np.hstack([_inf_call(ck, Z[:, s], gamma, beta, rm, rv, eps) for s in pieces])
-    single = np.hstack([_inf_call(ck, Z[:, [j]], gamma, beta, rm, rv, eps)
-                        for j in range(0, 24, 5)])
-    diff = max(float(np.max(np.abs(split - whole))),
-               float(np.max(np.abs(single - whole[:, ::5]))))
-    scale = 1e-12 * max(1.0, float(np.max(np.abs(whole))))
-    require(diff <= scale,
-            f"an example's output depends on the other examples of its batch: the same 24 "
-            f"examples in batches of 1, 3, 8 and 12 differ from one batch of 24 by up to "
-            f"{diff:.2g}", _inf_hint(whole, Z, gamma, beta, rm, rv, eps))
-    require(np.allclose(whole, want, rtol=1e-9, atol=1e-10),
-            f"on a batch of 24 examples expected Z_tilde {fmt_array(want)}, got "
-            f"{fmt_array(whole)} ({_diff(whole, want)})",
-            _inf_hint(whole, Z, gamma, beta, rm, rv, eps))
+def _fold_default_eps(ck):
+    _fold_property(ck, 83, _fold_case(83, 4, 5), "with eps left at its default, 1e-5",
+                   pass_eps=False)
 
 
-def _inf_eps(ck):
-    Z, gamma, beta, rm, _, _ = _inf_case(54, 3, 7)
-    rv = np.array([[0.04], [0.3], [0.01]])
-    _inf_compare(ck, "eps = 0.5 with running variances [0.04, 0.3, 0.01]",
-                 Z, gamma, beta, rm, rv, 0.5)
+def _fold_tiny_variance(ck):
+    case = list(_fold_case(84, 4, 4, eps=1e-4))
+    case[5] = np.array([[1e-9], [2.0], [0.0], [0.5]])
+    _fold_property(ck, 84, tuple(case), "on a layer whose unit 0 has running variance 1e-9 "
+                   "and unit 2 running variance 0, eps = 1e-4")
 
 
-def _inf_zero_variance(ck):
-    Z, gamma, beta, rm, rv, _ = _inf_case(55, 3, 4)
-    rv[1] = 0.0
-    _inf_compare(ck, "a unit whose running variance is 0, eps = 1e-3", Z, gamma, beta, rm, rv,
-                 1e-3)
+def _fold_float32(ck):
+    _fold_property(ck, 85, _fold_case(85, 5, 8, dtype=np.float32),
+                   "with float32 arrays (W of shape (5, 8))", rtol=1e-5)
 
 
-def _inf_random(ck):
-    rng = case_rng(56)
-    for k, (n, m) in enumerate([(1, 1), (2, 2), (6, 3), (1, 50), (10, 64), (5, 200)]):
-        Z, gamma, beta, rm, rv, _ = _inf_case(60 + k, n, m)
-        eps = float(10 ** rng.uniform(-8, -1))
-        _inf_compare(ck, f"a random batch of shape ({n}, {m}) with eps = {eps:.3g}",
-                     Z, gamma, beta, rm, rv, eps)
-
-
-def _inf_float32(ck):
-    case = _inf_case(57, 4, 16)
-    args32 = [a.astype(np.float32) for a in case[:5]]
-    want = ck.ref.batchnorm_inference(*case[:5], 1e-5)
-    got = _inf_call(ck, *args32, 1e-5)
-    require(np.allclose(got, want, rtol=1e-4, atol=1e-4),
-            f"with float32 input expected {fmt_array(want)}, got {fmt_array(got)} "
-            f"({_diff(got, want)})", "the same formula works for float32 arrays")
-
-
-def _inf_no_state(ck):
-    """The same batch gives the same output before and after other batches."""
-    Z, gamma, beta, rm, rv, eps = _inf_case(58, 4, 10)
-    first = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
-    for seed in (70, 71, 72):
-        other = _inf_case(seed, 4, 10)[0] * 5.0 + 20.0
-        _inf_call(ck, other, gamma, beta, rm, rv, eps)
-    again = _inf_call(ck, Z, gamma, beta, rm, rv, eps)
-    diff = float(np.max(np.abs(again - first)))
-    require(diff <= 1e-12 * max(1.0, float(np.max(np.abs(first)))),
-            f"the same batch gave a different output (by up to {diff:.2g}) after three other "
-            "batches went through: the function keeps state between calls",
-            "at test time nothing is updated: compute Z_tilde from the arguments alone")
-
-
-# Weights (of 13): section 3 stresses the running statistics in place of the batch's, so
-# that a batch of one works and an example's output depends on it alone; the rest (eps,
-# variance 0, shapes, float32, no hidden state) weighs 1 each. Changing the running
-# statistics in place fails every sub-check: they are only read.
-check_batchnorm_inference = make_check(EXERCISES["4.2"], [
-    weighted(1)(_inf_shape),                # one array Z_tilde of Z's shape
-    weighted(2)(_inf_reference),            # the running statistics, not the batch's
-    weighted(2)(_inf_one_example),          # a batch of one example
-    weighted(3)(_inf_batch_independence),   # the same example, the same output, any batch
-    weighted(1)(_inf_eps),
-    weighted(1)(_inf_zero_variance),
-    weighted(1)(_inf_random),
-    weighted(1)(_inf_float32),
-    weighted(1)(_inf_no_state)])            # no state kept between calls
+# Weights (of 10): section 6's derivation is the property on every layer (the small case
+# shown, random shapes and eps, a tiny running variance, where eps decides the factor);
+# the pair's form, the default eps and float32 weigh 1 each.
+check_fold_batchnorm = make_check(EXERCISES["4.2"], [
+    weighted(1)(_fold_form),            # a pair (W_folded (n, n_prev), b_folded (n, 1))
+    weighted(3)(_fold_small),           # 2 units, 2 inputs: shown in full when it fails
+    weighted(3)(_fold_random),          # random shapes (square and not) and eps
+    weighted(1)(_fold_default_eps),
+    weighted(1)(_fold_tiny_variance),   # running variances 1e-9 and 0
+    weighted(1)(_fold_float32)])
 
 
 # ------------------------------------------------------------------ 4.3 layernorm_forward

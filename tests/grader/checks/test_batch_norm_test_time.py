@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from lessonlib.grader.checks.batch_norm_test_time import _FOLD_HINTS as FOLD_HINTS
 from lessonlib.grader.checks.batch_norm_test_time import (
-    check_batchnorm_inference,
+    check_fold_batchnorm,
     check_layernorm_backward,
     check_layernorm_forward,
     check_one_example_batch,
@@ -24,7 +25,7 @@ check_start_up_bias = Keyed(check_start_up_bias)
 
 def test_exercises_are_registered_for_notebook_04():
     assert EXERCISES["4.1"].function == "update_running_stats"
-    assert EXERCISES["4.2"].function == "batchnorm_inference"
+    assert EXERCISES["4.2"].function == "fold_batchnorm"
     assert {EXERCISES[k].notebook for k in ("4.1", "4.2")} == {"04_batch_norm_test_time"}
 
 
@@ -177,147 +178,193 @@ def test_update_running_stats_check_prints_one_line(capsys):
                                        "passed (2/2 points)\n")
 
 
-# ------------------------------------------------------------------ 4.2 batchnorm_inference
+# ------------------------------------------------------------------ 4.2 fold_batchnorm
 
 
-def inf_folded(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    """Correct: one scale and one shift per unit (what folding does)."""
-    scale = gamma * (running_var + eps) ** -0.5
-    return scale * Z + (beta - scale * running_mean)
+def _factor(gamma, running_var, eps):
+    return gamma / np.sqrt(running_var + eps)
 
 
-def inf_column_loop(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    """Correct, slowly: one example at a time."""
-    out = np.empty_like(Z)
-    for j in range(Z.shape[1]):
-        z = Z[:, j:j + 1]
-        out[:, j:j + 1] = gamma * (z - running_mean) / np.sqrt(running_var + eps) + beta
-    return out
+def fold_formula(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Correct: the notebook's solution, written out (lessonlib's stand-in is off limits
+    while its exercise is checked)."""
+    s = _factor(gamma, running_var, eps)
+    return s * W, s * (b - running_mean) + beta
 
 
-def inf_einsum_float(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    """Correct: reciprocal square root, einsum for the scaling."""
-    inv = np.reciprocal(np.sqrt(running_var + eps))[:, 0]
-    return np.einsum("n,nm->nm", gamma[:, 0] * inv, Z - running_mean) + beta
+def fold_measured(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Correct, unusual: no formula for the fold, the affine map measured on the zero vector
+    and the basis vectors with the learner's own evaluation-mode batch norm."""
+    def layer(A):
+        Z = W @ A + b
+        return gamma * (Z - running_mean) / np.sqrt(running_var + eps) + beta
+    n_prev = W.shape[1]
+    b_folded = layer(np.zeros((n_prev, 1)))
+    return layer(np.eye(n_prev)) - b_folded, b_folded
 
 
-def inf_batch_stats(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    mu = Z.mean(axis=1, keepdims=True)
-    var = Z.var(axis=1, keepdims=True)
-    return gamma * (Z - mu) / np.sqrt(var + eps) + beta
+def fold_diag_flat_bias(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Correct, unusual: a diagonal matrix for the rows, the bias returned flat (n,)."""
+    inv_std = 1.0 / np.sqrt(running_var[:, 0] + eps)
+    D = np.diag(gamma[:, 0] * inv_std)
+    return D @ W, D @ (b[:, 0] - running_mean[:, 0]) + beta[:, 0]
 
 
-def inf_eps_outside(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    return gamma * (Z - running_mean) / (np.sqrt(running_var) + eps) + beta
+def fold_columns(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = _factor(gamma, running_var, eps)
+    return W * s.ravel(), s * (b - running_mean) + beta
 
 
-def inf_no_sqrt(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    return gamma * (Z - running_mean) / (running_var + eps) + beta
+def fold_no_b(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = _factor(gamma, running_var, eps)
+    return s * W, beta - s * running_mean
 
 
-def inf_updates_in_place(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    running_mean *= 0.9
-    running_mean += 0.1 * Z.mean(axis=1, keepdims=True)
-    return gamma * (Z - running_mean) / np.sqrt(running_var + eps) + beta
+def fold_eps_outside(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = gamma / (np.sqrt(running_var) + eps)
+    return s * W, s * (b - running_mean) + beta
 
 
-def inf_updates_a_copy(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    """Updates the running statistics with the test batch (without writing them back)."""
-    rm = 0.9 * running_mean + 0.1 * Z.mean(axis=1, keepdims=True)
-    rv = 0.9 * running_var + 0.1 * Z.var(axis=1, keepdims=True)
-    return gamma * (Z - rm) / np.sqrt(rv + eps) + beta
+def fold_beta_scaled(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = _factor(gamma, running_var, eps)
+    return s * W, s * (b - running_mean + beta)
 
 
-def _make_stateful():
-    state = {}
-
-    def inf_stateful(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-        """Keeps its own running statistics and updates them in evaluation mode."""
-        key = running_mean.shape
-        rm = 0.9 * state.get(key, running_mean) + 0.1 * Z.mean(axis=1, keepdims=True)
-        state[key] = rm
-        return gamma * (Z - rm) / np.sqrt(running_var + eps) + beta
-    return inf_stateful
+def fold_no_sqrt(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = gamma / (running_var + eps)
+    return s * W, s * (b - running_mean) + beta
 
 
-def inf_fixed_eps(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    return gamma * (Z - running_mean) / np.sqrt(running_var + 1e-5) + beta
+def fold_std_in_root(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    """The standard deviation under the root where the variance belongs."""
+    s = gamma / np.sqrt(np.sqrt(running_var) + eps)
+    return s * W, s * (b - running_mean) + beta
 
 
-def inf_formula(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    """Correct: the notebook's solution, written out."""
-    return gamma * (Z - running_mean) / np.sqrt(running_var + eps) + beta
+def fold_mean_unscaled(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = _factor(gamma, running_var, eps)
+    return s * W, s * b - running_mean + beta
 
 
-def inf_swapped(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    return beta * (Z - running_mean) / np.sqrt(running_var + eps) + gamma
+def fold_W_unchanged(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = _factor(gamma, running_var, eps)
+    return W.copy(), s * (b - running_mean) + beta
 
 
-def inf_returns_pair(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    out = inf_formula(Z, gamma, beta, running_mean, running_var, eps)
-    return out, (Z, running_mean, running_var)
+def fold_fixed_eps(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    return fold_formula(W, b, gamma, beta, running_mean, running_var, 1e-5)
 
 
-def inf_no_centring(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-    return gamma * Z / np.sqrt(running_var + eps) + beta
+def fold_in_place(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = _factor(gamma, running_var, eps)
+    W *= s
+    return W, s * (b - running_mean) + beta
 
 
-@pytest.mark.parametrize("fn", [inf_formula, inf_folded, inf_column_loop,
-                                inf_einsum_float])
-def test_batchnorm_inference_accepts_correct(fn):
-    result = check_batchnorm_inference.evaluate(fn)
+def fold_triple(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    return (*fold_formula(W, b, gamma, beta, running_mean, running_var, eps), eps)
+
+
+@pytest.mark.parametrize("fn", [fold_formula, fold_measured, fold_diag_flat_bias])
+def test_fold_batchnorm_accepts_correct(fn):
+    result = check_fold_batchnorm.evaluate(fn)
     assert result.status == "passed", result.line
-    assert result.points == 2 and result.line.startswith("✓ Exercise 4.2")
+    assert result.points == 2 and result.line.startswith("✓ Exercise 4.2 fold_batchnorm")
 
 
-# Points (of 2) pinned. Weights of 4.2 (of 13): the form 1, the running statistics 2, a batch
-# of one 2, batch independence 3, eps 1, variance 0 1, random cases 1, float32 1, no hidden
-# state 1. Normalizing with the batch's statistics, the mistake section 3 is about, keeps 2
-# of 13; a fixed eps, right whenever eps = 1e-5, loses only the three cases with another eps.
+# Points (of 2) pinned. Weights of 4.2 (of 10): the form 1, the small case shown 3, random
+# layers 3, the default eps 1, a tiny running variance 1, float32 1. A mistake in the
+# factor or the bias fails every case that compares values and keeps only the form's 1;
+# eps outside the root is off by about eps / (2 sqrt(var)) relative, within float32's
+# tolerance, so it keeps float32's 1 too and fails alone where the running variance is
+# tiny; scaling the columns raises on a layer that is not square, the form's case included;
+# a fixed eps is right whenever eps is 1e-5 (the form, the default eps, float32).
 @pytest.mark.parametrize("fn, words, points", [
-    (inf_batch_stats, "batch's own mean and variance", 0.31),
-    (inf_eps_outside, "eps goes inside the square root", 0.46),
-    (inf_no_sqrt, "not by the variance", 0.31),
-    (inf_updates_in_place, "updated the running statistics at test time", 0),
-    (inf_updates_a_copy, "must not update the running statistics", 0.31),
-    (_make_stateful(), "failed", 0.15),
-    (inf_fixed_eps, "not a fixed 1e-5", 1.54),
-    (inf_swapped, "gamma scales and beta shifts", 0.31),
-    (inf_returns_pair, "returned a pair", 0),
-    (inf_no_centring, "subtract running_mean", 0.31),
+    (fold_columns, "scales the columns of W", 0),
+    (fold_no_b, "leaves out b", 0.2),
+    (fold_eps_outside, "eps outside the square root", 0.4),
+    (fold_beta_scaled, "multiplies beta by the factor", 0.2),
+    (fold_no_sqrt, "divides by the running variance itself", 0.2),
+    (fold_std_in_root, "square root of a standard deviation", 0.2),
+    (fold_mean_unscaled, "subtracts the running mean without the factor", 0.2),
+    (fold_W_unchanged, "W_folded is W unchanged", 0.2),
+    (fold_fixed_eps, "failed", 0.6),
+    (fold_in_place, "changed W (argument #1) in place", 0),
+    (fold_triple, "expected a pair", 0),
 ])
-def test_batchnorm_inference_rejects_mistakes(fn, words, points):
-    result = check_batchnorm_inference.evaluate(fn)
+def test_fold_batchnorm_rejects_mistakes(fn, words, points):
+    result = check_fold_batchnorm.evaluate(fn)
     assert result.status == "failed" and not result.passed, result.line
     assert result.points == points, result.line
     if words != "failed":
         assert words in " ".join(result.line.split()), result.line
-    assert "decay * running" not in result.line and "decay * old" not in result.line
     assert "\n" not in result.line
+    # no hint states the fold: neither the factor nor the bias as a formula
+    assert "sqrt(running_var + eps)" not in result.line and "b - running_mean" not in result.line
 
 
-def test_batchnorm_inference_reports_hidden_state():
-    result = check_batchnorm_inference.evaluate(_make_stateful())
-    assert any("keeps state between calls" in m for m in result.failures), result.failures
+def _slip(name):
+    """The instructor side's array of the classic mistake ``name``, as a learner's function
+    (a layer that is not square has no ``columns`` slip: it raises, as that mistake does)."""
+    from lessonlib_instructor import answers
+
+    def wrong(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+        return answers.fold_batchnorm_slips(W, b, gamma, beta, running_mean, running_var,
+                                            eps)[name]
+    wrong.__name__ = f"fold_{name}"
+    return wrong
 
 
-def test_batch_statistics_are_named_on_a_batch_of_one():
-    result = check_batchnorm_inference.evaluate(inf_batch_stats)
-    assert any("batch of one example" in m for m in result.failures), result.failures
-    assert any("depends on the other examples" in m for m in result.failures)
+@pytest.mark.parametrize("name", sorted(FOLD_HINTS))
+def test_each_catalogued_fold_mistake_gets_its_own_hint(name):
+    result = check_fold_batchnorm.evaluate(_slip(name))
+    assert result.status == "failed", result.line
+    assert " ".join(FOLD_HINTS[name].split()) in " ".join(result.line.split()), result.line
 
 
-def test_batchnorm_inference_stub_is_not_attempted():
-    def stub(Z, gamma, beta, running_mean, running_var, eps=1e-5):
-        raise NotImplementedError("Exercise 4.2: batchnorm_inference")
-    result = check_batchnorm_inference.evaluate(stub)
+def test_fold_batchnorm_shows_the_small_case():
+    result = check_fold_batchnorm.evaluate(fold_no_b)
+    shown = [m for m in result.failures if "on a layer of 2 units" in m]
+    assert shown and "W = array of shape (2, 2) [1, -2, 0.5, 3]" in shown[0], result.failures
+    assert "expected W_folded" in shown[0] and "running_var = [4, 0.0625]" in shown[0]
+
+
+def test_fold_batchnorm_names_rows_when_columns_do_not_broadcast():
+    result = check_fold_batchnorm.evaluate(fold_columns)
+    assert any("raised ValueError" in m for m in result.failures), result.failures
+    assert "which axis of W has one entry per unit" in fold_check_hints(fold_columns)
+
+
+def fold_check_hints(fn):
+    """Every hint of a failing check run, one text (the line shows the heaviest only)."""
+    from lessonlib.grader import framework
+    from lessonlib.grader.checks import batch_norm_test_time as checks
+    ck = framework.Checker(fn, exercise_id="4.2",
+                           ref=framework.oracle.reference_namespace())
+    hints = []
+    for sub in (checks._fold_form, checks._fold_small, checks._fold_random):
+        try:
+            sub(ck)
+        except framework.CheckFailure as f:
+            hints.append(f.hint)
+    return " ".join(hints)
+
+
+def test_fold_batchnorm_tiny_variance_catches_eps_outside_alone():
+    result = check_fold_batchnorm.evaluate(fold_eps_outside)
+    assert any("running variance 1e-9" in m for m in result.failures), result.failures
+
+
+def test_fold_batchnorm_stub_is_not_attempted():
+    def stub(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+        raise NotImplementedError("Exercise 4.2: fold_batchnorm")
+    result = check_fold_batchnorm.evaluate(stub)
     assert result.status == "not attempted" and result.points == 0
-    assert result.line == ("○ Exercise 4.2 batchnorm_inference: not attempted yet "
-                           "(0/2 points)")
+    assert result.line == "○ Exercise 4.2 fold_batchnorm: not attempted yet (0/2 points)"
 
 
 def test_not_a_function_fails_cleanly():
-    result = check_batchnorm_inference.evaluate(None)
+    result = check_fold_batchnorm.evaluate(None)
     assert result.status == "failed" and "expected the function" in result.line
 
 
