@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .exercises import EXERCISES, NOTEBOOKS, exercises_of, progress_lines
+from .exercises import EXERCISES, NOTEBOOKS, Status, exercises_of, progress_lines
 
 _DEF = re.compile(r"^[ \t]*def[ \t]+([A-Za-z_]\w*)[ \t]*\(", re.M)
 
@@ -89,6 +89,23 @@ class Session:
             return Choice(fn, f"your {function}", True)
         whose = getattr(stand_in, "whose", None) or f"lessonlib's {stand_in.__name__}"
         return Choice(stand_in, f"{whose} (exercise {exercise} does not pass yet)", False)
+
+    def answered(self, question: str) -> bool:
+        """Whether ``question`` (``"Q3.4"``) has a well-formed answer in this session, that
+        is whether its check printed ✎ (or ✓ where right/wrong feedback is on). A cell that
+        measures a question's answer runs its measurement only then, so that Run All never
+        prints an answer below a question not yet answered; until then this prints what to
+        do and returns ``False``."""
+        if not (isinstance(question, str) and question in EXERCISES
+                and EXERCISES[question].is_question):
+            raise ValueError(f"question must be a question's id such as 'Q3.1', got "
+                             f"{question!r}")
+        status = getattr(self.results.get(question), "status", None)
+        if status in (Status.ANSWERED, Status.PASSED):
+            return True
+        print(f"This cell measures what question {question[1:]} asks: answer the question, "
+              "run its check, then run this cell again.")
+        return False
 
     def progress_lines(self) -> list[str]:
         """Where the learner stands in this notebook, from the checks run in the session:

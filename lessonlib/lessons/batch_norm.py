@@ -33,20 +33,6 @@ from .widgets import FixedWidgets
 
 # ------------------------------------------------------------------ the questions
 
-def answered(session, question: str) -> bool:
-    """Whether ``question`` (``"Q3.1"``) has an answer recorded in the learner's ``session``
-    (its check printed ✎). A cell that measures a question's answer runs its measurement
-    only then, so that Run All never prints an answer below a question not yet answered;
-    otherwise it prints what to do and returns ``False``."""
-    result = getattr(session, "results", {}).get(question)
-    status = getattr(result, "status", None)
-    if status is not None and getattr(status, "value", status) in ("answered", "passed"):
-        return True
-    print(f"This cell measures the answer of question {question[1:]}: answer it above, run "
-          "its check, then run this cell again.")
-    return False
-
-
 # ------------------------------------------------------------------ the gradient check
 
 @stand_in("3.2", whose="gamma = 1 and beta = 0, which recover nothing")

@@ -33,20 +33,6 @@ from ..network import Network, population_statistics, train_epochs
 from ..optim import Optimizer
 
 
-def answered(session, question: str) -> bool:
-    """Whether ``question`` (``"Q4.2"``) has an answer recorded in the learner's ``session``
-    (its check printed ✎). A cell that measures a question's answer runs only then, so that
-    Run All never prints an answer before the learner has given one; otherwise it prints
-    what to do and returns ``False``."""
-    result = getattr(session, "results", {}).get(question)
-    status = getattr(result, "status", None)
-    if status is not None and getattr(status, "value", status) in ("answered", "passed"):
-        return True
-    print(f"This cell measures the answer of question {question[1:]}: answer it above, run "
-          "its check, then run this cell again.")
-    return False
-
-
 def running_average_weights(update, decay: float, *, n_back: int = 12,
                             n_updates: int = 40) -> np.ndarray:
     """The weight a running mean gives to each of the last ``n_back`` batches, measured.

@@ -41,20 +41,6 @@ def _image_shape(image_shape) -> tuple[int, int]:
 
 # ------------------------------------------------------------------ questions
 
-def answered(session, question: str) -> bool:
-    """True once ``question`` (``"Q5.2"``) has a well-formed answer in the learner's
-    ``session``, that is once its check printed ✎ (or ✓ where feedback is on). The cells
-    that measure a question's answer run only then, so that Run All shows no answer before
-    the learner has given one; until then this prints which question to answer first and
-    returns ``False``. Notebook 05."""
-    status = getattr(getattr(session, "results", {}).get(question), "status", None)
-    if getattr(status, "value", status) in ("answered", "passed"):
-        return True
-    print(f"This cell measures what question {question[1:]} asks: answer the question, run "
-          "its check, then run this cell again.")
-    return False
-
-
 def _encoder(one_hot):
     """``one_hot`` checked as a function ``(y, C) -> Y (C, m)``, lessonlib's when None; the
     returned encoder says which of its outputs has the wrong shape."""

@@ -2,6 +2,7 @@
 functions for the experiments, and, once it watches the cells, says when a check ran a stale
 definition; nothing is kept anywhere else, and importing lessonlib installs no hook."""
 
+import importlib
 import subprocess
 import sys
 
@@ -56,6 +57,34 @@ def test_the_progress_table_follows_the_latest_check_of_each_exercise():
     lines = session.progress_lines()
     assert any(line.startswith("  ✎ Q5.1") for line in lines)
     assert "(graded later)" in lines[0]
+
+
+@pytest.mark.parametrize("notebook, question, check, form", [
+    ("03_batch_norm", "Q3.4", "batch_norm:check_batch_mean_noise", (0.5, 0.1)),
+    ("04_batch_norm_test_time", "Q4.3", "batch_norm_test_time:check_start_up_bias", 0.8),
+    ("05_softmax_regression", "Q5.3", "softmax_regression:check_random_start_cost", "b")])
+def test_a_questions_measurement_waits_for_a_well_formed_answer(capsys, notebook, question,
+                                                                 check, form):
+    """Right or wrong, an answer of the asked form lets the cell that measures it run; no
+    answer, a stub or an answer of another form keeps it waiting, with what to do."""
+    module, name = check.split(":")
+    check = getattr(importlib.import_module(f"lessonlib.grader.checks.{module}"), name)
+    session = Session(notebook)
+    assert not session.answered(question)
+    assert f"what question {question[1:]} asks: answer the question, run its check" \
+        in capsys.readouterr().out
+
+    def stub():
+        raise NotImplementedError
+    check(stub, session)
+    assert not session.answered(question)
+    check(lambda: "not of the form asked for" if form != "b" else 7, session)
+    assert not session.answered(question)
+    check(lambda: form, session)
+    capsys.readouterr()
+    assert session.answered(question) and capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="question"):
+        session.answered("3.4")
 
 
 def test_a_stand_ins_phrase_names_it():

@@ -350,20 +350,3 @@ def test_a_bad_one_hot_is_named(bad, exc, words):
     with pytest.raises(exc, match=words):
         lesson.starting_costs(X, y, [1.0], one_hot=bad, rng=np.random.default_rng(0))
 
-
-def test_answered_gates_a_measurement_until_its_question_has_an_answer(capsys):
-    from lessonlib.grader.checks.softmax_regression import check_random_start_cost
-    from lessonlib.grader.session import Session
-    session = Session("05_softmax_regression")
-    assert not lesson.answered(session, "Q5.3")
-    assert "what question 5.3 asks: answer the question" in capsys.readouterr().out
-
-    def stub():
-        raise NotImplementedError
-    check_random_start_cost(stub, session)
-    assert not lesson.answered(session, "Q5.3")
-    check_random_start_cost(lambda: "x", session)             # malformed: not an answer
-    assert not lesson.answered(session, "Q5.3")
-    check_random_start_cost(lambda: "b", session)
-    capsys.readouterr()
-    assert lesson.answered(session, "Q5.3") and capsys.readouterr().out == ""
