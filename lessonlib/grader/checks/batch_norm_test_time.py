@@ -30,6 +30,7 @@ from ..framework import (
     make_question,
     require,
     require_array,
+    shown,
     weighted,
 )
 
@@ -133,16 +134,26 @@ _URS_FIXED = dict(rm=np.array([[0.0], [2.0], [-1.0]]), rv=np.array([[1.0], [4.0]
                   mu=np.array([[1.0], [0.0], [3.0]]), var=np.array([[2.0], [1.0], [0.25]]))
 
 
+def _urs_fixed():
+    """The case the notebook shows, or in grading a fresh one of the same kind."""
+    def fresh(rng):
+        return dict(rm=np.round(rng.normal(0, 2, (3, 1)), 1),
+                    rv=np.round(rng.uniform(0.25, 4, (3, 1)), 2),
+                    mu=np.round(rng.normal(0, 2, (3, 1)), 1),
+                    var=np.round(rng.uniform(0.25, 4, (3, 1)), 2))
+    return shown(43, _URS_FIXED, fresh)
+
+
 def _urs_one_step(ck):
-    c = _URS_FIXED
+    c = _urs_fixed()
     got = _urs_call(ck, c["rm"], c["rv"], c["mu"], c["var"], 0.9)
-    _urs_compare(got, "one step with decay = 0.9 from running_mean [0, 2, -1], running_var "
-                 "[1, 4, 0.5] and a batch with mu [1, 0, 3], var [2, 1, 0.25]",
-                 c["rm"], c["rv"], c["mu"], c["var"], 0.9)
+    _urs_compare(got, f"one step with decay = 0.9 from running_mean {_fmt(c['rm'])}, "
+                 f"running_var {_fmt(c['rv'])} and a batch with mu {_fmt(c['mu'])}, var "
+                 f"{_fmt(c['var'])}", c["rm"], c["rv"], c["mu"], c["var"], 0.9)
 
 
 def _urs_decays(ck):
-    c = _URS_FIXED
+    c = _urs_fixed()
     for d in (0.0, 0.5, 0.99):
         got = _urs_call(ck, c["rm"], c["rv"], c["mu"], c["var"], d)
         what = {0.0: "decay = 0 (keep only the new batch)", 0.5: "decay = 0.5",
@@ -182,7 +193,9 @@ def _urs_recurrence(ck):
 def _urs_constant_stats(ck):
     """A constant batch statistic c: after t steps the average is c + decay**t (start - c)."""
     n, d, T = 2, 0.8, 60
-    c_mu, c_var = np.array([[5.0], [-2.0]]), np.array([[0.3], [9.0]])
+    c_mu, c_var = shown(44, (np.array([[5.0], [-2.0]]), np.array([[0.3], [9.0]])),
+                        lambda rng: (np.round(rng.normal(0, 4, (2, 1)), 1),
+                                     np.round(rng.uniform(0.2, 9, (2, 1)), 1)))
     rm, rv = np.zeros((n, 1)), np.ones((n, 1))
     for _ in range(T):
         rm, rv = _urs_call(ck, rm, rv, c_mu, c_var, d)
@@ -359,6 +372,11 @@ def _fold_small(ck):
     case = (np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[1.0], [-1.0]]),
             np.array([[3.0], [-0.5]]), np.array([[0.5], [1.0]]), np.array([[3.0], [-2.0]]),
             np.array([[4.0], [0.0625]]), 1e-3)
+    case = shown(87, case, lambda rng: (   # in grading, small numbers the notebook never showed
+        *(np.round(rng.uniform(-3, 3, np.shape(a)), 1) for a in case[:2]),
+        np.round(rng.uniform(0.5, 3, (2, 1)), 1) * rng.choice([-1.0, 1.0], (2, 1)),
+        np.round(rng.uniform(-2, 2, (2, 1)), 1), np.round(rng.uniform(-3, 3, (2, 1)), 1),
+        np.round(rng.uniform(0.05, 4, (2, 1)), 2), 1e-3))
     _fold_property(ck, 81, case, "on a layer of 2 units with 2 inputs", show=True)
 
 
