@@ -30,6 +30,22 @@ PARENT = "lessonlib"          # the folder that holds our groups, in each hierar
 
 # ------------------------------------------------------------------ whose is what
 
+def kill_until_gone(find_pids, timeout: float = 10, each_pass=None) -> None:
+    """SIGKILL the processes ``find_pids()`` lists, pass after pass, until it lists none or
+    ``timeout`` seconds have gone (a process that forks while it is being killed is found on
+    the next pass); ``each_pass(pids)`` runs first on every pass."""
+    end = time.monotonic() + timeout
+    while (pids := find_pids()) and time.monotonic() < end:
+        if each_pass is not None:
+            each_pass(pids)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+
+
 def _start_time(pid: int) -> str | None:
     """The start time of process ``pid`` (clock ticks since boot), or ``None`` when it has
     ended (a zombie has too). With the pid it names one process, whatever pid is reused
@@ -187,16 +203,11 @@ class Group:
         """SIGKILL every process in the group until none is left (a process that forks
         while it is being killed is found on the next pass)."""
         kill_file = self._file("cgroup.kill") if self.layout == "v2" else None
-        end = time.monotonic() + timeout
-        while (pids := self.pids()) and time.monotonic() < end:
+
+        def kill_all(pids):
             if kill_file is not None and kill_file.exists():
                 kill_file.write_text("1")
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
+        kill_until_gone(self.pids, timeout, kill_all)
 
     def remove(self, timeout: float = 10) -> None:
         """Kill what runs in the group and remove its folders."""

@@ -207,14 +207,8 @@ def processes_of(uid: int) -> list[int]:
 
 
 def kill_processes_of(uid: int, timeout: float = 10) -> None:
-    end = time.monotonic() + timeout
-    while (pids := processes_of(uid)) and time.monotonic() < end:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.02)
+    """SIGKILL every process of ``uid`` until none is left."""
+    cgroups.kill_until_gone(lambda: processes_of(uid), timeout)
 
 
 class Slot:
