@@ -65,6 +65,21 @@ jupyterlab>=4.2,<5
 """
 
 
+def _can_build_wheels() -> bool:
+    """Whether this environment's setuptools builds wheels: from 70.1 on it does alone,
+    before that only with the ``wheel`` package beside it."""
+    if importlib.util.find_spec("setuptools") is None:
+        return False
+    if importlib.util.find_spec("wheel") is not None:
+        return True
+    from importlib.metadata import version
+    try:
+        major, minor = (int(p) for p in version("setuptools").split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (70, 1)
+
+
 def build_wheel(out: Path) -> Path:
     """A wheel of the ``lessonlib`` package alone, built from a copy of its sources (the
     checkout is left as it was), written into ``out``. Returns its path."""
@@ -75,8 +90,9 @@ def build_wheel(out: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(root / name, src / name)
-        # this environment's setuptools when there is one (no download), else pip's own
-        isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
+        # this environment's setuptools when it can build a wheel (no download), else a
+        # build environment of pip's own (setuptools from the package index)
+        isolation = ["--no-build-isolation"] if _can_build_wheels() else []
         run = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
                               *isolation, "--quiet", "-w", str(out)],
                              capture_output=True, text=True)
