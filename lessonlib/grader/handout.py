@@ -65,6 +65,18 @@ jupyterlab>=4.2,<5
 """
 
 
+def wheel_isolation() -> list[str]:
+    """pip's build option: this environment's setuptools when it can build a wheel (no
+    download: setuptools 70.1 or newer, or the ``wheel`` package beside it), else pip's own
+    isolated build."""
+    if importlib.util.find_spec("setuptools") is None:
+        return []
+    from importlib.metadata import version
+    major, minor = (int(x) for x in version("setuptools").split(".")[:2])
+    builds = (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+    return ["--no-build-isolation"] if builds else []
+
+
 def build_wheel(out: Path) -> Path:
     """A wheel of the ``lessonlib`` package alone, built from a copy of its sources (the
     checkout is left as it was), written into ``out``. Returns its path."""
@@ -75,10 +87,8 @@ def build_wheel(out: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(root / name, src / name)
-        # this environment's setuptools when there is one (no download), else pip's own
-        isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
         run = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
-                              *isolation, "--quiet", "-w", str(out)],
+                              *wheel_isolation(), "--quiet", "-w", str(out)],
                              capture_output=True, text=True)
         if run.returncode != 0:
             raise NotebookError(f"building the lessonlib wheel failed: "
