@@ -75,8 +75,8 @@ mkdir -p "$ROOT/results"
 "$PY" -m lessonlib.grader.gradescope --root "$ROOT"
 if [ ! -s "$ROOT/results/results.json" ]; then
     # the grader could not even start: still a results file, with the reason
-    printf '%s\\n' '{"score": 0, "output": "The autograder could not start (lessonlib is not' \\
-        ' installed in its image?): ask your instructor.", "tests": []}' \\
+    WHY="The autograder could not start (is lessonlib installed in its image?): ask your"
+    printf '{"score": 0, "output": "%s instructor.", "tests": []}\\n' "$WHY" \\
         > "$ROOT/results/results.json"
 fi
 """

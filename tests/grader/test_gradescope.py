@@ -30,7 +30,7 @@ def autograder(tmp_path_factory):
     return out
 
 
-def run_autograder(zip_path, tmp_path, files: dict) -> dict:
+def run_autograder(zip_path, tmp_path, files: dict, python=sys.executable) -> dict:
     """Unpack the zip as Gradescope does (``source/``, ``run_autograder`` copied to the
     root), put ``files`` in ``submission/`` and run it; the results.json it wrote."""
     root = tmp_path / "autograder"
@@ -42,7 +42,7 @@ def run_autograder(zip_path, tmp_path, files: dict) -> dict:
     for name, data in files.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_bytes(data)
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "LESSONLIB_PYTHON": sys.executable,
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "LESSONLIB_PYTHON": python,
            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'instructor'}"}
     run = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd=root,
                          capture_output=True, text=True, timeout=600)
@@ -168,3 +168,10 @@ def test_building_refuses_bad_input_and_overwrites_nothing(tmp_path):
     assert existing.read_bytes() == b"keep" and not (tmp_path / "a.zip").exists()
     cli = run_cli("gradescope", existing)
     assert cli.returncode == 2 and "exists" in cli.stderr
+
+
+def test_a_grader_that_cannot_start_still_leaves_a_results_file(autograder, tmp_path):
+    results = run_autograder(autograder, tmp_path, {"01_tuning_process.ipynb": b"{}"},
+                             python="false")
+    assert results == {"score": 0, "tests": [], "output": "The autograder could not start "
+                       "(is lessonlib installed in its image?): ask your instructor."}
