@@ -3,6 +3,7 @@
 Gradescope's fields whose scores are ``grade``'s, for solved, learner, wrong and malformed
 submissions."""
 
+import collections
 import json
 import os
 import stat
@@ -17,33 +18,46 @@ from lessonlib.grader import gradescope
 from lessonlib.grader.exercises import exercises_of
 from lessonlib.grader.grade import grade_notebook
 from lessonlib.grader.notebook_files import NotebookError
-from tests.grader.common import LEARNER, ROOT, SANDBOXED, SOLVED, cells_of, run_cli
+from tests.grader.common import LEARNER, SANDBOXED, SOLVED, cells_of, run_cli
 
 NOTEBOOK = "01_tuning_process"
+Autograder = collections.namedtuple("Autograder", "zip site")
 
 
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
+    """The zip, and a folder where its two wheels are installed as setup.sh installs them
+    (``--no-index`` from the zip's own folder; their PyPI dependencies are this
+    environment's), so that grading runs from the zip, not from the checkout."""
+    tmp = tmp_path_factory.mktemp("gradescope")
+    out = tmp / "autograder.zip"
     cli = run_cli("gradescope", out, "--visibility", "visible", "--notebook", NOTEBOOK)
     assert cli.returncode == 0, cli.stderr
-    return out
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(tmp / "unpacked", [n for n in zf.namelist() if n.startswith("wheels/")])
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index",
+                          "--no-deps", "--find-links", str(tmp / "unpacked" / "wheels"),
+                          "--target", str(tmp / "site"), "lessonlib", "lessonlib-instructor"],
+                         capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr
+    return Autograder(out, tmp / "site")
 
 
-def run_autograder(zip_path, tmp_path, files: dict, python=sys.executable) -> dict:
+def run_autograder(autograder, tmp_path, files: dict, python=sys.executable) -> dict:
     """Unpack the zip as Gradescope does (``source/``, ``run_autograder`` copied to the
-    root), put ``files`` in ``submission/`` and run it; the results.json it wrote."""
+    root), put ``files`` in ``submission/`` and run it with the installed wheels (and not
+    the checkout) on the path; the results.json it wrote."""
     root = tmp_path / "autograder"
     for sub in ("source", "submission", "results"):
         (root / sub).mkdir(parents=True)
-    with zipfile.ZipFile(zip_path) as zf:
+    with zipfile.ZipFile(autograder.zip) as zf:
         zf.extractall(root / "source")
     (root / "run_autograder").write_bytes((root / "source" / "run_autograder").read_bytes())
     for name, data in files.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_bytes(data)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "LESSONLIB_PYTHON": python,
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'instructor'}"}
+           "PYTHONPATH": str(autograder.site)}
     run = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd=root,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
@@ -67,7 +81,7 @@ def check_schema(results: dict, visibility: str = "visible") -> None:
 
 
 def test_the_zip_holds_setup_run_autograder_and_the_wheels(autograder):
-    with zipfile.ZipFile(autograder) as zf:
+    with zipfile.ZipFile(autograder.zip) as zf:
         names = set(zf.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
         setup = zf.read("setup.sh").decode()
