@@ -1,4 +1,5 @@
-"""``python -m lessonlib {release,grade,progress,bench,refresh}``: the workbook's command line."""
+"""``python -m lessonlib {release,handout,gradescope,grade,progress,bench,refresh}``: the
+workbook's command line."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from .grader import cohort
 from .grader.cohort import Graded
-from .grader.exercises import wrap_line
+from .grader.exercises import NOTEBOOKS, wrap_line
 from .grader.grade import TIME_LIMIT, NotebookGrade, format_report
 from .grader.notebook_files import NotebookError, solutions_dir
 from .grader.release import refresh_solved, release
@@ -128,6 +129,19 @@ def _cmd_handout(args) -> int:
     return 0
 
 
+def _cmd_gradescope(args) -> int:
+    from .grader.gradescope import build_autograder  # here: only this command builds wheels
+    try:
+        files = build_autograder(args.out, visibility=args.visibility,
+                                 notebooks=args.notebooks or NOTEBOOKS)
+    except NotebookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"Gradescope autograder written to {args.out}: {len(files)} files")
+    print("\n".join(f"  {f}" for f in files))
+    return 0
+
+
 def _cmd_grade(args) -> int:
     args.sandboxed = not args.no_sandbox
     if not (args.timeout > 0 and args.time_limit > 0):
@@ -229,6 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "the data, a wheel of lessonlib, requirements and a README")
     p.add_argument("out", type=Path, help="a new folder for the handout")
     p.set_defaults(func=_cmd_handout)
+
+    p = sub.add_parser("gradescope", help="write a Gradescope autograder zip: setup.sh, "
+                       "run_autograder, the wheels of lessonlib and its instructor side, the "
+                       "solved notebooks and the data")
+    p.add_argument("out", type=Path, help="a new .zip file")
+    p.add_argument("--visibility", choices=("after_published", "visible", "hidden",
+                                            "after_due_date"), default="after_published",
+                   help="when learners see their results and each test's output (Gradescope's "
+                   "visibility; default after_published)")
+    p.add_argument("--notebook", dest="notebooks", action="append", choices=NOTEBOOKS,
+                   metavar="NAME", help="a notebook the assignment grades (repeatable; "
+                   "default: all six), such as 01_tuning_process")
+    p.set_defaults(func=_cmd_gradescope)
 
     p = sub.add_parser("grade", help="grade learner notebooks by re-executing them")
     p.add_argument("notebooks", nargs="+", type=Path,

@@ -12,8 +12,10 @@ from lessonlib import cli
 
 def test_every_command_is_there():
     parser = cli.build_parser()
-    for command in ("release", "grade", "progress", "bench", "refresh", "handout"):
-        arg = {"grade": ["x.ipynb"], "handout": ["out"]}.get(command, [])
+    for command in ("release", "grade", "progress", "bench", "refresh", "handout",
+                    "gradescope"):
+        arg = {"grade": ["x.ipynb"], "handout": ["out"], "gradescope": ["out.zip"]}.get(
+            command, [])
         assert parser.parse_args([command, *arg]).command == command
     with pytest.raises(SystemExit):
         parser.parse_args(["grade"])              # grade needs at least one notebook

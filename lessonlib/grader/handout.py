@@ -65,19 +65,16 @@ jupyterlab>=4.2,<5
 """
 
 
-def _can_build_wheels() -> bool:
-    """Whether this environment's setuptools builds wheels: from 70.1 on it does alone,
-    before that only with the ``wheel`` package beside it."""
+def wheel_isolation() -> list[str]:
+    """pip's build option: this environment's setuptools when it can build a wheel (no
+    download: setuptools 70.1 or newer, or the ``wheel`` package beside it), else pip's own
+    isolated build."""
     if importlib.util.find_spec("setuptools") is None:
-        return False
-    if importlib.util.find_spec("wheel") is not None:
-        return True
+        return []
     from importlib.metadata import version
-    try:
-        major, minor = (int(p) for p in version("setuptools").split(".")[:2])
-    except ValueError:
-        return False
-    return (major, minor) >= (70, 1)
+    major, minor = (int(x) for x in version("setuptools").split(".")[:2])
+    builds = (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+    return ["--no-build-isolation"] if builds else []
 
 
 def build_wheel(out: Path) -> Path:
@@ -90,11 +87,8 @@ def build_wheel(out: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(root / name, src / name)
-        # this environment's setuptools when it can build a wheel (no download), else a
-        # build environment of pip's own (setuptools from the package index)
-        isolation = ["--no-build-isolation"] if _can_build_wheels() else []
         run = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
-                              *isolation, "--quiet", "-w", str(out)],
+                              *wheel_isolation(), "--quiet", "-w", str(out)],
                              capture_output=True, text=True)
         if run.returncode != 0:
             raise NotebookError(f"building the lessonlib wheel failed: "
