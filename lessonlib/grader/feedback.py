@@ -5,9 +5,9 @@ its learner and a key of its content) or from ``grade --json`` (an object or a l
 report shows each exercise's and question's points, the failing sub-check's message and
 hint, the catalogued mistake made, and the learner's own code of the exercise, read from the
 submission; with ``reveal``, each question's key and why, and each exercise's worked
-solution from the solved notebook (its code between the solution markers and its ``worked``
-cells). Everything the submission holds is HTML-escaped; a report loads nothing (no script,
-no external style or font).
+solution from the solved notebook (its exercise cell without the solution markers, and its
+``worked`` cells). Everything the submission holds is HTML-escaped; a report loads nothing
+(no script, no external style or font).
 
 Every input is checked before anything is written: a missing file, a submission changed
 since it was graded (or a results file of another run), a notebook or exercise the workbook
@@ -137,18 +137,10 @@ def _cells(nb, role: str) -> dict[str, list[str]]:
 
 
 def _solution(source: str) -> str:
-    """The code between the solution markers of a solved exercise cell (all of it when it
-    has none)."""
-    parts, keep, inside = [], [], False
-    for line in source.splitlines():
-        if line.strip() == BEGIN:
-            inside, keep = True, []
-        elif line.strip() == END and inside:
-            inside = False
-            parts.append("\n".join(keep))
-        elif inside:
-            keep.append(line)
-    return "\n\n".join(parts) if parts else source
+    """A solved exercise cell as a worked solution: its code, the solution markers left out
+    (the signature and docstring stay, for context)."""
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in (BEGIN, END))
 
 
 @dataclass(frozen=True)
