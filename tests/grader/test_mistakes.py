@@ -17,8 +17,8 @@ from lessonlib.layers import batchnorm
 from lessonlib.search import spaces
 from tests.grader.common import reference_copy
 
-from .test_batch_norm import WRONG_FORWARD, _bwd
-from .test_putting_it_together import SPACE_WRONG, _space
+from .checks.test_batch_norm import WRONG_FORWARD, _bwd
+from .checks.test_putting_it_together import SPACE_WRONG, _space
 
 FORWARD = {"wrong axis": "bn-wrong-axis", "unbiased variance": "bn-unbiased-variance",
            "eps outside the sqrt": "bn-eps-outside-sqrt", "eps ignored": "bn-no-eps",
