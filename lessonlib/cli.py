@@ -1,5 +1,5 @@
-"""``python -m lessonlib {release,handout,gradescope,grade,progress,bench,refresh}``: the
-workbook's command line."""
+"""``python -m lessonlib {release,handout,gradescope,grade,feedback,progress,bench,refresh}``:
+the workbook's command line."""
 
 from __future__ import annotations
 
@@ -63,14 +63,14 @@ def _expand(paths) -> list[Path]:
 
 
 def _write_csv(path: Path, reports: list[NotebookGrade]) -> None:
-    rows = [["notebook", "exercise", "kind", "function", "points", "max_points", "passed",
-             "message"]]
+    columns = ("id", "kind", "function", "points", "max_points", "passed", "message",
+               "mistake", "mistake_description")
+    rows = [["notebook", "exercise", *columns[1:]]]
     for r in reports:
         for e in r.exercises:
             row = e.as_dict()
-            rows.append([r.notebook] + [row[k] for k in ("id", "kind", "function", "points",
-                                                         "max_points", "passed", "message")])
-        rows.append([r.notebook, "total", "", "", r.score, r.max_score, r.passed, ""])
+            rows.append([r.notebook] + [row[k] for k in columns])
+        rows.append([r.notebook, "total", "", "", r.score, r.max_score, r.passed, "", "", ""])
     cohort.write_csv(path, rows)
 
 
@@ -142,10 +142,34 @@ def _cmd_gradescope(args) -> int:
     return 0
 
 
+def _unwritable(files) -> str | None:
+    """Why one of the output ``files`` could not be written (its folder is missing, or it is
+    a folder), checked before grading so that a typo costs no grading run."""
+    for f in files:
+        if f is None:
+            continue
+        if f.is_dir():
+            return f"{f} is a folder, not a file to write"
+        if not f.parent.is_dir():
+            return f"cannot write {f}: no folder {f.parent}"
+    return None
+
+
 def _cmd_grade(args) -> int:
     args.sandboxed = not args.no_sandbox
     if not (args.timeout > 0 and args.time_limit > 0):
         print("error: --timeout and --time-limit must be positive", file=sys.stderr)
+        return 2
+    missing = [p for p in args.notebooks if not p.exists()]
+    why = (f"no such file or folder: {missing[0]}" if missing else
+           _unwritable([args.json, args.csv, args.gradebook, args.figure, args.mistakes]))
+    if why is None and args.feedback is not None and args.feedback.exists() \
+            and not args.feedback.is_dir():
+        why = f"--feedback {args.feedback} exists and is not a folder"
+    if why is None and args.reveal and args.feedback is None:
+        why = "--reveal goes with --feedback DIR"
+    if why:
+        print(f"error: {why}; nothing graded or written", file=sys.stderr)
         return 2
     paths = _expand_with_roots(args.notebooks)
     if not paths:
@@ -168,9 +192,39 @@ def _cmd_grade(args) -> int:
         cohort.write_csv(args.gradebook, [header, *rows])
     if args.figure and graded:
         cohort.plot_points(graded, args.figure)
+    if args.mistakes:
+        header, rows = cohort.mistake_rows(graded)
+        cohort.write_csv(args.mistakes, [header, *rows])
+    if args.feedback is not None:
+        from .grader import feedback
+        entries = [feedback.Entry(g.submission.learner, g.submission.notebook,
+                                  g.submission.path, g.grade) for g in graded]
+        try:
+            written = feedback.write_feedback(entries, args.feedback, reveal=args.reveal,
+                                              solutions=args.solutions)
+        except feedback.FeedbackError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"feedback: {len(written)} reports in {args.feedback}")
     if broken:
         return 2
     return 0 if all(r.passed for r in reports) else 1
+
+
+def _cmd_feedback(args) -> int:
+    from .grader import feedback
+    try:
+        entries, skipped = feedback.read_grades(args.grades, solutions=args.solutions)
+        written = feedback.write_feedback(entries, args.out, reveal=args.reveal,
+                                          solutions=args.solutions)
+    except feedback.FeedbackError as err:
+        print(f"error: {err}; no report written", file=sys.stderr)
+        return 2
+    for why in skipped:
+        print(f"no report (not graded): {why}", file=sys.stderr)
+    print(f"{len(written)} reports written to {args.out}")
+    print("\n".join(f"  {f}" for f in written))
+    return 0
 
 
 def learners_notebooks(folder: Path) -> list[Path]:
@@ -289,7 +343,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cases", type=int, metavar="SEED", help="draw the checks' random cases "
                    "from SEED and each submission's content, so that runs agree (default: "
                    "fresh cases at each grading)")
+    p.add_argument("--mistakes", type=Path, metavar="FILE", help="also write, per exercise, "
+                   "how many learners made each catalogued mistake, most common first (CSV)")
+    p.add_argument("--feedback", type=Path, metavar="DIR", help="also write one HTML report "
+                   "per learner and notebook into DIR (as the feedback command does)")
+    p.add_argument("--reveal", action="store_true", help="with --feedback: show the "
+                   "questions' keys and the exercises' worked solutions")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("feedback", help="write one self-contained HTML report per learner "
+                       "and notebook from grades already made",
+                       description="Write OUT/<learner>/<notebook>.html for each graded "
+                       "submission: the points, the failing check's message and hint, the "
+                       "learner's own code; with --reveal the keys and worked solutions. "
+                       "Every input is checked before any report is written.")
+    p.add_argument("grades", type=Path, metavar="RESULTS_OR_JSON", help="a results file of "
+                   "grade --results, or the JSON of grade --json; the submissions it names "
+                   "must be unchanged since they were graded")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for the reports (made if missing)")
+    p.add_argument("--reveal", action="store_true", help="also show each question's key and "
+                   "why, and each exercise's worked solution (needs the instructor side)")
+    p.add_argument("--solutions", type=Path, help="folder of solved notebooks")
+    p.set_defaults(func=_cmd_feedback)
 
     p = sub.add_parser("progress", help="which exercises pass, fail or are not attempted "
                        "(runs the notebooks' exercise and check cells; writes nothing)")

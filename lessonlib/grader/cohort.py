@@ -20,7 +20,8 @@ while grading it, it gets an ``error`` naming its file and the reason, and the o
 graded. Two submissions of the same learner and notebook are an error for both, never one
 grade written over the other.
 
-Also the instructor's gradebook: one row per learner (``gradebook_rows``), a figure of how
+Also the instructor's gradebook: one row per learner (``gradebook_rows``), how many
+learners made each catalogued mistake of each exercise (``mistake_rows``), a figure of how
 the points of each exercise spread over the cohort (``plot_points``), and CSV files whose
 cells no spreadsheet reads as a formula (``write_csv``).
 """
@@ -36,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import sandbox
+from . import mistakes, sandbox
 from .exercises import EXERCISES, NOTEBOOKS, exercises_of
 from .grade import TIME_LIMIT, NotebookGrade, find_solved, grade_notebook
 from .notebook_files import NotebookError, parse_notebook, solutions_dir, submission_bytes
@@ -358,6 +359,35 @@ def gradebook_rows(graded: list[Graded]) -> tuple[list[str], list[list]]:
     return header, rows
 
 
+def mistake_counts(graded: list[Graded]) -> dict[str, list[tuple[str, int, int]]]:
+    """For each exercise a graded submission failed with a catalogued mistake (in the
+    exercises' order): ``(mistake id, learners who made it, learners graded on the
+    exercise)``, most common first (then by id)."""
+    made: dict[str, dict[str, set]] = {}
+    graded_on: dict[str, set] = {}
+    for g in graded:
+        if g.grade is None:
+            continue
+        for e in g.grade.exercises:
+            graded_on.setdefault(e.exercise.id, set()).add(g.submission.learner)
+            if e.mistake:
+                made.setdefault(e.exercise.id, {}).setdefault(e.mistake, set()).add(
+                    g.submission.learner)
+    return {ex: sorted(((m, len(who), len(graded_on[ex])) for m, who in made[ex].items()),
+                       key=lambda row: (-row[1], row[0]))
+            for ex in sorted(made, key=lambda ex: EXERCISES[ex].sort_key)}
+
+
+def mistake_rows(graded: list[Graded]) -> tuple[list[str], list[list]]:
+    """The common mistakes as a table: a header, then one row per exercise and catalogued
+    mistake, with how many learners made it and their share of the learners graded on that
+    exercise; the exercises in order, each one's mistakes most common first."""
+    header = ["exercise", "function", "mistake", "description", "learners", "of", "share"]
+    rows = [[ex, EXERCISES[ex].function, m, mistakes.describe(m), n, total, round(n / total, 3)]
+            for ex, found in mistake_counts(graded).items() for m, n, total in found]
+    return header, rows
+
+
 def points_by_exercise(graded: list[Graded]) -> dict[str, list[float]]:
     """Each exercise's points as a share of its maximum, one per graded submission."""
     shares: dict[str, list[float]] = {}
@@ -371,7 +401,8 @@ def points_by_exercise(graded: list[Graded]) -> dict[str, list[float]]:
 
 def plot_points(graded: list[Graded], path) -> None:
     """A PNG at ``path``: for each exercise, the share of submissions with full, partial and
-    no points, hardest (fewest full marks) first, so the hard exercises stand out."""
+    no points, hardest (fewest full marks) first, so the hard exercises stand out; an
+    exercise's label names its most common catalogued mistake and how many made it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -379,11 +410,14 @@ def plot_points(graded: list[Graded], path) -> None:
     if not shares:
         raise ValueError("no graded submission to plot")
     rows = sorted(shares.items(), key=lambda kv: sum(s == 1 for s in kv[1]) / len(kv[1]))
-    labels = [f"{i} {EXERCISES[i].function}" for i, _ in rows]
+    common = {ex: found[0] for ex, found in mistake_counts(graded).items()}
+    labels = [f"{i} {EXERCISES[i].function}" + (
+        f"\n{common[i][1]}/{common[i][2]} learners: {common[i][0]}" if i in common else "")
+        for i, _ in rows]
     full = [sum(s == 1 for s in v) / len(v) for _, v in rows]
     part = [sum(0 < s < 1 for s in v) / len(v) for _, v in rows]
     none = [sum(s == 0 for s in v) / len(v) for _, v in rows]
-    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, (0.45 if common else 0.3) * len(rows) + 1.5))
     y = range(len(rows))
     ax.barh(y, full, color="#2a9d8f", label="full points")
     ax.barh(y, part, left=full, color="#e9c46a", label="partial")

@@ -33,17 +33,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import stand_ins
+from . import mistakes as catalogue
 from . import oracle
 from .exercises import Exercise, Status, fmt_points, not_attempted_line, wrap_line
 
 
 class CheckFailure(Exception):
-    """A sub-check found the learner's function wrong: ``message`` and a ``hint``."""
+    """A sub-check found the learner's function wrong: ``message`` and a ``hint``, and
+    ``mistake``, the id of the catalogued mistake it made (``grader.mistakes``), if any: by
+    default the one the hint names (``mistakes.named``)."""
 
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "", mistake: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.mistake = getattr(hint, "mistake", "") if mistake is None else mistake
+        if self.mistake and self.mistake not in catalogue.CATALOGUE:
+            raise KeyError(f"{self.mistake!r} is not a catalogued mistake")
 
 
 class NotAttempted(Exception):
@@ -67,6 +73,7 @@ class CheckResult:
     message: str
     line: str
     failures: list = field(default_factory=list)
+    mistake: str = ""              # the catalogued mistake made (``grader.mistakes``), if any
 
     @property
     def passed(self) -> bool:
@@ -229,10 +236,12 @@ def fresh_cases(entropy: int | None) -> None:
     _CASES["fresh"] = None if entropy is None else int(entropy)
 
 
-def require(condition: bool, message: str, hint: str = "") -> None:
-    """Fail the current sub-check with ``message`` and ``hint`` unless ``condition``."""
+def require(condition: bool, message: str, hint: str = "",
+            mistake: str | None = None) -> None:
+    """Fail the current sub-check with ``message`` and ``hint`` unless ``condition``;
+    ``mistake`` names the catalogued mistake (default: the one ``hint`` names, if any)."""
     if not condition:
-        raise CheckFailure(message, hint)
+        raise CheckFailure(message, hint, mistake)
 
 
 def require_array(value, name: str, shape: tuple | None = None) -> np.ndarray:
@@ -290,7 +299,7 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
         line = f"{Status.FAILED.mark} {head}: {msg} (0/{total} checks, 0/{max_pts} points)"
         return CheckResult(exercise, Status.FAILED, 0, total, 0.0, msg, line, [msg])
     ck = Checker(fn, context, exercise.id, oracle.reference_namespace() if ref is None else ref)
-    failures: list[tuple[str, str, float]] = []
+    failures: list[tuple[str, str, float, str]] = []
     passed, earned = 0, 0.0
     for sub in subchecks:
         try:
@@ -300,13 +309,13 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
             return CheckResult(exercise, Status.NOT_ATTEMPTED, 0, total, 0.0,
                                waiting.reason or "not attempted yet", line)
         except CheckFailure as f:
-            failures.append((f.message, f.hint, _weight(sub)))
+            failures.append((f.message, f.hint, _weight(sub), f.mistake))
         except (KeyboardInterrupt, SystemExit, oracle.CheckDataError):
             raise
         except Exception as err:  # noqa: BLE001 - an odd return value broke a comparison
             failures.append((f"returned something the check could not use "
                              f"({type(err).__name__}: {_short(str(err), 80)})",
-                             "compare what you return with the docstring", _weight(sub)))
+                             "compare what you return with the docstring", _weight(sub), ""))
         else:
             passed += 1
             earned += _weight(sub)
@@ -317,13 +326,15 @@ def evaluate(exercise: Exercise, subchecks, fn, context: dict | None = None,
                 f"({max_pts}/{max_pts} points)")
         return CheckResult(exercise, Status.PASSED, passed, total, exercise.points,
                            f"{passed}/{total} checks passed{notes}", line)
-    message, hint, _ = max(failures, key=lambda f: f[2])      # the first of the heaviest
+    message, hint, _, mistake = max(failures, key=lambda f: f[2])  # the first of the heaviest
+    if not mistake:     # the reported failure names none: the heaviest failure that does
+        mistake = next((f[3] for f in sorted(failures, key=lambda f: -f[2]) if f[3]), "")
     text = _sentence(message) + (f" Hint: {_sentence(hint)}" if hint else "") \
         + "".join(f" Note: {_sentence(n)}" for n in ck.notes)
     line = (f"{Status.FAILED.mark} {head}: {text} ({passed}/{total} checks passed, "
             f"{fmt_points(points)}/{max_pts} points)")
     return CheckResult(exercise, Status.FAILED, passed, total, points, text, line,
-                       [m for m, _, _ in failures])
+                       [f[0] for f in failures], mistake)
 
 
 def _sentence(text: str) -> str:

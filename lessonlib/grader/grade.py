@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox
+from . import mistakes, sandbox
 from .exercises import EXERCISES, Exercise, Status, fmt_points
 from .notebook_files import (
     NotebookError,
@@ -53,6 +53,7 @@ class ExerciseGrade:
     points: float
     status: Status
     message: str
+    mistake: str = ""          # the catalogued mistake it made (``grader.mistakes``), if any
 
     @property
     def passed(self) -> bool:
@@ -63,7 +64,9 @@ class ExerciseGrade:
         return {"id": self.exercise.id, "kind": self.exercise.kind,
                 "function": self.exercise.function, "points": self.points,
                 "max_points": float(self.exercise.points), "passed": self.passed,
-                "status": self.status.value, "message": self.message}
+                "status": self.status.value, "message": self.message,
+                "mistake": self.mistake,
+                "mistake_description": mistakes.describe(self.mistake)}
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ class NotebookGrade:
     def from_dict(cls, data: dict, notes=()) -> NotebookGrade:
         """The grade ``as_dict`` describes (a results file's line, a Dask worker's answer)."""
         grades = tuple(ExerciseGrade(EXERCISES[e["id"]], float(e["points"]),
-                                     Status(e["status"]), str(e["message"]))
+                                     Status(e["status"]), str(e["message"]),
+                                     str(e.get("mistake") or ""))
                        for e in data["exercises"])
         return cls(str(data["notebook"]), grades, tuple(notes))
 
@@ -329,8 +333,14 @@ def collect(graded: GradedCopy, run: Execution) -> NotebookGrade:
                                         "not graded: the run stopped before its check"))
             continue
         grades.append(ExerciseGrade(ex, float(rec["points"]), Status(rec["status"]),
-                                    str(rec["message"])))
+                                    str(rec["message"]), _mistake(rec.get("mistake"))))
     return NotebookGrade(str(graded.path), tuple(grades), tuple(notes))
+
+
+def _mistake(value) -> str:
+    """A check's catalogued mistake as the results file gives it ("" for none, or for an id
+    the catalogue does not hold)."""
+    return value if isinstance(value, str) and value in mistakes.CATALOGUE else ""
 
 
 def grade_notebook(path, *, solutions=None, timeout: float = 60, sandboxed: bool = True,
@@ -355,7 +365,8 @@ def format_report(grade: NotebookGrade) -> str:
     for g in grade.exercises:
         pts = f"{fmt_points(g.points)}/{fmt_points(g.exercise.points)}"
         rows.append(f"  {g.exercise.id:<9}{g.exercise.function:<{width + 2}}{pts:>8}  "
-                    f"{g.status.mark} {g.message}")
+                    f"{g.status.mark} {g.message}"
+                    + (f" [mistake: {g.mistake}]" if g.mistake else ""))
     total = f"{fmt_points(grade.score)}/{fmt_points(grade.max_score)}"
     rows.append(f"  {'total':<9}{'':<{width + 2}}{total:>8}")
     rows.extend(f"  note: {n}" for n in grade.notes)

@@ -324,7 +324,7 @@ def _result_data(result, seconds: float = 0.0) -> dict:
     quote what the learner's code raised)."""
     return {"status": result.status.value, "points": float(result.points),
             "message": _capped(result.message), "line": _capped(result.line),
-            "seconds": round(seconds, 4)}
+            "mistake": getattr(result, "mistake", ""), "seconds": round(seconds, 4)}
 
 
 def _capped(text, n: int = 2000):

@@ -25,7 +25,8 @@ def test_grade_solved_notebook_full_marks_and_json(tmp_path):
         "random_search_points", "chance_at_least_one", "shrink_box", "zoom_pays",
         "panda_raises", "band_hit_chances"]
     assert all(set(e) == {"id", "kind", "function", "points", "max_points", "passed",
-                          "status", "message"} for e in report["exercises"])
+                          "status", "message", "mistake", "mistake_description"}
+               for e in report["exercises"])
     assert [e["kind"] for e in report["exercises"]] == ["exercise"] * 3 + ["question"] * 3
 
 
@@ -103,8 +104,9 @@ def test_grade_a_folder_into_csv_and_json(tmp_path):
     cli = run_cli("grade", tmp_path / "submissions", "--csv", csv_path, "--json", json_path)
     assert cli.returncode == 2 and "notes.ipynb is not a Jupyter notebook" in cli.stderr
     rows = csv_path.read_text().splitlines()
-    assert rows[0] == "notebook,exercise,kind,function,points,max_points,passed,message"
-    assert rows[-1].endswith(",total,,,8.0,8.0,True,")
+    assert rows[0] == ("notebook,exercise,kind,function,points,max_points,passed,message,"
+                       "mistake,mistake_description")
+    assert rows[-1].endswith(",total,,,8.0,8.0,True,,,")
     assert len(rows) == 1 + 6 + 1
     data = json.loads(json_path.read_text())
     assert isinstance(data, list) and data[0]["score"] == 8
@@ -144,26 +146,30 @@ def test_grade_reports_a_crashed_kernel_honestly(tmp_path):
 def test_collect_turns_the_trusted_results_into_typed_grades():
     """Stage 3 alone, on a made-up run."""
     from lessonlib.grader.exercises import Status
-    from lessonlib.grader.grade import Execution, collect, prepare
+    from lessonlib.grader.grade import Execution, _mistake, collect, prepare
 
     graded = prepare(LEARNER)
     run = Execution(
         cells={0: {"status": "ok"}, 3: {"status": "error", "error": "NameError: x\nmore"},
                5: {"status": "skipped"}, 7: {"status": "timeout"}},
         checks={"1.1": {"status": "passed", "points": 2.0, "message": "6/6 checks passed"},
-                "1.2": {"status": "failed", "points": 0.33, "message": "wrong. Hint: h."}})
+                "1.2": {"status": "failed", "points": 0.33, "message": "wrong. Hint: h.",
+                        "mistake": "chance-added"}})
     grade = collect(graded, run)
     g = {e.exercise.id: e for e in grade.exercises}
     assert g["1.1"].status is Status.PASSED and g["1.1"].points == 2
     assert g["1.2"].status is Status.FAILED and g["1.2"].message == "wrong. Hint: h."
     assert g["1.3"].points == 0 and "stopped before its check" in g["1.3"].message
+    assert (g["1.1"].mistake, g["1.2"].mistake, g["1.3"].mistake) == ("", "chance-added", "")
+    assert _mistake("not-in-the-catalogue") == _mistake(None) == ""
+    assert grade.as_dict()["exercises"][1]["mistake_description"].startswith("added the")
     assert grade.score == 2.33 and not grade.passed
     assert grade.notes == ("code cell 3 (not a check) raised NameError: x",
                            "code cell 7 (not a check) ran out of time and was stopped")
     assert grade.as_dict()["exercises"][0] == {
         "id": "1.1", "kind": "exercise", "function": "random_search_points", "points": 2.0,
         "max_points": 2.0, "passed": True, "status": "passed",
-        "message": "6/6 checks passed"}
+        "message": "6/6 checks passed", "mistake": "", "mistake_description": ""}
     assert NotebookGrade.from_dict(grade.as_dict(), grade.notes) == grade
 
 

@@ -2,9 +2,10 @@
 failing check's hint can name the one the learner made (``checks.batch_norm``).
 
 Each ``*_hint`` compares the learner's output with what each mistake returns and gives the
-hint of the first it equals, or a default; ``layer_slips`` asks the reference (``ref``,
-``grader.oracle``) for the slips of the batch-norm layer, before the learner's function
-runs, so that the check's reference calls do not depend on what it returned.
+hint of the first it equals (naming its mistake, ``mistakes.named``), or a default;
+``layer_slips`` asks the reference (``ref``, ``grader.oracle``) for the slips of the
+batch-norm layer, before the learner's function runs, so that the check's reference calls
+do not depend on what it returned.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...layers.activations import activate
+from ..mistakes import named
 
 AXIS_HINT = ("normalize each unit (row) over the m examples of the batch: mean and "
              "variance along axis=1 with keepdims=True")
@@ -27,16 +29,19 @@ def _forward_variants(Z, gamma, beta, eps):
             return g * (Z - mu) / std + b
 
     return [
-        (bn(axis=0), AXIS_HINT),
-        (bn(ddof=1), "use the biased variance, the mean of (Z - mu)**2 over the m examples "
-                     "(divide by m, not m - 1)"),
-        (bn(eps_inside=False), "eps goes inside the square root: sqrt(var + eps), not "
-                               "sqrt(var) + eps"),
-        (bn(eps_used=1e-5), "use the eps you are given, not a fixed 1e-5"),
-        (bn(eps_used=0.0), "add eps to the variance before the square root"),
-        (bn(g=beta, b=gamma), "gamma scales and beta shifts: gamma * Z_hat + beta"),
-        (bn(g=1.0, b=0.0), "return Z_tilde = gamma * Z_hat + beta, not Z_hat"),
-        (bn(axis=None), "normalize each unit on its own, not the whole array at once"),
+        (bn(axis=0), named("bn-wrong-axis", AXIS_HINT)),
+        (bn(ddof=1), named("bn-unbiased-variance", "use the biased variance, the mean of "
+                           "(Z - mu)**2 over the m examples (divide by m, not m - 1)")),
+        (bn(eps_inside=False), named("bn-eps-outside-sqrt", "eps goes inside the square "
+                                     "root: sqrt(var + eps), not sqrt(var) + eps")),
+        (bn(eps_used=1e-5), named("bn-fixed-eps", "use the eps you are given, not a fixed 1e-5")),
+        (bn(eps_used=0.0), named("bn-no-eps", "add eps to the variance before the square root")),
+        (bn(g=beta, b=gamma), named("bn-gamma-beta-swapped",
+                                   "gamma scales and beta shifts: gamma * Z_hat + beta")),
+        (bn(g=1.0, b=0.0), named("bn-returns-z-hat",
+                                 "return Z_tilde = gamma * Z_hat + beta, not Z_hat")),
+        (bn(axis=None), named("bn-whole-array",
+                               "normalize each unit on its own, not the whole array at once")),
     ]
 
 
@@ -62,22 +67,25 @@ def _backward_variants(dZt, cache):
     mean_gz = (dZt * Z_hat).mean(axis=1, keepdims=True)
     return [
         (gamma * inv * (dZt - Z_hat * mean_gz),
-         "dZ is missing the path through the batch mean: subtract mean(dZ_hat) over the "
-         "examples"),
+         named("bn-dz-no-mean-path", "dZ is missing the path through the batch mean: "
+               "subtract mean(dZ_hat) over the examples")),
         (gamma * inv * (dZt - mean_g),
-         "dZ is missing the path through the batch variance: subtract "
-         "Z_hat * mean(dZ_hat * Z_hat) over the examples"),
+         named("bn-dz-no-variance-path", "dZ is missing the path through the batch "
+               "variance: subtract Z_hat * mean(dZ_hat * Z_hat) over the examples")),
         (gamma * inv * dZt,
-         "every Z_hat depends on the whole batch through mu and var: dZ needs the paths "
-         "through the mean and the variance"),
+         named("bn-dz-no-batch-paths", "every Z_hat depends on the whole batch through mu "
+               "and var: dZ needs the paths through the mean and the variance")),
         (inv * (dZt - mean_g - Z_hat * mean_gz),
-         "multiply by gamma: dZ_hat = dZ_tilde * gamma"),
+         named("bn-dz-no-gamma", "multiply by gamma: dZ_hat = dZ_tilde * gamma")),
         (gamma / (np.sqrt(var) + eps) * (dZt - mean_g - Z_hat * mean_gz),
-         "the forward pass divides by sqrt(var + eps), with eps inside the square root"),
+         named("bn-dz-eps-outside-sqrt", "the forward pass divides by sqrt(var + eps), "
+               "with eps inside the square root")),
         (gamma * inv * (dZt - mean_g - Z_hat * mean_gz) * m,
-         "the means over the examples divide by m; the result is m times too large"),
+         named("bn-dz-m-times", "the means over the examples divide by m; the result is "
+               "m times too large")),
         (gamma * inv * (dZt - mean_g - Z_hat * mean_gz * m / (m - 1)),
-         "the forward pass uses the biased variance (divide by m), so must the backward"),
+         named("bn-dz-unbiased-variance", "the forward pass uses the biased variance "
+               "(divide by m), so must the backward")),
     ]
 
 
@@ -112,10 +120,12 @@ def layer_slips(ref, A_prev, W, gamma, beta, act):
     """What the classic slips of the layer's forward pass return, each with its hint."""
     Z = W @ A_prev
     return [(ref.batchnorm_forward(Z, gamma, beta)[0],
-             "apply the activation to Z_tilde: A = g(Z_tilde)"),
+             named("layer-no-activation", "apply the activation to Z_tilde: A = g(Z_tilde)")),
             (ref.batchnorm_forward(activate(Z, act), gamma, beta)[0],
-             "batch norm comes before the activation: A = g(batchnorm(W A_prev))"),
-            (activate(Z, act), "normalize Z with batch norm before the activation")]
+             named("layer-activation-first",
+                   "batch norm comes before the activation: A = g(batchnorm(W A_prev))")),
+            (activate(Z, act), named("layer-no-batch-norm",
+                                     "normalize Z with batch norm before the activation"))]
 
 
 def layer_hint(got, slips):

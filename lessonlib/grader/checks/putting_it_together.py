@@ -55,6 +55,7 @@ from ..framework import (
     shown,
     weighted,
 )
+from ..mistakes import named
 
 # ------------------------------------------------------------ 6.1 make_search_space
 
@@ -115,11 +116,11 @@ def _kind(dist) -> str:
 @weighted(10)
 def _sp_lr_scale(ck):
     d = _get(ck, "learning_rate")
-    hint = {"Uniform": "on a uniform scale from 1e-4 to 1e-1, 90 % of the trials land in the "
-                       "top decade: which scale gives every decade the same share (notebook "
-                       "02)?",
-            "EmaBeta": "EmaBeta spreads 1 - beta over decades, for the weight of an average "
-                       "close to 1; a learning rate is not one"}.get(
+    hint = {"Uniform": named("lr-uniform-scale", "on a uniform scale from 1e-4 to 1e-1, 90 % "
+                             "of the trials land in the top decade: which scale gives every "
+                             "decade the same share (notebook 02)?"),
+            "EmaBeta": named("lr-ema-scale", "EmaBeta spreads 1 - beta over decades, for the "
+                             "weight of an average close to 1; a learning rate is not one")}.get(
         _kind(d), "a learning rate's good values are not known to within a decade: which "
                   "scale gives every decade the same share of the trials (notebook 02)?")
     require(isinstance(d, spaces.LogUniform),
@@ -189,12 +190,23 @@ _WHOLE = ("a number of {what} is a whole number, and over several doublings 16 t
           "share?")
 
 
+
+
+def _whole(what: str):
+    return named("count-not-whole", _WHOLE.format(what=what))
+
+
+_LAYERS_WHOLE = named("count-not-whole", "a number of layers is a whole number, and in a "
+                      "narrow range no depth deserves more trials than another")
+
+
 @weighted(2)
 def _sp_hidden_scale(ck):
     _int_scale(ck, "hidden_units", spaces.IntLogUniform, {
-        "IntUniform": "over a range of doublings, 16 to 32 units changes a layer as much as 64 "
-                      "to 128, but uniform draws give the top doubling most of the trials",
-        "Uniform": _WHOLE.format(what="units"), "LogUniform": _WHOLE.format(what="units")})
+        "IntUniform": named("units-uniform-scale", "over a range of doublings, 16 to 32 units "
+                            "changes a layer as much as 64 to 128, but uniform draws give the "
+                            "top doubling most of the trials"),
+        "Uniform": _whole("units"), "LogUniform": _whole("units")})
 
 
 @weighted(1)
@@ -207,10 +219,10 @@ def _sp_hidden_range(ck):
 @weighted(2)
 def _sp_batch_scale(ck):
     _int_scale(ck, "batch_size", spaces.IntLogUniform, {
-        "IntUniform": "a mini-batch size matters by its ratio (16 to 32 like 128 to 256), "
-                      "but uniform draws from 16 to 256 are mostly above 128",
-        "Uniform": _WHOLE.format(what="examples"),
-        "LogUniform": _WHOLE.format(what="examples")})
+        "IntUniform": named("batch-uniform-scale", "a mini-batch size matters by its ratio "
+                            "(16 to 32 like 128 to 256), but uniform draws from 16 to 256 are "
+                            "mostly above 128"),
+        "Uniform": _whole("examples"), "LogUniform": _whole("examples")})
 
 
 @weighted(1)
@@ -224,13 +236,10 @@ def _sp_batch_range(ck):
 @weighted(1)
 def _sp_layers_scale(ck):
     _int_scale(ck, "n_hidden_layers", spaces.IntUniform, {
-        "IntLogUniform": "in a narrow range of counts such as 1 to 4 layers no depth deserves "
-                         "more trials than another, yet a log scale gives 1 layer three times "
-                         "the trials of 4",
-        "Uniform": "a number of layers is a whole number, and in a narrow range no depth "
-                   "deserves more trials than another",
-        "LogUniform": "a number of layers is a whole number, and in a narrow range no depth "
-                      "deserves more trials than another"})
+        "IntLogUniform": named("layers-log-scale", "in a narrow range of counts such as 1 to 4 "
+                               "layers no depth deserves more trials than another, yet a log "
+                               "scale gives 1 layer three times the trials of 4"),
+        "Uniform": _LAYERS_WHOLE, "LogUniform": _LAYERS_WHOLE})
 
 
 @weighted(1)

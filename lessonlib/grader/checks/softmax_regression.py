@@ -54,6 +54,7 @@ from ..framework import (
     shown,
     weighted,
 )
+from ..mistakes import named
 
 
 def _fresh_probabilities(rng):
@@ -94,9 +95,9 @@ def _random_labels(seed: int, C: int, m: int) -> np.ndarray:
 
 # ------------------------------------------------------------------ 5.1 softmax
 
-_STABLE_HINT = ("exp overflowed: softmax is unchanged when one constant is subtracted from a "
-                "whole column, so subtract each column's maximum before exponentiating, which "
-                "keeps every exponent at or below 0")
+_STABLE_HINT = named("softmax-overflow", "exp overflowed: softmax is unchanged when one "
+                     "constant is subtracted from a whole column, so subtract each column's "
+                     "maximum before exponentiating, which keeps every exponent at or below 0")
 
 
 def _softmax_out(ck, Z, case, overflow_hint=_STABLE_HINT):
@@ -119,10 +120,11 @@ def _softmax_out(ck, Z, case, overflow_hint=_STABLE_HINT):
 
 def _axis_hint(P):
     if np.allclose(P.sum(axis=1), 1):
-        return ("each column is one example: normalize over axis 0 (the classes), not "
-                "axis 1")
+        return named("softmax-wrong-axis", "each column is one example: normalize over axis 0 "
+                     "(the classes), not axis 1")
     if np.isclose(P.sum(), 1):
-        return ("divide each column by its own sum, not by the sum of the whole array")
+        return named("softmax-whole-sum",
+                     "divide each column by its own sum, not by the sum of the whole array")
     return ("the columns do not sum to 1: normalize each column (axis 0, the classes) by its "
             "own sum")
 
@@ -179,7 +181,7 @@ def _softmax_shift(ck):
     require(np.allclose(a, b, rtol=1e-6, atol=1e-9),
             "adding a constant to each column of the logits changed the probabilities "
             f"(from {fmt_array(a)} to {fmt_array(b)})",
-            "softmax(Z + c) = softmax(Z); " + _STABLE_HINT)
+            named("softmax-overflow", "softmax(Z + c) = softmax(Z); " + _STABLE_HINT))
 
 
 @weighted(8)
@@ -201,7 +203,7 @@ def _softmax_float32(ck):
     Z[:, 0] += np.float32(500)
     want = ck.ref.softmax(Z.astype(np.float64))
     got = _softmax_out(ck, Z, "float32 logits of shape (5, 8)",
-                       "float32 overflows at exp(89): " + _STABLE_HINT)
+                       named("softmax-overflow", "float32 overflows at exp(89): " + _STABLE_HINT))
     require(np.allclose(got, want, rtol=1e-4, atol=1e-6),
             f"for float32 logits expected {fmt_array(want)}, got {fmt_array(got)}",
             _value_hint(got))

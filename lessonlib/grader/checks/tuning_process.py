@@ -29,6 +29,7 @@ from ..framework import (
     shown,
     weighted,
 )
+from ..mistakes import named
 
 # ------------------------------------------------------- 1.1 random_search_points
 
@@ -126,11 +127,13 @@ _CHANCE_CASES = [(0.05, 1), (0.05, 9), (0.05, 20), (0.05, 60), (0.0, 5), (1.0, 3
 
 def _chance_hint(f, n, got):
     if np.isclose(got, n * f):
-        return "adding the chances counts overlapping hits twice; use the chance of no hit"
+        return named("chance-added",
+                     "adding the chances counts overlapping hits twice; use the chance of no hit")
     if np.isclose(got, (1 - f) ** n):
-        return "that is the chance that no trial lands in the region; take 1 minus it"
+        return named("chance-of-no-hit",
+                     "that is the chance that no trial lands in the region; take 1 minus it")
     if np.isclose(got, f ** n):
-        return "that is the chance that every trial lands in the region"
+        return named("chance-all-hit", "that is the chance that every trial lands in the region")
     return ("work with the opposite event, that every one of the n independent trials "
             "misses the region")
 

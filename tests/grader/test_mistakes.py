@@ -1,0 +1,104 @@
+"""Each catalogued mistake (``grader.mistakes``) is recorded when a wrong implementation of
+the catalogues of these tests makes it: the failing result names its stable id, the right
+implementations name none, and every id a check can name is in the catalogue."""
+
+import numpy as np
+import pytest
+
+from lessonlib.grader import framework, mistakes
+from lessonlib.grader.checks import putting_it_together as p6
+from lessonlib.grader.checks import softmax_regression as p5
+from lessonlib.grader.checks import tuning_process as p1
+from lessonlib.grader.checks.batch_norm import (
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+)
+from lessonlib.layers import batchnorm
+from lessonlib.search import spaces
+from tests.grader.common import reference_copy
+
+from .checks.test_batch_norm import WRONG_FORWARD, _bwd
+from .checks.test_putting_it_together import SPACE_WRONG, _space
+
+FORWARD = {"wrong axis": "bn-wrong-axis", "unbiased variance": "bn-unbiased-variance",
+           "eps outside the sqrt": "bn-eps-outside-sqrt", "eps ignored": "bn-no-eps",
+           "eps hard-coded": "bn-fixed-eps", "gamma and beta swapped": "bn-gamma-beta-swapped",
+           "returns Z_hat": "bn-returns-z-hat", "whole array": "bn-whole-array"}
+
+BACKWARD = {"no mean path": "bn-dz-no-mean-path", "no variance path": "bn-dz-no-variance-path",
+            "no batch paths": "bn-dz-no-batch-paths", "no gamma": "bn-dz-no-gamma",
+            "eps outside": "bn-dz-eps-outside-sqrt", "times m": "bn-dz-m-times",
+            "unbiased": "bn-dz-unbiased-variance"}
+
+
+def _softmax_axis1(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _softmax_whole(Z):
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum()
+
+
+def _softmax_unshifted(Z):
+    E = np.exp(Z)
+    return E / E.sum(axis=0, keepdims=True)
+
+
+SOFTMAX = {"softmax-wrong-axis": _softmax_axis1, "softmax-whole-sum": _softmax_whole,
+           "softmax-overflow": _softmax_unshifted}
+
+CHANCE = {"chance-added": lambda f, n: n * f,
+          "chance-of-no-hit": lambda f, n: (1 - f) ** n,
+          "chance-all-hit": lambda f, n: f ** n}
+
+SPACES = {"lr-uniform-scale": SPACE_WRONG["uniform learning rate"],
+          "lr-ema-scale": _space(learning_rate=spaces.EmaBeta(0.9, 0.999)),
+          "units-uniform-scale": SPACE_WRONG["hidden units on a linear scale"],
+          "batch-uniform-scale": SPACE_WRONG["mini-batch size on a linear scale"],
+          "count-not-whole": SPACE_WRONG["float hidden units"],
+          "layers-log-scale": _space(n_hidden_layers=spaces.IntLogUniform(1, 4))}
+
+CASES = ([pytest.param(check_batchnorm_forward, WRONG_FORWARD[k], v, id=v)
+          for k, v in FORWARD.items()]
+         + [pytest.param(check_batchnorm_backward, _bwd(k), v, id=v)
+            for k, v in BACKWARD.items()]
+         + [pytest.param(p5.check_softmax, fn, k, id=k) for k, fn in SOFTMAX.items()]
+         + [pytest.param(p1.check_chance_at_least_one, fn, k, id=k)
+            for k, fn in CHANCE.items()]
+         + [pytest.param(p6.check_make_search_space, fn, k, id=k) for k, fn in SPACES.items()])
+
+
+@pytest.mark.parametrize("check, fn, mistake", CASES)
+def test_a_catalogued_wrong_implementation_is_recorded_by_its_id(check, fn, mistake):
+    result = check.evaluate(fn)
+    assert result.status == "failed", result.line
+    assert result.mistake == mistake, result.line
+    assert mistakes.describe(mistake)
+
+
+def test_every_id_a_check_names_is_tested():
+    tested = {p.values[2] for p in CASES}
+    assert tested == set(mistakes.CATALOGUE) - {"layer-no-activation",
+                                                "layer-activation-first",
+                                                "layer-no-batch-norm"}
+
+
+@pytest.mark.parametrize("check, fn", [
+    (check_batchnorm_forward, reference_copy(batchnorm.batchnorm_forward)),
+    (p1.check_chance_at_least_one, lambda f, n: 1 - (1 - f) ** n)])
+def test_a_right_implementation_names_no_mistake(check, fn):
+    result = check.evaluate(fn)
+    assert result.passed and result.mistake == "", result.line
+
+
+def test_an_uncatalogued_failure_names_none_and_an_unknown_id_is_refused():
+    result = check_batchnorm_forward.evaluate(lambda Z, gamma, beta, eps=1e-5: None)
+    assert result.status == "failed" and result.mistake == ""
+    with pytest.raises(KeyError, match="not a catalogued mistake"):
+        mistakes.named("no-such-mistake", "a hint")
+    with pytest.raises(KeyError, match="not a catalogued mistake"):
+        framework.require(False, "message", mistake="no-such-mistake")
+    failure = framework.CheckFailure("m", mistakes.named("bn-no-eps", "h"))
+    assert failure.mistake == "bn-no-eps" and failure.hint == "h"
