@@ -35,6 +35,8 @@ CATALOGUE: dict[str, str] = {
     "bn-dz-eps-outside-sqrt": "the backward pass puts eps outside the square root",
     "bn-dz-m-times": "dZ is m times too large (sums where means belong)",
     "bn-dz-unbiased-variance": "the backward pass uses the unbiased variance",
+    "bn-dz-variance-sign": "the path through the variance has the wrong sign",
+    "bn-dz-sqrt-derivative": "dvar misses the square root's derivative, 1 / (2 s)",
     # the batch-norm layer
     "layer-no-activation": "the layer returns Z_tilde without the activation",
     "layer-activation-first": "the layer applies the activation before batch norm",

@@ -17,7 +17,7 @@ from lessonlib.layers import batchnorm
 from lessonlib.search import spaces
 from tests.grader.common import reference_copy
 
-from .checks.test_batch_norm import WRONG_FORWARD, _bwd
+from .checks.test_batch_norm import WRONG_FORWARD, _bwd, _graph
 from .checks.test_putting_it_together import SPACE_WRONG, _space
 
 FORWARD = {"wrong axis": "bn-wrong-axis", "unbiased variance": "bn-unbiased-variance",
@@ -29,6 +29,8 @@ BACKWARD = {"no mean path": "bn-dz-no-mean-path", "no variance path": "bn-dz-no-
             "no batch paths": "bn-dz-no-batch-paths", "no gamma": "bn-dz-no-gamma",
             "eps outside": "bn-dz-eps-outside-sqrt", "times m": "bn-dz-m-times",
             "unbiased": "bn-dz-unbiased-variance"}
+GRAPH = {"ds with the wrong sign": "bn-dz-variance-sign",
+         "dvar without the square root's 1/(2s)": "bn-dz-sqrt-derivative"}
 
 
 def _softmax_axis1(Z):
@@ -64,6 +66,7 @@ CASES = ([pytest.param(check_batchnorm_forward, WRONG_FORWARD[k], v, id=v)
           for k, v in FORWARD.items()]
          + [pytest.param(check_batchnorm_backward, _bwd(k), v, id=v)
             for k, v in BACKWARD.items()]
+         + [pytest.param(check_batchnorm_backward, _graph(k), v, id=v) for k, v in GRAPH.items()]
          + [pytest.param(p5.check_softmax, fn, k, id=k) for k, fn in SOFTMAX.items()]
          + [pytest.param(p1.check_chance_at_least_one, fn, k, id=k)
             for k, fn in CHANCE.items()]

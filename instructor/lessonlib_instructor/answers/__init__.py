@@ -11,6 +11,7 @@ the samplers) are their own references: lessonlib keeps them as labelled stand-i
 from .batch_norm import (
     batchnorm_backward,
     batchnorm_backward_graph,
+    batchnorm_backward_slips,
     linear_bn_backward,
     recover_gamma_beta,
 )
@@ -30,7 +31,8 @@ from .softmax_regression import (
 )
 from .tuning_process import chance_at_least_one, shrink_box
 
-__all__ = ["batchnorm_backward", "batchnorm_backward_graph", "chance_at_least_one",
+__all__ = ["batchnorm_backward", "batchnorm_backward_graph", "batchnorm_backward_slips",
+           "chance_at_least_one",
            "cross_entropy_from_logits", "fold_batchnorm", "fold_batchnorm_slips",
            "layernorm_backward", "layernorm_backward_slips",
            "linear_bn_backward", "log_softmax", "make_search_space", "recover_gamma_beta",

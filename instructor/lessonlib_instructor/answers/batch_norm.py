@@ -30,6 +30,39 @@ def recover_gamma_beta(Z, eps: float = 1e-5):
     return np.sqrt(var + eps), mu
 
 
+def batchnorm_backward_slips(dZ_tilde, cache):
+    """What the classic mistakes of exercises 3.3 and 3.4 return for ``dZ`` on this case, by
+    name, so that a failing check can name the one a learner made
+    (``checks.batch_norm_mistakes`` holds the hints; the arrays, being near the answer, stay
+    on this side). Each is ``(n, m)``::
+
+        no_mean_path       the path through the batch mean left out
+        no_variance_path   the path through the batch variance left out
+        no_batch_paths     both left out: normalization treated as elementwise
+        no_gamma           gamma left out
+        eps_outside        sqrt(var) + eps in place of sqrt(var + eps)
+        times_m            the means over the examples taken as sums
+        unbiased           the variance's path as if var were divided by m - 1
+        variance_sign      the variance's path with its sign flipped (ds's sign in the walk)
+        no_half_inv_s      dvar taken as ds, without the square root's 1 / (2 s)
+    """
+    dZ_tilde, (_, Z_hat, _, var, gamma, eps) = checked_cache(dZ_tilde, cache)
+    m = Z_hat.shape[1]
+    s = np.sqrt(var + eps)
+    mean_g = dZ_tilde.mean(axis=1, keepdims=True)
+    spread = Z_hat * (dZ_tilde * Z_hat).mean(axis=1, keepdims=True)
+    scale = gamma / s
+    return {"no_mean_path": scale * (dZ_tilde - spread),
+            "no_variance_path": scale * (dZ_tilde - mean_g),
+            "no_batch_paths": scale * dZ_tilde,
+            "no_gamma": (dZ_tilde - mean_g - spread) / s,
+            "eps_outside": gamma / (np.sqrt(var) + eps) * (dZ_tilde - mean_g - spread),
+            "times_m": scale * (dZ_tilde - mean_g - spread) * m,
+            "unbiased": scale * (dZ_tilde - mean_g - spread * m / (m - 1)),
+            "variance_sign": scale * (dZ_tilde - mean_g + spread),
+            "no_half_inv_s": scale * (dZ_tilde - mean_g - 2 * s * spread)}
+
+
 def batchnorm_backward(dZ_tilde, cache):
     """``(dZ, dgamma, dbeta)`` of batch norm, in short. Exercise 3.4.
 

@@ -398,24 +398,29 @@ def _bwd_numerical(ck):
     for seed, n, m, eps in cases:
         Z, gamma, beta, G, cache = _bwd_case(ck.ref, seed, n, m, eps)
         num = ck.ref.derived(_numerical_dZ, Z, gamma, beta, G, eps)
+        slips = ck.ref.batchnorm_backward_slips(G, cache)
         dZ = _bwd_call(ck, G, cache, "dZ")
         err = relative_error(dZ, num)
+        shown = (f" (Z = {fmt_array(cache[0])}, gamma = {fmt_array(cache[4])}, dZ_tilde = "
+                 f"{fmt_array(G)})") if n * m <= 9 else ""
         require(err < _GRAD_TOL,
-                f"on a ({n}, {m}) batch with eps = {eps:g} dZ differs from the numerical "
-                f"gradient by a relative error of {err:.1e}, expected below 1e-7",
-                backward_hint(dZ, G, cache,
-                               "compare each step with the chain rule: dZ_hat = dZ_tilde * "
-                               "gamma, then the paths through Z_hat, var and mu"))
+                f"on a ({n}, {m}) batch with eps = {eps:g}{shown} dZ differs from the "
+                f"numerical gradient by a relative error of {err:.1e}, expected below 1e-7",
+                backward_hint(dZ, slips, "walk the graph back one node at a time and check "
+                              "each local derivative on this small batch; a node used "
+                              "several times sums what comes back through each use"))
 
 
 def _bwd_sums_to_zero(ck):
     _, _, _, G, cache = _bwd_case(ck.ref, 57, 5, 16)
+    slips = ck.ref.batchnorm_backward_slips(G, cache)
     dZ = _bwd_call(ck, G, cache, "dZ")
     sums = dZ.sum(axis=1)
     require(np.allclose(sums, 0, atol=1e-9 * max(1.0, float(np.abs(dZ).max()))),
             f"dZ summed over the examples is {fmt_array(sums, 3)} per unit, expected 0 "
             "(adding a constant to a unit's Z changes nothing after batch norm)",
-            backward_hint(dZ, G, cache, "include the path through the batch mean"))
+            backward_hint(dZ, slips, "a unit's dZ sums to 0 when the path through the batch "
+                          "mean is there and right: follow mu back to every example"))
 
 
 def _bwd_float32(ck):

@@ -58,40 +58,46 @@ def forward_hint(got, Z, gamma, beta, eps, default):
     return _match(got, _forward_variants(Z, gamma, beta, eps), default)
 
 
-def _backward_variants(dZt, cache):
-    """What the classic mistakes of ``dZ`` return, with a hint for each."""
-    _, Z_hat, _, var, gamma, eps = cache
-    m = Z_hat.shape[1]
-    inv = 1.0 / np.sqrt(var + eps)
-    mean_g = dZt.mean(axis=1, keepdims=True)
-    mean_gz = (dZt * Z_hat).mean(axis=1, keepdims=True)
-    return [
-        (gamma * inv * (dZt - Z_hat * mean_gz),
-         named("bn-dz-no-mean-path", "dZ is missing the path through the batch mean: "
-               "subtract mean(dZ_hat) over the examples")),
-        (gamma * inv * (dZt - mean_g),
-         named("bn-dz-no-variance-path", "dZ is missing the path through the batch "
-               "variance: subtract Z_hat * mean(dZ_hat * Z_hat) over the examples")),
-        (gamma * inv * dZt,
-         named("bn-dz-no-batch-paths", "every Z_hat depends on the whole batch through mu "
-               "and var: dZ needs the paths through the mean and the variance")),
-        (inv * (dZt - mean_g - Z_hat * mean_gz),
-         named("bn-dz-no-gamma", "multiply by gamma: dZ_hat = dZ_tilde * gamma")),
-        (gamma / (np.sqrt(var) + eps) * (dZt - mean_g - Z_hat * mean_gz),
-         named("bn-dz-eps-outside-sqrt", "the forward pass divides by sqrt(var + eps), "
-               "with eps inside the square root")),
-        (gamma * inv * (dZt - mean_g - Z_hat * mean_gz) * m,
-         named("bn-dz-m-times", "the means over the examples divide by m; the result is "
-               "m times too large")),
-        (gamma * inv * (dZt - mean_g - Z_hat * mean_gz * m / (m - 1)),
-         named("bn-dz-unbiased-variance", "the forward pass uses the biased variance "
-               "(divide by m), so must the backward")),
-    ]
+# The hint of each classic mistake of dZ (3.3, 3.4), by the name under which the instructor
+# side computes what it returns (``batchnorm_backward_slips``, asked before the learner's
+# function runs): each names the mistake and the rule to revisit, never the formula.
+BACKWARD_HINTS = {
+    "no_mean_path": named(
+        "bn-dz-no-mean-path", "dZ misses the path through the batch mean: mu depends on every "
+        "example, so every z also reaches the cost through it; a node used by many sums their "
+        "contributions"),
+    "no_variance_path": named(
+        "bn-dz-no-variance-path", "dZ misses the path through the batch variance: var depends "
+        "on every example too; follow its node back to each z and add what comes through it"),
+    "no_batch_paths": named(
+        "bn-dz-no-batch-paths", "every Z_hat depends on the whole batch through mu and var: "
+        "dZ needs the paths through the mean and the variance, not only the direct one"),
+    "no_gamma": named(
+        "bn-dz-no-gamma", "the gradient reaching Z_hat has passed through the product with "
+        "gamma: which factor does that product contribute?"),
+    "eps_outside": named(
+        "bn-dz-eps-outside-sqrt", "the forward pass divides by sqrt(var + eps), with eps "
+        "inside the square root"),
+    "times_m": named(
+        "bn-dz-m-times", "your dZ is m times too large: mu and var are means over the m "
+        "examples, and each example's share of a mean is 1/m"),
+    "unbiased": named(
+        "bn-dz-unbiased-variance", "the forward pass uses the biased variance (divide by m), "
+        "so must the backward"),
+    "variance_sign": named(
+        "bn-dz-variance-sign", "the path through the variance has the wrong sign: s grows "
+        "with var, and Z_hat shrinks as s grows; check the sign of each derivative on it"),
+    "no_half_inv_s": named(
+        "bn-dz-sqrt-derivative", "the step from s = sqrt(var + eps) back to var needs the "
+        "square root's derivative"),
+}
 
 
-def backward_hint(got, dZt, cache, default):
-    """The hint for a backward pass's ``dZ`` ``got`` (n, m) on the upstream ``dZt``."""
-    return _match(got, _backward_variants(dZt, cache), default, rtol=1e-6)
+def backward_hint(got, slips, default):
+    """The hint for a backward pass's ``dZ`` ``got`` (n, m), given what each classic mistake
+    returns on this case (``slips``, by name, from the instructor side)."""
+    return _match(got, [(slips[name], hint) for name, hint in BACKWARD_HINTS.items()],
+                  default, rtol=1e-6)
 
 
 def recover_hint(gamma, beta, Z, eps):

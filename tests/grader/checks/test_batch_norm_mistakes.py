@@ -4,6 +4,7 @@ default."""
 
 import numpy as np
 import pytest
+from lessonlib_instructor import answers
 
 from lessonlib.grader import oracle
 from lessonlib.grader.checks import batch_norm_mistakes as mistakes
@@ -30,14 +31,20 @@ def test_forward_hint(name, words):
     ("no mean path", "path through the batch mean"),
     ("no variance path", "path through the batch variance"),
     ("no batch paths", "the paths through the mean and the variance"),
-    ("no gamma", "multiply by gamma"), ("eps outside", "eps inside the square root"),
+    ("no gamma", "product with gamma"), ("eps outside", "eps inside the square root"),
     ("times m", "m times too large"), ("unbiased", "biased variance")])
 def test_backward_hint(kind, words):
+    """Each catalogued dZ is told its own mistake, from the instructor side's slips; a right
+    one gets the default; no hint writes the formula."""
     G = RNG.standard_normal(Z.shape)
     _, cache = _fwd()(Z, GAMMA, BETA, EPS)
-    assert words in mistakes.backward_hint(_bwd(kind)(G, cache)[0], G, cache, "default")
+    slips = answers.batchnorm_backward_slips(G, cache)
+    hint = mistakes.backward_hint(_bwd(kind)(G, cache)[0], slips, "default")
+    assert words in hint
+    for formula in ("mean(dZ_hat", "Z_hat * mean", "dZ_hat = ", "= dZ_tilde"):
+        assert formula not in hint
     right = _bwd("correct")(G, cache)[0]
-    assert mistakes.backward_hint(right, G, cache, "default") == "default"
+    assert mistakes.backward_hint(right, slips, "default") == "default"
 
 
 @pytest.mark.parametrize("kind, words", [
