@@ -247,7 +247,7 @@ def test_a_bad_submission_is_its_own_error_and_the_cohort_is_graded(tmp_path, ho
             assert any(str(path) in e and why in e for e in errors), (path, cli.stderr)
         assert "Traceback" not in cli.stderr
         assert [r["score"] for r in json.loads(out["json"].read_text())] == [8.0]
-        assert out["csv"].read_text().splitlines()[-1].endswith(",total,,,8.0,8.0,True,")
+        assert out["csv"].read_text().splitlines()[-1].endswith(",total,,,8.0,8.0,True,,,")
         assert out["book"].read_text().splitlines()[1:] == ["(maximum),8.0,8.0", "ada,8.0,8.0"]
         lines = out["jsonl"].read_text().splitlines()
         assert len(lines) == 1 and json.loads(lines[0])["learner"] == "ada", run
