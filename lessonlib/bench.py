@@ -271,7 +271,7 @@ def make_cohort(folder: Path, n_learners: int) -> list[Path]:
 def bench_cohort(n_learners: int) -> list[str]:
     """Submissions graded per minute, for a synthetic cohort of ``n_learners`` x 6
     notebooks: one at a time, ``--jobs`` on every core, and on a local Dask cluster of one
-    worker process per core."""
+    worker process per core; then what isolation costs (``bench_isolation``)."""
     import tempfile
 
     from .grader import cohort, sandbox
@@ -291,17 +291,60 @@ def bench_cohort(n_learners: int) -> list[str]:
         except ImportError:
             rows.append("(Dask is not installed: pip install 'dask[distributed]')")
         try:
+            seconds = {}
             for name, kw in runs:
                 start = time.perf_counter()
                 results = cohort.grade_cohort(subs, sandboxed=sandboxed, seed=1, **kw)
-                elapsed = time.perf_counter() - start
+                seconds[name] = elapsed = time.perf_counter() - start
                 assert all(r.grade is not None for r in results)
                 rows.append(f"{name:<32}{len(subs):>4} submissions in {elapsed:6.1f} s"
                             f"{60 * len(subs) / elapsed:8.1f} per minute")
         finally:
             if cluster is not None:
                 cluster.close()
+        if sandboxed:
+            rows += bench_isolation(subs, seconds["one at a time"] / len(subs),
+                                    seconds[runs[1][0]], {"jobs": cores})
     return rows
+
+
+def bench_isolation(subs, per_submission: float, sandboxed_seconds: float, kw: dict,
+                    repeats: int = 10) -> list[str]:
+    """What isolating each submission costs, measured beside the cohort's runs:
+
+    - the box (``sandbox.Box``: a slot and its uid, a cgroup, the scratch tmpfs): the
+      median seconds to open and close one, against ``per_submission``, the seconds a
+      submission took graded one at a time (``sandbox.py`` has no switch that grades in
+      the sandbox without the box, so the box is timed on its own);
+    - the whole sandbox (the box and bubblewrap): the cohort graded with ``kw`` with and
+      without it (``--no-sandbox``), in turn, twice more each beside ``sandboxed_seconds``;
+      the fastest run of each, as the load of a shared machine only adds time.
+    """
+    import tempfile
+
+    from .grader import cohort, sandbox
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="lessonlib-box-bench-") as tmp:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            sandbox.Box(Path(tmp)).open().close()
+            samples.append(time.perf_counter() - start)
+    box = statistics.median(samples)
+    runs: dict[bool, list[float]] = {True: [sandboxed_seconds], False: []}
+    for sandboxed in (False, True, False):
+        start = time.perf_counter()
+        results = cohort.grade_cohort(subs, sandboxed=sandboxed, seed=1, **kw)
+        runs[sandboxed].append(time.perf_counter() - start)
+        assert all(r.grade is not None for r in results)
+    bare, boxed = min(runs[False]), min(runs[True])
+    flags = " ".join(f"--{k} {v}" for k, v in kw.items())
+    return [f"{flags + ' --no-sandbox':<32}{len(subs):>4} submissions in {bare:6.1f} s"
+            f"{60 * len(subs) / bare:8.1f} per minute",
+            f"cost of isolation: the box (slot uid, cgroup, tmpfs) opens and closes in "
+            f"{box * 1e3:.0f} ms, {box / per_submission:.1%} of a submission's "
+            f"{per_submission:.2f} s one at a time;",
+            f"  the whole sandbox (box and bubblewrap) takes {boxed / bare:.2f} times the "
+            f"time without it (fastest of {len(runs[True])} and {len(runs[False])} runs)"]
 
 
 def run(*, notebooks: bool = True, cohort: int = 0) -> str:

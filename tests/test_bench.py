@@ -70,3 +70,22 @@ def test_a_synthetic_cohort_mixes_solved_half_done_and_untouched_notebooks(tmp_p
                           / len(cells))
     assert min(solved_counts) == 0 and max(solved_counts) == 1
     assert any(0 < s < 1 for s in solved_counts)
+
+
+def test_the_cost_of_isolation_is_the_box_against_a_submission_and_with_against_without(
+        tmp_path):
+    from lessonlib.grader import cohort, sandbox
+    if (why := sandbox.sandbox_status()) is not None:
+        pytest.skip(f"no sandbox here: {why}")
+    path = bench.make_cohort(tmp_path, 1)[0]
+    rows = bench.bench_isolation([cohort.submission(path)], 4.0, 5.0, {"jobs": 1},
+                                 repeats=2)
+    assert rows[0].startswith("--jobs 1 --no-sandbox") and "1 submissions in" in rows[0]
+    assert rows[1].startswith("cost of isolation: the box") and "of a submission's 4.00 s" \
+        in rows[1]
+    box_ms = float(rows[1].split(" ms,")[0].rsplit(" ", 1)[1])
+    assert 0 < box_ms < 4000
+    assert "fastest of 2 and 2 runs" in rows[2]
+    import tempfile
+    from pathlib import Path
+    assert not list(Path(tempfile.gettempdir()).glob("lessonlib-box-bench-*"))
