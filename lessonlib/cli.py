@@ -117,29 +117,28 @@ def _grade_each(paths, args, *, bar: bool) -> tuple[list[Graded], bool]:
     return results, broken
 
 
-def _cmd_handout(args) -> int:
-    from .grader.handout import write_handout  # here: only this command builds a wheel
+def _write_files(what: str, out, build) -> int:
+    """Run ``build()``, which writes files into ``out``, and list them (exit 0), or say why
+    it could not (exit 2)."""
     try:
-        files = write_handout(args.out)
+        files = build()
     except NotebookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"handout written to {args.out}: {len(files)} files")
+    print(f"{what} written to {out}: {len(files)} files")
     print("\n".join(f"  {f}" for f in files))
     return 0
+
+
+def _cmd_handout(args) -> int:
+    from .grader.handout import write_handout  # here: only this command builds a wheel
+    return _write_files("handout", args.out, lambda: write_handout(args.out))
 
 
 def _cmd_gradescope(args) -> int:
     from .grader.gradescope import build_autograder  # here: only this command builds wheels
-    try:
-        files = build_autograder(args.out, visibility=args.visibility,
-                                 notebooks=args.notebooks or NOTEBOOKS)
-    except NotebookError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"Gradescope autograder written to {args.out}: {len(files)} files")
-    print("\n".join(f"  {f}" for f in files))
-    return 0
+    return _write_files("Gradescope autograder", args.out, lambda: build_autograder(
+        args.out, visibility=args.visibility, notebooks=args.notebooks or NOTEBOOKS))
 
 
 def _unwritable(files) -> str | None:
