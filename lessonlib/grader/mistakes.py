@@ -41,6 +41,31 @@ CATALOGUE: dict[str, str] = {
     "layer-no-activation": "the layer returns Z_tilde without the activation",
     "layer-activation-first": "the layer applies the activation before batch norm",
     "layer-no-batch-norm": "the layer applies the activation to Z without batch norm",
+    # 4.2 fold_batchnorm
+    "fold-columns": "scaled the columns of W by the units' factors instead of the rows",
+    "fold-W-unchanged": "left W as it was and folded only the bias",
+    "fold-no-gamma": "left gamma out of the factor",
+    "fold-eps-outside": "put eps outside the square root in the factor",
+    "fold-no-sqrt": "divided by the variance where the standard deviation belongs",
+    "fold-std-in-root": "put the standard deviation under the root where the variance "
+                        "belongs",
+    "fold-no-b": "left the layer's b out of the folded bias",
+    "fold-b-unscaled": "added b to the folded bias without the factor",
+    "fold-beta-scaled": "multiplied beta by the factor, as if it were added before scaling",
+    "fold-mean-unscaled": "subtracted the running mean without the factor",
+    "fold-no-mean": "left the running mean out of the folded bias",
+    "fold-mean-added": "added the running mean instead of subtracting it",
+    # 4.4 layernorm_backward
+    "ln-dz-batch-axis": "took the paths through mu and var over the examples (batch norm's "
+                        "axis) instead of the units",
+    "ln-dz-gamma-outside": "applied gamma after the paths instead of before them",
+    "ln-dz-no-var-path": "dZ misses the path through the example's variance",
+    "ln-dz-no-mean-path": "dZ misses the path through the example's mean",
+    "ln-dz-elementwise": "treated the normalization as elementwise (no path through mu or "
+                         "var)",
+    "ln-dz-no-gamma": "left gamma out of dZ",
+    "ln-dz-eps-outside": "put eps outside the square root",
+    "ln-dz-over-m": "divided the paths' means by m (examples) instead of n (units)",
     # 5.1 softmax
     "softmax-overflow": "exponentiated without subtracting each column's maximum, so exp "
                         "overflowed",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lessonlib.grader import framework, mistakes
+from lessonlib.grader.checks import batch_norm_test_time as p4
 from lessonlib.grader.checks import putting_it_together as p6
 from lessonlib.grader.checks import softmax_regression as p5
 from lessonlib.grader.checks import tuning_process as p1
@@ -18,7 +19,21 @@ from lessonlib.search import spaces
 from tests.grader.common import reference_copy
 
 from .checks.test_batch_norm import WRONG_FORWARD, _bwd, _graph
+from .checks.test_batch_norm_test_time import _slip as _fold_slip
+from .checks.test_batch_norm_test_time import fold_columns
 from .checks.test_putting_it_together import SPACE_WRONG, _space
+
+
+def _lnb_slip(name):
+    """Layer norm's backward with the classic mistake ``name`` in dZ (the instructor side's
+    array), its dgamma and dbeta right."""
+    from lessonlib_instructor import answers
+
+    def wrong(dZ_tilde, cache):
+        right = answers.layernorm_backward(dZ_tilde, cache)
+        return answers.layernorm_backward_slips(dZ_tilde, cache)[name], right[1], right[2]
+    return wrong
+
 
 FORWARD = {"wrong axis": "bn-wrong-axis", "unbiased variance": "bn-unbiased-variance",
            "eps outside the sqrt": "bn-eps-outside-sqrt", "eps ignored": "bn-no-eps",
@@ -70,7 +85,15 @@ CASES = ([pytest.param(check_batchnorm_forward, WRONG_FORWARD[k], v, id=v)
          + [pytest.param(p5.check_softmax, fn, k, id=k) for k, fn in SOFTMAX.items()]
          + [pytest.param(p1.check_chance_at_least_one, fn, k, id=k)
             for k, fn in CHANCE.items()]
-         + [pytest.param(p6.check_make_search_space, fn, k, id=k) for k, fn in SPACES.items()])
+         + [pytest.param(p6.check_make_search_space, fn, k, id=k) for k, fn in SPACES.items()]
+         + [pytest.param(p4.check_fold_batchnorm, _fold_slip(k), "fold-" + k.replace("_", "-"),
+                         id="fold-" + k.replace("_", "-"))
+            for k in p4._FOLD_HINTS if k != "columns"]       # columns: raises on non-square W
+         + [pytest.param(p4.check_fold_batchnorm, fold_columns, "fold-columns",
+                         id="fold-columns")]
+         + [pytest.param(p4.check_layernorm_backward, _lnb_slip(k),
+                         "ln-dz-" + k.replace("_", "-"), id="ln-dz-" + k.replace("_", "-"))
+            for k in p4._LNB_HINTS])
 
 
 @pytest.mark.parametrize("check, fn, mistake", CASES)

@@ -33,6 +33,7 @@ from ..framework import (
     shown,
     weighted,
 )
+from ..mistakes import named
 
 
 def _col(rng, n, loc=0.0, scale=1.0):
@@ -266,6 +267,9 @@ _FOLD_HINTS = {
     "mean_added": "your b_folded adds the running mean; batch norm centres z by taking the "
                   "running mean away",
 }
+# each hint names its catalogued mistake (``grader.mistakes``): fold-<name>
+_FOLD_HINTS = {name: named("fold-" + name.replace("_", "-"), hint)
+               for name, hint in _FOLD_HINTS.items()}
 _FOLD_DEFAULT = ("with fixed statistics, evaluation-mode batch norm maps each unit's z to a "
                  "factor times z plus a constant: find that factor and that constant for unit "
                  "j, then ask what they do to row j of W and to b_j (try A = 0 first)")
@@ -540,6 +544,8 @@ _LNB_HINTS = {
     "over_m": "the paths through an example's mu and var average over its n units, not over "
               "the m examples: check which count each mean divides by",
 }
+_LNB_HINTS = {name: named("ln-dz-" + name.replace("_", "-"), hint)  # ln-dz-<name>
+              for name, hint in _LNB_HINTS.items()}
 _LNB_DEFAULT = ("walk layer norm's graph node by node as in exercise 3.3, with mu and var now "
                 "of shape (1, m): each node's gradient has the shape of the node")
 _LNB_LARGE = (40_000, 6)          # n, m of the case finite differences cannot finish
