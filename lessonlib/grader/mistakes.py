@@ -72,6 +72,15 @@ CATALOGUE: dict[str, str] = {
     "softmax-wrong-axis": "normalised over axis 1 (the examples) instead of axis 0 (the "
                           "classes)",
     "softmax-whole-sum": "divided by the sum of the whole array instead of each column's",
+    # 5.3 cross_entropy_cost
+    "cost-summed": "summed the examples' losses instead of averaging them",
+    "cost-wrong-axis": "averaged over the classes (axis 0) instead of the examples",
+    "cost-mean-over-classes": "averaged over every entry, classes included (C times too "
+                              "small)",
+    "cost-negative": "left out the minus sign: the cost came out negative",
+    "cost-log-base": "used a log in another base than e",
+    "cost-other-classes": "took the log of other classes' probabilities, not only the true "
+                          "class's",
     # 6.1 make_search_space
     "lr-uniform-scale": "drew the learning rate on a uniform scale instead of a log scale",
     "lr-ema-scale": "drew the learning rate from EmaBeta, the scale of an average's weight",

@@ -22,6 +22,7 @@ from .checks.test_batch_norm import WRONG_FORWARD, _bwd, _graph
 from .checks.test_batch_norm_test_time import _slip as _fold_slip
 from .checks.test_batch_norm_test_time import fold_columns
 from .checks.test_putting_it_together import SPACE_WRONG, _space
+from .checks.test_softmax_regression import COST_WRONG
 
 
 def _lnb_slip(name):
@@ -66,6 +67,12 @@ def _softmax_unshifted(Z):
 SOFTMAX = {"softmax-wrong-axis": _softmax_axis1, "softmax-whole-sum": _softmax_whole,
            "softmax-overflow": _softmax_unshifted}
 
+COST = {"summed, not averaged": "cost-summed",
+        "mean over axis 0 (the classes)": "cost-wrong-axis",
+        "mean over classes too": "cost-mean-over-classes", "missing minus sign": "cost-negative",
+        "natural log replaced by log10": "cost-log-base",
+        "log of every entry": "cost-other-classes"}
+
 CHANCE = {"chance-added": lambda f, n: n * f,
           "chance-of-no-hit": lambda f, n: (1 - f) ** n,
           "chance-all-hit": lambda f, n: f ** n}
@@ -83,6 +90,8 @@ CASES = ([pytest.param(check_batchnorm_forward, WRONG_FORWARD[k], v, id=v)
             for k, v in BACKWARD.items()]
          + [pytest.param(check_batchnorm_backward, _graph(k), v, id=v) for k, v in GRAPH.items()]
          + [pytest.param(p5.check_softmax, fn, k, id=k) for k, fn in SOFTMAX.items()]
+         + [pytest.param(p5.check_cross_entropy_cost, COST_WRONG[k][0], v, id=v)
+            for k, v in COST.items()]
          + [pytest.param(p1.check_chance_at_least_one, fn, k, id=k)
             for k, fn in CHANCE.items()]
          + [pytest.param(p6.check_make_search_space, fn, k, id=k) for k, fn in SPACES.items()]

@@ -321,24 +321,26 @@ def _log_of_other_entries(Y_hat, Y):
 def _cost_hint(got, want, m, C, Y_hat, Y):
     close = functools.partial(np.isclose, rtol=1e-6, atol=0)
     if close(got, m * want):
-        return ("the cost came out m times too large: it is the mean of the examples' "
-                "losses, not their sum")
+        return named("cost-summed", "the cost came out m times too large: it is the mean of "
+                     "the examples' losses, not their sum")
     if C != m and close(got, want * m / C):
-        return ("the cost was divided by C, the number of classes, where it averages over "
-                "the m examples: check which axis your mean or division runs over")
+        return named("cost-wrong-axis", "the cost was divided by C, the number of classes, "
+                     "where it averages over the m examples: check which axis your mean or "
+                     "division runs over")
     if close(got, want / C):
-        return ("the cost came out C times too small: it averages over the m examples (the "
-                "columns) only; each example's loss is one number, not an average over the "
-                "classes")
+        return named("cost-mean-over-classes", "the cost came out C times too small: it "
+                     "averages over the m examples (the columns) only; each example's loss is "
+                     "one number, not an average over the classes")
     if close(got, -want):
-        return ("the cost came out negative: the log of a probability is at most 0, and "
-                "the loss is minus that log")
+        return named("cost-negative", "the cost came out negative: the log of a probability "
+                     "is at most 0, and the loss is minus that log")
     if close(got, want / np.log(10)) or close(got, want / np.log(2)):
-        return ("the cost is off by a constant factor: the loss uses the natural log, and "
-                "a log in another base measures in other units")
+        return named("cost-log-base", "the cost is off by a constant factor: the loss uses "
+                     "the natural log, and a log in another base measures in other units")
     if any(close(got, slip) for slip in _log_of_other_entries(Y_hat, Y)):
-        return ("the cost took the log of other classes' probabilities: each example's loss "
-                "depends only on the probability of its true class, which Y marks")
+        return named("cost-other-classes", "the cost took the log of other classes' "
+                     "probabilities: each example's loss depends only on the probability of "
+                     "its true class, which Y marks")
     return ("each example's loss is minus the natural log of its true class's probability "
             "(Y marks that class), and the cost is their mean over the m examples: compare "
             "what your code takes the log of, and what it averages over, with that")
