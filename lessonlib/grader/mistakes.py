@@ -27,6 +27,12 @@ CATALOGUE: dict[str, str] = {
     "bn-gamma-beta-swapped": "swapped gamma and beta",
     "bn-returns-z-hat": "returned Z_hat without the scale gamma and the shift beta",
     "bn-whole-array": "normalised the whole array at once instead of each unit",
+    # 3.2 recover_gamma_beta
+    "recover-no-eps": "gamma is the standard deviation without eps",
+    "recover-unbiased": "gamma uses the unbiased variance (divide by m - 1)",
+    "recover-variance": "gamma is the variance, not the standard deviation",
+    "recover-swapped": "gamma and beta are swapped",
+    "recover-eps-outside": "gamma puts eps outside the square root",
     # 3.x batch norm backward
     "bn-dz-no-mean-path": "dZ misses the path through the batch mean",
     "bn-dz-no-variance-path": "dZ misses the path through the batch variance",
@@ -81,6 +87,10 @@ CATALOGUE: dict[str, str] = {
     "cost-log-base": "used a log in another base than e",
     "cost-other-classes": "took the log of other classes' probabilities, not only the true "
                           "class's",
+    # 5.5 softmax_backward
+    "dz-times-m": "dZ is not divided by m: the gradient of a sum, not of the mean",
+    "dz-sign": "dZ has the wrong sign",
+    "dz-over-C": "dZ divided by the number of classes C instead of the examples m",
     # 6.1 make_search_space
     "lr-uniform-scale": "drew the learning rate on a uniform scale instead of a log scale",
     "lr-ema-scale": "drew the learning rate from EmaBeta, the scale of an average's weight",

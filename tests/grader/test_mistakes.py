@@ -13,16 +13,17 @@ from lessonlib.grader.checks import tuning_process as p1
 from lessonlib.grader.checks.batch_norm import (
     check_batchnorm_backward,
     check_batchnorm_forward,
+    check_recover_gamma_beta,
 )
 from lessonlib.layers import batchnorm
 from lessonlib.search import spaces
 from tests.grader.common import reference_copy
 
-from .checks.test_batch_norm import WRONG_FORWARD, _bwd, _graph
+from .checks.test_batch_norm import WRONG_FORWARD, _bwd, _graph, _rgb
 from .checks.test_batch_norm_test_time import _slip as _fold_slip
 from .checks.test_batch_norm_test_time import fold_columns
 from .checks.test_putting_it_together import SPACE_WRONG, _space
-from .checks.test_softmax_regression import COST_WRONG
+from .checks.test_softmax_regression import BACKWARD_WRONG, COST_WRONG
 
 
 def _lnb_slip(name):
@@ -73,6 +74,13 @@ COST = {"summed, not averaged": "cost-summed",
         "natural log replaced by log10": "cost-log-base",
         "log of every entry": "cost-other-classes"}
 
+DZ = {"missing division by m": "dz-times-m", "sign flipped": "dz-sign",
+      "divided by C": "dz-over-C"}
+
+RECOVER = {"std only": "recover-no-eps", "unbiased": "recover-unbiased",
+           "variance": "recover-variance", "swapped": "recover-swapped",
+           "eps outside": "recover-eps-outside"}
+
 CHANCE = {"chance-added": lambda f, n: n * f,
           "chance-of-no-hit": lambda f, n: (1 - f) ** n,
           "chance-all-hit": lambda f, n: f ** n}
@@ -92,6 +100,9 @@ CASES = ([pytest.param(check_batchnorm_forward, WRONG_FORWARD[k], v, id=v)
          + [pytest.param(p5.check_softmax, fn, k, id=k) for k, fn in SOFTMAX.items()]
          + [pytest.param(p5.check_cross_entropy_cost, COST_WRONG[k][0], v, id=v)
             for k, v in COST.items()]
+         + [pytest.param(p5.check_softmax_backward, BACKWARD_WRONG[k][0], v, id=v)
+            for k, v in DZ.items()]
+         + [pytest.param(check_recover_gamma_beta, _rgb(k), v, id=v) for k, v in RECOVER.items()]
          + [pytest.param(p1.check_chance_at_least_one, fn, k, id=k)
             for k, fn in CHANCE.items()]
          + [pytest.param(p6.check_make_search_space, fn, k, id=k) for k, fn in SPACES.items()]

@@ -104,15 +104,19 @@ def recover_hint(gamma, beta, Z, eps):
     """The hint for ``recover_gamma_beta``'s ``gamma``, ``beta`` (n, 1) on ``Z`` (n, m)."""
     mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
     cases = [
-        (np.sqrt(var), mu, "that gamma is the standard deviation without eps, not the "
-                           "standard deviation batch norm divides by: look again at what the "
-                           "forward pass divides by"),
+        (np.sqrt(var), mu, named("recover-no-eps", "that gamma is the standard deviation "
+                                 "without eps, not the standard deviation batch norm divides "
+                                 "by: look again at what the forward pass divides by")),
         (np.sqrt(Z.var(axis=1, keepdims=True, ddof=1) + eps), mu,
-         "use the biased variance (divide by m), as batch norm does"),
-        (var + eps, mu, "that gamma is a variance, but gamma multiplies Z_hat, which was "
-                        "divided by a standard deviation: it is a standard deviation"),
-        (mu, np.sqrt(var + eps), "gamma and beta are swapped: gamma scales and beta shifts"),
-        (np.sqrt(var) + eps, mu, "eps goes inside the square root, as in the forward pass"),
+         named("recover-unbiased", "use the biased variance (divide by m), as batch norm "
+               "does")),
+        (var + eps, mu, named("recover-variance", "that gamma is a variance, but gamma "
+                              "multiplies Z_hat, which was divided by a standard deviation: "
+                              "it is a standard deviation")),
+        (mu, np.sqrt(var + eps), named("recover-swapped", "gamma and beta are swapped: gamma "
+                                       "scales and beta shifts")),
+        (np.sqrt(var) + eps, mu, named("recover-eps-outside", "eps goes inside the square "
+                                       "root, as in the forward pass")),
     ]
     for g, b, hint in cases:
         if np.allclose(gamma, g, rtol=1e-7, atol=1e-12) and \

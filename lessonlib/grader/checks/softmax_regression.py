@@ -497,12 +497,14 @@ def _backward_hint(got, want, Y):
     """The hint for ``got`` against the reference's dZ ``want`` (labels ``Y``)."""
     C, m = Y.shape
     if m > 1 and np.allclose(got, want * m):
-        return "the cost is a mean over the m examples: divide each example's gradient by m"
+        return named("dz-times-m", "the cost is a mean over the m examples: divide each "
+                     "example's gradient by m")
     if np.allclose(got, -want):
-        return ("the sign is flipped: raising the true class's logit must lower the cost, so "
-                "its entry of dZ is negative")
+        return named("dz-sign", "the sign is flipped: raising the true class's logit must "
+                     "lower the cost, so its entry of dZ is negative")
     if C != m and np.allclose(got, want * m / C):
-        return "divide by m (examples, Y.shape[1]), not by C (classes, Y.shape[0])"
+        return named("dz-over-C", "divide by m (examples, Y.shape[1]), not by C (classes, "
+                     "Y.shape[0])")
     return ("per example, the loss depends only on the true class's probability: chain its "
             "derivative with that class's row of your Jacobian, for c = t and for c != t, "
             "and write both cases with the one-hot label")
