@@ -87,6 +87,10 @@ CATALOGUE: dict[str, str] = {
     "cost-log-base": "used a log in another base than e",
     "cost-other-classes": "took the log of other classes' probabilities, not only the true "
                           "class's",
+    # 5.4 softmax_jacobian
+    "jacobian-diagonal-only": "the Jacobian's off-diagonal entries left at 0",
+    "jacobian-sign": "the Jacobian with its sign flipped",
+    "jacobian-logits": "the Jacobian computed from the logits instead of the probabilities",
     # 5.5 softmax_backward
     "dz-times-m": "dZ is not divided by m: the gradient of a sum, not of the mean",
     "dz-sign": "dZ has the wrong sign",

@@ -23,7 +23,7 @@ from .checks.test_batch_norm import WRONG_FORWARD, _bwd, _graph, _rgb
 from .checks.test_batch_norm_test_time import _slip as _fold_slip
 from .checks.test_batch_norm_test_time import fold_columns
 from .checks.test_putting_it_together import SPACE_WRONG, _space
-from .checks.test_softmax_regression import BACKWARD_WRONG, COST_WRONG
+from .checks.test_softmax_regression import BACKWARD_WRONG, COST_WRONG, JACOBIAN_WRONG
 
 
 def _lnb_slip(name):
@@ -74,6 +74,9 @@ COST = {"summed, not averaged": "cost-summed",
         "natural log replaced by log10": "cost-log-base",
         "log of every entry": "cost-other-classes"}
 
+JACOBIAN = {"diagonal only": "jacobian-diagonal-only", "sign flipped": "jacobian-sign",
+            "logits for probabilities": "jacobian-logits"}
+
 DZ = {"missing division by m": "dz-times-m", "sign flipped": "dz-sign",
       "divided by C": "dz-over-C"}
 
@@ -100,6 +103,8 @@ CASES = ([pytest.param(check_batchnorm_forward, WRONG_FORWARD[k], v, id=v)
          + [pytest.param(p5.check_softmax, fn, k, id=k) for k, fn in SOFTMAX.items()]
          + [pytest.param(p5.check_cross_entropy_cost, COST_WRONG[k][0], v, id=v)
             for k, v in COST.items()]
+         + [pytest.param(p5.check_softmax_jacobian, JACOBIAN_WRONG[k][0], v, id=v)
+            for k, v in JACOBIAN.items()]
          + [pytest.param(p5.check_softmax_backward, BACKWARD_WRONG[k][0], v, id=v)
             for k, v in DZ.items()]
          + [pytest.param(check_recover_gamma_beta, _rgb(k), v, id=v) for k, v in RECOVER.items()]

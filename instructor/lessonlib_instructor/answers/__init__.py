@@ -13,6 +13,7 @@ from .batch_norm import (
     batchnorm_backward_graph,
     batchnorm_backward_slips,
     linear_bn_backward,
+    linear_bn_backward_slips,
     recover_gamma_beta,
 )
 from .batch_norm_test_time import (
@@ -28,12 +29,13 @@ from .softmax_regression import (
     softmax_backward,
     softmax_cross_entropy,
     softmax_jacobian,
+    softmax_jacobian_slips,
 )
 from .tuning_process import chance_at_least_one, shrink_box
 
 __all__ = ["batchnorm_backward", "batchnorm_backward_graph", "batchnorm_backward_slips",
-           "chance_at_least_one",
-           "cross_entropy_from_logits", "fold_batchnorm", "fold_batchnorm_slips",
-           "layernorm_backward", "layernorm_backward_slips",
-           "linear_bn_backward", "log_softmax", "make_search_space", "recover_gamma_beta",
-           "shrink_box", "softmax_backward", "softmax_cross_entropy", "softmax_jacobian"]
+           "chance_at_least_one", "cross_entropy_from_logits", "fold_batchnorm",
+           "fold_batchnorm_slips", "layernorm_backward", "layernorm_backward_slips",
+           "linear_bn_backward", "linear_bn_backward_slips", "log_softmax",
+           "make_search_space", "recover_gamma_beta", "shrink_box", "softmax_backward",
+           "softmax_cross_entropy", "softmax_jacobian", "softmax_jacobian_slips"]

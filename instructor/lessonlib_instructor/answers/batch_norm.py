@@ -112,6 +112,17 @@ def _activation_derivative(A, Z, kind: str):
     return (Z > 0).astype(A.dtype) if kind == "relu" else A * (1 - A)
 
 
+def linear_bn_backward_slips(dA, cache) -> dict:
+    """What the classic mistakes of exercise 3.6 return, by name, each a list
+    ``[dA_prev, dW, dgamma, dbeta]`` (``checks.batch_norm`` holds the hints)::
+
+        no_activation_derivative   back through batch norm without the activation's g'
+    """
+    dA, (A_prev, W, bn_cache, _, _) = checked_layer_cache(dA, cache)
+    dZ, dgamma, dbeta = batchnorm_backward(dA, bn_cache)
+    return {"no_activation_derivative": [W.T @ dZ, dZ @ A_prev.T, dgamma, dbeta]}
+
+
 def linear_bn_backward(dA, cache):
     """``(dA_prev, dW, dgamma, dbeta)`` of ``A = g(batchnorm(W @ A_prev))``: back through
     the activation, batch norm (``batchnorm_backward``) and the product (``dW = dZ

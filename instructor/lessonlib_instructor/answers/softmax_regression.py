@@ -20,6 +20,21 @@ def softmax_jacobian(z) -> np.ndarray:
     return np.diag(p) - np.outer(p, p)
 
 
+def softmax_jacobian_slips(z) -> dict:
+    """What the classic mistakes of exercise 5.4 return at the logits ``z`` ``(C,)``, by name
+    (``checks.softmax_regression`` holds the hints; the arrays, near the answer, stay on this
+    side)::
+
+        diagonal_only   the off-diagonal entries left at 0
+        sign            the whole Jacobian with its sign flipped
+        logits          the logits used where the probabilities belong
+    """
+    z = as_float_array("z", z, ndim=1)
+    right = softmax_jacobian(z)
+    return {"diagonal_only": np.diag(np.diag(right)), "sign": -right,
+            "logits": np.diag(z) - np.outer(z, z)}
+
+
 def softmax_backward(Y_hat, Y) -> np.ndarray:
     """``dZ = (Y_hat - Y) / m`` ``(C, m)``: the gradient of the mean cross-entropy cost with
     respect to the logits, through softmax. Exercise 5.5."""

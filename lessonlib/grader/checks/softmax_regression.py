@@ -420,15 +420,23 @@ def _jac(ck, z):
     return require_array(ck.call(z.copy()), "the Jacobian", (C, C))
 
 
-def _jacobian_hint(got, z, p):
-    """The hint for a Jacobian ``got`` at ``z`` (C,), whose probabilities are ``p`` (C,)."""
-    if np.allclose(got, np.diag(p * (1 - p))):
-        return ("the off-diagonal entries are not 0: raising z_c lowers every other "
-                "probability through the sum in the denominator")
-    if np.allclose(got, np.outer(p, p) - np.diag(p)):
-        return "the sign is flipped: d y_hat_c / d z_c is positive"
-    if np.allclose(got, np.diag(z) - np.outer(z, z)):
-        return "use the probabilities y_hat = softmax(z), not the logits"
+# The hint of each classic mistake of 5.4, by the name under which the instructor side
+# computes what it returns (``softmax_jacobian_slips``, asked before the learner's function).
+_JACOBIAN_HINTS = {
+    "diagonal_only": named("jacobian-diagonal-only", "the off-diagonal entries are not 0: "
+                           "raising z_c lowers every other probability through the sum in the "
+                           "denominator"),
+    "sign": named("jacobian-sign", "the sign is flipped: raising z_c raises y_hat_c"),
+    "logits": named("jacobian-logits", "use the probabilities y_hat = softmax(z), not the "
+                    "logits"),
+}
+
+
+def _jacobian_hint(got, slips):
+    """The hint for a Jacobian ``got`` given what each classic mistake returns (``slips``)."""
+    for name, hint in _JACOBIAN_HINTS.items():
+        if np.shape(got) == np.shape(slips[name]) and np.allclose(got, slips[name]):
+            return hint
     return ("differentiate y_hat_j with respect to z_c by the quotient rule, separately for "
             "j = c and for j != c")
 
@@ -445,23 +453,23 @@ def _jacobian_numerical(ck):
     for z in [np.array([5.0, 2.0, -1.0, 3.0]), np.array([0.3, -0.2]),
               _random_logits(80, 7, 1)[:, 0]]:
         num = ck.ref.derived(_numerical_jacobian, z)
-        p = ck.ref.softmax(z[:, None])[:, 0]
+        slips = ck.ref.softmax_jacobian_slips(z)
         got = _jac(ck, z)
         err = relative_error(got, num)
         require(err < 1e-7, f"for z = {fmt_array(z, 3)} the Jacobian differs from the "
                 f"numerical one by a relative error of {err:.1e}, expected below 1e-7",
-                _jacobian_hint(got, z, p))
+                _jacobian_hint(got, slips))
 
 
 @weighted(1)
 def _jacobian_rows_sum_to_zero(ck):
     z = _random_logits(81, 10, 1)[:, 0]
-    p = ck.ref.softmax(z[:, None])[:, 0]
+    slips = ck.ref.softmax_jacobian_slips(z)
     got = _jac(ck, z)
     require(np.allclose(got.sum(axis=1), 0, atol=1e-9) and np.allclose(got, got.T, atol=1e-9),
             f"for 10 random logits the rows sum to {fmt_array(got.sum(axis=1), 3)}, expected "
             "0 (the probabilities always sum to 1) and a symmetric matrix",
-            _jacobian_hint(got, z, p))
+            _jacobian_hint(got, slips))
 
 
 @weighted(2)
