@@ -27,6 +27,7 @@ import copy
 import inspect
 import io
 import math
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -216,6 +217,24 @@ def case_rng(seed: int) -> np.random.Generator:
     """
     fresh = _CASES["fresh"]
     return np.random.default_rng(seed if fresh is None else [seed, fresh])
+
+
+def derived_in_time(call, case: str, budget: float, why: str):
+    """``call()`` (the learner's function on a case too large to measure gradients on),
+    failing with the hint ``why`` when it does not return within the grader's per-call limit
+    or takes more than ``budget`` seconds here: a derived backward pass answers in
+    milliseconds, finite differences of the forward pass cannot. ``case`` starts the
+    message ("on a (6, 40,000) batch")."""
+    start = time.perf_counter()
+    try:
+        out = call()
+    except CheckFailure as f:
+        if "did not return within" in f.message:
+            raise CheckFailure(f"{case} {f.message}", why) from None
+        raise
+    require(time.perf_counter() - start <= budget, f"{case} your function took more than "
+            f"{budget:g} s, which is ample for a derived backward pass", why)
+    return out
 
 
 def shown(seed: int, case, fresh):

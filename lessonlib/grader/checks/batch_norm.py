@@ -26,6 +26,7 @@ from ..framework import (
     CheckFailure,
     NotAttempted,
     case_rng,
+    derived_in_time,
     fmt_array,
     make_check,
     make_question,
@@ -357,7 +358,6 @@ def _large_summary(ref, seed, n, m):
 def _bwd_large(ck):
     """Batches of 8,000 and 40,000 examples: derived gradients answer at once, measured
     ones (or a full Jacobian per unit) do not."""
-    import time
     for k, (n, m, budget) in enumerate(_LARGE):
         seed = 64 + 10 * k
         want_at, want_norms = ck.ref.derived(_large_summary, seed, n, m)
@@ -366,16 +366,8 @@ def _bwd_large(ck):
                f"Z ({2 * n * m:,} here, each over the whole batch), a full Jacobian per unit "
                f"{m * m:,} entries; a derived backward pass a few passes over the arrays: "
                "derive the gradients, then write them without any (m, m) array")
-        start = time.perf_counter()
-        try:
-            dZ = _bwd_call(ck, G, cache, "dZ")
-        except CheckFailure as f:
-            if "did not return within" in f.message:
-                raise CheckFailure(f"on a ({n}, {m:,}) batch {f.message}", why) from None
-            raise
-        took = time.perf_counter() - start
-        require(took <= budget, f"on a ({n}, {m:,}) batch your function took more than "
-                f"{budget:g} s, which is ample for a derived backward pass", why)
+        dZ = derived_in_time(lambda G=G, cache=cache: _bwd_call(ck, G, cache, "dZ"),
+                             f"on a ({n}, {m:,}) batch", budget, why)
         cols = case_rng(seed + 3).integers(0, m, 60)
         got_at, got_norms = dZ[np.arange(60) % n, cols], np.linalg.norm(dZ, axis=1)
         require(np.allclose(got_at, want_at, rtol=1e-6, atol=1e-12)
