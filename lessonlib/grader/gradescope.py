@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from ..core.paths import DATA_DIR_ENV
 from . import sandbox
 from .exercises import NOTEBOOKS, exercises_of, fmt_points
 from .grade import collect, execute, prepare
-from .handout import build_wheel, wheel_isolation
+from .handout import build_wheel, wheel_of
 from .notebook_files import NotebookError, project_dir, solutions_dir
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -84,19 +83,6 @@ fi
 
 # ------------------------------------------------------------------ building the zip
 
-def _wheel_of(src: Path, out: Path, pattern: str) -> Path:
-    """The wheel of the project in ``src`` (a copy), built into ``out`` without its
-    dependencies; ``pattern`` names it."""
-    run = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
-                          *wheel_isolation(), "--quiet", "-w", str(out)],
-                         capture_output=True, text=True)
-    found = sorted(out.glob(pattern))
-    if run.returncode != 0 or len(found) != 1:
-        raise NotebookError(f"building the wheel of {src.name} failed: "
-                            f"{run.stderr.strip()[-500:] or 'no wheel'}")
-    return found[0]
-
-
 def _requirements(wheel: Path) -> list[str]:
     """What the wheel requires from PyPI (its ``Requires-Dist`` without extras)."""
     with zipfile.ZipFile(wheel) as zf:
@@ -136,7 +122,7 @@ def build_autograder(out, *, visibility: str = "after_published",
                         src / "lessonlib_instructor",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         shutil.copy2(root / "instructor" / "pyproject.toml", src / "pyproject.toml")
-        _wheel_of(src, wheels, "lessonlib_instructor-*.whl")
+        wheel_of(src, wheels, "lessonlib_instructor-*.whl")
         (build / "requirements.txt").write_text(
             "# what lessonlib needs from PyPI; lessonlib itself is in wheels/\n"
             + "\n".join(_requirements(lessonlib_wheel)) + "\n", encoding="utf-8")

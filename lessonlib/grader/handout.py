@@ -87,16 +87,20 @@ def build_wheel(out: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(root / name, src / name)
-        run = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
-                              *wheel_isolation(), "--quiet", "-w", str(out)],
-                             capture_output=True, text=True)
-        if run.returncode != 0:
-            raise NotebookError(f"building the lessonlib wheel failed: "
-                                f"{run.stderr.strip()[-500:]}")
-    wheels = sorted(Path(out).glob("lessonlib-*.whl"))
-    if len(wheels) != 1:
-        raise NotebookError(f"expected one lessonlib wheel in {out}, found {len(wheels)}")
-    return wheels[0]
+        return wheel_of(src, Path(out), "lessonlib-*.whl")
+
+
+def wheel_of(src: Path, out: Path, pattern: str) -> Path:
+    """The wheel of the project in ``src`` (a copy), built into ``out`` without its
+    dependencies; ``pattern`` names it."""
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
+                          *wheel_isolation(), "--quiet", "-w", str(out)],
+                         capture_output=True, text=True)
+    found = sorted(out.glob(pattern))
+    if run.returncode != 0 or len(found) != 1:
+        raise NotebookError(f"building the wheel of {src.name} failed: "
+                            f"{run.stderr.strip()[-500:] or 'no wheel, or several'}")
+    return found[0]
 
 
 def write_handout(out) -> list[Path]:
