@@ -49,27 +49,20 @@ def test_the_memory_of_forked_children_adds_up_to_the_groups_limit(group):
     # four children of 40 MiB each: no process is large, together they pass 96 MiB
     g = group(memory_bytes=96 * MiB)
     proc = subprocess.run(g.enter_command(_python("""
-        import os, sys
-        kids = []
+        import os, time
+
+        def child(hold):   # a child that touches 40 MiB, keeps it hold seconds, exits
+            pid = os.fork()
+            if pid == 0:
+                block = bytearray(40 * 1024 ** 2)
+                for i in range(0, len(block), 4096):
+                    block[i] = 1
+                time.sleep(hold)
+                os._exit(0)
+            return pid
         for _ in range(4):
-            pid = os.fork()
-            if pid == 0:
-                block = bytearray(40 * 1024 ** 2)
-                for i in range(0, len(block), 4096):
-                    block[i] = 1
-                os._exit(0)
-            kids.append(pid)
-            os.waitpid(pid, 0)   # one at a time: each alone fits
-        held = []
-        for _ in range(4):       # now all at once
-            pid = os.fork()
-            if pid == 0:
-                block = bytearray(40 * 1024 ** 2)
-                for i in range(0, len(block), 4096):
-                    block[i] = 1
-                import time; time.sleep(5)
-                os._exit(0)
-            held.append(pid)
+            os.waitpid(child(0), 0)   # one at a time: each alone fits
+        held = [child(5) for _ in range(4)]   # now all at once
         codes = [os.waitpid(p, 0)[1] for p in held]
         print("killed", sum(os.WIFSIGNALED(c) for c in codes))
         """)), capture_output=True, text=True, timeout=120)
