@@ -125,11 +125,12 @@ _CHANCE_CASES = [(0.05, 1), (0.05, 9), (0.05, 20), (0.05, 60), (0.0, 5), (1.0, 3
                  (0.5, 0), (0.2, 2)]
 
 
-def _chance_hint(f, n, got):
+def _chance_hint(f, n, got, want):
+    """The hint for ``got`` against the reference's chance ``want`` on ``(f, n)``."""
     if np.isclose(got, n * f):
         return named("chance-added",
                      "adding the chances counts overlapping hits twice; use the chance of no hit")
-    if np.isclose(got, (1 - f) ** n):
+    if np.isclose(got, 1 - want):
         return named("chance-of-no-hit",
                      "that is the chance that no trial lands in the region; take 1 minus it")
     if np.isclose(got, f ** n):
@@ -160,7 +161,7 @@ def _chance_fixed(ck):
         got = _chance_value(ck, f, n)
         require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
                 f"for fraction={f:g}, n_trials={n} expected {want:.6f}, got {got:.6g}",
-                _chance_hint(f, n, got))
+                _chance_hint(f, n, got, want))
 
 
 @weighted(2)
@@ -171,16 +172,17 @@ def _chance_random(ck):
         got = _chance_value(ck, float(f), int(n))
         require(np.isclose(got, want, rtol=1e-9, atol=1e-12),
                 f"for fraction={f:.4f}, n_trials={n} expected {want:.6f}, got {got:.6g}",
-                _chance_hint(f, n, got))
+                _chance_hint(f, n, got, want))
 
 
 @weighted(1)  # min(1, n p) passes it
 def _chance_is_probability(ck):
     f, n = shown(13, (0.05, 100), lambda rng: (float(rng.uniform(0.03, 0.2)),
                                                  int(rng.integers(60, 200))))
+    want = ck.ref.chance_at_least_one(f, n)
     got = _chance_value(ck, f, n)
     require(0.0 <= got <= 1.0, f"for fraction={f:g}, n_trials={n} returned {got:.4g}, "
-            "which is not a probability", _chance_hint(f, n, got))
+            "which is not a probability", _chance_hint(f, n, got, want))
 
 
 check_chance_at_least_one = make_check(
